@@ -1,0 +1,308 @@
+# cython: language_level=3
+"""One Cython kernel per section of the notes, float32 and float64.
+
+Each section has a ``cdef ... noexcept nogil`` kernel (``_name``) that trusts
+its inputs: bounds checking is off (``setup.py``), shapes are whatever the
+caller says.  Kernels *add into* their outputs (``+=``), so a caller
+accumulates gradients over time steps by passing the same arrays again.  A thin
+``def`` wrapper of the same name without the underscore exposes each kernel to
+Python; the checked, allocating front door is :mod:`normrnn.sections`.
+
+Shapes: V the vocabulary size, H the hidden size.  Names follow the notes and
+``MATH.md``: ``embedding`` E, ``ih`` W_ih, ``hh`` W_hh, ``bias`` b,
+``scaled_hh`` S, ``state`` s_t, ``middle`` a_t, ``embedded`` u_t.
+"""
+
+from cython cimport floating
+from libc.math cimport exp, log, sqrt
+
+from normrnn._kernels.activation cimport f, f_grad
+
+
+# --- shared linear algebra: the ih and hh sections are the same two loops ----
+
+cdef void _matvec_add(const floating[:, ::1] w, const floating[::1] x,
+                      floating[::1] out) noexcept nogil:
+    """out[i] += sum_j w[i, j] x[j]."""
+    cdef Py_ssize_t i, j
+    cdef floating acc
+    for i in range(w.shape[0]):
+        acc = 0
+        for j in range(w.shape[1]):
+            acc = acc + w[i, j] * x[j]
+        out[i] += acc
+
+
+cdef void _outer_add_and_matvec_t_add(const floating[:, ::1] w,
+                                      const floating[::1] x,
+                                      const floating[::1] delta,
+                                      floating[:, ::1] d_w,
+                                      floating[::1] d_x) noexcept nogil:
+    """The backward of y = w x: d_w[i, j] += delta[i] x[j]; d_x[j] += sum_i delta[i] w[i, j]."""
+    cdef Py_ssize_t i, j
+    cdef floating d
+    for i in range(w.shape[0]):
+        d = delta[i]
+        for j in range(w.shape[1]):
+            d_w[i, j] += d * x[j]
+            d_x[j] += d * w[i, j]
+
+
+# [section:activation]
+cdef void _activation(const floating[::1] x, floating[::1] out) noexcept nogil:
+    """out[j] = f(x[j]) = 1 - 1 / (x[j]^2 + x[j] + 1)."""
+    cdef Py_ssize_t j
+    for j in range(x.shape[0]):
+        out[j] = f(x[j])
+
+
+cdef void _activation_backward(const floating[::1] grad_state,
+                               const floating[::1] middle,
+                               floating[::1] delta) noexcept nogil:
+    """delta[j] += grad_state[j] f'(middle[j]): the gradient reaching a_t from s_{t+1}."""
+    cdef Py_ssize_t j
+    for j in range(middle.shape[0]):
+        delta[j] += grad_state[j] * f_grad(middle[j])
+# [/section:activation]
+
+
+# [section:logits]
+cdef void _logits_forward(const floating[:, ::1] embedding,
+                          const floating[::1] state,
+                          floating[::1] logits) noexcept nogil:
+    """logits[i] += sum_j E[i, j] s[j]: z = E s, shape (V,)."""
+    _matvec_add(embedding, state, logits)
+
+
+cdef double _softmax_cross_entropy(floating[::1] logits, int token) noexcept nogil:
+    """Turn z into dz = softmax(z) - onehot(token) in place; return -log softmax(z)[token].
+
+    Shifted by max(z) so exp never overflows; the sum is in double.
+    """
+    cdef Py_ssize_t i
+    cdef floating z_max = logits[0]
+    cdef double total = 0, log_norm
+    for i in range(logits.shape[0]):
+        if logits[i] > z_max:
+            z_max = logits[i]
+    for i in range(logits.shape[0]):
+        total += exp(logits[i] - z_max)
+    log_norm = z_max + log(total)
+    cdef double loss = log_norm - logits[token]
+    for i in range(logits.shape[0]):
+        logits[i] = <floating> exp(logits[i] - log_norm)
+    logits[token] -= 1
+    return loss
+
+
+cdef double _logits_backward(const floating[:, ::1] embedding,
+                             const floating[::1] state, int token,
+                             floating[::1] dlogits,
+                             floating[:, ::1] d_embedding,
+                             floating[::1] d_state) noexcept nogil:
+    """Softmax cross-entropy of z = E s at ``token``, and its backward.
+
+    dz = softmax(E s) - onehot(token) is written to ``dlogits`` (V,);
+    d_embedding (V, H) += dz ⊗ s; d_state (H,) += E^T dz.  Returns the loss.
+    """
+    dlogits[:] = 0
+    _logits_forward(embedding, state, dlogits)
+    cdef double loss = _softmax_cross_entropy(dlogits, token)
+    _outer_add_and_matvec_t_add(embedding, state, dlogits, d_embedding, d_state)
+    return loss
+# [/section:logits]
+
+
+# [section:bias]
+cdef void _bias_backward(const floating[::1] delta, floating[::1] d_bias) noexcept nogil:
+    """d_bias[i] += delta[i]: a_t = ... + b, so da_t/db is the identity."""
+    cdef Py_ssize_t i
+    for i in range(delta.shape[0]):
+        d_bias[i] += delta[i]
+# [/section:bias]
+
+
+# [section:ih]
+cdef void _ih_forward(const floating[:, ::1] ih, const floating[::1] embedded,
+                      floating[::1] middle) noexcept nogil:
+    """middle[i] += sum_j ih[i, j] u[j]: the input's part W_ih u_t of a_t."""
+    _matvec_add(ih, embedded, middle)
+
+
+cdef void _ih_backward(const floating[:, ::1] ih, const floating[::1] embedded,
+                       const floating[::1] delta, floating[:, ::1] d_ih,
+                       floating[::1] d_embedded) noexcept nogil:
+    """d_ih[i, j] += delta[i] u[j];  d_embedded[j] += sum_i delta[i] ih[i, j] (W_ih^T delta)."""
+    _outer_add_and_matvec_t_add(ih, embedded, delta, d_ih, d_embedded)
+# [/section:ih]
+
+
+# [section:embedding_activation]
+cdef void _embedding_activation_forward(const floating[:, ::1] embedding,
+                                        int token,
+                                        floating[::1] embedded) noexcept nogil:
+    """embedded[j] = f(E[token, j]): the activated input embedding u_t."""
+    _activation(embedding[token], embedded)
+
+
+cdef void _embedding_activation_backward(const floating[:, ::1] embedding,
+                                         int token,
+                                         const floating[::1] d_embedded,
+                                         floating[:, ::1] d_embedding) noexcept nogil:
+    """d_embedding[token, j] += d_embedded[j] f'(E[token, j]); other rows untouched."""
+    cdef Py_ssize_t j
+    for j in range(embedding.shape[1]):
+        d_embedding[token, j] += d_embedded[j] * f_grad(embedding[token, j])
+# [/section:embedding_activation]
+
+
+# [section:hh]
+cdef void _hh_forward(const floating[:, ::1] scaled_hh, const floating[::1] state,
+                      floating[::1] middle) noexcept nogil:
+    """middle[i] += sum_j S[i, j] s[j]: the recurrent part S s_t of a_t."""
+    _matvec_add(scaled_hh, state, middle)
+
+
+cdef void _hh_backward(const floating[:, ::1] scaled_hh, const floating[::1] state,
+                       const floating[::1] delta, floating[:, ::1] d_scaled_hh,
+                       floating[::1] d_state) noexcept nogil:
+    """d_scaled_hh[i, j] += delta[i] s[j];  d_state[j] += sum_i delta[i] S[i, j] (S^T delta)."""
+    _outer_add_and_matvec_t_add(scaled_hh, state, delta, d_scaled_hh, d_state)
+# [/section:hh]
+
+
+# [section:row_normalise]
+cdef void _row_normalise(const floating[:, ::1] hh,
+                         floating[:, ::1] scaled_hh) noexcept nogil:
+    """scaled_hh[i, j] = hh[i, j] / (H ||hh[i]||).  Every row must be nonzero."""
+    cdef Py_ssize_t i, j, H = hh.shape[1]
+    cdef double sq
+    cdef floating r
+    for i in range(hh.shape[0]):
+        sq = 0
+        for j in range(H):
+            sq += <double> hh[i, j] * hh[i, j]
+        r = <floating> (1 / (H * sqrt(sq)))
+        for j in range(H):
+            scaled_hh[i, j] = hh[i, j] * r
+
+
+cdef void _row_normalise_backward(const floating[:, ::1] hh,
+                                  const floating[:, ::1] d_scaled_hh,
+                                  floating[:, ::1] d_hh) noexcept nogil:
+    """d_hh[i] += (dS[i] - (dS[i] . w_i) w_i) / (H n_i), n_i = ||hh[i]||, w_i = hh[i] / n_i.
+
+    The gradient with respect to S, projected off row i's own direction (moving
+    hh[i] along itself leaves S[i] unchanged) and scaled by r_i = 1 / (H n_i).
+    """
+    cdef Py_ssize_t i, j, H = hh.shape[1]
+    cdef double sq, radial, n
+    for i in range(hh.shape[0]):
+        sq = 0
+        radial = 0
+        for j in range(H):
+            sq += <double> hh[i, j] * hh[i, j]
+            radial += <double> d_scaled_hh[i, j] * hh[i, j]
+        n = sqrt(sq)
+        radial = radial / sq                   # (dS[i] . w_i) / n_i
+        for j in range(H):
+            d_hh[i, j] += <floating> ((d_scaled_hh[i, j] - radial * hh[i, j]) / (H * n))
+# [/section:row_normalise]
+
+
+# --- def wrappers: the kernels, unchecked, callable from Python --------------
+# normrnn.sections checks the arguments and allocates the outputs; tests and
+# the docs call these through it.
+
+def activation(const floating[::1] x, floating[::1] out):
+    """out = f(x), elementwise.  Unchecked: see :func:`normrnn.sections.activation`."""
+    with nogil:
+        _activation(x, out)
+
+
+def activation_backward(const floating[::1] grad_state, const floating[::1] middle,
+                        floating[::1] delta):
+    """delta += grad_state * f'(middle).  Unchecked."""
+    with nogil:
+        _activation_backward(grad_state, middle, delta)
+
+
+def logits_forward(const floating[:, ::1] embedding, const floating[::1] state,
+                   floating[::1] logits):
+    """logits += E s.  Unchecked."""
+    with nogil:
+        _logits_forward(embedding, state, logits)
+
+
+def logits_backward(const floating[:, ::1] embedding, const floating[::1] state,
+                    int token, floating[::1] dlogits, floating[:, ::1] d_embedding,
+                    floating[::1] d_state):
+    """Loss at ``token``; dlogits = dz; d_embedding += dz ⊗ s; d_state += E^T dz.  Unchecked."""
+    cdef double loss
+    with nogil:
+        loss = _logits_backward(embedding, state, token, dlogits, d_embedding, d_state)
+    return loss
+
+
+def bias_backward(const floating[::1] delta, floating[::1] d_bias):
+    """d_bias += delta.  Unchecked."""
+    with nogil:
+        _bias_backward(delta, d_bias)
+
+
+def ih_forward(const floating[:, ::1] ih, const floating[::1] embedded,
+               floating[::1] middle):
+    """middle += W_ih u.  Unchecked."""
+    with nogil:
+        _ih_forward(ih, embedded, middle)
+
+
+def ih_backward(const floating[:, ::1] ih, const floating[::1] embedded,
+                const floating[::1] delta, floating[:, ::1] d_ih,
+                floating[::1] d_embedded):
+    """d_ih += delta ⊗ u; d_embedded += W_ih^T delta.  Unchecked."""
+    with nogil:
+        _ih_backward(ih, embedded, delta, d_ih, d_embedded)
+
+
+def embedding_activation_forward(const floating[:, ::1] embedding, int token,
+                                 floating[::1] embedded):
+    """embedded = f(E[token]).  Unchecked."""
+    with nogil:
+        _embedding_activation_forward(embedding, token, embedded)
+
+
+def embedding_activation_backward(const floating[:, ::1] embedding, int token,
+                                  const floating[::1] d_embedded,
+                                  floating[:, ::1] d_embedding):
+    """d_embedding[token] += d_embedded * f'(E[token]).  Unchecked."""
+    with nogil:
+        _embedding_activation_backward(embedding, token, d_embedded, d_embedding)
+
+
+def hh_forward(const floating[:, ::1] scaled_hh, const floating[::1] state,
+               floating[::1] middle):
+    """middle += S s.  Unchecked."""
+    with nogil:
+        _hh_forward(scaled_hh, state, middle)
+
+
+def hh_backward(const floating[:, ::1] scaled_hh, const floating[::1] state,
+                const floating[::1] delta, floating[:, ::1] d_scaled_hh,
+                floating[::1] d_state):
+    """d_scaled_hh += delta ⊗ s; d_state += S^T delta.  Unchecked."""
+    with nogil:
+        _hh_backward(scaled_hh, state, delta, d_scaled_hh, d_state)
+
+
+def row_normalise(const floating[:, ::1] hh, floating[:, ::1] scaled_hh):
+    """scaled_hh = hh / (H ||hh[i]||) row by row.  Unchecked: zero rows divide by zero."""
+    with nogil:
+        _row_normalise(hh, scaled_hh)
+
+
+def row_normalise_backward(const floating[:, ::1] hh, const floating[:, ::1] d_scaled_hh,
+                           floating[:, ::1] d_hh):
+    """d_hh += the row normalisation's backward of d_scaled_hh.  Unchecked."""
+    with nogil:
+        _row_normalise_backward(hh, d_scaled_hh, d_hh)

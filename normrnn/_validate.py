@@ -1,0 +1,111 @@
+"""The front door's checks.
+
+The Cython kernels run with bounds checking off and trust their inputs.  Every
+public entry point passes its arguments through these functions first, so bad
+input becomes a ``TypeError`` or ``ValueError`` that names the argument, never
+a crash or silent garbage.
+"""
+
+import operator
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def float_dtype(dtype, name="dtype"):
+    """Return ``numpy.dtype(dtype)`` if it is float32 or float64."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"{name} must be float32 or float64, got {dtype!r}") from exc
+    if dt not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must be float32 or float64, got {dt}")
+    return dt
+
+
+def array(value, name, *, dtype, shape, finite=True, writable=False):
+    """Check that ``value`` is a C-contiguous ndarray of ``dtype`` and ``shape``.
+
+    ``shape`` may hold ``None`` for an axis of any length.  Arrays are never
+    copied or cast silently: a kernel that writes into a parameter must write
+    into the caller's array, and one that reads must read what the caller
+    passed.
+    """
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(value).__name__}")
+    if value.dtype != dtype:
+        raise TypeError(f"{name} must have dtype {np.dtype(dtype)}, got {value.dtype}")
+    if value.ndim != len(shape) or any(
+            want is not None and got != want for got, want in zip(value.shape, shape)):
+        want = tuple("any" if s is None else s for s in shape)
+        raise ValueError(f"{name} must have shape {want}, got {value.shape}")
+    if not value.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous (use numpy.ascontiguousarray)")
+    if writable and not value.flags.writeable:
+        raise ValueError(f"{name} must be writable")
+    if finite and not np.isfinite(value).all():
+        raise ValueError(f"{name} must be finite (found NaN or inf)")
+    return value
+
+
+def tokens(value, vocab_size, name="tokens", *, min_length=1):
+    """Return ``value`` as a C-contiguous int32 array of token ids in [0, V)."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a sequence of integer token ids, got {type(value).__name__}")
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a sequence of integer token ids") from exc
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    if arr.size and arr.dtype.kind not in "iu":
+        if arr.dtype.kind == "b" or arr.dtype.kind not in "f":
+            raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}")
+        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+            raise TypeError(f"{name} must hold integers, got non-integral values")
+    if arr.size < min_length:
+        raise ValueError(f"{name} must hold at least {min_length} token(s), got {arr.size}")
+    if arr.size and (arr.min() < 0 or arr.max() >= vocab_size):
+        bad = arr[(arr < 0) | (arr >= vocab_size)][0]
+        raise ValueError(f"{name} must lie in [0, {vocab_size}), found {bad}")
+    return np.ascontiguousarray(arr, dtype=np.int32)
+
+
+def index(value, name, low, high):
+    """Return ``value`` as an int in [low, high] (both inclusive)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer, got bool")
+    try:
+        value = operator.index(value)
+    except TypeError as exc:
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}") from exc
+    if not low <= value <= high:
+        raise ValueError(f"{name} must lie in [{low}, {high}], got {value}")
+    return value
+
+
+def positive_int(value, name):
+    """Return ``value`` as an int >= 1."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer, got bool")
+    try:
+        value = operator.index(value)
+    except TypeError as exc:
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}") from exc
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def nonzero_rows(hh, name="hh"):
+    """Refuse a matrix with a zero row: its row normalisation divides by 0."""
+    # in hh's own dtype, as the kernel computes it: a float32 row of tiny
+    # entries can have a nonzero float64 norm but a zero float32 one
+    norms = np.sqrt(np.einsum("ij,ij->i", hh, hh))
+    if not np.all(norms > 0):
+        raise ValueError(f"{name} has a zero row ({int(np.argmin(norms))}); "
+                         "row normalisation needs every row to have a nonzero norm")
+    if not np.all(np.isfinite(norms)):
+        raise ValueError(f"{name} has a row whose norm overflows")
+    return hh

@@ -1,0 +1,236 @@
+"""The model's sections in plain NumPy, to read side by side with the Cython.
+
+Every function here has a twin of the same name in :mod:`normrnn.sections`
+(the Cython kernels behind a checking front door).  The names follow the
+author's notes and ``MATH.md``:
+
+========================  ==========  ===========  ==========================
+notes                     maths       code         shape
+========================  ==========  ===========  ==========================
+``self.embedding``        E           embedding    (V, H)
+``self.ih``               W_ih        ih           (H, H)
+``self.hh``               W_hh        hh           (H, H)
+``self.bias``             b           bias         (H,)
+``self.scaledHH``         S           scaled_hh    (H, H)
+``states``                s_t         state        (H,)
+``middleState``           a_t         middle       (H,)
+``embedded``              u_t         embedded     (H,)
+``dL_dY``                 dz_t        dlogits      (V,)
+========================  ==========  ===========  ==========================
+
+Unlike the Cython kernels, which accumulate into output arrays, these
+functions return new arrays: they are written to be read, not to be fast.
+:func:`loss_and_grads` composes them into a per-token BPTT in the style of
+Karpathy's min-char-rnn; it is the NumPy baseline of the benchmarks.
+"""
+
+import numpy as np
+
+__all__ = [
+    "activation",
+    "activation_grad",
+    "activation_backward",
+    "logits_forward",
+    "logits_backward",
+    "bias_backward",
+    "ih_forward",
+    "ih_backward",
+    "embedding_activation_forward",
+    "embedding_activation_backward",
+    "hh_forward",
+    "hh_backward",
+    "row_normalise",
+    "row_normalise_backward",
+    "forward",
+    "loss",
+    "loss_and_grads",
+]
+
+
+# --- activation ------------------------------------------------------------
+
+def activation(x):
+    """f(x) = 1 - 1 / (x^2 + x + 1), elementwise."""
+    return 1.0 - 1.0 / (x * x + x + 1.0)
+
+
+def activation_grad(x):
+    """f'(x) = (2x + 1) / (x^2 + x + 1)^2, elementwise."""
+    q = x * x + x + 1.0
+    return (2.0 * x + 1.0) / (q * q)
+
+
+def activation_backward(grad_state, middle):
+    """Gradient through the activation: delta = g * f'(a)."""
+    return grad_state * activation_grad(middle)
+
+
+# --- logits ------------------------------------------------------------------
+
+def logits_forward(embedding, state):
+    """Logits z = E s, shape (V,)."""
+    return embedding @ state
+
+
+def logits_backward(embedding, state, token):
+    """Softmax cross-entropy at ``token`` and its gradients.
+
+    Returns
+    -------
+    loss : float
+        -log softmax(E s)[token].
+    d_embedding : ndarray, shape (V, H)
+        dz ⊗ s, with dz = softmax(E s) - onehot(token).
+    d_state : ndarray, shape (H,)
+        E^T dz.
+    """
+    z = logits_forward(embedding, state)
+    z_max = z.max()
+    log_norm = z_max + np.log(np.exp(z - z_max).sum())
+    dz = np.exp(z - log_norm)
+    dz[token] -= 1.0
+    return log_norm - z[token], np.outer(dz, state), embedding.T @ dz
+
+
+# --- bias --------------------------------------------------------------------
+
+def bias_backward(delta):
+    """The bias gradient of one step is delta itself: a = ... + b."""
+    return delta.copy()
+
+
+# --- input to hidden -------------------------------------------------------
+
+def ih_forward(ih, embedded):
+    """W_ih u, shape (H,)."""
+    return ih @ embedded
+
+
+def ih_backward(ih, embedded, delta):
+    """Returns (d_ih, d_embedded) = (delta ⊗ u, W_ih^T delta)."""
+    return np.outer(delta, embedded), ih.T @ delta
+
+
+# --- embedding activation ---------------------------------------------------
+
+def embedding_activation_forward(embedding, token):
+    """u = f(E[x]), shape (H,)."""
+    return activation(embedding[token])
+
+
+def embedding_activation_backward(embedding, token, d_embedded):
+    """Returns dE, zero but for row ``token``: du * f'(E[x])."""
+    d_embedding = np.zeros_like(embedding)
+    d_embedding[token] = d_embedded * activation_grad(embedding[token])
+    return d_embedding
+
+
+# --- hidden to hidden --------------------------------------------------------
+
+def hh_forward(scaled_hh, state):
+    """S s, shape (H,): row i of S dotted with the state."""
+    return scaled_hh @ state
+
+
+def hh_backward(scaled_hh, state, delta):
+    """Returns (d_scaled_hh, d_state) = (delta ⊗ s, S^T delta)."""
+    return np.outer(delta, state), scaled_hh.T @ delta
+
+
+def row_normalise(hh):
+    """S[i] = hh[i] / (H ||hh[i]||)."""
+    hidden = hh.shape[1]
+    norms = np.linalg.norm(hh, axis=1, keepdims=True)
+    return hh / (hidden * norms)
+
+
+def row_normalise_backward(hh, d_scaled_hh):
+    """dW_hh[i] = (dS[i] - (dS[i] . w_i) w_i) / (H n_i), w_i = hh[i] / n_i."""
+    hidden = hh.shape[1]
+    norms = np.linalg.norm(hh, axis=1, keepdims=True)
+    direction = hh / norms
+    radial = (d_scaled_hh * direction).sum(axis=1, keepdims=True)
+    return (d_scaled_hh - radial * direction) / (hidden * norms)
+
+
+# --- the whole document ----------------------------------------------------
+
+def forward(embedding, ih, hh, bias, tokens, initial_state=None):
+    """Run the recurrence; return the states s_0 .. s_{T-1}, shape (T, H).
+
+    s_0 is ``initial_state`` (zero by default) and
+    s_{t+1} = f(S s_t + W_ih f(E[x_t]) + b).
+    """
+    scaled_hh = row_normalise(hh)
+    states = np.zeros((len(tokens), embedding.shape[1]), dtype=embedding.dtype)
+    if initial_state is not None:
+        states[0] = initial_state
+    for t in range(len(tokens) - 1):
+        middle = (hh_forward(scaled_hh, states[t])
+                  + ih_forward(ih, embedding_activation_forward(embedding, tokens[t]))
+                  + bias)
+        states[t + 1] = activation(middle)
+    return states
+
+
+def loss(embedding, ih, hh, bias, tokens, title_length, initial_state=None):
+    """L = sum over t >= title_length of -log softmax(E s_t)[x_t]."""
+    states = forward(embedding, ih, hh, bias, tokens, initial_state)
+    return float(sum(logits_backward(embedding, states[t], tokens[t])[0]
+                     for t in range(title_length, len(tokens))))
+
+
+def loss_and_grads(embedding, ih, hh, bias, tokens, title_length, initial_state=None):
+    """Loss and gradients by per-token BPTT, one section at a time.
+
+    Returns
+    -------
+    loss : float
+    grads : dict
+        ``embedding``, ``ih``, ``hh``, ``bias``, shaped like the parameters.
+    """
+    tokens = list(tokens)
+    T = len(tokens)
+    scaled_hh = row_normalise(hh)
+    # forward, keeping what the backward pass needs
+    states = [np.zeros(embedding.shape[1], dtype=embedding.dtype)
+              if initial_state is None else np.array(initial_state, dtype=embedding.dtype)]
+    middles, embeddeds = [], []
+    for t in range(T - 1):
+        u = embedding_activation_forward(embedding, tokens[t])
+        a = hh_forward(scaled_hh, states[t]) + ih_forward(ih, u) + bias
+        embeddeds.append(u)
+        middles.append(a)
+        states.append(activation(a))
+
+    d_embedding = np.zeros_like(embedding)
+    d_ih = np.zeros_like(ih)
+    d_scaled_hh = np.zeros_like(hh)
+    d_bias = np.zeros_like(bias)
+    total = 0.0
+    grad = np.zeros_like(bias)        # g_t, the gradient w.r.t. s_t
+    for t in range(T - 1, 0, -1):
+        if t >= title_length:         # 1. logits
+            step_loss, dE, d_state = logits_backward(embedding, states[t], tokens[t])
+            total += step_loss
+            d_embedding += dE
+            grad = grad + d_state
+        delta = activation_backward(grad, middles[t - 1])            # 2.
+        d_bias += bias_backward(delta)                               # 3.
+        dW, du = ih_backward(ih, embeddeds[t - 1], delta)            # 4.
+        d_ih += dW
+        d_embedding += embedding_activation_backward(                # 5.
+            embedding, tokens[t - 1], du)
+        dS, grad = hh_backward(scaled_hh, states[t - 1], delta)      # 6.
+        d_scaled_hh += dS
+    if title_length == 0:             # position 0: loss, but nothing before it
+        step_loss, dE, _ = logits_backward(embedding, states[0], tokens[0])
+        total += step_loss
+        d_embedding += dE
+    grads = {
+        "embedding": d_embedding,
+        "ih": d_ih,
+        "hh": row_normalise_backward(hh, d_scaled_hh),
+        "bias": d_bias,
+    }
+    return float(total), grads
