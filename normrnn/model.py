@@ -131,9 +131,11 @@ class NormRNN:
         Checks dtype (float32 or float64, all the same), shape, C-contiguity,
         finiteness, and that no row of ``hh`` is zero.
         """
-        dt = _validate.float_dtype(getattr(self.embedding, "dtype", None), "embedding.dtype")
-        if not isinstance(self.embedding, np.ndarray) or self.embedding.ndim != 2:
-            raise ValueError("embedding must be a 2-D array of shape (V, H)")
+        if not isinstance(self.embedding, np.ndarray):
+            raise TypeError(f"embedding must be a numpy.ndarray, got {type(self.embedding).__name__}")
+        dt = _validate.float_dtype(self.embedding.dtype, "embedding.dtype")
+        if self.embedding.ndim != 2:
+            raise ValueError(f"embedding must be 2-D, shape (V, H), got shape {self.embedding.shape}")
         V, H = self.embedding.shape
         if V < 1 or H < 1:
             raise ValueError(f"embedding must have V, H >= 1, got shape {(V, H)}")

@@ -1,0 +1,368 @@
+"""Gradient checks by central finite differences, in float64.
+
+A section's backward is a vector-Jacobian product: given a cotangent w for the
+section's output y = F(x), it returns w^T dF/dx.  So every section is checked
+the same way: pick random inputs and a random w, and compare the backward with
+the central difference of the scalar J(x) = <w, F(x)>::
+
+    dJ/dx_k ~ (J(x + eps e_k) - J(x - eps e_k)) / (2 eps)
+
+The truncation error of the central difference is O(eps^2) and its rounding
+error O(u / eps) with u = 2^-53; eps = 1e-6 balances the two near 1e-10
+relative (the tutorial on step sizes plots the V curve).  Errors are reported as
+
+    relative_error(got, want) = max |got - want| / max |want|
+
+relative to the largest entry of the finite-difference gradient ``want``, so
+it stays meaningful when single entries are zero, and a formula that is off by
+its own size reads as 1 (100%).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import reference, sections
+
+__all__ = [
+    "SECTIONS",
+    "TOLERANCES",
+    "Row",
+    "relative_error",
+    "numerical_gradient",
+    "check_section",
+    "check_model",
+    "check_all",
+    "check_erratum",
+    "format_table",
+]
+
+SECTIONS = ("logits", "activation", "bias", "ih", "embedding_activation", "hh",
+            "row_normalise")
+
+#: Tolerance of the check for an analytic gradient computed in each dtype.
+#: float64: central differences reach about 1e-9 relative on these small
+#: problems (truncation eps^2 ~ 1e-12, rounding u/eps ~ 1e-10, times the
+#: problem's scale), so 1e-7 leaves two orders of margin while a wrong formula
+#: is off by order one.  float32: the analytic side carries float32 rounding,
+#: u = 6e-8 amplified by sums of length H or V, so 1e-4.
+TOLERANCES = {np.dtype(np.float64): 1e-7, np.dtype(np.float32): 1e-4}
+
+EPS = 1e-6
+
+
+def relative_error(got, want):
+    """max |got - want| / max |want|: the error relative to the largest true entry.
+
+    Parameters
+    ----------
+    got : array_like
+        The gradient under test.
+    want : array_like
+        The reference (finite differences), same shape.
+
+    Returns
+    -------
+    float
+        The relative error; the absolute one, max |got|, when ``want`` is all
+        zero (a gradient that should vanish).
+    """
+    got = np.asarray(got, dtype=np.float64)
+    want = np.asarray(want, dtype=np.float64)
+    if got.shape != want.shape:
+        raise ValueError(f"shapes differ: {got.shape} and {want.shape}")
+    error = np.abs(got - want).max(initial=0.0)
+    scale = np.abs(want).max(initial=0.0)
+    return float(error / scale) if scale > 0 else float(error)
+
+
+def numerical_gradient(fun, x, eps=EPS):
+    """Central finite differences of the scalar ``fun()`` with respect to ``x``.
+
+    ``x`` (float64) is perturbed in place, one entry at a time, and restored.
+
+    Parameters
+    ----------
+    fun : callable
+        No arguments; reads ``x`` and returns a float.
+    x : ndarray, float64
+    eps : float, optional
+
+    Returns
+    -------
+    ndarray, shaped like ``x``
+    """
+    grad = np.zeros_like(x, dtype=np.float64)
+    for k in np.ndindex(x.shape):
+        old = x[k]
+        x[k] = old + eps
+        plus = fun()
+        x[k] = old - eps
+        minus = fun()
+        x[k] = old
+        grad[k] = (plus - minus) / (2 * eps)
+    return grad
+
+
+# --- one case per section ----------------------------------------------------
+# Each returns (inputs, objective, analytic): ``inputs`` the float64 arrays to
+# perturb, ``objective()`` the float64 scalar J built from the NumPy forward,
+# ``analytic(backward, dtype)`` the backward's gradients, keyed like ``inputs``.
+
+def _logits_case(rng, V=7, H=5):
+    x = {"embedding": rng.normal(size=(V, H)), "state": rng.normal(size=H)}
+    token = 3
+
+    def objective():
+        return reference.logits_backward(x["embedding"], x["state"], token)[0]
+
+    def analytic(backward, dtype):
+        _, d_embedding, d_state = backward(_cast(x["embedding"], dtype),
+                                           _cast(x["state"], dtype), token)
+        return {"embedding": d_embedding, "state": d_state}
+    return x, objective, analytic
+
+
+def _activation_case(rng, H=9):
+    # spread over the interesting region, f's minimum at -1/2 included
+    x = {"middle": np.linspace(-3.0, 3.0, H) + 0.1 * rng.normal(size=H)}
+    w = rng.normal(size=H)
+
+    def objective():
+        return float(w @ reference.activation(x["middle"]))
+
+    def analytic(backward, dtype):
+        return {"middle": backward(_cast(w, dtype), _cast(x["middle"], dtype))}
+    return x, objective, analytic
+
+
+def _bias_case(rng, H=5):
+    x = {"bias": rng.normal(size=H)}
+    rest, w = rng.normal(size=H), rng.normal(size=H)
+
+    def objective():                  # J = <w, a>, a = rest + b
+        return float(w @ (rest + x["bias"]))
+
+    def analytic(backward, dtype):
+        return {"bias": backward(_cast(w, dtype))}
+    return x, objective, analytic
+
+
+def _linear_case(name, rng, H=5):
+    """ih and hh are the same linear map y = W v; only the names differ."""
+    matrix, vector, forward = {
+        "ih": ("ih", "embedded", reference.ih_forward),
+        "hh": ("scaled_hh", "state", reference.hh_forward),
+    }[name]
+    x = {matrix: rng.normal(size=(H, H)), vector: rng.normal(size=H)}
+    w = rng.normal(size=H)
+
+    def objective():
+        return float(w @ forward(x[matrix], x[vector]))
+
+    def analytic(backward, dtype):
+        d_matrix, d_vector = backward(_cast(x[matrix], dtype), _cast(x[vector], dtype),
+                                      _cast(w, dtype))
+        return {matrix: d_matrix, vector: d_vector}
+    return x, objective, analytic
+
+
+def _embedding_activation_case(rng, V=7, H=5):
+    x = {"embedding": rng.normal(size=(V, H))}
+    token, w = 2, rng.normal(size=H)
+
+    def objective():
+        return float(w @ reference.embedding_activation_forward(x["embedding"], token))
+
+    def analytic(backward, dtype):
+        return {"embedding": backward(_cast(x["embedding"], dtype), token, _cast(w, dtype))}
+    return x, objective, analytic
+
+
+def _row_normalise_case(rng, H=5):
+    # rows of very different norms: the backward must scale each by its own
+    x = {"hh": rng.normal(size=(H, H)) * np.logspace(-2, 2, H)[:, None]}
+    w = rng.normal(size=(H, H))
+
+    def objective():
+        return float((w * reference.row_normalise(x["hh"])).sum())
+
+    def analytic(backward, dtype):
+        return {"hh": backward(_cast(x["hh"], dtype), _cast(w, dtype))}
+    return x, objective, analytic
+
+
+_CASES = {
+    "logits": _logits_case,
+    "activation": _activation_case,
+    "bias": _bias_case,
+    "ih": lambda rng: _linear_case("ih", rng),
+    "embedding_activation": _embedding_activation_case,
+    "hh": lambda rng: _linear_case("hh", rng),
+    "row_normalise": _row_normalise_case,
+}
+
+
+def _cast(x, dtype):
+    return np.ascontiguousarray(x, dtype=dtype)
+
+
+def check_section(name, *, dtype=np.float64, backward=None, seed=0):
+    """Check one section's backward against central finite differences.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`SECTIONS`.
+    dtype : {numpy.float64, numpy.float32}, optional
+        The dtype the backward runs in; the finite differences are float64.
+    backward : callable, optional
+        The backward to check, with the signature of
+        ``normrnn.reference.<name>_backward``; by default the Cython kernel
+        ``normrnn.sections.<name>_backward``.  Pass one of :mod:`normrnn.notes`
+        to see an erratum fail.
+    seed : int, optional
+        Seed of the random inputs and cotangent.
+
+    Returns
+    -------
+    dict
+        Input name -> :func:`relative_error` of the backward against finite
+        differences.
+    """
+    if name not in _CASES:
+        raise ValueError(f"name must be one of {SECTIONS}, got {name!r}")
+    if backward is None:
+        backward = getattr(sections, f"{name}_backward")
+    x, objective, analytic = _CASES[name](np.random.default_rng(seed))
+    got = analytic(backward, np.dtype(dtype))
+    return {k: relative_error(got[k], numerical_gradient(objective, x[k])) for k in x}
+
+
+def check_model(model, tokens, title_length, *, eps=EPS):
+    """Check a whole model's gradients against central finite differences.
+
+    The analytic gradients come from ``model.loss_and_grads`` in the model's
+    dtype; the finite differences from a float64 copy of the model.
+
+    Parameters
+    ----------
+    model : NormRNN
+    tokens : sequence of int
+    title_length : int
+    eps : float, optional
+
+    Returns
+    -------
+    dict
+        Parameter name -> :func:`relative_error`.
+    """
+    _, grads = model.loss_and_grads(tokens, title_length)
+    model64 = model.copy()
+    for name, p in model.parameters().items():
+        setattr(model64, name, p.astype(np.float64))
+    return {name: relative_error(g, numerical_gradient(
+                lambda: model64.loss(tokens, title_length), getattr(model64, name), eps))
+            for name, g in grads.items()}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a gradient-check table."""
+
+    section: str
+    wrt: str
+    error: float
+    tolerance: float
+
+    @property
+    def passed(self):
+        """Whether ``error <= tolerance``."""
+        return self.error <= self.tolerance
+
+
+def check_all(*, dtype=np.float64, sections=None, seed=0):
+    """Check every section (or those named), one :class:`Row` per input.
+
+    Parameters
+    ----------
+    dtype : {numpy.float64, numpy.float32}, optional
+    sections : sequence of str, optional
+        Names from :data:`SECTIONS`; all by default.
+    seed : int, optional
+
+    Returns
+    -------
+    list of Row
+    """
+    tolerance = TOLERANCES[np.dtype(dtype)]
+    return [Row(name, wrt, error, tolerance)
+            for name in (SECTIONS if sections is None else sections)
+            for wrt, error in check_section(name, dtype=dtype, seed=seed).items()]
+
+
+def check_erratum(number, *, seed=0):
+    """The error each erratum of the notes makes, measured.
+
+    Errata 1-3 are backward formulas, put through :func:`check_section`;
+    4 and 5 are forward formulas, compared with the right forward; 6 is the
+    training pseudocode, compared with finite differences of the true loss;
+    7 is the notes' f' evaluated by Python at x = 0 .. 4.
+
+    Parameters
+    ----------
+    number : int
+        1 to 7, as in ``MATH.md`` and :data:`normrnn.notes.ERRATA`.
+    seed : int, optional
+
+    Returns
+    -------
+    float
+        The largest relative error the erratum makes (compare with the
+        tolerances of :data:`TOLERANCES`).
+    """
+    from . import notes
+
+    rng = np.random.default_rng(seed)
+    if number in (1, 2, 3):
+        name = {1: "ih", 2: "hh", 3: "row_normalise"}[number]
+        errors = check_section(name, backward=getattr(notes, f"{name}_backward"), seed=seed)
+        return max(errors.values())
+    if number == 4:
+        hh = rng.normal(size=(5, 5))
+        return relative_error(notes.row_normalise_torch(hh), reference.row_normalise(hh))
+    if number == 5:
+        scaled_hh, state = rng.normal(size=(5, 5)), rng.normal(size=5)
+        return relative_error(notes.hh_forward(scaled_hh, state),
+                              reference.hh_forward(scaled_hh, state))
+    if number == 6:
+        V, H = 7, 5
+        params = [rng.normal(size=(V, H)), rng.normal(size=(H, H)) / np.sqrt(H),
+                  rng.normal(size=(H, H)), 0.1 * rng.normal(size=H)]
+        tokens, m = [1, 4, 4, 0, 6, 2, 5], 2
+        _, got = notes.pseudocode_loss_and_grads(*params, tokens, m)
+        return max(relative_error(got[name], numerical_gradient(
+                       lambda: reference.loss(*params, tokens, m), p))
+                   for name, p in zip(("embedding", "ih", "hh", "bias"), params))
+    if number == 7:
+        x = np.arange(5)
+        return relative_error(notes.activation_grad_as_python(x), reference.activation_grad(x))
+    raise ValueError(f"number must be 1 to 7, got {number!r}")
+
+
+def format_table(rows):
+    """Render check rows as a fixed-width text table.
+
+    Parameters
+    ----------
+    rows : sequence of Row
+
+    Returns
+    -------
+    str
+    """
+    lines = [f"{'section':<22}{'gradient of':<14}{'rel. error':>12}{'tolerance':>12}  result",
+             "-" * 68]
+    lines += [f"{r.section:<22}{r.wrt:<14}{r.error:>12.2e}{r.tolerance:>12.0e}  "
+              f"{'ok' if r.passed else 'FAIL'}" for r in rows]
+    return "\n".join(lines)

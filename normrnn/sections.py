@@ -1,0 +1,359 @@
+"""The sections of the backward pass, as Cython kernels behind a checking front door.
+
+Each function has the signature and return values of its NumPy twin in
+:mod:`normrnn.reference`, so the two can be called and compared side by side.
+Here the work is done by the typed-memoryview kernel of the same name in
+``normrnn/_kernels/sections.pyx``; this module checks every argument first
+(dtype float32 or float64 and the same for all, C-contiguity, shapes, token
+range, finiteness, nonzero rows of ``hh``), allocates zeroed outputs, and lets
+the kernel add into them.
+
+Shapes: V the vocabulary size, H the hidden size.
+"""
+
+import numpy as np
+
+from . import _validate
+from ._kernels import sections as _k
+
+__all__ = [
+    "activation",
+    "activation_grad",
+    "activation_backward",
+    "logits_forward",
+    "logits_backward",
+    "bias_backward",
+    "ih_forward",
+    "ih_backward",
+    "embedding_activation_forward",
+    "embedding_activation_backward",
+    "hh_forward",
+    "hh_backward",
+    "row_normalise",
+    "row_normalise_backward",
+]
+
+
+def _vector(x, name, dtype=None, size=None):
+    dtype = _validate.float_dtype(getattr(x, "dtype", None) if dtype is None else dtype,
+                                  f"{name}.dtype")
+    return _validate.array(x, name, dtype=dtype, shape=(size,))
+
+
+def _matrix(x, name, dtype=None, shape=(None, None)):
+    dtype = _validate.float_dtype(getattr(x, "dtype", None) if dtype is None else dtype,
+                                  f"{name}.dtype")
+    if isinstance(x, np.ndarray) and x.ndim == 2 and 0 in x.shape:
+        raise ValueError(f"{name} must not be empty, got shape {x.shape}")
+    return _validate.array(x, name, dtype=dtype, shape=shape)
+
+
+def _token(token, vocab_size):
+    return _validate.index(token, "token", 0, vocab_size - 1)
+
+
+# --- activation ------------------------------------------------------------
+
+def activation(x):
+    """f(x) = 1 - 1 / (x^2 + x + 1), elementwise.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n,), float32 or float64
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        f(x), in [-1/3, 1).
+    """
+    _vector(x, "x")
+    out = np.empty_like(x)
+    _k.activation(x, out)
+    return out
+
+
+def activation_grad(x):
+    """f'(x) = (2x + 1) / (x^2 + x + 1)^2, elementwise.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n,), float32 or float64
+
+    Returns
+    -------
+    ndarray, shape (n,)
+    """
+    return activation_backward(np.ones_like(_vector(x, "x")), x)
+
+
+def activation_backward(grad_state, middle):
+    """Gradient through the activation: delta = g ⊙ f'(a).
+
+    s_{t+1} = f(a_t) elementwise, so each component of the gradient g with
+    respect to s_{t+1} is multiplied by the slope of f at that component.
+
+    Parameters
+    ----------
+    grad_state : ndarray, shape (H,)
+        g_{t+1}, the gradient of the loss with respect to s_{t+1}.
+    middle : ndarray, shape (H,)
+        a_t, the pre-activation.
+
+    Returns
+    -------
+    delta : ndarray, shape (H,)
+        The gradient with respect to a_t.
+    """
+    _vector(middle, "middle")
+    _vector(grad_state, "grad_state", middle.dtype, middle.shape[0])
+    delta = np.zeros_like(middle)
+    _k.activation_backward(grad_state, middle, delta)
+    return delta
+
+
+# --- logits ------------------------------------------------------------------
+
+def logits_forward(embedding, state):
+    """Logits z = E s, one per token of the vocabulary.
+
+    Parameters
+    ----------
+    embedding : ndarray, shape (V, H)
+    state : ndarray, shape (H,)
+
+    Returns
+    -------
+    ndarray, shape (V,)
+    """
+    _matrix(embedding, "embedding")
+    _vector(state, "state", embedding.dtype, embedding.shape[1])
+    z = np.zeros(embedding.shape[0], dtype=embedding.dtype)
+    _k.logits_forward(embedding, state, z)
+    return z
+
+
+def logits_backward(embedding, state, token):
+    """Softmax cross-entropy of z = E s at ``token``, and its gradients.
+
+    Parameters
+    ----------
+    embedding : ndarray, shape (V, H)
+    state : ndarray, shape (H,)
+    token : int
+        The target x_t, in [0, V).
+
+    Returns
+    -------
+    loss : float
+        -log softmax(E s)[token].
+    d_embedding : ndarray, shape (V, H)
+        dz ⊗ s, with dz = softmax(E s) - onehot(token).
+    d_state : ndarray, shape (H,)
+        E^T dz.
+    """
+    _matrix(embedding, "embedding")
+    _vector(state, "state", embedding.dtype, embedding.shape[1])
+    token = _token(token, embedding.shape[0])
+    dlogits = np.empty(embedding.shape[0], dtype=embedding.dtype)
+    d_embedding = np.zeros_like(embedding)
+    d_state = np.zeros_like(state)
+    loss = _k.logits_backward(embedding, state, token, dlogits, d_embedding, d_state)
+    return loss, d_embedding, d_state
+
+
+# --- bias --------------------------------------------------------------------
+
+def bias_backward(delta):
+    """The bias gradient of one step: d_bias = delta, since a_t = ... + b.
+
+    Parameters
+    ----------
+    delta : ndarray, shape (H,)
+
+    Returns
+    -------
+    ndarray, shape (H,)
+    """
+    _vector(delta, "delta")
+    d_bias = np.zeros_like(delta)
+    _k.bias_backward(delta, d_bias)
+    return d_bias
+
+
+# --- input to hidden -------------------------------------------------------
+
+def ih_forward(ih, embedded):
+    """The input's part of the pre-activation, W_ih u.
+
+    Parameters
+    ----------
+    ih : ndarray, shape (H, H)
+    embedded : ndarray, shape (H,)
+        u_t = f(E[x_t]).
+
+    Returns
+    -------
+    ndarray, shape (H,)
+    """
+    _matrix(ih, "ih")
+    _vector(embedded, "embedded", ih.dtype, ih.shape[1])
+    out = np.zeros(ih.shape[0], dtype=ih.dtype)
+    _k.ih_forward(ih, embedded, out)
+    return out
+
+
+def ih_backward(ih, embedded, delta):
+    """Backward of W_ih u: (d_ih, d_embedded) = (delta ⊗ u, W_ih^T delta).
+
+    Parameters
+    ----------
+    ih : ndarray, shape (H, H)
+    embedded : ndarray, shape (H,)
+    delta : ndarray, shape (H,)
+        The gradient with respect to a_t.
+
+    Returns
+    -------
+    d_ih : ndarray, shape (H, H)
+    d_embedded : ndarray, shape (H,)
+    """
+    _matrix(ih, "ih")
+    _vector(embedded, "embedded", ih.dtype, ih.shape[1])
+    _vector(delta, "delta", ih.dtype, ih.shape[0])
+    d_ih = np.zeros_like(ih)
+    d_embedded = np.zeros_like(embedded)
+    _k.ih_backward(ih, embedded, delta, d_ih, d_embedded)
+    return d_ih, d_embedded
+
+
+# --- embedding activation ---------------------------------------------------
+
+def embedding_activation_forward(embedding, token):
+    """The activated input embedding u = f(E[x]).
+
+    Parameters
+    ----------
+    embedding : ndarray, shape (V, H)
+    token : int
+        x_t, in [0, V).
+
+    Returns
+    -------
+    ndarray, shape (H,)
+    """
+    _matrix(embedding, "embedding")
+    token = _token(token, embedding.shape[0])
+    out = np.empty(embedding.shape[1], dtype=embedding.dtype)
+    _k.embedding_activation_forward(embedding, token, out)
+    return out
+
+
+def embedding_activation_backward(embedding, token, d_embedded):
+    """Backward of u = f(E[x]): dE[x] = du ⊙ f'(E[x]), every other row zero.
+
+    Parameters
+    ----------
+    embedding : ndarray, shape (V, H)
+    token : int
+        x_t, in [0, V).
+    d_embedded : ndarray, shape (H,)
+        The gradient with respect to u_t.
+
+    Returns
+    -------
+    ndarray, shape (V, H)
+    """
+    _matrix(embedding, "embedding")
+    token = _token(token, embedding.shape[0])
+    _vector(d_embedded, "d_embedded", embedding.dtype, embedding.shape[1])
+    d_embedding = np.zeros_like(embedding)
+    _k.embedding_activation_backward(embedding, token, d_embedded, d_embedding)
+    return d_embedding
+
+
+# --- hidden to hidden --------------------------------------------------------
+
+def hh_forward(scaled_hh, state):
+    """The recurrent part of the pre-activation, S s.
+
+    Parameters
+    ----------
+    scaled_hh : ndarray, shape (H, H)
+        S, the row-normalised ``hh``.
+    state : ndarray, shape (H,)
+
+    Returns
+    -------
+    ndarray, shape (H,)
+    """
+    _matrix(scaled_hh, "scaled_hh")
+    _vector(state, "state", scaled_hh.dtype, scaled_hh.shape[1])
+    out = np.zeros(scaled_hh.shape[0], dtype=scaled_hh.dtype)
+    _k.hh_forward(scaled_hh, state, out)
+    return out
+
+
+def hh_backward(scaled_hh, state, delta):
+    """Backward of S s: (d_scaled_hh, d_state) = (delta ⊗ s, S^T delta).
+
+    Parameters
+    ----------
+    scaled_hh : ndarray, shape (H, H)
+    state : ndarray, shape (H,)
+        s_t, the state the step read.
+    delta : ndarray, shape (H,)
+
+    Returns
+    -------
+    d_scaled_hh : ndarray, shape (H, H)
+    d_state : ndarray, shape (H,)
+    """
+    _matrix(scaled_hh, "scaled_hh")
+    _vector(state, "state", scaled_hh.dtype, scaled_hh.shape[1])
+    _vector(delta, "delta", scaled_hh.dtype, scaled_hh.shape[0])
+    d_scaled_hh = np.zeros_like(scaled_hh)
+    d_state = np.zeros_like(state)
+    _k.hh_backward(scaled_hh, state, delta, d_scaled_hh, d_state)
+    return d_scaled_hh, d_state
+
+
+def row_normalise(hh):
+    """S[i] = hh[i] / (H ||hh[i]||).
+
+    Parameters
+    ----------
+    hh : ndarray, shape (H, H)
+        Every row nonzero.
+
+    Returns
+    -------
+    ndarray, shape (H, H)
+    """
+    _validate.nonzero_rows(_matrix(hh, "hh"))
+    scaled_hh = np.empty_like(hh)
+    _k.row_normalise(hh, scaled_hh)
+    return scaled_hh
+
+
+def row_normalise_backward(hh, d_scaled_hh):
+    """Backward of the row normalisation.
+
+    dW_hh[i] = (dS[i] - (dS[i] . w_i) w_i) / (H n_i), with n_i = ||hh[i]||
+    and w_i = hh[i] / n_i.
+
+    Parameters
+    ----------
+    hh : ndarray, shape (H, H)
+        Every row nonzero.
+    d_scaled_hh : ndarray, shape (H, H)
+        The gradient with respect to S.
+
+    Returns
+    -------
+    ndarray, shape (H, H)
+    """
+    _validate.nonzero_rows(_matrix(hh, "hh"))
+    _matrix(d_scaled_hh, "d_scaled_hh", hh.dtype, hh.shape)
+    d_hh = np.zeros_like(hh)
+    _k.row_normalise_backward(hh, d_scaled_hh, d_hh)
+    return d_hh

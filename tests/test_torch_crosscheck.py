@@ -1,0 +1,55 @@
+"""The model written independently in PyTorch; autograd must agree with the kernels.
+
+Runs when torch is installed (CI installs it); skipped otherwise.  Both sides
+are float64 and compute the same formula, so they agree to rounding: 1e-10
+relative leaves room for reordered sums over T steps.
+"""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from conftest import make_model  # noqa: E402
+
+from normrnn import gradcheck  # noqa: E402
+
+
+def torch_loss(embedding, ih, hh, bias, tokens, title_length):
+    """MATH.md's forward, in PyTorch, with the row norms kept as a column."""
+    H = hh.shape[1]
+    scaled_hh = hh / (H * torch.linalg.norm(hh, dim=1, keepdim=True))
+    state = torch.zeros(H, dtype=embedding.dtype)
+    loss = torch.zeros((), dtype=embedding.dtype)
+    for t, token in enumerate(tokens):
+        if t >= title_length:
+            loss = loss - torch.log_softmax(embedding @ state, dim=0)[token]
+        if t < len(tokens) - 1:
+            x = embedding[token]
+            embedded = 1 - 1 / (x * x + x + 1)
+            a = scaled_hh @ state + ih @ embedded + bias
+            state = 1 - 1 / (a * a + a + 1)
+    return loss
+
+
+@pytest.mark.parametrize("tokens, m", [([1, 3, 3, 0, 6, 2, 1, 3, 5], 3), ([4, 1], 0),
+                                       ([2, 2, 2, 5, 5], 1), ([6], 0)])
+def test_autograd_agrees(tokens, m):
+    model = make_model()
+    model.hh *= np.logspace(-2, 2, 5)[:, None]
+    loss, grads = model.loss_and_grads(tokens, m)
+    params = {k: torch.tensor(v, requires_grad=True) for k, v in model.parameters().items()}
+    t_loss = torch_loss(*params.values(), tokens, m)
+    t_loss.backward()
+    assert loss == pytest.approx(t_loss.item(), rel=1e-12, abs=1e-12)
+    for name, g in grads.items():
+        want = params[name].grad
+        want = np.zeros_like(g) if want is None else want.numpy()
+        assert gradcheck.relative_error(g, want) < 1e-10, name
+
+
+def test_torch_without_keepdim_is_erratum_4():
+    hh = torch.randn(5, 5, dtype=torch.float64)
+    wrong = hh / (torch.norm(hh, dim=1) * 5)
+    right = hh / (torch.norm(hh, dim=1, keepdim=True) * 5)
+    assert gradcheck.relative_error(wrong.numpy(), right.numpy()) > 0.1
