@@ -4,6 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from . import _validate
 from ._kernels import bptt as _bptt
@@ -275,7 +276,6 @@ class NormRNN:
                     grads.embedding, grads.ih, grads.hh, grads.bias, states)
             return loss, grads
 
-        from threadpoolctl import threadpool_limits
         with threadpool_limits(limits=1, user_api="blas"):
             if n_threads == 1:
                 results = [run(0)]
