@@ -1,4 +1,3 @@
-# cython: language_level=3
 """Whole-document forward and BPTT, the fast way: gather, then multiply matrices.
 
 Only two products per token are truly sequential: S s_t forward and S^T delta_t

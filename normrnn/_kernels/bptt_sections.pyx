@@ -1,4 +1,3 @@
-# cython: language_level=3
 """Whole-document forward and BPTT, composed token by token from the section kernels.
 
 This is :func:`normrnn.reference.loss_and_grads` line for line, in Cython: the

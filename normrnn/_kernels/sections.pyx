@@ -1,4 +1,3 @@
-# cython: language_level=3
 """One Cython kernel per section of the notes, float32 and float64.
 
 Each section has a ``cdef ... noexcept nogil`` kernel (``_name``) that trusts
