@@ -8,8 +8,12 @@ the central difference of the scalar J(x) = <w, F(x)>::
     dJ/dx_k ~ (J(x + eps e_k) - J(x - eps e_k)) / (2 eps)
 
 The truncation error of the central difference is O(eps^2) and its rounding
-error O(u / eps) with u = 2^-53; eps = 1e-6 balances the two near 1e-10
-relative (the tutorial on step sizes plots the V curve).  Errors are reported as
+error O(u / eps) with u = 2^-53; eps near u^(1/3) ~ 6e-6 balances the two, near
+1e-10 relative (the tutorial on step sizes plots the V curve), so
+``EPS = 1e-5``.  The step is relative to the scale on which the function
+curves: for ``hh``, whose rows enter only through their directions
+hh[i] / ||hh[i]||, that scale is the row's norm, and the step for row i is
+EPS ||hh[i]|| (:func:`step_sizes`).  Errors are reported as
 
     relative_error(got, want) = max |got - want| / max |want|
 
@@ -30,6 +34,7 @@ __all__ = [
     "Row",
     "relative_error",
     "numerical_gradient",
+    "step_sizes",
     "check_section",
     "check_model",
     "check_all",
@@ -41,14 +46,14 @@ SECTIONS = ("logits", "activation", "bias", "ih", "embedding_activation", "hh",
             "row_normalise")
 
 #: Tolerance of the check for an analytic gradient computed in each dtype.
-#: float64: central differences reach about 1e-9 relative on these small
-#: problems (truncation eps^2 ~ 1e-12, rounding u/eps ~ 1e-10, times the
-#: problem's scale), so 1e-7 leaves two orders of margin while a wrong formula
-#: is off by order one.  float32: the analytic side carries float32 rounding,
+#: float64: central differences reach about 1e-10 relative on these small
+#: problems (truncation eps^2 ~ 1e-10, rounding u/eps ~ 1e-11, times the
+#: problem's scale), so 1e-7 leaves two or three orders of margin while a wrong
+#: formula is off by order one.  float32: the analytic side carries float32 rounding,
 #: u = 6e-8 amplified by sums of length H or V, so 1e-4.
 TOLERANCES = {np.dtype(np.float64): 1e-7, np.dtype(np.float32): 1e-4}
 
-EPS = 1e-6
+EPS = 1e-5
 
 
 def relative_error(got, want):
@@ -76,6 +81,32 @@ def relative_error(got, want):
     return float(error / scale) if scale > 0 else float(error)
 
 
+def step_sizes(name, x):
+    """The finite-difference step for each entry of the parameter ``name``.
+
+    EPS for every parameter but ``hh`` (and ``scaled_hh``'s source ``hh`` in
+    the row-normalisation section), whose row i gets EPS ||hh[i]||: the loss
+    sees a row only through its direction, so it curves on the scale of the
+    row's norm, and a fixed step would be too coarse for a short row and too
+    fine for a long one.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name.
+    x : ndarray
+        Its value.
+
+    Returns
+    -------
+    float or ndarray
+        A scalar, or an array broadcastable to ``x.shape``.
+    """
+    if name == "hh":
+        return EPS * np.linalg.norm(x, axis=1, keepdims=True)
+    return EPS
+
+
 def numerical_gradient(fun, x, eps=EPS):
     """Central finite differences of the scalar ``fun()`` with respect to ``x``.
 
@@ -86,21 +117,25 @@ def numerical_gradient(fun, x, eps=EPS):
     fun : callable
         No arguments; reads ``x`` and returns a float.
     x : ndarray, float64
-    eps : float, optional
+        The array to differentiate with respect to.
+    eps : float or ndarray, optional
+        The step, or one step per entry (broadcastable to ``x.shape``).
 
     Returns
     -------
-    ndarray, shaped like ``x``
+    ndarray
+        The difference quotients, shaped like ``x``.
     """
     grad = np.zeros_like(x, dtype=np.float64)
+    steps = np.broadcast_to(np.asarray(eps, dtype=np.float64), x.shape)
     for k in np.ndindex(x.shape):
-        old = x[k]
-        x[k] = old + eps
+        old, h = x[k], steps[k]
+        x[k] = old + h
         plus = fun()
-        x[k] = old - eps
+        x[k] = old - h
         minus = fun()
         x[k] = old
-        grad[k] = (plus - minus) / (2 * eps)
+        grad[k] = (plus - minus) / (2 * h)
     return grad
 
 
@@ -236,10 +271,11 @@ def check_section(name, *, dtype=np.float64, backward=None, seed=0):
         backward = getattr(sections, f"{name}_backward")
     x, objective, analytic = _CASES[name](np.random.default_rng(seed))
     got = analytic(backward, np.dtype(dtype))
-    return {k: relative_error(got[k], numerical_gradient(objective, x[k])) for k in x}
+    return {k: relative_error(got[k], numerical_gradient(objective, x[k], step_sizes(k, x[k])))
+            for k in x}
 
 
-def check_model(model, tokens, title_length, *, eps=EPS):
+def check_model(model, tokens, title_length):
     """Check a whole model's gradients against central finite differences.
 
     The analytic gradients come from ``model.loss_and_grads`` in the model's
@@ -250,7 +286,6 @@ def check_model(model, tokens, title_length, *, eps=EPS):
     model : NormRNN
     tokens : sequence of int
     title_length : int
-    eps : float, optional
 
     Returns
     -------
@@ -262,7 +297,8 @@ def check_model(model, tokens, title_length, *, eps=EPS):
     for name, p in model.parameters().items():
         setattr(model64, name, p.astype(np.float64))
     return {name: relative_error(g, numerical_gradient(
-                lambda: model64.loss(tokens, title_length), getattr(model64, name), eps))
+                lambda: model64.loss(tokens, title_length), getattr(model64, name),
+                step_sizes(name, getattr(model64, name))))
             for name, g in grads.items()}
 
 
@@ -342,7 +378,7 @@ def check_erratum(number, *, seed=0):
         tokens, m = [1, 4, 4, 0, 6, 2, 5], 2
         _, got = notes.pseudocode_loss_and_grads(*params, tokens, m)
         return max(relative_error(got[name], numerical_gradient(
-                       lambda: reference.loss(*params, tokens, m), p))
+                       lambda: reference.loss(*params, tokens, m), p, step_sizes(name, p)))
                    for name, p in zip(("embedding", "ih", "hh", "bias"), params))
     if number == 7:
         x = np.arange(5)

@@ -96,6 +96,18 @@ def ih_backward(ih, embedded, delta):
     ``self.ih[i][j].grad += grad[i] * embedded[j]`` (right), but
     ``inputGrad[i] = grad[i] * sum([self.ih[i][j] for j in range(hiddenDim)])``:
     each delta_i scaled by its row's sum, instead of W_ih^T delta.
+
+    Parameters
+    ----------
+    ih, embedded, delta : ndarray
+        As :func:`normrnn.reference.ih_backward`.
+
+    Returns
+    -------
+    d_ih : ndarray, shape (H, H)
+        Right.
+    d_embedded : ndarray, shape (H,)
+        Wrong: delta * rowsum(W_ih).
     """
     return np.outer(delta, embedded), delta * ih.sum(axis=1)
 
@@ -105,6 +117,18 @@ def hh_backward(scaled_hh, state, delta):
 
     ``grad[i] = grad[i] * sum([self.scaledHH[i][j] for j in range(hiddenDim)])``
     instead of S^T delta.  The d_scaled_hh part, ``grad[i] * state[j]``, is right.
+
+    Parameters
+    ----------
+    scaled_hh, state, delta : ndarray
+        As :func:`normrnn.reference.hh_backward`.
+
+    Returns
+    -------
+    d_scaled_hh : ndarray, shape (H, H)
+        Right.
+    d_state : ndarray, shape (H,)
+        Wrong: delta * rowsum(S).
     """
     return np.outer(delta, state), delta * scaled_hh.sum(axis=1)
 
@@ -116,6 +140,16 @@ def row_normalise_backward(hh, d_scaled_hh):
     S_ij = hh_ij r_i), takes d n / d hh_ij = 1/(2n) instead of hh_ij / n, and
     lets entry (i, j) feel only its own dS_ij, though every entry of row i
     moves n_i.
+
+    Parameters
+    ----------
+    hh, d_scaled_hh : ndarray, shape (H, H)
+        As :func:`normrnn.reference.row_normalise_backward`.
+
+    Returns
+    -------
+    ndarray, shape (H, H)
+        The notes' d_hh (wrong).
     """
     hidden = hh.shape[1]
     n = np.linalg.norm(hh, axis=1, keepdims=True)
@@ -127,12 +161,32 @@ def row_normalise_torch(hh):
 
     The row norms, shape (H,), broadcast along the last axis, so column j is
     divided by row j's norm.  (NumPy broadcasts exactly as PyTorch does.)
+
+    Parameters
+    ----------
+    hh : ndarray, shape (H, H)
+
+    Returns
+    -------
+    ndarray, shape (H, H)
+        hh[i, j] / (H ||hh[j]||) (wrong).
     """
     return hh / (np.linalg.norm(hh, axis=1) * hh.shape[1])
 
 
 def hh_forward(scaled_hh, state):
-    """Erratum 5: ``hhState = state @ scaledHH``, which is S^T s, not S s."""
+    """Erratum 5: ``hhState = state @ scaledHH``, which is S^T s, not S s.
+
+    Parameters
+    ----------
+    scaled_hh : ndarray, shape (H, H)
+    state : ndarray, shape (H,)
+
+    Returns
+    -------
+    ndarray, shape (H,)
+        S^T s (wrong).
+    """
     return state @ scaled_hh
 
 
@@ -142,6 +196,16 @@ def activation_grad_as_python(x):
     ``(2 * x + 1) / ((x^2 + x + 1) ^ 2)`` parses as
     ``(2x + 1) / ((x ^ (2 + x + 1)) ^ 2)``.  For integer ``x`` that runs and
     gives a wrong number; for a float it raises ``TypeError``.
+
+    Parameters
+    ----------
+    x : int or ndarray of int
+        A float raises ``TypeError``.
+
+    Returns
+    -------
+    float or ndarray
+        The notes' expression as Python evaluates it (wrong).
     """
     return (2 * x + 1) / ((x^2 + x + 1) ^ 2)  # noqa: E225 -- the notes' text
 
@@ -155,6 +219,11 @@ def pseudocode_loss_and_grads(embedding, ih, hh, bias, tokens, title_length):
     hh, and runs down to ``tokenIndex = 0``, reading
     ``activationGradMuls[-1]`` and ``tokens[-1]``.  Its hh gradient uses
     ``hhGradRowMul`` (erratum 3).
+
+    Parameters
+    ----------
+    embedding, ih, hh, bias, tokens, title_length
+        As :func:`normrnn.reference.loss_and_grads`.
 
     Returns
     -------

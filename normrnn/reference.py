@@ -50,30 +50,80 @@ __all__ = [
 # --- activation ------------------------------------------------------------
 
 def activation(x):
-    """f(x) = 1 - 1 / (x^2 + x + 1), elementwise."""
+    """f(x) = 1 - 1 / (x^2 + x + 1), elementwise.
+
+    Parameters
+    ----------
+    x : ndarray
+
+    Returns
+    -------
+    ndarray
+        f(x), in [-1/3, 1), shaped like ``x``.
+    """
     return 1.0 - 1.0 / (x * x + x + 1.0)
 
 
 def activation_grad(x):
-    """f'(x) = (2x + 1) / (x^2 + x + 1)^2, elementwise."""
+    """f'(x) = (2x + 1) / (x^2 + x + 1)^2, elementwise.
+
+    Parameters
+    ----------
+    x : ndarray
+
+    Returns
+    -------
+    ndarray
+        f'(x), shaped like ``x``.
+    """
     q = x * x + x + 1.0
     return (2.0 * x + 1.0) / (q * q)
 
 
 def activation_backward(grad_state, middle):
-    """Gradient through the activation: delta = g * f'(a)."""
+    """Gradient through the activation: delta = g * f'(a).
+
+    Parameters
+    ----------
+    grad_state : ndarray, shape (H,)
+        g_{t+1}, the gradient with respect to s_{t+1} = f(a_t).
+    middle : ndarray, shape (H,)
+        a_t, the pre-activation.
+
+    Returns
+    -------
+    delta : ndarray, shape (H,)
+        The gradient with respect to a_t.
+    """
     return grad_state * activation_grad(middle)
 
 
 # --- logits ------------------------------------------------------------------
 
 def logits_forward(embedding, state):
-    """Logits z = E s, shape (V,)."""
+    """Logits z = E s.
+
+    Parameters
+    ----------
+    embedding : ndarray, shape (V, H)
+    state : ndarray, shape (H,)
+
+    Returns
+    -------
+    ndarray, shape (V,)
+    """
     return embedding @ state
 
 
 def logits_backward(embedding, state, token):
     """Softmax cross-entropy at ``token`` and its gradients.
+
+    Parameters
+    ----------
+    embedding : ndarray, shape (V, H)
+    state : ndarray, shape (H,)
+    token : int
+        The target x_t, in [0, V).
 
     Returns
     -------
@@ -95,31 +145,89 @@ def logits_backward(embedding, state, token):
 # --- bias --------------------------------------------------------------------
 
 def bias_backward(delta):
-    """The bias gradient of one step is delta itself: a = ... + b."""
+    """The bias gradient of one step is delta itself: a = ... + b.
+
+    Parameters
+    ----------
+    delta : ndarray, shape (H,)
+        The gradient with respect to a_t.
+
+    Returns
+    -------
+    ndarray, shape (H,)
+    """
     return delta.copy()
 
 
 # --- input to hidden -------------------------------------------------------
 
 def ih_forward(ih, embedded):
-    """W_ih u, shape (H,)."""
+    """The input's part of the pre-activation, W_ih u.
+
+    Parameters
+    ----------
+    ih : ndarray, shape (H, H)
+    embedded : ndarray, shape (H,)
+        u_t = f(E[x_t]).
+
+    Returns
+    -------
+    ndarray, shape (H,)
+    """
     return ih @ embedded
 
 
 def ih_backward(ih, embedded, delta):
-    """Returns (d_ih, d_embedded) = (delta ⊗ u, W_ih^T delta)."""
+    """Backward of W_ih u: (d_ih, d_embedded) = (delta ⊗ u, W_ih^T delta).
+
+    Parameters
+    ----------
+    ih : ndarray, shape (H, H)
+    embedded : ndarray, shape (H,)
+    delta : ndarray, shape (H,)
+        The gradient with respect to a_t.
+
+    Returns
+    -------
+    d_ih : ndarray, shape (H, H)
+    d_embedded : ndarray, shape (H,)
+    """
     return np.outer(delta, embedded), ih.T @ delta
 
 
 # --- embedding activation ---------------------------------------------------
 
 def embedding_activation_forward(embedding, token):
-    """u = f(E[x]), shape (H,)."""
+    """The activated input embedding u = f(E[x]).
+
+    Parameters
+    ----------
+    embedding : ndarray, shape (V, H)
+    token : int
+        x_t, in [0, V).
+
+    Returns
+    -------
+    ndarray, shape (H,)
+    """
     return activation(embedding[token])
 
 
 def embedding_activation_backward(embedding, token, d_embedded):
-    """Returns dE, zero but for row ``token``: du * f'(E[x])."""
+    """Backward of u = f(E[x]): dE, zero but for row ``token``, du * f'(E[x]).
+
+    Parameters
+    ----------
+    embedding : ndarray, shape (V, H)
+    token : int
+        x_t, in [0, V).
+    d_embedded : ndarray, shape (H,)
+        The gradient with respect to u_t.
+
+    Returns
+    -------
+    ndarray, shape (V, H)
+    """
     d_embedding = np.zeros_like(embedding)
     d_embedding[token] = d_embedded * activation_grad(embedding[token])
     return d_embedding
@@ -128,24 +236,70 @@ def embedding_activation_backward(embedding, token, d_embedded):
 # --- hidden to hidden --------------------------------------------------------
 
 def hh_forward(scaled_hh, state):
-    """S s, shape (H,): row i of S dotted with the state."""
+    """The recurrent part of the pre-activation, S s: row i of S dotted with s.
+
+    Parameters
+    ----------
+    scaled_hh : ndarray, shape (H, H)
+        S, the row-normalised ``hh``.
+    state : ndarray, shape (H,)
+
+    Returns
+    -------
+    ndarray, shape (H,)
+    """
     return scaled_hh @ state
 
 
 def hh_backward(scaled_hh, state, delta):
-    """Returns (d_scaled_hh, d_state) = (delta ⊗ s, S^T delta)."""
+    """Backward of S s: (d_scaled_hh, d_state) = (delta ⊗ s, S^T delta).
+
+    Parameters
+    ----------
+    scaled_hh : ndarray, shape (H, H)
+    state : ndarray, shape (H,)
+        s_t, the state the step read.
+    delta : ndarray, shape (H,)
+
+    Returns
+    -------
+    d_scaled_hh : ndarray, shape (H, H)
+    d_state : ndarray, shape (H,)
+    """
     return np.outer(delta, state), scaled_hh.T @ delta
 
 
 def row_normalise(hh):
-    """S[i] = hh[i] / (H ||hh[i]||)."""
+    """S[i] = hh[i] / (H ||hh[i]||).
+
+    Parameters
+    ----------
+    hh : ndarray, shape (H, H)
+        Every row nonzero.
+
+    Returns
+    -------
+    ndarray, shape (H, H)
+    """
     hidden = hh.shape[1]
     norms = np.linalg.norm(hh, axis=1, keepdims=True)
     return hh / (hidden * norms)
 
 
 def row_normalise_backward(hh, d_scaled_hh):
-    """dW_hh[i] = (dS[i] - (dS[i] . w_i) w_i) / (H n_i), w_i = hh[i] / n_i."""
+    """dW_hh[i] = (dS[i] - (dS[i] . w_i) w_i) / (H n_i), w_i = hh[i] / n_i.
+
+    Parameters
+    ----------
+    hh : ndarray, shape (H, H)
+        Every row nonzero.
+    d_scaled_hh : ndarray, shape (H, H)
+        The gradient with respect to S.
+
+    Returns
+    -------
+    ndarray, shape (H, H)
+    """
     hidden = hh.shape[1]
     norms = np.linalg.norm(hh, axis=1, keepdims=True)
     direction = hh / norms
@@ -156,10 +310,21 @@ def row_normalise_backward(hh, d_scaled_hh):
 # --- the whole document ----------------------------------------------------
 
 def forward(embedding, ih, hh, bias, tokens, initial_state=None):
-    """Run the recurrence; return the states s_0 .. s_{T-1}, shape (T, H).
+    """Run the recurrence: s_0 = ``initial_state``, s_{t+1} = f(S s_t + W_ih f(E[x_t]) + b).
 
-    s_0 is ``initial_state`` (zero by default) and
-    s_{t+1} = f(S s_t + W_ih f(E[x_t]) + b).
+    Parameters
+    ----------
+    embedding, ih, hh, bias : ndarray
+        The parameters, shapes (V, H), (H, H), (H, H), (H,).
+    tokens : sequence of int
+        x_0 .. x_{T-1}.
+    initial_state : ndarray, shape (H,), optional
+        s_0; zero by default.
+
+    Returns
+    -------
+    ndarray, shape (T, H)
+        The states s_0 .. s_{T-1}.
     """
     scaled_hh = row_normalise(hh)
     states = np.zeros((len(tokens), embedding.shape[1]), dtype=embedding.dtype)
@@ -174,7 +339,23 @@ def forward(embedding, ih, hh, bias, tokens, initial_state=None):
 
 
 def loss(embedding, ih, hh, bias, tokens, title_length, initial_state=None):
-    """L = sum over t >= title_length of -log softmax(E s_t)[x_t]."""
+    """L = sum over t >= title_length of -log softmax(E s_t)[x_t].
+
+    Parameters
+    ----------
+    embedding, ih, hh, bias : ndarray
+        The parameters, shapes (V, H), (H, H), (H, H), (H,).
+    tokens : sequence of int
+        x_0 .. x_{T-1}.
+    title_length : int
+        m: positions t < m are not scored.
+    initial_state : ndarray, shape (H,), optional
+        s_0; zero by default.
+
+    Returns
+    -------
+    float
+    """
     states = forward(embedding, ih, hh, bias, tokens, initial_state)
     return float(sum(logits_backward(embedding, states[t], tokens[t])[0]
                      for t in range(title_length, len(tokens))))
@@ -182,6 +363,17 @@ def loss(embedding, ih, hh, bias, tokens, title_length, initial_state=None):
 
 def loss_and_grads(embedding, ih, hh, bias, tokens, title_length, initial_state=None):
     """Loss and gradients by per-token BPTT, one section at a time.
+
+    Parameters
+    ----------
+    embedding, ih, hh, bias : ndarray
+        The parameters, shapes (V, H), (H, H), (H, H), (H,).
+    tokens : sequence of int
+        x_0 .. x_{T-1}.
+    title_length : int
+        m: positions t < m are not scored.
+    initial_state : ndarray, shape (H,), optional
+        s_0; zero by default.  No gradient flows into it.
 
     Returns
     -------

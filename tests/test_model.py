@@ -121,7 +121,8 @@ def test_initial_state_and_truncated_bptt():
     _, grads = model.loss_and_grads(TOKENS, 0, initial_state=s0)
     for name, g in grads.items():
         p = getattr(model, name)
-        fd = gradcheck.numerical_gradient(lambda: model.loss(TOKENS, 0, initial_state=s0), p)
+        fd = gradcheck.numerical_gradient(lambda: model.loss(TOKENS, 0, initial_state=s0), p,
+                                          gradcheck.step_sizes(name, p))
         assert gradcheck.relative_error(g, fd) <= 1e-7, name
     ref_loss, ref_grads = reference.loss_and_grads(*_params(model), TOKENS, 0, initial_state=s0)
     for name, g in grads.items():
