@@ -1,0 +1,239 @@
+"""The ``normrnn`` command: demo, train, evaluate, sample, gradcheck.
+
+Every subcommand is a :class:`Command`: a help line, a function that adds its
+arguments to an :class:`argparse.ArgumentParser`, and a function that runs it
+and returns the exit status.  To add one, write those two functions and add an
+entry to :data:`COMMANDS`.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+__all__ = ["Command", "COMMANDS", "build_parser", "main"]
+
+
+class Command(NamedTuple):
+    """One subcommand of ``normrnn``.
+
+    Attributes
+    ----------
+    help : str
+        One line for ``normrnn --help``.
+    configure : callable
+        ``configure(parser)`` adds the subcommand's arguments.
+    run : callable
+        ``run(args) -> int`` does the work and returns the exit status.
+    """
+
+    help: str
+    configure: Callable
+    run: Callable
+
+
+def _number(kind, *, zero_ok=False):
+    """An argparse type: ``kind(text)``, refused unless > 0 (or >= 0 with ``zero_ok``)."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not (value >= 0 if zero_ok else value > 0):
+            raise argparse.ArgumentTypeError(
+                f"must be {'non-negative' if zero_ok else 'positive'}, got {text}")
+        return value
+    parse.__name__ = kind.__name__
+    return parse
+
+
+POS_INT, POS_FLOAT, NONNEG_INT = _number(int), _number(float), _number(int, zero_ok=True)
+
+
+def _fail(message, status=1):
+    print(f"normrnn: error: {message}", file=sys.stderr)
+    return status
+
+
+# --- demo ---------------------------------------------------------------------
+def _demo_arguments(p):
+    p.add_argument("--out", default="normrnn-demo-loss.png", type=Path,
+                   help="where to write the loss plot (default: %(default)s)")
+    p.add_argument("--minutes", type=POS_FLOAT, default=1.0,
+                   help="training time budget (default: %(default)s)")
+    p.add_argument("--hidden", type=POS_INT, default=None, help="hidden size (default: demo's)")
+    p.add_argument("--seed", type=NONNEG_INT, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--threads", type=POS_INT, default=None, help="threads (default: up to 2)")
+    p.add_argument("--checkpoint", type=Path, default=None,
+                   help="also save the trained model here, for `normrnn sample`")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _demo(args):
+    from .training.demo import run_demo
+    return run_demo(plot_path=args.out, minutes=args.minutes, hidden_size=args.hidden,
+                    seed=args.seed, n_threads=args.threads, checkpoint_path=args.checkpoint,
+                    progress=not args.no_progress)
+
+
+# --- train --------------------------------------------------------------------
+#: train options that define a run: fixed once it has started (--resume refuses them)
+_RUN_OPTIONS = {"hidden": "hidden_size", "optimizer": "optimizer", "seed": "seed",
+                "batch_size": "batch_size", "bptt": "bptt", "segment": "segment",
+                "clip": "clip", "valid_fraction": "valid_fraction", "threads": "n_threads",
+                "dtype": "dtype", "eval_every": "eval_every"}
+
+
+def _train_arguments(p):
+    p.add_argument("data", type=Path,
+                   help="a .jsonl file (title, text), a folder of .txt files, or one .txt file")
+    p.add_argument("--out", type=Path, required=True, help="checkpoint to write (.npz)")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--epochs", type=POS_INT, help="passes over the data (default: 10)")
+    budget.add_argument("--minutes", type=POS_FLOAT, help="training time budget in minutes")
+    p.add_argument("--max-steps", type=POS_INT, help="stop after this many optimizer steps")
+    p.add_argument("--hidden", type=POS_INT, help="hidden size H (default: 64)")
+    p.add_argument("--optimizer", choices=["adam", "adagrad", "sgd"], help="(default: adam)")
+    p.add_argument("--lr", type=POS_FLOAT,
+                   help="learning rate (default: adam 0.01, adagrad 0.1, sgd 0.5)")
+    p.add_argument("--seed", type=NONNEG_INT,
+                   help="seed of weights, split and shuffling (default: 0)")
+    p.add_argument("--batch-size", type=POS_INT, help="documents per minibatch (default: 32)")
+    p.add_argument("--bptt", type=POS_INT, help="truncated-BPTT chunk length (default: 256)")
+    p.add_argument("--segment", type=POS_INT,
+                   help="longest training unit in characters (default: 1024)")
+    p.add_argument("--clip", type=POS_FLOAT, help="largest gradient norm (default: 5)")
+    p.add_argument("--valid-fraction", type=POS_FLOAT, help="held-out share (default: 0.1)")
+    p.add_argument("--threads", type=POS_INT, help="threads (default: up to 2)")
+    p.add_argument("--dtype", choices=["float64", "float32"], help="(default: float64)")
+    p.add_argument("--eval-every", type=POS_INT, help="evaluate and checkpoint every N steps")
+    p.add_argument("--resume", type=Path,
+                   help="continue the run saved in this checkpoint (on the same DATA); "
+                   "a budget given replaces the saved one, --lr may change, nothing else")
+    p.add_argument("--plot", type=Path, help="loss plot (default: OUT with .png suffix)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+
+
+def _train(args):
+    from .training.run import train_command
+    given = {field: getattr(args, opt) for opt, field in _RUN_OPTIONS.items()
+             if getattr(args, opt) is not None}
+    budget = {k: getattr(args, k) for k in ("epochs", "minutes", "max_steps", "lr")
+              if getattr(args, k) is not None}
+    return train_command(args.data, args.out, run_options=given, overrides=budget,
+                         resume=args.resume, plot=args.plot, progress=not args.no_progress,
+                         as_json=args.json)
+
+
+# --- evaluate -----------------------------------------------------------------
+def _evaluate_arguments(p):
+    p.add_argument("checkpoint", type=Path, help="a checkpoint written by `normrnn train`")
+    p.add_argument("data", type=Path, help="held-out documents (same formats as train)")
+    p.add_argument("--threads", type=POS_INT, default=None, help="threads (default: up to 2)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _evaluate(args):
+    from .training.run import evaluate_command
+    result = evaluate_command(args.checkpoint, args.data, n_threads=args.threads)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{result['bits_per_token']:.4f} bits per token over {result['tokens']} tokens "
+              f"({result['documents']} documents); unigram baseline "
+              f"{result['unigram_bits_per_token']:.4f}")
+        if result["unknown_characters"]:
+            print(f"{result['unknown_characters']} characters were not in the vocabulary "
+                  "and were read as <unk>")
+    return 0
+
+
+# --- sample -------------------------------------------------------------------
+def _sample_arguments(p):
+    p.add_argument("checkpoint", type=Path, help="a checkpoint written by `normrnn train`")
+    p.add_argument("--title", required=True, help="the title to write a text for")
+    p.add_argument("--max-tokens", type=NONNEG_INT, default=500, help="(default: %(default)s)")
+    p.add_argument("--temperature", type=POS_FLOAT, default=0.8,
+                   help="below 1: safer, above 1: wilder (default: %(default)s)")
+    p.add_argument("--seed", type=NONNEG_INT, default=None, help="same seed, same text")
+
+
+def _sample(args):
+    from .training.checkpoint import load_checkpoint
+    from .training.sampling import sample
+    ckpt = load_checkpoint(args.checkpoint)
+    print(sample(ckpt.model, ckpt.tokenizer, args.title, max_tokens=args.max_tokens,
+                 temperature=args.temperature, seed=args.seed))
+    return 0
+
+
+# --- gradcheck ----------------------------------------------------------------
+def _gradcheck_arguments(p):
+    from .gradcheck import SECTIONS
+    p.add_argument("--section", choices=SECTIONS, default=None,
+                   help="check one section only (default: all)")
+    p.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                   help="(default: %(default)s)")
+
+
+def _gradcheck(args):
+    import numpy as np
+
+    from .gradcheck import check_all, format_table
+    rows = check_all(dtype=np.dtype(args.dtype),
+                     sections=None if args.section is None else [args.section])
+    print(format_table(rows))
+    return 0 if all(row.passed for row in rows) else 1
+
+
+#: The subcommands, by name.
+COMMANDS = {
+    "demo": Command("check the gradients, train on the built-in corpus, sample, plot",
+                    _demo_arguments, _demo),
+    "train": Command("train a model on your documents", _train_arguments, _train),
+    "evaluate": Command("held-out loss of a checkpoint, in bits per token",
+                        _evaluate_arguments, _evaluate),
+    "sample": Command("write a text for a title", _sample_arguments, _sample),
+    "gradcheck": Command("finite-difference check of every backward section",
+                         _gradcheck_arguments, _gradcheck),
+}
+
+
+def build_parser():
+    """The ``normrnn`` argument parser, one subparser per entry of :data:`COMMANDS`.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
+    from . import __version__
+    parser = argparse.ArgumentParser(
+        prog="normrnn", description="Backpropagation through time by hand: a small "
+        "recurrent language model, its gradient checks, training and sampling.")
+    parser.add_argument("--version", action="version", version=f"normrnn {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, command in COMMANDS.items():
+        p = sub.add_parser(name, help=command.help, description=command.help)
+        command.configure(p)
+        p.set_defaults(run=command.run)
+    return parser
+
+
+def main(argv=None):
+    """Run ``normrnn`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
+
+    Expected failures (a bad file, a bad checkpoint, a diverged run) print
+    one line on stderr and return 1 rather than a traceback.
+    """
+    from .data.corpus import CorpusError
+    from .training.npz import CheckpointError
+    from .training.trainer import TrainingDiverged
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (CorpusError, CheckpointError, TrainingDiverged) as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)

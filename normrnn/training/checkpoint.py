@@ -1,0 +1,234 @@
+"""Checkpoints: the model, its vocabulary and the whole training state, in one ``.npz``.
+
+==========================  =======================================================
+key                         content
+==========================  =======================================================
+``format``, ``version``     ``"normrnn-checkpoint"``, 1
+``config``                  :class:`TrainConfig` as JSON (0-d unicode array)
+``progress``                step, epoch, tokens, elapsed seconds, shuffling RNG
+                            state, streams' next index, corpus fingerprint (JSON)
+``vocab``                   int32 code points of the characters (ids 3, 4, ...)
+``param.<name>``            ``embedding`` (V, H), ``ih`` (H, H), ``hh`` (H, H),
+                            ``bias`` (H,), in the configured dtype
+``optimizer.<key>``         the optimizer's :meth:`~Optimizer.state_dict`
+``streams.<name>``          ``order``, ``doc``, ``pos``, ``carried``: the minibatch
+                            schedule (:class:`~normrnn.training.streams.DocumentStreams`)
+``history.<name>``          the loss curve (:class:`~normrnn.training.state.History`)
+``unigram``                 int64 (V,) training token counts (the baseline)
+``checksum``                SHA-256 of all the above
+==========================  =======================================================
+
+Writes are atomic; reads use ``allow_pickle=False`` and check every key,
+dtype and shape, raising :class:`CheckpointError` (a ``ValueError``) that
+names the file.
+"""
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..data.tokenizer import CharTokenizer
+from ..model import PARAMETER_NAMES, NormRNN
+from .config import TrainConfig
+from .npz import CheckpointError, read_npz, write_npz
+from .optimizers import make_optimizer
+from .state import History, TrainState
+
+__all__ = ["Checkpoint", "CheckpointError", "save_checkpoint", "load_checkpoint"]
+
+FORMAT = "normrnn-checkpoint"
+VERSION = 1
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint.
+
+    Attributes
+    ----------
+    model : NormRNN
+    tokenizer : CharTokenizer
+    config : TrainConfig
+    optimizer : Optimizer
+        Built for ``model``'s parameters, its state restored.
+    state : TrainState
+    streams : dict of str to ndarray
+        ``order``, ``doc``, ``pos``, ``carried`` and ``next_index`` (0-d).
+    unigram : ndarray of int64, shape (V,)
+    fingerprint : str
+        Of the training corpus, to warn when a run resumes on other data.
+    """
+
+    model: NormRNN
+    tokenizer: CharTokenizer
+    config: TrainConfig
+    optimizer: object
+    state: TrainState
+    streams: dict
+    unigram: np.ndarray
+    fingerprint: str
+
+
+def save_checkpoint(path, *, model, tokenizer, config, optimizer, state, streams, unigram,
+                    fingerprint=""):
+    """Write a checkpoint atomically (temporary file, then rename).
+
+    Parameters
+    ----------
+    path : str or Path
+    model : NormRNN
+    tokenizer : CharTokenizer
+    config : TrainConfig
+    optimizer : Optimizer
+    state : TrainState
+    streams : DocumentStreams
+    unigram : ndarray of int64, shape (V,)
+    fingerprint : str, optional
+    """
+    progress = dict(state.progress_json(), next_index=int(streams.next_index),
+                    fingerprint=fingerprint)
+    arrays = {"format": np.array(FORMAT), "version": np.array(VERSION, dtype=np.int64),
+              "config": np.array(config.to_json()), "progress": np.array(json.dumps(progress)),
+              "vocab": tokenizer.to_array(), "unigram": np.asarray(unigram, dtype=np.int64),
+              "streams.order": streams.order, "streams.doc": streams.doc,
+              "streams.pos": streams.pos, "streams.carried": streams.carried}
+    arrays.update((f"param.{k}", v) for k, v in model.parameters().items())
+    arrays.update((f"optimizer.{k}", v) for k, v in optimizer.state_dict().items())
+    arrays.update(state.history.to_arrays())
+    write_npz(path, arrays)
+
+
+def _take(path, arrays, key, kind, shape):
+    """Pop ``arrays[key]``, checking its dtype (a dtype or a kind letter) and shape."""
+    if key not in arrays:
+        raise CheckpointError(path, f"missing entry {key!r}")
+    value = arrays.pop(key)
+    ok_type = value.dtype.kind == kind if isinstance(kind, str) else value.dtype == kind
+    if not ok_type or value.ndim != len(shape) or any(
+            want is not None and got != want for got, want in zip(value.shape, shape, strict=True)):
+        want = tuple("any" if s is None else s for s in shape)
+        raise CheckpointError(path, f"entry {key!r} must be {kind} of shape {want}, "
+                              f"got {value.dtype} of shape {value.shape}")
+    return value
+
+
+def _json(path, arrays, key):
+    try:
+        return json.loads(str(_take(path, arrays, key, "U", ())))
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(path, f"entry {key!r} is not valid JSON: {exc}") from None
+
+
+def _header(path, arrays):
+    """Check the format and version; return config and progress."""
+    if str(_take(path, arrays, "format", "U", ())) != FORMAT:
+        raise CheckpointError(path, "not a normrnn checkpoint")
+    version = int(_take(path, arrays, "version", np.dtype(np.int64), ()))
+    if version != VERSION:
+        raise CheckpointError(path, f"checkpoint version {version}; this normrnn reads {VERSION}")
+    try:
+        config = TrainConfig.from_json(str(_take(path, arrays, "config", "U", ())))
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(path, f"bad configuration: {exc}") from None
+    progress = _json(path, arrays, "progress")
+    keys = {"step", "epoch", "tokens", "elapsed", "rng_state", "next_index", "fingerprint"}
+    if not isinstance(progress, dict) or set(progress) != keys:
+        raise CheckpointError(path, f"entry 'progress' must have the keys {sorted(keys)}")
+    return config, progress
+
+
+def _model(path, arrays, tokenizer, config):
+    V, H, dtype = tokenizer.vocab_size, config.hidden_size, np.dtype(config.dtype)
+    model = NormRNN(V, H, dtype=dtype)
+    shapes = {"embedding": (V, H), "ih": (H, H), "hh": (H, H), "bias": (H,)}
+    for name in PARAMETER_NAMES:
+        getattr(model, name)[...] = _take(path, arrays, f"param.{name}", dtype, shapes[name])
+    try:
+        model.check_parameters()
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(path, f"unusable parameters: {exc}") from None
+    return model
+
+
+def _optimizer(path, arrays, model, config):
+    optimizer = make_optimizer(config.optimizer, model.parameters(), config.learning_rate)
+    state = {k[len("optimizer."):]: arrays.pop(k) for k in list(arrays)
+             if k.startswith("optimizer.")}
+    try:
+        optimizer.load_state_dict(state)
+    except ValueError as exc:
+        raise CheckpointError(path, f"bad optimizer state: {exc}") from None
+    return optimizer
+
+
+def _streams(path, arrays, config, progress):
+    B, H = config.batch_size, config.hidden_size
+    streams = {"order": _take(path, arrays, "streams.order", np.dtype(np.int64), (None,)),
+               "doc": _take(path, arrays, "streams.doc", np.dtype(np.int64), (B,)),
+               "pos": _take(path, arrays, "streams.pos", np.dtype(np.int64), (B,)),
+               "carried": _take(path, arrays, "streams.carried", np.dtype(config.dtype), (B, H)),
+               "next_index": progress["next_index"]}
+    if not isinstance(streams["next_index"], int) or not (
+            0 <= streams["next_index"] <= len(streams["order"])):
+        raise CheckpointError(path, "streams' next index is out of range")
+    if np.any(streams["pos"] < 0) or not np.isfinite(streams["carried"]).all():
+        raise CheckpointError(path, "streams hold a negative position or a non-finite state")
+    return streams
+
+
+def _history(path, arrays):
+    steps = _take(path, arrays, "history.steps", np.dtype(np.int64), (None,))
+    n = len(steps)
+    return History.from_arrays({
+        "history.steps": steps,
+        "history.tokens": _take(path, arrays, "history.tokens", np.dtype(np.int64), (n,)),
+        "history.bits": _take(path, arrays, "history.bits", np.dtype(np.float64), (n,)),
+        "history.evals": _take(path, arrays, "history.evals", np.dtype(np.float64), (None, 4))})
+
+
+def _state(path, progress, history):
+    state = TrainState(progress["step"], progress["epoch"], progress["tokens"],
+                       progress["elapsed"], progress["rng_state"], history)
+    if not all(isinstance(v, int) and v >= 0 for v in (state.step, state.epoch, state.tokens)):
+        raise CheckpointError(path, "step, epoch and tokens must be non-negative integers")
+    try:
+        np.random.default_rng().bit_generator.state = state.rng_state
+    except (TypeError, ValueError, KeyError) as exc:
+        raise CheckpointError(path, f"bad random state: {exc}") from None
+    return state
+
+
+def load_checkpoint(path):
+    """Read and validate a checkpoint written by :func:`save_checkpoint`.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    Checkpoint
+
+    Raises
+    ------
+    CheckpointError
+        On a missing, truncated or modified file, a missing or extra entry,
+        a wrong dtype or shape, or unusable values; the message names the file.
+    """
+    arrays = read_npz(path)
+    config, progress = _header(path, arrays)
+    vocab = _take(path, arrays, "vocab", "i", (None,))
+    try:
+        tokenizer = CharTokenizer.from_array(vocab)
+    except ValueError as exc:
+        raise CheckpointError(path, f"bad vocabulary: {exc}") from None
+    model = _model(path, arrays, tokenizer, config)
+    unigram = _take(path, arrays, "unigram", np.dtype(np.int64), (tokenizer.vocab_size,))
+    optimizer = _optimizer(path, arrays, model, config)
+    streams = _streams(path, arrays, config, progress)
+    state = _state(path, progress, _history(path, arrays))
+    if arrays:
+        raise CheckpointError(path, f"unexpected entries {sorted(arrays)}")
+    return Checkpoint(model, tokenizer, config, optimizer, state, streams, unigram,
+                      progress["fingerprint"])

@@ -1,0 +1,129 @@
+"""The settings of a training run, stored in every checkpoint."""
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields
+
+from .optimizers import DEFAULT_LEARNING_RATES, OPTIMIZERS
+
+__all__ = ["TrainConfig", "default_threads"]
+
+
+def default_threads():
+    """Threads for the minibatch: ``min(2, os.cpu_count())``."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run.
+
+    Parameters
+    ----------
+    hidden_size : int
+        H, the width of the state and of the embedding.
+    optimizer : {"adam", "adagrad", "sgd"}
+    lr : float or None
+        Learning rate; ``None`` takes the optimizer's default
+        (:data:`~normrnn.training.optimizers.DEFAULT_LEARNING_RATES`).
+    epochs : int or None
+        Budget in passes over the training documents.
+    minutes : float or None
+        Budget in minutes of training (across resumes).  When both budgets
+        are given, whichever ends first stops the run; with neither, 10 epochs.
+    max_steps : int or None
+        Budget in optimizer steps (mostly for tests and quick trials).
+    batch_size : int
+        Documents (streams) per minibatch.
+    bptt : int
+        Truncated-BPTT chunk length, see :mod:`normrnn.training.streams`.
+    segment : int
+        Longest training unit, in text tokens: longer documents are cut into
+        segments that train as parallel streams.
+    clip : float or None
+        Largest global gradient norm (per-token gradients); ``None``: no clipping.
+    seed : int
+        Seeds the initial weights, the train/validation split and the
+        shuffling: the same seed gives the same run, bit for bit.
+    valid_fraction : float
+        Share of the documents held out for validation.
+    n_threads : int
+        Threads computing documents at once.  Part of the run's definition:
+        a different count changes the rounding of the gradient sums.
+    dtype : {"float64", "float32"}
+    eval_every : int
+        Evaluate (and checkpoint) every this many steps, and at each epoch's end.
+    eval_tokens : int
+        The training loss is measured on the first training documents up to
+        this many scored tokens; the validation loss on all of them.
+    """
+
+    hidden_size: int = 64
+    optimizer: str = "adam"
+    lr: float | None = None
+    epochs: int | None = None
+    minutes: float | None = None
+    max_steps: int | None = None
+    batch_size: int = 32
+    bptt: int = 256
+    segment: int = 1024
+    clip: float | None = 5.0
+    seed: int = 0
+    valid_fraction: float = 0.1
+    n_threads: int = default_threads()
+    dtype: str = "float64"
+    eval_every: int = 200
+    eval_tokens: int = 20_000
+
+    def __post_init__(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, "
+                             f"got {self.optimizer!r}")
+        if self.dtype not in ("float64", "float32"):
+            raise ValueError(f"dtype must be 'float64' or 'float32', got {self.dtype!r}")
+        for name in ("hidden_size", "batch_size", "bptt", "segment", "n_threads", "eval_every",
+                     "eval_tokens"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("epochs", "max_steps"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                      or value < 1):
+                raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+        for name in ("lr", "minutes", "clip"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and value > 0):
+                raise ValueError(f"{name} must be a positive number or None, got {value!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if not 0.0 < self.valid_fraction < 1.0:
+            raise ValueError(f"valid_fraction must lie in (0, 1), got {self.valid_fraction!r}")
+
+    @property
+    def learning_rate(self):
+        """``lr``, or the optimizer's default when ``lr`` is None."""
+        return DEFAULT_LEARNING_RATES[self.optimizer] if self.lr is None else self.lr
+
+    @property
+    def epoch_budget(self):
+        """``epochs``, or 10 when no budget at all is given, else ``None``."""
+        if self.epochs is None and self.minutes is None and self.max_steps is None:
+            return 10
+        return self.epochs
+
+    def to_json(self):
+        """The settings as a JSON string."""
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text):
+        """Inverse of :meth:`to_json`; raises ``ValueError`` on unknown or bad fields."""
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("configuration must be a JSON object")
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown configuration fields {sorted(unknown)}")
+        return cls(**data)

@@ -1,0 +1,269 @@
+"""The training loop: minibatches of streams, budgets, evaluation, checkpoints.
+
+A run stops at the first budget reached (epochs, minutes, steps) or on
+Ctrl-C.  The first Ctrl-C asks the loop to stop after the current step; it
+then writes a checkpoint and returns, so ``--resume`` continues exactly where
+it stopped (a second Ctrl-C aborts at once, keeping the last checkpoint).  A
+loss or gradient that is not finite raises :class:`TrainingDiverged` before
+any parameter is touched, and no checkpoint is written after it, so the last
+good checkpoint stays intact.
+"""
+
+import dataclasses
+import math
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ..model import NormRNN
+from .checkpoint import save_checkpoint
+from .compute import chunks_loss_and_grads
+from .corpus_setup import encode_corpus
+from .evaluation import bits_per_token, evaluate
+from .interrupt import StopRequest
+from .optimizers import clip_grad_norm, make_optimizer
+from .progress import ProgressBar
+from .state import TrainState
+from .streams import DocumentStreams
+
+__all__ = ["Trainer", "TrainResult", "TrainingDiverged"]
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the gradient became NaN or infinite; the step was not applied."""
+
+
+@dataclass
+class TrainResult:
+    """How a run ended.
+
+    Attributes
+    ----------
+    reason : str
+        ``"epochs"``, ``"minutes"``, ``"max_steps"`` or ``"interrupted"``.
+    state : TrainState
+        Steps, tokens, elapsed time and the loss history.
+    train_bits, valid_bits : float
+        The latest evaluation, in bits per token.
+    unigram_bits : float
+        The unigram baseline on the validation documents.
+    tokens_per_second : float
+        Scored training tokens per second in this session.
+    """
+
+    reason: str
+    state: TrainState
+    train_bits: float
+    valid_bits: float
+    unigram_bits: float
+    tokens_per_second: float
+
+
+class Trainer:
+    """Train a :class:`~normrnn.NormRNN` on documents.
+
+    Build one with :meth:`new` or :meth:`resume`, then call :meth:`run`.
+
+    Parameters
+    ----------
+    model, tokenizer, optimizer, config, corpus, state
+        The parts of a run (see :meth:`new`).
+    checkpoint_path : str or Path or None, optional
+        Where to write checkpoints (at every evaluation and at the end).
+    progress : bool, optional
+        Show a tqdm progress bar on stderr.
+    callback : callable or None, optional
+        Called as ``callback(trainer)`` after every step.
+    """
+
+    def __init__(self, model, tokenizer, optimizer, config, corpus, state, *,
+                 checkpoint_path=None, progress=True, callback=None):
+        self.model, self.tokenizer, self.optimizer = model, tokenizer, optimizer
+        self.config, self.corpus, self.state = config, corpus, state
+        self.checkpoint_path, self.progress, self.callback = checkpoint_path, progress, callback
+        self.rng = np.random.default_rng()
+        self.rng.bit_generator.state = state.rng_state
+        self.streams = DocumentStreams(corpus.units, config.batch_size, config.bptt,
+                                       config.hidden_size, model.dtype)
+        self.stop = StopRequest()
+        self._running_bits = None
+
+    @classmethod
+    def new(cls, documents, config, **kwargs):
+        """Start a run: split, build the vocabulary, initialise model and optimizer.
+
+        Parameters
+        ----------
+        documents : sequence of Document
+        config : TrainConfig
+        **kwargs
+            ``checkpoint_path``, ``progress``, ``callback``.
+
+        Returns
+        -------
+        Trainer
+        """
+        corpus, tokenizer = encode_corpus(documents, None, config)
+        model = NormRNN(tokenizer.vocab_size, config.hidden_size, seed=config.seed,
+                        dtype=np.dtype(config.dtype))
+        optimizer = make_optimizer(config.optimizer, model.parameters(), config.learning_rate)
+        state = TrainState(rng_state=np.random.default_rng(config.seed).bit_generator.state)
+        return cls(model, tokenizer, optimizer, config, corpus, state, **kwargs)
+
+    @classmethod
+    def resume(cls, checkpoint, documents, *, overrides=None, **kwargs):
+        """Continue the run saved in ``checkpoint`` on the same documents.
+
+        Parameters
+        ----------
+        checkpoint : Checkpoint
+            From :func:`~normrnn.training.checkpoint.load_checkpoint`.
+        documents : sequence of Document
+            The corpus of the original run (a different one is refused if its
+            training split has another size, and warned about otherwise).
+        overrides : dict, optional
+            New budget (``epochs``, ``minutes``, ``max_steps``) or ``lr``.
+            Without a new ``lr`` the run continues bit for bit.
+        **kwargs
+            As in :meth:`new`.
+
+        Returns
+        -------
+        Trainer
+        """
+        config = dataclasses.replace(checkpoint.config, **(overrides or {}))
+        checkpoint.optimizer.lr = config.learning_rate
+        corpus, _ = encode_corpus(documents, checkpoint.tokenizer, config)
+        if corpus.fingerprint != checkpoint.fingerprint:
+            warnings.warn("the corpus differs from the one the checkpoint was trained on; "
+                          "the resumed run will not match an uninterrupted one", stacklevel=2)
+        trainer = cls(checkpoint.model, checkpoint.tokenizer, checkpoint.optimizer, config,
+                      corpus, checkpoint.state, **kwargs)
+        trainer._restore_streams(checkpoint.streams)
+        return trainer
+
+    def _restore_streams(self, saved):
+        n = len(self.corpus.units)
+        order, doc = saved["order"], saved["doc"]
+        if (len(order) not in (0, n) or np.any(order >= n) or np.any(order < 0)
+                or np.any(doc >= n) or np.any(doc < -1)):
+            raise ValueError(f"the checkpoint's minibatch schedule refers to {len(order)} "
+                             f"training units, this corpus has {n}: not the same corpus")
+        self.streams.order, self.streams.next_index = order, saved["next_index"]
+        self.streams.doc[...], self.streams.pos[...] = doc, saved["pos"]
+        self.streams.carried[...] = saved["carried"]
+
+    # --- the loop -----------------------------------------------------------------
+    def _budget_reason(self):
+        c, s = self.config, self.state
+        if self.stop.requested:
+            return "interrupted"
+        if (c.epoch_budget is not None and s.epoch >= c.epoch_budget
+                and self.streams.exhausted and self.streams.idle):
+            return "epochs"
+        if c.minutes is not None and s.elapsed >= 60.0 * c.minutes:
+            return "minutes"
+        if c.max_steps is not None and s.step >= c.max_steps:
+            return "max_steps"
+        return None
+
+    def _start_epoch(self):
+        self.streams.start_epoch(self.rng.permutation(len(self.corpus.units)))
+        self.state.rng_state = self.rng.bit_generator.state
+
+    def _diverged(self, what):
+        where = (f"; the last good checkpoint is {self.checkpoint_path}"
+                 if self.checkpoint_path else "")
+        raise TrainingDiverged(f"{what} at step {self.state.step + 1}: the step was not "
+                               f"applied{where}. Try a smaller --lr or --clip.")
+
+    def step(self):
+        """Take one optimizer step on the next minibatch of chunks."""
+        chunks = self.streams.next_chunks()
+        loss, grads, last_states, scored = chunks_loss_and_grads(
+            self.model, chunks, self.config.n_threads)
+        if not math.isfinite(loss):
+            self._diverged(f"the loss is {loss}")
+        if scored:
+            for _, g in grads.items():
+                g /= scored
+            if not math.isfinite(clip_grad_norm(grads, self.config.clip)):
+                self._diverged("the gradient is not finite")
+            self.optimizer.step(grads)
+            if not all(np.isfinite(p).all() for p in self.model.parameters().values()):
+                self._diverged("the parameters became non-finite")
+        self.streams.advance(chunks, last_states)
+        self.state.step += 1
+        self.state.tokens += scored
+        bits = bits_per_token(loss, scored)
+        h = self.state.history
+        h.steps.append(self.state.step), h.tokens.append(self.state.tokens), h.bits.append(bits)
+        if scored:
+            r = self._running_bits
+            self._running_bits = bits if r is None else 0.9 * r + 0.1 * bits
+
+    def evaluate(self):
+        """Measure and record the training-subset and validation loss.
+
+        Returns
+        -------
+        train_bits, valid_bits : float
+        """
+        n = self.config.n_threads
+        train = evaluate(self.model, self.corpus.train_subset, n_threads=n).bits_per_token
+        valid = evaluate(self.model, self.corpus.valid, n_threads=n).bits_per_token
+        done = self.streams.next_index / max(len(self.streams.order), 1)
+        epoch = self.state.epoch + (0.0 if self.streams.exhausted else done)
+        self.state.history.evals.append((self.state.step, epoch, train, valid))
+        return train, valid
+
+    def save(self):
+        """Write a checkpoint to ``checkpoint_path`` (if set)."""
+        if self.checkpoint_path is not None:
+            save_checkpoint(self.checkpoint_path, model=self.model, tokenizer=self.tokenizer,
+                            config=self.config, optimizer=self.optimizer, state=self.state,
+                            streams=self.streams, unigram=self.corpus.unigram,
+                            fingerprint=self.corpus.fingerprint)
+
+    def _needs_epoch(self):
+        """Whether to draw a new epoch's order before the next step."""
+        budget = self.config.epoch_budget
+        return self.streams.exhausted and (budget is None or self.state.epoch < budget)
+
+    def _after_step(self, bar, was_exhausted):
+        epoch_done = self.streams.exhausted and not was_exhausted
+        if epoch_done:
+            self.state.epoch += 1
+        if epoch_done or self.state.step % self.config.eval_every == 0:
+            bar.set_valid(self.evaluate()[1])
+            self.save()
+
+    def run(self):
+        """Train until a budget is reached or Ctrl-C; return a :class:`TrainResult`."""
+        start, base, first_tokens = time.perf_counter(), self.state.elapsed, self.state.tokens
+        total = (self.config.epoch_budget * self.corpus.train_tokens
+                 if self.config.epoch_budget is not None else None)
+        # parallel over documents: BLAS threads would only compete with them
+        with threadpool_limits(limits=1, user_api="blas"), self.stop.on_sigint(), \
+                ProgressBar(total, self.state.tokens, disable=not self.progress) as bar:
+            while (reason := self._budget_reason()) is None:
+                if self._needs_epoch():
+                    self._start_epoch()
+                was_exhausted = self.streams.exhausted
+                self.step()
+                self._after_step(bar, was_exhausted)
+                self.state.elapsed = base + time.perf_counter() - start
+                bar.update(self.state.tokens, self._running_bits)
+                if self.callback is not None:
+                    self.callback(self)
+            if reason != "interrupted" and (self.state.history.last_eval is None or
+                                            self.state.history.last_eval[0] != self.state.step):
+                bar.set_valid(self.evaluate()[1])
+            self.save()
+        seconds = time.perf_counter() - start
+        last = self.state.history.last_eval or (0, 0, math.nan, math.nan)
+        return TrainResult(reason, self.state, last[2], last[3], self.corpus.unigram_bits,
+                           (self.state.tokens - first_tokens) / seconds if seconds else 0.0)
