@@ -189,6 +189,16 @@ def _gradcheck(args):
 
 
 #: The subcommands, by name.
+def _bench_arguments(p):
+    from .bench.command import configure
+    configure(p)
+
+
+def _bench(args):
+    from .bench.command import run
+    return run(args)
+
+
 COMMANDS = {
     "demo": Command("check the gradients, train on the built-in corpus, sample, plot",
                     _demo_arguments, _demo),
@@ -198,6 +208,8 @@ COMMANDS = {
     "sample": Command("write a text for a title", _sample_arguments, _sample),
     "gradcheck": Command("finite-difference check of every backward section",
                          _gradcheck_arguments, _gradcheck),
+    "bench": Command("time a training step against NumPy and PyTorch, check the speed targets",
+                     _bench_arguments, _bench),
 }
 
 
@@ -224,8 +236,9 @@ def build_parser():
 def main(argv=None):
     """Run ``normrnn`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
 
-    Expected failures (a bad file, a bad checkpoint, a diverged run) print
-    one line on stderr and return 1 rather than a traceback.
+    Expected failures (a bad file, a bad checkpoint, a diverged run, a file
+    that cannot be written) print one line on stderr and return 1 rather than
+    a traceback.
     """
     from .data.corpus import CorpusError
     from .training.npz import CheckpointError
@@ -233,7 +246,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (CorpusError, CheckpointError, TrainingDiverged) as exc:
+    except (CorpusError, CheckpointError, TrainingDiverged, OSError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return _fail("interrupted", 130)

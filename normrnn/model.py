@@ -1,15 +1,64 @@
 """The model: parameters, loss and gradients of one document, or of many."""
 
+import math
+import numbers
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from . import _validate
 from ._kernels import bptt as _bptt
 
 PARAMETER_NAMES = ("embedding", "ih", "hh", "bias")
+
+# Per-thread scratch space of the kernels, the BLAS thread limit and the
+# worker pools: made once, used by every model.
+_local = threading.local()
+_pools = {}
+_blas = []
+
+
+def _workspace(vocab_size, hidden_size, dtype):
+    """This thread's :class:`~normrnn._kernels.bptt.Workspace` for (V, H, dtype)."""
+    key = (vocab_size, hidden_size, np.dtype(dtype))
+    workspace = getattr(_local, "workspace", None)
+    if workspace is None or workspace.key != key:
+        workspace = _local.workspace = _bptt.Workspace(*key)
+    return workspace
+
+
+def _one_blas_thread():
+    """Context: BLAS on one thread.
+
+    The kernels' BLAS calls are small (matrix-vector products of size H);
+    BLAS threads would only contend with each other and with the documents'
+    own threads.
+    """
+    if not _blas:
+        _blas.append(ThreadpoolController())
+    return _blas[0].limit(limits=1, user_api="blas")
+
+
+def _pool(n_threads):
+    """A thread pool of ``n_threads`` workers, kept for the next batch."""
+    if n_threads not in _pools:
+        _pools[n_threads] = ThreadPoolExecutor(max_workers=n_threads,
+                                               thread_name_prefix="normrnn")
+    return _pools[n_threads]
+
+
+def _sequence(documents):
+    """``list(documents)``, or a TypeError that says what a batch is."""
+    if not isinstance(documents, (str, bytes)):
+        try:
+            return list(documents)
+        except TypeError:
+            pass
+    raise TypeError("documents must be a sequence of (tokens, title_length) pairs, "
+                    f"got {type(documents).__name__}")
 
 
 @dataclass
@@ -87,7 +136,10 @@ class NormRNN:
         V = _validate.positive_int(vocab_size, "vocab_size")
         H = _validate.positive_int(hidden_size, "hidden_size")
         dt = _validate.float_dtype(dtype)
-        rng = np.random.default_rng(seed)
+        try:
+            rng = np.random.default_rng(seed)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"seed must be None or a non-negative integer, got {seed!r}") from None
         self.embedding = rng.normal(0.0, 1.0, (V, H)).astype(dt)
         self.ih = rng.normal(0.0, 1.0 / np.sqrt(H), (H, H)).astype(dt)
         # any nonzero rows will do: only their directions reach the model
@@ -156,6 +208,18 @@ class NormRNN:
                             shape=(self.hidden_size,))
         return tokens, title_length, initial_state
 
+    def _batch_document(self, i, document):
+        """Check ``documents[i]`` of a batch; errors name the document."""
+        try:
+            tokens, title_length = document
+        except (TypeError, ValueError):
+            raise TypeError(f"documents[{i}] must be a (tokens, title_length) pair, "
+                            f"got {type(document).__name__}") from None
+        try:
+            return self._document(tokens, title_length, None)[:2]
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"documents[{i}]: {exc}") from None
+
     # --- one document ---------------------------------------------------------
     def loss(self, tokens, title_length, *, initial_state=None):
         """Loss of one document: summed -log p over the text positions.
@@ -202,10 +266,8 @@ class NormRNN:
         self.check_parameters()
         tokens, title_length, initial_state = self._document(tokens, title_length, initial_state)
         grads = Grads.zeros_like(self)
-        states = np.empty((len(tokens), self.hidden_size), dtype=self.dtype)
-        loss = _bptt.document_loss_and_grads(
-            self.embedding, self.ih, self.hh, self.bias, tokens, title_length,
-            initial_state, grads.embedding, grads.ih, grads.hh, grads.bias, states)
+        with _one_blas_thread():
+            loss, states = self._run_document(tokens, title_length, initial_state, grads)
         if return_last_state:
             return loss, grads, states[-1].copy()
         return loss, grads
@@ -215,23 +277,48 @@ class NormRNN:
         self.check_parameters()
         tokens, _, initial_state = self._document(tokens, 0, initial_state)
         states = np.empty((len(tokens), self.hidden_size), dtype=self.dtype)
-        _bptt.document_states(self.embedding, self.ih, self.hh, self.bias, tokens,
-                              initial_state, states)
+        with _one_blas_thread():
+            _bptt.document_states(self.embedding, self.ih, self.hh, self.bias, tokens,
+                                  initial_state, states, _workspace(*self._key))
         return states
+
+    @property
+    def _key(self):
+        return self.vocab_size, self.hidden_size, self.dtype
+
+    def _run_document(self, tokens, title_length, initial_state, grads):
+        """The unchecked kernel call: loss and states; gradients added into ``grads``."""
+        states = np.empty((len(tokens), self.hidden_size), dtype=self.dtype)
+        loss = _bptt.document_loss_and_grads(
+            self.embedding, self.ih, self.hh, self.bias, tokens, title_length,
+            initial_state, grads.embedding, grads.ih, grads.hh, grads.bias, states,
+            _workspace(*self._key))
+        return loss, states
 
     def next_state(self, state, token):
         """One step of the recurrence: f(S s + W_ih f(E[x]) + b)."""
+        self.check_parameters()
+        _validate.array(state, "state", dtype=self.dtype, shape=(self.hidden_size,))
+        token = _validate.index(token, "token", 0, self.vocab_size - 1)
         return self.states([token, 0], initial_state=state)[1]
 
     def probabilities(self, state, *, temperature=1.0):
         """softmax(E s / temperature), the next-token distribution, shape (V,)."""
         self.check_parameters()
         _validate.array(state, "state", dtype=self.dtype, shape=(self.hidden_size,))
-        if not (isinstance(temperature, (int, float, np.floating)) and temperature > 0
-                and np.isfinite(temperature)):
+        if not isinstance(temperature, numbers.Real) or isinstance(temperature, (bool, np.bool_)):
+            raise TypeError(f"temperature must be a number, got {type(temperature).__name__}")
+        try:
+            t = float(temperature)
+        except OverflowError:            # an int beyond float range
+            t = math.inf
+        if not (t > 0 and math.isfinite(t)):
             raise ValueError(f"temperature must be a positive finite number, got {temperature!r}")
-        z = (self.embedding.astype(np.float64) @ state.astype(np.float64)) / temperature
-        p = np.exp(z - z.max())
+        z = self.embedding.astype(np.float64) @ state.astype(np.float64)
+        # shift before dividing: z / t overflows for a tiny temperature, while
+        # (z - max z) / t only goes to -inf, whose exp is an exact 0
+        with np.errstate(over="ignore"):
+            p = np.exp((z - z.max()) / t)
         return p / p.sum()
 
     # --- many documents -------------------------------------------------------
@@ -259,7 +346,7 @@ class NormRNN:
         """
         self.check_parameters()
         n_threads = _validate.positive_int(n_threads, "n_threads")
-        docs = [self._document(tokens, m, None)[:2] for tokens, m in documents]
+        docs = [self._batch_document(i, doc) for i, doc in enumerate(_sequence(documents))]
         if not docs:
             raise ValueError("documents must hold at least one (tokens, title_length) pair")
         zero = np.zeros(self.hidden_size, dtype=self.dtype)
@@ -270,18 +357,14 @@ class NormRNN:
             grads = Grads.zeros_like(self)
             loss = 0.0
             for tokens, m in docs[worker::n_threads]:
-                states = np.empty((len(tokens), self.hidden_size), dtype=self.dtype)
-                loss += _bptt.document_loss_and_grads(
-                    self.embedding, self.ih, self.hh, self.bias, tokens, m, zero,
-                    grads.embedding, grads.ih, grads.hh, grads.bias, states)
+                loss += self._run_document(tokens, m, zero, grads)[0]
             return loss, grads
 
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _one_blas_thread():
             if n_threads == 1:
                 results = [run(0)]
             else:
-                with ThreadPoolExecutor(max_workers=n_threads) as pool:
-                    results = list(pool.map(run, range(n_threads)))
+                results = list(_pool(n_threads).map(run, range(n_threads)))
         loss, total = results[0]
         for worker_loss, grads in results[1:]:    # fixed order: reproducible sums
             loss += worker_loss

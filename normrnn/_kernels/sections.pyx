@@ -13,7 +13,7 @@ Shapes: V the vocabulary size, H the hidden size.  Names follow the notes and
 """
 
 from cython cimport floating
-from libc.math cimport exp, log, sqrt
+from libc.math cimport exp, expf, log, sqrt
 
 from normrnn._kernels.activation cimport f, f_grad
 
@@ -76,22 +76,27 @@ cdef void _logits_forward(const floating[:, ::1] embedding,
 cdef double _softmax_cross_entropy(floating[::1] logits, int token) noexcept nogil:
     """Turn z into dz = softmax(z) - onehot(token) in place; return -log softmax(z)[token].
 
-    Shifted by max(z) so exp never overflows; the sum is in double.
+    Shifted by max(z) so exp never overflows; one exp per entry, in the
+    kernel's precision; the sum is in double.
     """
     cdef Py_ssize_t i
     cdef floating z_max = logits[0]
-    cdef double total = 0, log_norm
+    cdef double total = 0
     for i in range(logits.shape[0]):
         if logits[i] > z_max:
             z_max = logits[i]
+    cdef double loss = z_max - logits[token]
     for i in range(logits.shape[0]):
-        total += exp(logits[i] - z_max)
-    log_norm = z_max + log(total)
-    cdef double loss = log_norm - logits[token]
+        if floating is float:                      # single-precision exp for float32
+            logits[i] = expf(logits[i] - z_max)
+        else:
+            logits[i] = exp(logits[i] - z_max)
+        total += logits[i]
+    cdef floating inverse = <floating> (1 / total)
     for i in range(logits.shape[0]):
-        logits[i] = <floating> exp(logits[i] - log_norm)
+        logits[i] *= inverse
     logits[token] -= 1
-    return loss
+    return loss + log(total)
 
 
 cdef double _logits_backward(const floating[:, ::1] embedding,
