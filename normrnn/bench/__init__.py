@@ -1,0 +1,68 @@
+"""Benchmark: one training step of normrnn against NumPy and PyTorch, timed in one run.
+
+A training step is the loss of one document and all of its gradients.  The
+implementations timed side by side (:data:`LABELS`), in interleaved rounds:
+
+===================  ========================================================
+``normrnn``          :meth:`normrnn.NormRNN.loss_and_grads`, the fast BPTT
+                     (:mod:`normrnn._kernels.bptt`: gathered matrix products)
+``by_section``       the per-token Cython composition of the section kernels
+                     (:mod:`normrnn._kernels.bptt_sections`), the one to read
+``numpy``            :func:`normrnn.reference.loss_and_grads`, a per-token
+                     NumPy BPTT in the style of min-char-rnn
+``torch``            the same model in PyTorch eager autograd, batched where
+                     the maths allows (:func:`torch_loss`)
+``torch_per_token``  the same, one token at a time (:func:`torch_loss_per_token`)
+===================  ========================================================
+
+plus a square matrix product (BLAS gemm) in the same rounds: the peak that
+every implementation's FLOP rate is compared with.  One thread throughout,
+except in the thread benchmark, which runs
+:meth:`normrnn.NormRNN.batch_loss_and_grads` on 1 and 2 threads.
+
+Modules: :mod:`~normrnn.bench.baselines` (what is timed),
+:mod:`~normrnn.bench.timing` (how), :mod:`~normrnn.bench.experiments` (the
+step, thread and scaling benchmarks), :mod:`~normrnn.bench.memory`,
+:mod:`~normrnn.bench.report` (targets and the text report),
+:mod:`~normrnn.bench.plot` and :mod:`~normrnn.bench.command` (``normrnn bench``).
+
+Examples
+--------
+>>> from normrnn import bench
+>>> results = bench.run_benchmark(quick=True)          # doctest: +SKIP
+>>> print(bench.format_report(results))                # doctest: +SKIP
+"""
+
+from .baselines import (
+    LABELS,
+    flops_per_token,
+    gemm_function,
+    step_functions,
+    torch_available,
+    torch_loss,
+    torch_loss_per_token,
+)
+from .command import configure, main, run
+from .experiments import scaling_benchmark, step_benchmark, thread_benchmark
+from .memory import memory_benchmark
+from .plot import plot_results, plot_scaling, plot_step
+from .report import (
+    FULL,
+    QUICK,
+    TARGETS,
+    check_targets,
+    format_report,
+    jsonable,
+    run_benchmark,
+    scaling_options,
+)
+from .timing import machine_info, one_thread, other_load, time_interleaved
+
+__all__ = [
+    "FULL", "LABELS", "QUICK", "TARGETS", "check_targets", "configure", "flops_per_token",
+    "format_report", "gemm_function", "jsonable", "machine_info", "main", "memory_benchmark",
+    "one_thread", "other_load", "plot_results", "plot_scaling", "plot_step", "run", "run_benchmark",
+    "scaling_benchmark", "scaling_options", "step_benchmark", "step_functions",
+    "thread_benchmark", "time_interleaved", "torch_available", "torch_loss",
+    "torch_loss_per_token",
+]

@@ -1,0 +1,226 @@
+"""What the benchmark times: one training step of each implementation, and a gemm.
+
+Every step function computes the loss of one document and all of its
+gradients from scratch, as a learner's training loop would call it, and
+returns ``(loss, [d_embedding, d_ih, d_hh, d_bias])`` so the benchmark can
+check that they all compute the same thing before it times them.
+"""
+
+import importlib.util
+
+import numpy as np
+
+from .. import reference
+from .._kernels import bptt_sections
+from ..model import Grads
+
+LABELS = {
+    "normrnn": "normrnn (fast BPTT)",
+    "by_section": "normrnn, per token by section",
+    "numpy": "NumPy per-token BPTT",
+    "torch": "PyTorch eager (batched)",
+    "torch_per_token": "PyTorch eager (per token)",
+}
+"""Readable names of the implementations, in table order."""
+
+
+def flops_per_token(vocab_size, hidden_size):
+    """Floating-point operations of one token of a training step, 12 H^2 + 6 V H.
+
+    Six products with an (H, H) matrix (S s and W_ih u forward; S^T delta,
+    W_ih^T delta and the outer products into dS and dW_ih backward) and three
+    with the (V, H) embedding (the logits E s, E^T dz and dz ⊗ s), two FLOPs
+    per multiply-add.  The elementwise work (activations, softmax) is left out.
+
+    Parameters
+    ----------
+    vocab_size, hidden_size : int
+        V and H.
+
+    Returns
+    -------
+    int
+    """
+    return 12 * hidden_size ** 2 + 6 * vocab_size * hidden_size
+
+
+def torch_available():
+    """Whether :mod:`torch` can be imported (checked without importing it).
+
+    Returns
+    -------
+    bool
+    """
+    return importlib.util.find_spec("torch") is not None
+
+
+def torch_loss(embedding, ih, hh, bias, tokens, title_length):
+    """The model's loss in PyTorch, batched wherever the maths allows.
+
+    The inputs W_ih f(E[x_t]) + b of all steps are one matrix product before
+    the loop, and the logits of all scored states one after it; only the
+    recurrence s_{t+1} = f(S s_t + ...) runs per token, one ``addmv`` each.
+    The inputs are split with ``unbind`` once: indexing ``inputs[t]`` at every
+    step would make each step's backward write a whole (T, H) gradient, a
+    backward pass of O(T^2 H).  This is the faster of the two PyTorch
+    versions, the one a PyTorch user would write.
+
+    Parameters
+    ----------
+    embedding, ih, hh, bias : torch.Tensor
+        The parameters, shapes (V, H), (H, H), (H, H), (H,).
+    tokens : torch.Tensor of int64, shape (T,)
+        The document x_0 .. x_{T-1}.
+    title_length : int
+        m: positions t < m carry no loss.
+
+    Returns
+    -------
+    torch.Tensor
+        The summed loss, a scalar: ``loss.backward()`` fills the gradients.
+    """
+    import torch
+
+    H = hh.shape[1]
+    scaled_hh = hh / (H * torch.linalg.norm(hh, dim=1, keepdim=True))
+    x = embedding[tokens[:-1]]
+    inputs = ((1 - 1 / (x * x + x + 1)) @ ih.T + bias).unbind(0)
+    state = torch.zeros(H, dtype=embedding.dtype)
+    states = [state]
+    for t in range(len(tokens) - 1):
+        a = torch.addmv(inputs[t], scaled_hh, state)
+        state = 1 - 1 / (a * a + a + 1)
+        states.append(state)
+    if title_length >= len(tokens):                  # nothing scored
+        return torch.zeros((), dtype=embedding.dtype)
+    logits = torch.stack(states[title_length:]) @ embedding.T
+    return torch.nn.functional.cross_entropy(logits, tokens[title_length:], reduction="sum")
+
+
+def torch_loss_per_token(embedding, ih, hh, bias, tokens, title_length):
+    """The model's loss in PyTorch, one token at a time, as ``MATH.md`` states it.
+
+    Parameters
+    ----------
+    embedding, ih, hh, bias : torch.Tensor
+        As in :func:`torch_loss`.
+    tokens : sequence of int
+        The document x_0 .. x_{T-1}.
+    title_length : int
+        m: positions t < m carry no loss.
+
+    Returns
+    -------
+    torch.Tensor
+        The summed loss, a scalar.
+    """
+    import torch
+
+    H = hh.shape[1]
+    scaled_hh = hh / (H * torch.linalg.norm(hh, dim=1, keepdim=True))
+    state = torch.zeros(H, dtype=embedding.dtype)
+    loss = torch.zeros((), dtype=embedding.dtype)
+    for t, token in enumerate(tokens):
+        if t >= title_length:
+            loss = loss - torch.log_softmax(embedding @ state, dim=0)[token]
+        if t < len(tokens) - 1:
+            x = embedding[token]
+            a = scaled_hh @ state + ih @ (1 - 1 / (x * x + x + 1)) + bias
+            state = 1 - 1 / (a * a + a + 1)
+    return loss
+
+
+def _torch_step(model, title_length, loss_function, tokens):
+    import torch
+
+    params = [torch.tensor(p, requires_grad=True) for p in model.parameters().values()]
+
+    def step():
+        for p in params:
+            p.grad = None
+        loss = loss_function(*params, tokens, title_length)
+        loss.backward()
+        return loss.item(), [np.zeros(tuple(p.shape)) if p.grad is None else p.grad.numpy()
+                             for p in params]
+    return step
+
+
+def step_functions(model, tokens, title_length, *, use_torch=True):
+    """One training step of every implementation, as functions of no argument.
+
+    Parameters
+    ----------
+    model : NormRNN
+        Its parameters are used by every implementation (PyTorch copies them).
+    tokens : array_like of int
+        The document x_0 .. x_{T-1}.
+    title_length : int
+        m: positions t < m carry no loss.
+    use_torch : bool, optional
+        Include the PyTorch versions (when torch is installed).
+
+    Returns
+    -------
+    dict
+        Name (a key of :data:`LABELS`) -> function returning
+        ``(loss, [d_embedding, d_ih, d_hh, d_bias])``.
+    """
+    tokens = np.ascontiguousarray(tokens, dtype=np.int32)
+    token_list = tokens.tolist()
+    params = list(model.parameters().values())
+    zero = np.zeros(model.hidden_size, dtype=model.dtype)
+
+    def fast():
+        loss, grads = model.loss_and_grads(tokens, title_length)
+        return loss, [g for _, g in grads.items()]
+
+    def by_section():
+        grads = Grads.zeros_like(model)
+        states = np.empty((len(tokens), model.hidden_size), dtype=model.dtype)
+        loss = bptt_sections.document_loss_and_grads_by_section(
+            *params, tokens, title_length, zero,
+            grads.embedding, grads.ih, grads.hh, grads.bias, states)
+        return loss, [g for _, g in grads.items()]
+
+    def numpy_reference():
+        loss, grads = reference.loss_and_grads(*params, token_list, title_length)
+        return loss, list(grads.values())
+
+    functions = {"normrnn": fast, "by_section": by_section, "numpy": numpy_reference}
+    if use_torch and torch_available():
+        import torch
+
+        functions["torch"] = _torch_step(model, title_length, torch_loss,
+                                         torch.as_tensor(tokens, dtype=torch.int64))
+        functions["torch_per_token"] = _torch_step(model, title_length,
+                                                   torch_loss_per_token, token_list)
+    return functions
+
+
+def gemm_function(n, dtype, *, seed=0):
+    """A square product C = A B of size ``n`` by SciPy's BLAS, the one the kernels call.
+
+    Parameters
+    ----------
+    n : int
+        Size of the square matrices.
+    dtype : numpy.float64 or numpy.float32
+        Chooses dgemm or sgemm.
+    seed : int, optional
+        Seed of the random matrices.
+
+    Returns
+    -------
+    function
+        Runs one product, 2 n^3 FLOPs, into a preallocated C.
+    """
+    from scipy.linalg import blas
+
+    gemm = blas.dgemm if np.dtype(dtype) == np.float64 else blas.sgemm
+    rng = np.random.default_rng(seed)
+    a, b = (np.asfortranarray(rng.standard_normal((n, n)), dtype=dtype) for _ in range(2))
+    c = np.zeros((n, n), dtype=dtype, order="F")
+
+    def product():
+        gemm(1.0, a, b, beta=0.0, c=c, overwrite_c=True)
+    return product

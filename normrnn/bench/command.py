@@ -1,0 +1,101 @@
+"""The ``normrnn bench`` command.
+
+Imports nothing heavy until it runs, so ``normrnn --help`` stays fast.
+"""
+
+import argparse
+import sys
+
+HELP = "time a training step against NumPy and PyTorch, and check the speed targets"
+
+DESCRIPTION = (
+    "Time one training step (loss and all gradients) of one document with normrnn, a "
+    "per-token NumPy BPTT and PyTorch eager autograd, on one thread, interleaved in one "
+    "run, with this machine's gemm peak; then 1 against 2 threads on a batch of "
+    "documents, and memory.  Prints a table and whether the targets are met.  The "
+    "environment variables OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, if set, override "
+    "OpenBLAS's choice of kernels: the report says which run; for representative "
+    "numbers run `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE normrnn bench`.")
+
+
+def configure(parser):
+    """Add the options of ``normrnn bench`` to a parser.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The ``bench`` sub-parser (or a parser of its own, as in :func:`main`).
+    """
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer and shorter measurements: seconds, noisier")
+    parser.add_argument("--scaling", action="store_true",
+                        help="also sweep H (32..512) and T (64..4096); implied by --plot")
+    parser.add_argument("--plot", metavar="PATH",
+                        help="write the plots (one step, and the sweeps) to this PNG file")
+    parser.add_argument("--json", metavar="PATH", nargs="?", const="-",
+                        help="write the results as JSON to PATH; to stdout, instead of "
+                             "the table, when PATH is left out")
+    parser.add_argument("--no-torch", action="store_true",
+                        help="leave out PyTorch even if it is installed")
+
+
+def run(args):
+    """Run ``normrnn bench`` with parsed options.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        With the options of :func:`configure`.
+
+    Returns
+    -------
+    int
+        0.  A target that is not met is reported, not an error: timings
+        depend on the machine and on what else runs on it.
+    """
+    import json
+
+    from .report import format_report, jsonable, run_benchmark
+
+    def progress(message):
+        print(f"normrnn bench: {message} ...", file=sys.stderr, flush=True)
+
+    results = run_benchmark(quick=args.quick, use_torch=not args.no_torch,
+                            scaling=args.scaling or bool(args.plot), progress=progress)
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from .plot import plot_results
+
+        plot_results(results).savefig(args.plot, dpi=120)
+    if args.json == "-":
+        json.dump(jsonable(results), sys.stdout, indent=1)
+        print()
+        return 0
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(jsonable(results), fh, indent=1)
+    print(format_report(results))
+    for path, what in ((args.plot, "plots"), (args.json, "results")):
+        if path:
+            print(f"{what} written to {path}")
+    return 0
+
+
+def main(argv=None):
+    """``python -m normrnn.bench``: ``normrnn bench`` on its own.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Options (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status.
+    """
+    parser = argparse.ArgumentParser(prog="normrnn bench", description=DESCRIPTION)
+    configure(parser)
+    return run(parser.parse_args(argv))

@@ -1,0 +1,314 @@
+"""The whole benchmark, its targets, and its results as text."""
+
+import textwrap
+
+import numpy as np
+
+from .baselines import LABELS, flops_per_token
+from .experiments import scaling_benchmark, step_benchmark, thread_benchmark
+from .memory import memory_benchmark
+from .timing import machine_info, other_load
+
+TARGETS = {
+    "numpy": 5.0,       # float64, one thread: normrnn's tokens/s over the NumPy reference's
+    "torch": 13.0,      # ... over PyTorch eager's (each of its two versions)
+    "float32": 1.6,     # normrnn's float32 tokens/s over its float64 tokens/s
+    "threads": 1.7,     # float64 batch of documents: 2 threads over 1
+}
+"""The targets of the issue the benchmark answers: ratios of tokens/s."""
+
+FULL = {"vocab_size": 96, "hidden_size": 128, "length": 256, "title_length": 16,
+        "rounds": 7, "min_seconds": 0.1, "gemm_size": 1024, "documents": 16,
+        "train_steps": 5, "scaling_hidden": (32, 64, 128, 256, 512),
+        "scaling_length": (64, 256, 1024, 4096), "scaling_rounds": 3,
+        "scaling_min_seconds": 0.05}
+"""The configuration of ``normrnn bench``: the issue's V, H, T and m."""
+
+QUICK = dict(FULL, rounds=3, min_seconds=0.02, gemm_size=512, documents=8, train_steps=2,
+             scaling_length=(64, 256, 1024), scaling_rounds=3, scaling_min_seconds=0.0)
+"""``normrnn bench --quick``: the same sizes, fewer and shorter measurements."""
+
+
+def scaling_options(config):
+    """The keyword arguments of :func:`~normrnn.bench.scaling_benchmark` for a configuration.
+
+    Parameters
+    ----------
+    config : dict
+        :data:`FULL` or :data:`QUICK`.
+
+    Returns
+    -------
+    dict
+    """
+    return {"vocab_size": config["vocab_size"], "hidden_sizes": config["scaling_hidden"],
+            "lengths": config["scaling_length"], "length": config["length"],
+            "hidden_size": config["hidden_size"], "title_length": config["title_length"],
+            "rounds": config["scaling_rounds"], "min_seconds": config["scaling_min_seconds"]}
+
+
+def run_benchmark(*, quick=False, use_torch=True, scaling=False, progress=None):
+    """Run the benchmark: one step, documents in parallel, memory, and optionally scaling.
+
+    Parameters
+    ----------
+    quick : bool, optional
+        :data:`QUICK` instead of :data:`FULL`: seconds instead of a minute,
+        noisier numbers.
+    use_torch : bool, optional
+        Time the PyTorch versions (when torch is installed).
+    scaling : bool, optional
+        Also run :func:`~normrnn.bench.scaling_benchmark`.
+    progress : callable, optional
+        Called with a short message before each part.
+
+    Returns
+    -------
+    dict
+        ``config``, ``machine`` (:func:`~normrnn.bench.machine_info`, plus
+        ``other_load``: for each part, the cores other programs kept busy
+        meanwhile, see :class:`~normrnn.bench.other_load`), ``step``,
+        ``threads``, ``memory``, ``scaling`` (None unless asked for) and
+        ``targets``.
+    """
+    c = QUICK if quick else FULL
+    say = progress or (lambda message: None)
+    doc = {k: c[k] for k in ("vocab_size", "hidden_size", "length", "title_length")}
+    results = {"config": dict(c, quick=quick), "machine": machine_info()}
+    loads = results["machine"]["other_load"] = {}
+
+    def part(name, message, function, **kwargs):
+        say(message)
+        with other_load() as load:
+            results[name] = function(**kwargs)
+        loads[name] = load.cores
+
+    part("step", "one training step, one thread", step_benchmark, **doc, use_torch=use_torch,
+         rounds=c["rounds"], min_seconds=c["min_seconds"], gemm_size=c["gemm_size"])
+    part("threads", "documents in parallel", thread_benchmark, **doc,
+         documents=c["documents"], rounds=c["rounds"], min_seconds=c["min_seconds"])
+    part("memory", "memory", memory_benchmark, **doc, documents=c["documents"],
+         train_steps=c["train_steps"])
+    results["scaling"] = None
+    if scaling:
+        part("scaling", "scaling over H and T", scaling_benchmark, **scaling_options(c),
+             use_torch=use_torch)
+    results["targets"] = check_targets(results)
+    return results
+
+
+def check_targets(results):
+    """The issue's targets (:data:`TARGETS`) against the measured numbers.
+
+    The PyTorch target is checked against both PyTorch versions, each on its
+    own line: the per-token one is the model as a learner would first write
+    it, the batched one what a PyTorch user would.
+
+    Parameters
+    ----------
+    results : dict
+        As returned by :func:`run_benchmark`.
+
+    Returns
+    -------
+    list of dict
+        ``{"key", "target", "value", "threshold", "met"}``; ``met`` is None
+        where the measurement is missing (torch not installed, say).
+    """
+    f64 = results["step"].get("float64", {}).get("implementations", {})
+    f32 = results["step"].get("float32", {}).get("implementations", {})
+    threads = results.get("threads", {}).get("float64")
+
+    def speedup(name):
+        return f64[name]["speedup"] if name in f64 else None
+
+    rows = [
+        ("numpy", "float64, 1 thread: normrnn / NumPy per-token BPTT", speedup("numpy")),
+        ("torch", "float64, 1 thread: normrnn / PyTorch eager, batched", speedup("torch")),
+        ("torch", "float64, 1 thread: normrnn / PyTorch eager, per token",
+         speedup("torch_per_token")),
+        ("float32", "1 thread: normrnn float32 / float64",
+         f32["normrnn"]["tokens_per_s"] / f64["normrnn"]["tokens_per_s"]
+         if "normrnn" in f32 and "normrnn" in f64 else None),
+        ("threads", "float64, batch of documents: 2 threads / 1 thread",
+         threads["speedup"].get(2) if threads else None),
+    ]
+    return [{"key": key, "target": name, "value": value, "threshold": TARGETS[key],
+             "met": None if value is None else bool(value >= TARGETS[key])}
+            for key, name, value in rows]
+
+
+# --- the text report --------------------------------------------------------------
+
+WIDTH = 88
+"""Width of the report's lines."""
+
+
+def _mib(n):
+    return f"{n / 2 ** 20:.1f} MiB"
+
+
+def _para(text, indent="  "):
+    return textwrap.wrap(text, WIDTH, initial_indent=indent,
+                         subsequent_indent=indent + "  ", break_on_hyphens=False)
+
+
+def _machine_lines(machine):
+    lines = _para(f"{machine['cpu']}, {machine['cores']} cores; Python {machine['python']}, "
+                  f"NumPy {machine['numpy']}, PyTorch {machine['torch'] or 'not installed'}")
+    for lib in machine["blas"]:
+        lines += _para(f"BLAS {lib['library']} ({lib['api']} {lib['version']}): "
+                       f"{lib['architecture']} kernels")
+    env = machine["environment"]
+    lines += _para("environment: " + (", ".join(f"{k}={v}" for k, v in env.items()) if env
+                                      else "no OPENBLAS_* or OMP_* variables set"))
+    if "OPENBLAS_CORETYPE" in env or "OPENBLAS_L2_SIZE" in env:
+        lines += _para("these override OpenBLAS's own choice of kernels and can slow it; "
+                       "compare: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE normrnn bench")
+    busy = {k: v for k, v in machine.get("other_load", {}).items() if v is not None}
+    if busy:
+        lines += _para("other programs kept busy, on average, "
+                       + ", ".join(f"{v:.2f} cores during the {k} part" for k, v in busy.items())
+                       + " (of " + str(machine["cores"]) + ")")
+    if max(busy.values(), default=0) > 0.1:
+        lines += _para("warning: other programs ran during the benchmark: the timings are "
+                       "noisy, and the thread speed-up is not that of an idle machine")
+    elif machine["load"] is not None and machine["load"] > 0.5:
+        lines += _para(f"note: load average {machine['load']:.2f} at the start")
+    return lines
+
+
+def _step_lines(step, config):
+    dtypes = list(step)
+    peaks = "; ".join(f"{'d' if d == 'float64' else 's'}gemm {step[d]['peak_gflops']:.1f}"
+                      for d in dtypes)
+    lines = _para(f"V={config['vocab_size']} H={config['hidden_size']} T={config['length']} "
+                  f"m={config['title_length']}, one thread, median of {config['rounds']} "
+                  f"interleaved rounds.  FLOPs per token 12H^2+6VH = "
+                  f"{flops_per_token(config['vocab_size'], config['hidden_size']):,}.  Peak "
+                  f"(GFLOP/s, a {step[dtypes[0]]['gemm_size']}^3 product in the same "
+                  f"rounds): {peaks}.  speed-up: normrnn's tokens/s over this one's; % peak: "
+                  "its FLOP rate over the peak.")
+    lines += ["", f"  {'':<31}" + "".join(f"{d:^26}" for d in dtypes),
+              f"  {'implementation':<31}"
+              + f"{'tokens/s':>10}{'speed-up':>9}{'% peak':>7}" * len(dtypes)]
+    for name, label in LABELS.items():
+        if not any(name in step[d]["implementations"] for d in dtypes):
+            continue
+        line = f"  {label:<31}"
+        for d in dtypes:
+            row = step[d]["implementations"].get(name)
+            line += (f"{row['tokens_per_s']:>10,.0f}{row['speedup']:>8.1f}x"
+                     f"{100 * row['peak_share']:>6.1f}%") if row else f"{'-':>26}"
+        lines.append(line)
+    worst = ", ".join(
+        f"{d} {max(r['max_relative_difference'] for r in step[d]['implementations'].values()):.0e}"
+        for d in dtypes)
+    lines += [""] + _para(f"Every implementation's loss and gradients agree with normrnn's, "
+                          f"largest relative difference: {worst}.")
+    return lines
+
+
+def _thread_lines(threads):
+    lines = []
+    for d, row in threads.items():
+        rates = ", ".join(f"{k} thread{'s' * (k > 1)} {v:,.0f}"
+                          for k, v in row["tokens_per_s"].items())
+        most = max(row["speedup"])
+        lines += _para(f"{d}: tokens/s {rates}: {row['speedup'][most]:.2f}x.  Bitwise "
+                       f"reproducible: {'yes' if row['reproducible'] else 'NO'}; 1 and "
+                       f"{most} threads differ by {row['thread_difference']:.0e} (rounding).")
+    return lines
+
+
+def _memory_lines(memory):
+    doc, batch, run = memory["per_document"], memory["batch"], memory["training_run"]
+    lines = _para(f"One document (float64): traced peak {_mib(doc['peak_bytes'])} at "
+                  f"T={doc['length']}, {_mib(doc['long_peak_bytes'])} at "
+                  f"T={doc['long_length']}: {doc['bytes_per_token']:,.0f} bytes per token, "
+                  f"the activations kept ((5H + V) x 8 = "
+                  f"{doc['expected_bytes_per_token']:,}); nothing else grows with T.")
+    lines += _para(f"A batch of {batch['documents']} documents on {batch['threads']} threads: "
+                   f"traced peak {_mib(batch['peak_bytes'])} (parameters "
+                   f"{_mib(doc['parameter_bytes'])}).")
+    if run:
+        lines += _para(f"A training run ({run['steps']} SGD steps of that batch, in a process "
+                       f"of its own): peak RSS {_mib(run['max_rss_bytes'])}, Python, NumPy, "
+                       f"SciPy and the BLAS buffers included; {_mib(run['rss_growth_bytes'])} "
+                       "above its size before the first step.")
+    return lines
+
+
+def _scaling_lines(scaling):
+    lines = []
+    for axis, name, other in (("hidden_size", "H", "T"), ("length", "T", "H")):
+        part = scaling[axis]
+        lines += [f"  over {name} ({other}={part['fixed']}), tokens/s, float64 unless marked:",
+                  f"  {name:>31}" + "".join(f"{v:>10}" for v in part["values"])]
+        for impl, rates in part["tokens_per_s"].items():
+            label = LABELS.get(impl, "normrnn (fast BPTT), float32")
+            lines.append(f"  {label:<31}" + "".join(
+                f"{r:>10,.0f}" if r else f"{'-':>10}" for r in rates))
+        lines.append(f"  {'normrnn, % of dgemm peak':<31}"
+                     + "".join(f"{100 * p:>9.1f}%" for p in part["peak_share"]))
+    return lines
+
+
+def _target_lines(targets):
+    lines = []
+    for t in targets:
+        mark = {True: "met", False: "NOT MET", None: "not measured"}[t["met"]]
+        value = "-" if t["value"] is None else f"{t['value']:.2f}x"
+        lines.append(f"  {mark:<9}{value:>7} (>= {t['threshold']:>4}x)  {t['target']}")
+    return lines
+
+
+def format_report(results):
+    """The results of :func:`run_benchmark` as a plain-text report, targets last.
+
+    Parameters
+    ----------
+    results : dict
+        As returned by :func:`run_benchmark`.
+
+    Returns
+    -------
+    str
+        Lines of at most :data:`WIDTH` characters.
+    """
+    c = results["config"]
+    threads = results["threads"]["float64"]["documents"]
+    lines = ["Machine", *_machine_lines(results["machine"]), "",
+             "One training step (loss and all gradients) of one document",
+             *_step_lines(results["step"], c), "",
+             (f"Documents in parallel: batch_loss_and_grads, {threads} documents of "
+              f"T={c['length']}"), *_thread_lines(results["threads"]), "",
+             "Memory", *_memory_lines(results["memory"])]
+    if results.get("scaling"):
+        lines += ["", (f"Scaling, one thread (dgemm peak "
+                       f"{results['scaling']['peak_gflops']:.1f} GFLOP/s)"),
+                  *_scaling_lines(results["scaling"])]
+    lines += ["", "Targets", *_target_lines(results["targets"])]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def jsonable(results):
+    """A copy of ``results`` that :func:`json.dump` accepts (string keys, plain floats).
+
+    Parameters
+    ----------
+    results : dict
+        As returned by :func:`run_benchmark`, or any part of it.
+
+    Returns
+    -------
+    dict
+        The same content with integer keys turned into strings.
+    """
+    if isinstance(results, dict):
+        return {str(k): jsonable(v) for k, v in results.items()}
+    if isinstance(results, (list, tuple)):
+        return [jsonable(v) for v in results]
+    if isinstance(results, np.generic):
+        return results.item()
+    return results

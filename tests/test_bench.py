@@ -1,0 +1,122 @@
+"""The benchmark code runs on tiny sizes and returns what it promises (no timing asserted).
+
+Timings depend on the machine and on what else runs on it, so nothing here
+checks a speed.  What is checked: every implementation the benchmark times
+computes the same loss and gradients as normrnn (float64, 1e-10 relative:
+the same formula summed in different orders over a few steps), a batch is
+bitwise reproducible, the memory stored per token is the activations the
+kernel keeps, and the command writes its table, JSON and plot.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from normrnn import bench
+from normrnn.bench import report
+
+TINY = {"vocab_size": 7, "hidden_size": 5, "length": 12, "title_length": 2}
+TINY_CONFIG = dict(report.QUICK, **TINY, rounds=1, min_seconds=0.0, gemm_size=16,
+                   documents=3, train_steps=1, scaling_hidden=(4, 8), scaling_length=(6, 12),
+                   scaling_rounds=1, scaling_min_seconds=0.0)
+
+
+def test_flops_per_token():
+    # 12 H^2 + 6 V H: six (H, H) and three (V, H) products, 2 FLOPs per multiply-add
+    assert bench.flops_per_token(96, 128) == 12 * 128 ** 2 + 6 * 96 * 128
+
+
+@pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-10), (np.float32, 1e-3)])
+def test_step_benchmark_structure_and_agreement(dtype, tolerance):
+    results = bench.step_benchmark(**TINY, dtypes=(dtype,), rounds=2, min_seconds=0.0,
+                                   gemm_size=16)
+    part = results[np.dtype(dtype).name]
+    assert part["peak_gflops"] > 0
+    rows = part["implementations"]
+    expected = {"normrnn", "by_section", "numpy"}
+    if bench.torch_available():
+        expected |= {"torch", "torch_per_token"}
+    assert set(rows) == expected
+    assert rows["normrnn"]["speedup"] == 1.0
+    for name, row in rows.items():
+        assert row["tokens_per_s"] > 0 and row["gflops"] > 0 and row["peak_share"] > 0, name
+        assert len(row["samples"]) == 2 and row["best"] <= row["seconds"], name
+        assert row["max_relative_difference"] < tolerance, name
+
+
+@pytest.mark.parametrize("tokens, m", [([1, 3, 3, 0, 6, 2, 1, 3, 5], 3), ([4, 1], 0), ([6], 0),
+                                       ([2, 2, 5], 3)])
+def test_torch_baselines_agree_with_the_model(tokens, m):
+    torch = pytest.importorskip("torch")
+    model = bench.experiments.model(7, 5, seed=3)
+    loss = model.loss(tokens, m)
+    params = [torch.tensor(p) for p in model.parameters().values()]
+    batched = bench.torch_loss(*params, torch.as_tensor(tokens), m).item()
+    per_token = bench.torch_loss_per_token(*params, tokens, m).item()
+    assert batched == pytest.approx(loss, rel=1e-12, abs=1e-12)
+    assert per_token == pytest.approx(loss, rel=1e-12, abs=1e-12)
+
+
+def test_time_interleaved_counts_rounds():
+    calls = []
+    timings = bench.time_interleaved({"a": lambda: calls.append("a"),
+                                      "b": lambda: calls.append("b")},
+                                     rounds=3, min_seconds=0.0)
+    assert calls.count("a") == calls.count("b") == 2 + 3      # warm-up, calibration, rounds
+    assert calls[4:] == ["a", "b", "b", "a", "a", "b"]        # rotated order
+    for t in timings.values():
+        assert t["calls"] == 1 and len(t["samples"]) == 3 and t["best"] <= t["seconds"]
+
+
+def test_thread_benchmark_is_reproducible():
+    results = bench.thread_benchmark(**TINY, documents=3, rounds=1, min_seconds=0.0,
+                                     dtypes=(np.float64,))
+    row = results["float64"]
+    assert set(row["tokens_per_s"]) == {1, 2} and row["speedup"][1] == 1.0
+    assert row["reproducible"] is True
+    assert row["thread_difference"] < 1e-12          # 1 vs 2 threads: rounding only
+
+
+def test_memory_grows_by_the_activations_only():
+    memory = bench.memory_benchmark(**TINY, documents=2, train_steps=1)
+    doc = memory["per_document"]
+    # from T to 4T tokens the traced peak grows by the arrays of the activations,
+    # (5 H + V) numbers per token; nothing allocated per token adds to it
+    assert doc["bytes_per_token"] == pytest.approx(doc["expected_bytes_per_token"], rel=0.05)
+    assert memory["batch"]["peak_bytes"] > 0
+    run = memory["training_run"]
+    assert run is None or run["max_rss_bytes"] > 0
+
+
+def test_command_writes_table_json_and_plot(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("matplotlib")
+    monkeypatch.setattr(report, "QUICK", TINY_CONFIG)
+    out_json, out_png = tmp_path / "bench.json", tmp_path / "bench.png"
+    status = bench.main(["--quick", "--no-torch", "--json", str(out_json),
+                         "--plot", str(out_png)])
+    assert status == 0
+    text = capsys.readouterr().out
+    for heading in ("Machine", "One training step", "Documents in parallel", "Memory",
+                    "Scaling", "Targets"):
+        assert heading in text
+    results = json.loads(out_json.read_text())
+    assert results["config"]["hidden_size"] == 5
+    assert {t["threshold"] for t in results["targets"]} == set(bench.TARGETS.values())
+    assert results["scaling"]["hidden_size"]["values"] == [4, 8]
+    assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_command_json_to_stdout(monkeypatch, capsys):
+    monkeypatch.setattr(report, "QUICK", TINY_CONFIG)
+    assert bench.main(["--quick", "--no-torch", "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert results["scaling"] is None
+    keys = [t["key"] for t in results["targets"]]
+    assert keys == ["numpy", "torch", "torch", "float32", "threads"]
+    # without torch the PyTorch targets are not measured: neither met nor failed
+    for target in results["targets"]:
+        if target["key"] == "torch":
+            assert target["met"] is None and target["value"] is None
+        else:
+            assert target["met"] in (True, False) and target["value"] > 0
