@@ -2,13 +2,18 @@
 
 Every reader returns a list of :class:`~normrnn.data.Document`.  Anything that
 cannot be read raises :class:`CorpusError`, whose message names the file and,
-where there is one, the line.
+where there is one, the line.  Files are UTF-8; a leading byte order mark
+(which some Windows editors write) is skipped.
 """
 
 import json
+import re
 from pathlib import Path
 
 from .document import Document
+
+_BOM = "\ufeff"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 __all__ = ["CorpusError", "load_corpus", "load_jsonl", "load_text_folder", "load_text_file"]
 
@@ -58,6 +63,9 @@ def _document_from_json(path, line_number, line):
     except json.JSONDecodeError as exc:
         raise CorpusError(path, f"invalid JSON ({exc.msg}, column {exc.colno})",
                           line_number) from None
+    except (ValueError, RecursionError) as exc:     # nested too deep, a number too long
+        raise CorpusError(path, f"invalid JSON ({type(exc).__name__}: {exc})",
+                          line_number) from None
     if not isinstance(record, dict):
         raise CorpusError(path, f"expected a JSON object with 'title' and 'text', "
                           f"got {type(record).__name__}", line_number)
@@ -67,6 +75,11 @@ def _document_from_json(path, line_number, line):
         if not isinstance(record[key], str):
             raise CorpusError(path, f"field {key!r} must be a string, "
                               f"got {type(record[key]).__name__}", line_number)
+        bad = _SURROGATE.search(record[key])
+        if bad:       # from an escape like \ud800: cannot be printed or saved as UTF-8
+            raise CorpusError(path, f"field {key!r} holds a lone surrogate "
+                              f"U+{ord(bad.group()):04X} (not a Unicode character)",
+                              line_number)
     return Document(record["title"], record["text"])
 
 
@@ -87,12 +100,16 @@ def load_jsonl(path):
     ------
     CorpusError
         On a line that is not valid UTF-8 or JSON, not an object, or lacks a
-        string ``title`` or ``text``; the message names the file and line.
+        string ``title`` or ``text`` (or one holds a lone surrogate escape such
+        as ``"\\ud800"``, which is not a character); the message names the
+        file and line.
     """
     data = _read_bytes(path)
     documents = []
     for number, raw in enumerate(data.split(b"\n"), start=1):
         line = _decode(path, raw, number)
+        if number == 1:
+            line = line.removeprefix(_BOM)
         if line.strip():
             documents.append(_document_from_json(path, number, line))
     if not documents:
@@ -111,9 +128,10 @@ def load_text_file(path):
     -------
     list of Document
         A single document; ``"\\r\\n"`` line ends are read as ``"\\n"``.
+        An empty file gives a document with an empty text.
     """
     path = Path(path)
-    text = _decode(path, _read_bytes(path)).replace("\r\n", "\n")
+    text = _decode(path, _read_bytes(path)).removeprefix(_BOM).replace("\r\n", "\n")
     return [Document(path.stem, text)]
 
 

@@ -16,9 +16,12 @@ decoded as U+FFFD, the Unicode replacement character. Encoding never fails on
 text.
 """
 
+import operator
 from collections import Counter
 
 import numpy as np
+
+from .document import Document
 
 __all__ = ["CharTokenizer", "UNK", "SEP", "EOT", "SPECIAL_TOKENS"]
 
@@ -80,6 +83,8 @@ class CharTokenizer:
         """
         counts = Counter()
         for doc in documents:
+            if not isinstance(doc, Document):
+                raise TypeError(f"documents must hold Document objects, got {type(doc).__name__}")
             counts.update(doc.title)
             counts.update(doc.text)
         return cls(sorted(c for c, n in counts.items() if n >= min_count))
@@ -109,6 +114,8 @@ class CharTokenizer:
         -------
         ndarray of int32, shape (len(text),)
         """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
         get = self._ids.get
         return np.fromiter((get(c, UNK) for c in text), dtype=np.int32, count=len(text))
 
@@ -125,18 +132,32 @@ class CharTokenizer:
         Returns
         -------
         str
+
+        Raises
+        ------
+        TypeError
+            If ``ids`` is a string or holds something other than integers.
+        ValueError
+            If an id is outside [0, ``vocab_size``).
         """
+        if isinstance(ids, (str, bytes)):
+            raise TypeError(f"ids must be a sequence of integer token ids, got {type(ids).__name__}")
         out = []
         for i in ids:
-            i = int(i)
+            if isinstance(i, (bool, np.bool_)):
+                raise TypeError("token ids must be integers, got bool")
+            try:
+                i = operator.index(i)
+            except TypeError:
+                raise TypeError(f"token ids must be integers, got {i!r}") from None
+            if not 0 <= i < self.vocab_size:
+                raise ValueError(f"token id {i} is outside the vocabulary [0, {self.vocab_size})")
             if i == UNK:
                 out.append(_REPLACEMENT)
-            elif 0 <= i < len(SPECIAL_TOKENS):
+            elif i < len(SPECIAL_TOKENS):
                 out.append(SPECIAL_TOKENS[i])
-            elif i < self.vocab_size:
-                out.append(self.chars[i - len(SPECIAL_TOKENS)])
             else:
-                raise ValueError(f"token id {i} is outside the vocabulary [0, {self.vocab_size})")
+                out.append(self.chars[i - len(SPECIAL_TOKENS)])
         return "".join(out)
 
     def encode_title(self, title):
@@ -150,6 +171,8 @@ class CharTokenizer:
         -------
         ndarray of int32, shape (len(title) + 1,)
         """
+        if not isinstance(title, str):
+            raise TypeError(f"title must be a str, got {type(title).__name__}")
         return np.append(self.encode(title), np.int32(SEP)).astype(np.int32)
 
     def encode_document(self, document):
@@ -166,6 +189,8 @@ class CharTokenizer:
         title_length : int
             ``len(title) + 1``: the positions that condition but are not scored.
         """
+        if not isinstance(document, Document):
+            raise TypeError(f"document must be a Document, got {type(document).__name__}")
         tokens = np.concatenate([self.encode_title(document.title),
                                  self.encode(document.text), np.array([EOT], np.int32)])
         return tokens, len(document.title) + 1

@@ -24,6 +24,7 @@ names the file.
 """
 
 import json
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,10 +141,13 @@ def _header(path, arrays):
 
 def _model(path, arrays, tokenizer, config):
     V, H, dtype = tokenizer.vocab_size, config.hidden_size, np.dtype(config.dtype)
-    model = NormRNN(V, H, dtype=dtype)
     shapes = {"embedding": (V, H), "ih": (H, H), "hh": (H, H), "bias": (H,)}
+    # check the stored shapes first: a damaged hidden_size must not allocate
+    stored = {name: _take(path, arrays, f"param.{name}", dtype, shapes[name])
+              for name in PARAMETER_NAMES}
+    model = NormRNN(V, H, dtype=dtype)
     for name in PARAMETER_NAMES:
-        getattr(model, name)[...] = _take(path, arrays, f"param.{name}", dtype, shapes[name])
+        getattr(model, name)[...] = stored[name]
     try:
         model.check_parameters()
     except (TypeError, ValueError) as exc:
@@ -169,8 +173,9 @@ def _streams(path, arrays, config, progress):
                "pos": _take(path, arrays, "streams.pos", np.dtype(np.int64), (B,)),
                "carried": _take(path, arrays, "streams.carried", np.dtype(config.dtype), (B, H)),
                "next_index": progress["next_index"]}
-    if not isinstance(streams["next_index"], int) or not (
-            0 <= streams["next_index"] <= len(streams["order"])):
+    next_index = streams["next_index"]
+    if not isinstance(next_index, int) or isinstance(next_index, bool) or not (
+            0 <= next_index <= len(streams["order"])):
         raise CheckpointError(path, "streams' next index is out of range")
     if np.any(streams["pos"] < 0) or not np.isfinite(streams["carried"]).all():
         raise CheckpointError(path, "streams hold a negative position or a non-finite state")
@@ -190,8 +195,15 @@ def _history(path, arrays):
 def _state(path, progress, history):
     state = TrainState(progress["step"], progress["epoch"], progress["tokens"],
                        progress["elapsed"], progress["rng_state"], history)
-    if not all(isinstance(v, int) and v >= 0 for v in (state.step, state.epoch, state.tokens)):
-        raise CheckpointError(path, "step, epoch and tokens must be non-negative integers")
+    if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**63
+               for v in (state.step, state.epoch, state.tokens)):
+        raise CheckpointError(path, "step, epoch and tokens must be non-negative integers "
+                              "(below 2**63: they are saved as int64)")
+    if not (isinstance(state.elapsed, (int, float)) and not isinstance(state.elapsed, bool)
+            and math.isfinite(state.elapsed) and state.elapsed >= 0):
+        raise CheckpointError(path, "elapsed must be a non-negative number of seconds")
+    if not isinstance(progress["fingerprint"], str):
+        raise CheckpointError(path, "the corpus fingerprint must be a string")
     try:
         np.random.default_rng().bit_generator.state = state.rng_state
     except (TypeError, ValueError, KeyError) as exc:
@@ -225,6 +237,8 @@ def load_checkpoint(path):
         raise CheckpointError(path, f"bad vocabulary: {exc}") from None
     model = _model(path, arrays, tokenizer, config)
     unigram = _take(path, arrays, "unigram", np.dtype(np.int64), (tokenizer.vocab_size,))
+    if np.any(unigram < 0):
+        raise CheckpointError(path, "entry 'unigram' holds a negative count")
     optimizer = _optimizer(path, arrays, model, config)
     streams = _streams(path, arrays, config, progress)
     state = _state(path, progress, _history(path, arrays))

@@ -1,6 +1,7 @@
 """The settings of a training run, stored in every checkpoint."""
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, fields
 
@@ -76,10 +77,10 @@ class TrainConfig:
     eval_tokens: int = 20_000
 
     def __post_init__(self):
-        if self.optimizer not in OPTIMIZERS:
+        if not isinstance(self.optimizer, str) or self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, "
                              f"got {self.optimizer!r}")
-        if self.dtype not in ("float64", "float32"):
+        if not isinstance(self.dtype, str) or self.dtype not in ("float64", "float32"):
             raise ValueError(f"dtype must be 'float64' or 'float32', got {self.dtype!r}")
         for name in ("hidden_size", "batch_size", "bptt", "segment", "n_threads", "eval_every",
                      "eval_tokens"):
@@ -93,11 +94,16 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
         for name in ("lr", "minutes", "clip"):
             value = getattr(self, name)
-            if value is not None and not (isinstance(value, (int, float)) and value > 0):
+            if value is not None and not (isinstance(value, (int, float))
+                                          and not isinstance(value, bool) and value > 0):
                 raise ValueError(f"{name} must be a positive number or None, got {value!r}")
+        if self.lr is not None and not math.isfinite(self.lr):
+            raise ValueError(f"lr must be finite, got {self.lr!r}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if not 0.0 < self.valid_fraction < 1.0:
+        if not (isinstance(self.valid_fraction, (int, float))
+                and not isinstance(self.valid_fraction, bool)
+                and 0.0 < self.valid_fraction < 1.0):
             raise ValueError(f"valid_fraction must lie in (0, 1), got {self.valid_fraction!r}")
 
     @property

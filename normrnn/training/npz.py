@@ -3,7 +3,6 @@
 import hashlib
 import os
 import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +95,12 @@ def read_npz(path):
         arrays, or its checksum does not match.
     """
     try:
+        # a zip archive starts with "PK"; anything else would reach np.load's
+        # pickle branch, whose message suggests loading the file unsafely
+        with open(path, "rb") as f:
+            if f.read(2) != b"PK":
+                raise CheckpointError(path, "not an .npz archive (a checkpoint is a zip "
+                                      "file written by normrnn train)")
         npz = np.load(path, allow_pickle=False)
         if not isinstance(npz, np.lib.npyio.NpzFile):
             raise CheckpointError(path, "not an .npz archive")
@@ -105,7 +110,11 @@ def read_npz(path):
         raise CheckpointError(path, "no such file") from None
     except CheckpointError:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
+    except MemoryError as exc:        # an entry whose header declares a huge shape
+        raise CheckpointError(path, f"an entry is too large to load (damaged?): {exc}") from None
+    except Exception as exc:  # noqa: BLE001  (zipfile, zlib, numpy: any damage)
+        # zipfile alone raises BadZipFile, RuntimeError (an "encrypted" flag),
+        # NotImplementedError (a compression method), zlib/lzma errors, ...
         raise CheckpointError(path, f"not a readable .npz archive (truncated or damaged?): "
                               f"{exc}") from None
     stored = arrays.pop("checksum", None)

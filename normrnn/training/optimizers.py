@@ -6,6 +6,8 @@ count) is a flat ``dict`` of arrays, so a checkpoint can store it and a resumed
 run can continue bit for bit.
 """
 
+import numbers
+
 import numpy as np
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "Adam", "OPTIMIZERS", "DEFAULT_LEARNING_RATES",
@@ -24,14 +26,23 @@ def clip_grad_norm(grads, max_norm):
     grads : Grads or dict of ndarray
         Modified in place.
     max_norm : float or None
-        The largest norm allowed; ``None`` or ``inf`` turns clipping off.
+        The largest norm allowed, >= 0; ``None`` or ``inf`` turns clipping off.
 
     Returns
     -------
     float
         The global norm before clipping (``nan`` or ``inf`` if a gradient is
         not finite, in which case nothing is scaled).
+
+    Raises
+    ------
+    ValueError
+        If ``max_norm`` is negative, NaN or not a number (a negative one
+        would silently flip the gradient).
     """
+    if max_norm is not None and not (isinstance(max_norm, numbers.Real)
+                                     and not isinstance(max_norm, bool) and max_norm >= 0):
+        raise ValueError(f"max_norm must be a non-negative number or None, got {max_norm!r}")
     arrays = list(_as_dict(grads).values())
     norm = float(np.sqrt(sum(float(np.square(g).sum()) for g in arrays)))
     if max_norm is not None and np.isfinite(norm) and norm > max_norm:
@@ -60,9 +71,12 @@ class Optimizer:
     name = None
     #: Per-parameter state arrays, e.g. ``("m", "v")``.
     slots = ()
+    #: Slots that hold sums of squares (their square roots are taken).
+    non_negative_slots = ()
 
     def __init__(self, parameters, lr):
-        if not (isinstance(lr, (int, float, np.floating)) and np.isfinite(lr) and lr > 0):
+        if not (isinstance(lr, (int, float, np.floating)) and not isinstance(lr, bool)
+                and np.isfinite(lr) and lr > 0):
             raise ValueError(f"learning rate must be a positive finite number, got {lr!r}")
         self.parameters = dict(parameters)
         self.lr = float(lr)
@@ -77,8 +91,21 @@ class Optimizer:
         ----------
         grads : Grads or dict of ndarray
             Shaped like the parameters.
+
+        Raises
+        ------
+        ValueError
+            If a gradient is missing or its shape or dtype differs from its
+            parameter's (nothing is updated then).
         """
         grads = _as_dict(grads)
+        for name, p in self.parameters.items():
+            g = grads.get(name)
+            if not isinstance(g, np.ndarray) or g.shape != p.shape or g.dtype != p.dtype:
+                got = ("missing" if g is None else f"{type(g).__name__}" if not
+                       isinstance(g, np.ndarray) else f"{g.dtype} of shape {g.shape}")
+                raise ValueError(f"gradient {name!r} must be {p.dtype} of shape {p.shape}, "
+                                 f"got {got}")
         self.steps += 1
         for name, p in self.parameters.items():
             self._update(name, p, grads[name])
@@ -124,6 +151,9 @@ class Optimizer:
                                  f"{current.shape}, got {value.dtype} of shape {value.shape}")
             if not np.isfinite(value).all():
                 raise ValueError(f"{self.name} state {key!r} is not finite")
+            if key.split(".")[0] in self.non_negative_slots and np.any(value < 0):
+                raise ValueError(f"{self.name} state {key!r} is a sum of squares; "
+                                 "it cannot be negative")
         self.steps = int(steps)
         for key in self.state:
             self.state[key][...] = state[key]
@@ -151,6 +181,7 @@ class Adagrad(Optimizer):
 
     name = "adagrad"
     slots = ("mem",)
+    non_negative_slots = ("mem",)
 
     def __init__(self, parameters, lr, *, eps=1e-8):
         super().__init__(parameters, lr)
@@ -177,6 +208,7 @@ class Adam(Optimizer):
 
     name = "adam"
     slots = ("m", "v")
+    non_negative_slots = ("v",)
 
     def __init__(self, parameters, lr, *, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(parameters, lr)

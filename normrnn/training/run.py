@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..data.corpus import load_corpus
 from ..data.tokenizer import UNK
-from .checkpoint import load_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint
 from .config import TrainConfig
 from .evaluation import evaluate, unigram_bits_per_token
 from .plotting import plot_loss_curve
@@ -100,6 +100,10 @@ def train_command(data, out, *, run_options=None, overrides=None, resume=None, p
     int
         0 (or 2 for options that cannot be used).
     """
+    if Path(out).is_dir():            # refused now, not after the first hours of training
+        print(f"normrnn train: error: --out {out} is a folder; give a file name "
+              "such as model.npz", file=sys.stderr)
+        return 2
     documents = load_corpus(data)
     run_options, overrides = dict(run_options or {}), dict(overrides or {})
     kwargs = {"checkpoint_path": Path(out), "progress": progress}
@@ -108,6 +112,8 @@ def train_command(data, out, *, run_options=None, overrides=None, resume=None, p
             trainer = _resumed_trainer(documents, resume, run_options, overrides, **kwargs)
         else:
             trainer = Trainer.new(documents, TrainConfig(**run_options, **overrides), **kwargs)
+    except CheckpointError:           # a damaged file, not a usage error: exit 1 in main
+        raise
     except ValueError as exc:
         print(f"normrnn train: error: {exc}", file=sys.stderr)
         return 2

@@ -1,5 +1,7 @@
 """Write a text for a title, one character at a time."""
 
+import operator
+
 import numpy as np
 
 from ..data.tokenizer import EOT
@@ -47,9 +49,18 @@ def sample_tokens(model, prefix, *, max_tokens=500, temperature=1.0, seed=None, 
     -------
     list of int
     """
+    if isinstance(max_tokens, (bool, np.bool_)):
+        raise TypeError("max_tokens must be an integer, got bool")
+    try:
+        max_tokens = operator.index(max_tokens)
+    except TypeError:
+        raise TypeError(f"max_tokens must be an integer, got {type(max_tokens).__name__}") from None
     if max_tokens < 0:
         raise ValueError(f"max_tokens must be non-negative, got {max_tokens}")
-    rng = np.random.default_rng(seed)
+    try:
+        rng = np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"seed must be None or a non-negative integer, got {seed!r}") from None
     state = prefix_state(model, prefix)
     out = []
     for _ in range(max_tokens):
@@ -87,6 +98,9 @@ def sample(model, tokenizer, title, *, max_tokens=500, temperature=1.0, seed=Non
     --------
     >>> text = sample(model, tokenizer, "json.dumps", seed=0)  # doctest: +SKIP
     """
+    if model.vocab_size != tokenizer.vocab_size:
+        raise ValueError(f"the model's vocab_size ({model.vocab_size}) differs from the "
+                         f"tokenizer's ({tokenizer.vocab_size}): not a pair from one checkpoint")
     tokens = sample_tokens(model, tokenizer.encode_title(title), max_tokens=max_tokens,
                            temperature=temperature, seed=seed)
     return tokenizer.decode(tokens)

@@ -5,8 +5,10 @@ Ctrl-C.  The first Ctrl-C asks the loop to stop after the current step; it
 then writes a checkpoint and returns, so ``--resume`` continues exactly where
 it stopped (a second Ctrl-C aborts at once, keeping the last checkpoint).  A
 loss or gradient that is not finite raises :class:`TrainingDiverged` before
-any parameter is touched, and no checkpoint is written after it, so the last
-good checkpoint stays intact.
+any parameter is touched, and an update that makes the parameters unusable
+(non-finite, or so large that a row norm of ``hh`` overflows) is undone
+(parameters and optimizer state restored) before it is raised; no checkpoint
+is written after it, so the last good checkpoint stays intact.
 """
 
 import dataclasses
@@ -14,6 +16,7 @@ import math
 import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -33,7 +36,10 @@ __all__ = ["Trainer", "TrainResult", "TrainingDiverged"]
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss or the gradient became NaN or infinite; the step was not applied."""
+    """Training stopped on a non-finite loss or gradient, or an unusable update.
+
+    The step was not applied (or was undone); the last checkpoint is intact.
+    """
 
 
 @dataclass
@@ -152,6 +158,12 @@ class Trainer:
                 or np.any(doc >= n) or np.any(doc < -1)):
             raise ValueError(f"the checkpoint's minibatch schedule refers to {len(order)} "
                              f"training units, this corpus has {n}: not the same corpus")
+        # a busy slot's next chunk starts inside its unit, before the last token
+        for slot, (unit, pos) in enumerate(zip(doc, saved["pos"], strict=True)):
+            if unit >= 0 and not pos < len(self.corpus.units[unit][0]) - 1:
+                raise ValueError(f"the checkpoint's stream {slot} stands at position {pos} of "
+                                 f"a training unit of {len(self.corpus.units[unit][0])} tokens: "
+                                 "not the same corpus")
         self.streams.order, self.streams.next_index = order, saved["next_index"]
         self.streams.doc[...], self.streams.pos[...] = doc, saved["pos"]
         self.streams.carried[...] = saved["carried"]
@@ -175,8 +187,12 @@ class Trainer:
         self.state.rng_state = self.rng.bit_generator.state
 
     def _diverged(self, what):
-        where = (f"; the last good checkpoint is {self.checkpoint_path}"
-                 if self.checkpoint_path else "")
+        if self.checkpoint_path is None:
+            where = ""
+        elif Path(self.checkpoint_path).exists():
+            where = f"; the last good checkpoint is {self.checkpoint_path}"
+        else:
+            where = f"; no checkpoint had been written to {self.checkpoint_path} yet"
         raise TrainingDiverged(f"{what} at step {self.state.step + 1}: the step was not "
                                f"applied{where}. Try a smaller --lr or --clip.")
 
@@ -192,9 +208,16 @@ class Trainer:
                 g /= scored
             if not math.isfinite(clip_grad_norm(grads, self.config.clip)):
                 self._diverged("the gradient is not finite")
+            before = ({k: p.copy() for k, p in self.model.parameters().items()},
+                      self.optimizer.state_dict())
             self.optimizer.step(grads)
-            if not all(np.isfinite(p).all() for p in self.model.parameters().values()):
-                self._diverged("the parameters became non-finite")
+            try:          # non-finite, or so large that a row norm of hh overflows
+                self.model.check_parameters()
+            except ValueError as exc:
+                for name, p in self.model.parameters().items():   # undo the step
+                    p[...] = before[0][name]
+                self.optimizer.load_state_dict(before[1])
+                self._diverged(f"the update made the parameters unusable ({exc})")
         self.streams.advance(chunks, last_states)
         self.state.step += 1
         self.state.tokens += scored
