@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import reference, sections
+from . import _validate, reference, sections
 
 __all__ = [
     "SECTIONS",
@@ -267,10 +267,11 @@ def check_section(name, *, dtype=np.float64, backward=None, seed=0):
     """
     if name not in _CASES:
         raise ValueError(f"name must be one of {SECTIONS}, got {name!r}")
+    dtype = _validate.float_dtype(dtype)
     if backward is None:
         backward = getattr(sections, f"{name}_backward")
     x, objective, analytic = _CASES[name](np.random.default_rng(seed))
-    got = analytic(backward, np.dtype(dtype))
+    got = analytic(backward, dtype)
     return {k: relative_error(got[k], numerical_gradient(objective, x[k], step_sizes(k, x[k])))
             for k in x}
 
@@ -331,7 +332,7 @@ def check_all(*, dtype=np.float64, sections=None, seed=0):
     -------
     list of Row
     """
-    tolerance = TOLERANCES[np.dtype(dtype)]
+    tolerance = TOLERANCES[_validate.float_dtype(dtype)]
     return [Row(name, wrt, error, tolerance)
             for name in (SECTIONS if sections is None else sections)
             for wrt, error in check_section(name, dtype=dtype, seed=seed).items()]

@@ -135,11 +135,11 @@ def logits_backward(embedding, state, token):
         E^T dz.
     """
     z = logits_forward(embedding, state)
-    z_max = z.max()
-    log_norm = z_max + np.log(np.exp(z - z_max).sum())
-    dz = np.exp(z - log_norm)
+    shifted = z - z.max()                        # exp never overflows
+    log_sum = np.log(np.exp(shifted).sum())
+    dz = np.exp(shifted - log_sum)
     dz[token] -= 1.0
-    return log_norm - z[token], np.outer(dz, state), embedding.T @ dz
+    return log_sum - shifted[token], np.outer(dz, state), embedding.T @ dz
 
 
 # --- bias --------------------------------------------------------------------

@@ -13,5 +13,7 @@ cdef inline floating f(floating x) noexcept nogil:
 
 
 cdef inline floating f_grad(floating x) noexcept nogil:
+    # (2x + 1) / q^2, divided as 2 (x / q) / q + 1 / q^2: for |x| near the
+    # largest float, 2x + 1 and q^2 overflow (inf / inf), their quotients don't
     cdef floating q = x * x + x + 1
-    return (2 * x + 1) / (q * q)
+    return (2 * (x / q) + 1 / q) / q
