@@ -72,14 +72,19 @@ def tokens(value, vocab_size, name="tokens", *, min_length=1):
     return np.ascontiguousarray(arr, dtype=np.int32)
 
 
-def index(value, name, low, high):
-    """Return ``value`` as an int in [low, high] (both inclusive)."""
+def integer(value, name):
+    """Return ``value`` as a Python int; bools and non-integers are refused."""
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be an integer, got bool")
     try:
-        value = operator.index(value)
+        return operator.index(value)
     except TypeError as exc:
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}") from exc
+
+
+def index(value, name, low, high):
+    """Return ``value`` as an int in [low, high] (both inclusive)."""
+    value = integer(value, name)
     if not low <= value <= high:
         raise ValueError(f"{name} must lie in [{low}, {high}], got {value}")
     return value
@@ -87,12 +92,7 @@ def index(value, name, low, high):
 
 def positive_int(value, name):
     """Return ``value`` as an int >= 1."""
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an integer, got bool")
-    try:
-        value = operator.index(value)
-    except TypeError as exc:
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}") from exc
+    value = integer(value, name)
     if value < 1:
         raise ValueError(f"{name} must be at least 1, got {value}")
     return value
