@@ -246,7 +246,9 @@ class NormRNN:
 
         Forward and backpropagation through time run in one Cython call
         (:func:`normrnn._kernels.bptt.document_loss_and_grads`), with no Python
-        per token.
+        per token.  Its BLAS calls run on BLAS's own thread setting;
+        :meth:`batch_loss_and_grads` and training set it to one thread and
+        run documents in parallel instead.
 
         Parameters
         ----------
@@ -266,8 +268,7 @@ class NormRNN:
         self.check_parameters()
         tokens, title_length, initial_state = self._document(tokens, title_length, initial_state)
         grads = Grads.zeros_like(self)
-        with _one_blas_thread():
-            loss, states = self._run_document(tokens, title_length, initial_state, grads)
+        loss, states = self._run_document(tokens, title_length, initial_state, grads)
         if return_last_state:
             return loss, grads, states[-1].copy()
         return loss, grads
@@ -277,9 +278,8 @@ class NormRNN:
         self.check_parameters()
         tokens, _, initial_state = self._document(tokens, 0, initial_state)
         states = np.empty((len(tokens), self.hidden_size), dtype=self.dtype)
-        with _one_blas_thread():
-            _bptt.document_states(self.embedding, self.ih, self.hh, self.bias, tokens,
-                                  initial_state, states, _workspace(*self._key))
+        _bptt.document_states(self.embedding, self.ih, self.hh, self.bias, tokens,
+                              initial_state, states, _workspace(*self._key))
         return states
 
     @property

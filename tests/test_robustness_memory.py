@@ -5,39 +5,14 @@ call builds an exception (with a traceback that holds frames); a leak there
 would grow a learner's notebook session one error at a time.
 """
 
-import gc
-import tracemalloc
 
 import numpy as np
-
-from conftest import make_model
+from conftest import make_model, traced_growth
 
 TOKENS = [1, 3, 3, 0, 6, 2, 1, 3, 5, 4, 4]
 # a leak of one small object per call would be >= 5,000 * 50 bytes = 250 kB; allow
 # a few kB of interpreter noise (the bound of tests/test_memory.py)
 NOISE = 20_000
-
-
-def traced_growth(function, calls, warm_up=1_000):
-    """Bytes of traced Python memory still held after ``calls`` calls of ``function(i)``.
-
-    Tracing starts before the warm-up: bounded caches whose entries are replaced
-    (threadpoolctl's ctypes lookups, freelists, the kernels' workspaces) are then
-    traced at both ends and cancel out, while a leak keeps growing.
-    """
-    tracemalloc.start()
-    try:
-        for i in range(warm_up):
-            function(i)
-        gc.collect()
-        first, _ = tracemalloc.get_traced_memory()
-        for i in range(calls):
-            function(i)
-        gc.collect()
-        last, _ = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return last - first
 
 
 def test_refused_calls_do_not_grow_memory():
