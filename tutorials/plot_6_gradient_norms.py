@@ -30,15 +30,21 @@ from normrnn import reference
 # the state by: :math:`S` for NormRNN, anything else for the comparison.
 
 
-def gradient_norms(model, tokens, recurrent):
-    """||d L_{T-1} / d s_t|| for t = T-1 down to 0, with s_{t+1} = f(R s_t + W u_t + b)."""
-    T = len(tokens)
+def forward(model, tokens, recurrent):
+    """States s_0 .. s_{T-1} and pre-activations a_0 .. a_{T-2}, with s_{t+1} = f(R s_t + W u_t + b)."""
     states, middles = [np.zeros(model.hidden_size)], []
-    for t in range(T - 1):
+    for t in range(len(tokens) - 1):
         u = reference.embedding_activation_forward(model.embedding, tokens[t])
         a = recurrent @ states[t] + reference.ih_forward(model.ih, u) + model.bias
         middles.append(a)
         states.append(reference.activation(a))
+    return states, middles
+
+
+def gradient_norms(model, tokens, recurrent):
+    """||d L_{T-1} / d s_t|| for t = T-1 down to 0, with s_{t+1} = f(R s_t + W u_t + b)."""
+    T = len(tokens)
+    states, middles = forward(model, tokens, recurrent)
     _, _, grad = reference.logits_backward(model.embedding, states[-1], tokens[-1])
     norms = [np.linalg.norm(grad)]
     for t in range(T - 1, 0, -1):
@@ -51,12 +57,7 @@ def gradient_norms(model, tokens, recurrent):
 def recurrent_share(model, tokens, recurrent):
     """||R^T delta_t|| / ||E^T dz_t|| at t = 1 .. T-2, for the loss of the whole document."""
     T = len(tokens)
-    states, middles = [np.zeros(model.hidden_size)], []
-    for t in range(T - 1):
-        u = reference.embedding_activation_forward(model.embedding, tokens[t])
-        a = recurrent @ states[t] + reference.ih_forward(model.ih, u) + model.bias
-        middles.append(a)
-        states.append(reference.activation(a))
+    states, middles = forward(model, tokens, recurrent)
     share = np.zeros(T)
     grad = np.zeros(model.hidden_size)
     for t in range(T - 1, 0, -1):
