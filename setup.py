@@ -37,7 +37,8 @@ extensions = [
     Extension(
         f"normrnn._kernels.{name}",
         [f"normrnn/_kernels/{name}.pyx"],
-        include_dirs=[numpy.get_include()],
+        include_dirs=[numpy.get_include(), "normrnn/_kernels"],     # matvec.h
+        depends=["normrnn/_kernels/matvec.h"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=compile_args,
     )

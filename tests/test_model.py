@@ -70,6 +70,38 @@ def test_fast_bptt_equals_reference_and_section_by_section(case):
     np.testing.assert_allclose(states, model.states(tokens), rtol=1e-13, atol=1e-15)
 
 
+@pytest.mark.parametrize("V, H, T", [(13, 70, 40), (40, 17, 12), (96, 128, 300)])
+def test_fast_bptt_equals_reference_at_vector_sizes(V, H, T):
+    # sizes where the sequential product runs in vector panels (H >= 8) with
+    # and without a tail, and documents with more positions than token ids
+    # (T > V: repeated tokens share one input row) and fewer (T < V); the
+    # fast path's reordered sums give 1e-12 relative, as above
+    rng = np.random.default_rng(T)
+    tokens = rng.integers(0, V, T)
+    model = make_model(V, H)
+    loss, grads = model.loss_and_grads(tokens, 3)
+    ref_loss, ref_grads = reference.loss_and_grads(*_params(model), tokens.tolist(), 3)
+    assert loss == pytest.approx(ref_loss, rel=1e-13)
+    for name, g in grads.items():
+        assert gradcheck.relative_error(g, ref_grads[name]) <= 1e-12, name
+    np.testing.assert_allclose(model.states(tokens), reference.forward(*_params(model), tokens.tolist()),
+                               rtol=1e-12, atol=1e-15)
+
+
+def test_workspace_reuse_across_documents():
+    # one workspace serves documents of other lengths and other token sets:
+    # nothing of an earlier document (its token rows, its length) leaks
+    model = make_model(11, 9)
+    documents = [([3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3], 2), ([0, 1], 0),
+                 ([10, 2, 9, 2, 4, 7, 5, 1, 8, 6, 0, 3, 3, 10], 1), ([5], 0)]
+    for tokens, m in documents + documents[::-1]:
+        loss, grads = model.loss_and_grads(tokens, m)
+        ref_loss, ref_grads = reference.loss_and_grads(*_params(model), tokens, m)
+        assert loss == pytest.approx(ref_loss, rel=1e-13, abs=1e-13)
+        for name, g in grads.items():
+            assert gradcheck.relative_error(g, ref_grads[name]) <= 1e-12, (tokens, name)
+
+
 def test_loss_values():
     model = make_model()
     # T = 1 or m = T-1 with T = 1: position 0 sees s_0 = 0, uniform logits: log V

@@ -13,7 +13,8 @@ cdef inline floating f(floating x) noexcept nogil:
 
 
 cdef inline floating f_grad(floating x) noexcept nogil:
-    # (2x + 1) / q^2, divided as 2 (x / q) / q + 1 / q^2: for |x| near the
-    # largest float, 2x + 1 and q^2 overflow (inf / inf), their quotients don't
-    cdef floating q = x * x + x + 1
-    return (2 * (x / q) + 1 / q) / q
+    # (2x + 1) / q^2 = (2 (x r) + r) r with r = 1 / q: one division, and no
+    # overflow for |x| near the largest float, where 2x + 1 and q^2 would
+    # (inf / inf); there q is inf, r is 0 and so is the result, as 2 / x^3 is
+    cdef floating r = 1 / (x * x + x + 1)
+    return (2 * (x * r) + r) * r

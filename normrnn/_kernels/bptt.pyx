@@ -8,19 +8,27 @@ gathered into one matrix-matrix product (BLAS gemm) per parameter:
 ==========================  =====================================  ============
 quantity                    per token (bptt_sections.pyx)          here
 ==========================  =====================================  ============
-W_ih u_t for all t          T-1 matvecs                            U W_ih^T
+W_ih u_t + b for all t      T-1 matvecs                            U W_ih^T
 logits z_t, t >= m          T-m matvecs                            S_m E^T
 dE (logits part)            T-m rank-1 updates dz ⊗ s              dZ^T S_m
 E^T dz_t                    T-m matvecs                            dZ E
-dW_ih                       T-1 rank-1 updates delta ⊗ u           Delta^T U
-W_ih^T delta_t              T-1 matvecs                            Delta W_ih
+dW_ih                       T-1 rank-1 updates delta ⊗ u           D^T U
+W_ih^T delta_t              T-1 matvecs                            D W_ih
 dS                          T-1 rank-1 updates delta ⊗ s           Delta^T S
 ==========================  =====================================  ============
 
-(U, Delta, S_m stack u_t, delta_t and s_t as rows.)  The result equals the
-section-by-section BPTT up to the rounding of reordered sums; the tests check
-that.  Memory is O(T (H + V) + H^2) per document, in a :class:`Workspace`
-that is reused from one document to the next.
+(Delta and S_m stack delta_t and s_t as rows.)  The input u_t = f(E[x_t])
+depends only on the token, as the notes' "preCompute" step says, so U has one
+row per *distinct* token of the document (at most V, however long it is) and
+D sums the deltas of each token's positions: the ih and embedding-activation
+sections cost O(V H^2) per document instead of O(T H^2).
+
+The two sequential products run in ``matvec.h``'s kernel, y += M^T x: S^T
+delta_t reads S, and S s_t reads a transposed copy of S made once per
+document.  The result equals the section-by-section BPTT up to the rounding
+of reordered sums; the tests check that.  Memory is O(T (H + V) + V H + H^2)
+per document, in a :class:`Workspace` that is reused from one document to the
+next.
 """
 
 import numpy as np
@@ -28,30 +36,60 @@ import numpy as np
 from cython cimport floating
 
 from normrnn._kernels.activation cimport f, f_grad
-from normrnn._kernels.blas cimport gemm, gemv
+from normrnn._kernels.blas cimport gemm
+from normrnn._kernels.matvec cimport _matvec_t_add
 from normrnn._kernels.sections cimport (
     _embedding_activation_backward, _row_normalise, _row_normalise_backward,
     _softmax_cross_entropy)
 
 
-cdef void _forward(const floating[:, ::1] embedding, const floating[:, ::1] ih,
-                   const floating[::1] bias, const int[::1] tokens,
-                   const floating[:, ::1] scaled_hh, floating[:, ::1] states,
-                   floating[:, ::1] embeddeds, floating[:, ::1] middles) noexcept nogil:
-    """s_{t+1} = f(S s_t + W_ih u_t + b) from states[0]; keeps u_t and a_t."""
-    cdef Py_ssize_t n = tokens.shape[0] - 1, H = scaled_hh.shape[0], t, j
-    if n == 0:
-        return
-    for t in range(n):                               # U: u_t = f(E[x_t])
+cdef Py_ssize_t _distinct_tokens(const int[::1] tokens, int[::1] slot,
+                                 int[::1] distinct) noexcept nogil:
+    """distinct[:k] = the k different tokens, in order of first appearance; slot[x] = row of x.
+
+    Returns k.  slot (V,) is -1 for tokens that do not occur.
+    """
+    cdef Py_ssize_t t, k = 0
+    slot[:] = -1
+    for t in range(tokens.shape[0]):
+        if slot[tokens[t]] < 0:
+            slot[tokens[t]] = k
+            distinct[k] = tokens[t]
+            k += 1
+    return k
+
+
+cdef Py_ssize_t _inputs(const floating[:, ::1] embedding, const floating[:, ::1] ih,
+                        const floating[::1] bias, const int[::1] tokens,
+                        int[::1] slot, int[::1] distinct, floating[:, ::1] embeddeds,
+                        floating[:, ::1] inputs) noexcept nogil:
+    """inputs[slot[x]] = W_ih f(E[x]) + b for every token x of ``tokens``; returns how many.
+
+    embeddeds keeps u = f(E[x]), one row per distinct token.
+    """
+    cdef Py_ssize_t k = _distinct_tokens(tokens, slot, distinct)
+    cdef Py_ssize_t H = ih.shape[0], r, j
+    for r in range(k):                               # U: u = f(E[x]) per distinct x
         for j in range(H):
-            embeddeds[t, j] = f(embedding[tokens[t], j])
-    gemm(False, True, n, H, H, 1, &embeddeds[0, 0], H, &ih[0, 0], H,
-         0, &middles[0, 0], H)                       # A = U W_ih^T
+            embeddeds[r, j] = f(embedding[distinct[r], j])
+    gemm(False, True, k, H, H, 1, &embeddeds[0, 0], H, &ih[0, 0], H,
+         0, &inputs[0, 0], H)                        # U W_ih^T
+    for r in range(k):
+        for j in range(H):
+            inputs[r, j] += bias[j]                  # + b
+    return k
+
+
+cdef void _forward(const floating[:, ::1] scaled_hh_t, const int[::1] tokens,
+                   const int[::1] slot, const floating[:, ::1] inputs,
+                   floating[:, ::1] states, floating[:, ::1] middles) noexcept nogil:
+    """s_{t+1} = f(a_t), a_t = (W_ih u_t + b) + S s_t, from states[0]; keeps a_t."""
+    cdef Py_ssize_t n = tokens.shape[0] - 1, H = scaled_hh_t.shape[0], t, j
     for t in range(n):
         for j in range(H):
-            middles[t, j] += bias[j]                 # A += b
-        gemv(False, H, H, 1, &scaled_hh[0, 0], H, &states[t, 0],
-             1, &middles[t, 0])                      # a_t += S s_t  (sequential)
+            middles[t, j] = inputs[slot[tokens[t]], j]
+        _matvec_t_add(H, H, &scaled_hh_t[0, 0], &states[t, 0],
+                     &middles[t, 0])                 # a_t += S s_t  (sequential)
         for j in range(H):
             states[t + 1, j] = f(middles[t, j])
 
@@ -82,40 +120,98 @@ cdef void _backward_through_time(const floating[:, ::1] scaled_hh, int m,
                                  const floating[:, ::1] logit_grads,
                                  floating[:, ::1] deltas,
                                  floating[::1] grad) noexcept nogil:
-    """delta_{t-1} = (S^T delta_t + E^T dz_t) * f'(a_{t-1}), t = T-1 down to 1."""
+    """delta_{t-1} = (E^T dz_t + S^T delta_t) * f'(a_{t-1}), t = T-1 down to 1."""
     cdef Py_ssize_t n = middles.shape[0], H = scaled_hh.shape[0], t, j
     for t in range(n, 0, -1):
-        if t == n:
-            grad[:] = 0
-        else:                                        # g_t = S^T delta_t  (sequential)
-            gemv(True, H, H, 1, &scaled_hh[0, 0], H, &deltas[t, 0], 0, &grad[0])
-        if t >= m:
-            for j in range(H):
-                grad[j] += logit_grads[t - m, j]
+        for j in range(H):                           # g_t = E^T dz_t (0 in the title)
+            grad[j] = logit_grads[t - m, j] if t >= m else 0
+        if t < n:                                    #     + S^T delta_t  (sequential)
+            _matvec_t_add(H, H, &scaled_hh[0, 0], &deltas[t, 0], &grad[0])
         for j in range(H):
             deltas[t - 1, j] = grad[j] * f_grad(middles[t - 1, j])
 
 
 cdef void _gather(const floating[:, ::1] embedding, const floating[:, ::1] ih,
                   const floating[:, ::1] hh, const int[::1] tokens,
+                  const int[::1] slot, const int[::1] distinct, Py_ssize_t k,
                   const floating[:, ::1] states, const floating[:, ::1] deltas,
-                  floating[:, ::1] embeddeds, floating[:, ::1] d_scaled_hh,
-                  floating[:, ::1] d_embedding, floating[:, ::1] d_ih,
-                  floating[:, ::1] d_hh, floating[::1] d_bias) noexcept nogil:
-    """The sums over time of the bias, ih, embedding-activation and hh sections."""
-    cdef Py_ssize_t n = deltas.shape[0], H = hh.shape[0], t, j
-    for t in range(n):                               # db += sum_t delta_t
+                  floating[:, ::1] embeddeds, floating[:, ::1] token_deltas,
+                  floating[:, ::1] d_scaled_hh, floating[:, ::1] d_embedding,
+                  floating[:, ::1] d_ih, floating[:, ::1] d_hh,
+                  floating[::1] d_bias) noexcept nogil:
+    """The sums over time of the bias, ih, embedding-activation and hh sections.
+
+    ``tokens`` are x_0 .. x_{T-2}, the inputs of delta_0 .. delta_{T-2};
+    ``slot``, ``distinct``, ``k`` and ``embeddeds`` (U) are as :func:`_inputs`
+    left them.
+    """
+    cdef Py_ssize_t n = deltas.shape[0], H = hh.shape[0], t, r, j
+    for r in range(k):
         for j in range(H):
-            d_bias[j] += deltas[t, j]
-    gemm(True, False, H, H, n, 1, &deltas[0, 0], H, &embeddeds[0, 0], H,
-         1, &d_ih[0, 0], H)                          # dW_ih += Delta^T U
-    gemm(False, False, n, H, H, 1, &deltas[0, 0], H, &ih[0, 0], H,
-         0, &embeddeds[0, 0], H)                     # dU = Delta W_ih (U no longer needed)
-    for t in range(n):                               # dE[x_t] += du_t * f'(E[x_t])
-        _embedding_activation_backward(embedding, tokens[t], embeddeds[t], d_embedding)
+            token_deltas[r, j] = 0
+    for t in range(n):                               # D[x] = sum of delta_t where x_t = x
+        r = slot[tokens[t]]
+        for j in range(H):
+            token_deltas[r, j] += deltas[t, j]
+    for r in range(k):                               # db += sum_t delta_t
+        for j in range(H):
+            d_bias[j] += token_deltas[r, j]
+    gemm(True, False, H, H, k, 1, &token_deltas[0, 0], H, &embeddeds[0, 0], H,
+         1, &d_ih[0, 0], H)                          # dW_ih += D^T U
+    gemm(False, False, k, H, H, 1, &token_deltas[0, 0], H, &ih[0, 0], H,
+         0, &embeddeds[0, 0], H)                     # dU = D W_ih (U no longer needed)
+    for r in range(k):                               # dE[x] += du_x * f'(E[x])
+        _embedding_activation_backward(embedding, distinct[r], embeddeds[r], d_embedding)
     gemm(True, False, H, H, n, 1, &deltas[0, 0], H, &states[0, 0], H,
          0, &d_scaled_hh[0, 0], H)                   # dS = Delta^T S_{0..T-2}
     _row_normalise_backward(hh, d_scaled_hh, d_hh)
+
+
+cdef void _transpose(const floating[:, ::1] a, floating[:, ::1] out) noexcept nogil:
+    """out = a^T for a square a, in 16 x 16 tiles that stay in L1."""
+    cdef Py_ssize_t n = a.shape[0], i0, j0, i, j
+    for i0 in range(0, n, 16):
+        for j0 in range(0, n, 16):
+            for i in range(i0, min(i0 + 16, n)):
+                for j in range(j0, min(j0 + 16, n)):
+                    out[j, i] = a[i, j]
+
+
+def matvec_t_add(const floating[:, ::1] m, const floating[::1] x, floating[::1] y):
+    """y += m^T x, the sequential product, through ``matvec.h``'s kernel (for tests).
+
+    Parameters
+    ----------
+    m : ndarray, shape (rows, cols), C-contiguous
+    x : ndarray, shape (rows,)
+    y : ndarray, shape (cols,), same dtype; updated in place.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not fit.
+    """
+    if x.shape[0] != m.shape[0] or y.shape[0] != m.shape[1]:
+        raise ValueError(f"matvec_t_add needs m (rows, cols), x (rows,), y (cols,); "
+                         f"got ({m.shape[0]}, {m.shape[1]}), {x.shape[0]}, {y.shape[0]}")
+    if m.shape[0] == 0 or m.shape[1] == 0:
+        return
+    with nogil:
+        _matvec_t_add(<int> m.shape[0], <int> m.shape[1], &m[0, 0], &x[0], &y[0])
+
+
+def _aligned_empty(shape, dtype, alignment=64):
+    """An uninitialised C-contiguous array whose data starts on a cache line.
+
+    NumPy only promises 16-byte alignment; a 64-byte vector load from an
+    address that is not a multiple of 64 straddles two cache lines, which
+    makes ``matvec.h``'s loads half as fast.
+    """
+    dtype = np.dtype(dtype)
+    size = int(np.prod(shape)) * dtype.itemsize
+    buffer = np.empty(size + alignment, dtype=np.uint8)
+    start = -buffer.ctypes.data % alignment
+    return buffer[start:start + size].view(dtype).reshape(shape)
 
 
 class Workspace:
@@ -135,9 +231,12 @@ class Workspace:
 
     def __init__(self, vocab_size, hidden_size, dtype):
         self.key = (vocab_size, hidden_size, np.dtype(dtype))
-        self.scaled_hh = np.empty((hidden_size, hidden_size), dtype=dtype)
-        self.d_scaled_hh = np.empty((hidden_size, hidden_size), dtype=dtype)
-        self.grad = np.empty(hidden_size, dtype=dtype)
+        square = (hidden_size, hidden_size)
+        self.scaled_hh = _aligned_empty(square, dtype)             # S
+        self.scaled_hh_t = _aligned_empty(square, dtype)           # S^T
+        self.d_scaled_hh = np.empty(square, dtype=dtype)           # dS
+        self.grad = np.empty(hidden_size, dtype=dtype)             # g_t
+        self.slot = np.empty(vocab_size, dtype=np.int32)           # row of each token
         self.rows = 0
         self.reserve(1)
 
@@ -147,7 +246,11 @@ class Workspace:
             return
         V, H, dtype = self.key
         self.rows = max(rows, 2 * self.rows)
-        self.embeddeds = np.empty((self.rows, H), dtype=dtype)     # u_t, then du_t
+        tokens = min(V, self.rows)        # a document has at most this many distinct tokens
+        self.distinct = np.empty(tokens, dtype=np.int32)
+        self.embeddeds = np.empty((tokens, H), dtype=dtype)        # u = f(E[x]), then du
+        self.inputs = np.empty((tokens, H), dtype=dtype)           # W_ih u + b
+        self.token_deltas = np.empty((tokens, H), dtype=dtype)     # D: deltas summed by token
         self.middles = np.empty((self.rows, H), dtype=dtype)       # a_t
         self.deltas = np.empty((self.rows, H), dtype=dtype)        # delta_t
         self.logits = np.empty((self.rows, V), dtype=dtype)        # z_t, then dz_t
@@ -169,13 +272,18 @@ def document_loss_and_grads(
     s_0 .. s_{T-1} into ``states``; scratch space comes from ``workspace``
     (a :class:`Workspace` of the same V, H and dtype).  Runs without the GIL.
     """
-    cdef Py_ssize_t T = tokens.shape[0]
+    cdef Py_ssize_t T = tokens.shape[0], n = max(T - 1, 0), k
     workspace.reserve(T)
     cdef floating[:, ::1] scaled_hh = workspace.scaled_hh
+    cdef floating[:, ::1] scaled_hh_t = workspace.scaled_hh_t
     cdef floating[:, ::1] d_scaled_hh = workspace.d_scaled_hh
+    cdef int[::1] slot = workspace.slot
+    cdef int[::1] distinct = workspace.distinct
     cdef floating[:, ::1] embeddeds = workspace.embeddeds
-    cdef floating[:, ::1] middles = workspace.middles[:max(T - 1, 1)]
-    cdef floating[:, ::1] deltas = workspace.deltas[:max(T - 1, 1)]
+    cdef floating[:, ::1] inputs = workspace.inputs
+    cdef floating[:, ::1] token_deltas = workspace.token_deltas
+    cdef floating[:, ::1] middles = workspace.middles[:max(n, 1)]
+    cdef floating[:, ::1] deltas = workspace.deltas[:max(n, 1)]
     cdef floating[:, ::1] logits = workspace.logits
     cdef floating[:, ::1] logit_grads = workspace.logit_grads
     cdef floating[::1] grad = workspace.grad
@@ -183,14 +291,17 @@ def document_loss_and_grads(
     states[0, :] = initial_state
     with nogil:
         _row_normalise(hh, scaled_hh)
-        _forward(embedding, ih, bias, tokens, scaled_hh, states, embeddeds, middles)
+        _transpose(scaled_hh, scaled_hh_t)
+        k = _inputs(embedding, ih, bias, tokens[:n], slot, distinct, embeddeds, inputs)
+        _forward(scaled_hh_t, tokens, slot, inputs, states, middles)
         loss = _logits(embedding, tokens, title_length, states, logits,
                        d_embedding, logit_grads)
         if T > 1:
             _backward_through_time(scaled_hh, title_length, middles, logit_grads,
                                    deltas, grad)
-            _gather(embedding, ih, hh, tokens, states, deltas, embeddeds,
-                    d_scaled_hh, d_embedding, d_ih, d_hh, d_bias)
+            _gather(embedding, ih, hh, tokens[:n], slot, distinct, k, states, deltas,
+                    embeddeds, token_deltas, d_scaled_hh, d_embedding, d_ih, d_hh,
+                    d_bias)
     return loss
 
 
@@ -202,11 +313,18 @@ def document_states(const floating[:, ::1] embedding, const floating[:, ::1] ih,
 
     Unchecked, like :func:`document_loss_and_grads`.
     """
+    cdef Py_ssize_t n = max(tokens.shape[0] - 1, 0)
     workspace.reserve(tokens.shape[0])
     cdef floating[:, ::1] scaled_hh = workspace.scaled_hh
+    cdef floating[:, ::1] scaled_hh_t = workspace.scaled_hh_t
+    cdef int[::1] slot = workspace.slot
+    cdef int[::1] distinct = workspace.distinct
     cdef floating[:, ::1] embeddeds = workspace.embeddeds
+    cdef floating[:, ::1] inputs = workspace.inputs
     cdef floating[:, ::1] middles = workspace.middles
     states[0, :] = initial_state
     with nogil:
         _row_normalise(hh, scaled_hh)
-        _forward(embedding, ih, bias, tokens, scaled_hh, states, embeddeds, middles)
+        _transpose(scaled_hh, scaled_hh_t)
+        _inputs(embedding, ih, bias, tokens[:n], slot, distinct, embeddeds, inputs)
+        _forward(scaled_hh_t, tokens, slot, inputs, states, middles)

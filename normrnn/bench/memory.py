@@ -107,9 +107,11 @@ def memory_benchmark(*, vocab_size=96, hidden_size=128, length=256, title_length
     * ``per_document``: the traced peak of one
       :meth:`~normrnn.NormRNN.loss_and_grads` call for T and 4 T tokens.  The
       difference per token is what the kernel stores per step, to compare
-      with what it must keep: s_t, u_t, a_t, delta_t and E^T dz_t (H numbers
-      each) and the logits (V), ``(5 H + V) x 8`` bytes.  Anything allocated
-      per token would show here.
+      with what it must keep: s_t, a_t, delta_t and E^T dz_t (H numbers
+      each) and the logits (V), ``(4 H + V) x 8`` bytes.  (The inputs
+      u = f(E[x]) are kept per distinct token, at most V of them: they stop
+      growing once T >= V, as here.)  Anything allocated per token would show
+      here.
     * ``batch``: the traced peak of one batch of ``documents`` documents on
       ``threads`` threads.
     * ``training_run``: see :func:`training_run_rss` (None if that process
@@ -153,7 +155,7 @@ def memory_benchmark(*, vocab_size=96, hidden_size=128, length=256, title_length
         "per_document": {"length": length, "peak_bytes": peak_short,
                          "long_length": 4 * length, "long_peak_bytes": peak_long,
                          "bytes_per_token": (peak_long - peak_short) / (3 * length),
-                         "expected_bytes_per_token": (5 * hidden_size + vocab_size) * 8,
+                         "expected_bytes_per_token": (4 * hidden_size + vocab_size) * 8,
                          "parameter_bytes": sum(p.nbytes for p in m.parameters().values())},
         "batch": {"documents": documents, "threads": threads, "peak_bytes": peak_batch},
         "training_run": run,

@@ -226,7 +226,7 @@ def _memory_lines(memory):
     lines = _para(f"One document (float64): traced peak {_mib(doc['peak_bytes'])} at "
                   f"T={doc['length']}, {_mib(doc['long_peak_bytes'])} at "
                   f"T={doc['long_length']}: {doc['bytes_per_token']:,.0f} bytes per token, "
-                  f"the activations kept ((5H + V) x 8 = "
+                  f"the activations kept ((4H + V) x 8 = "
                   f"{doc['expected_bytes_per_token']:,}); nothing else grows with T.")
     lines += _para(f"A batch of {batch['documents']} documents on {batch['threads']} threads: "
                    f"traced peak {_mib(batch['peak_bytes'])} (parameters "

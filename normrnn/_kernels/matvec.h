@@ -1,0 +1,118 @@
+/* The sequential product of BPTT, y += M^T x, for one thread.
+ *
+ * Every token needs two of them, one after the other: S s_t forward (as
+ * (S^T)^T s_t) and S^T delta_t backward.  Nothing else can run meanwhile,
+ * so their speed is the speed of the whole recurrence.  At H = 128 the
+ * matrix (128 KiB in float64) does not fit in L1 and is read from L2 on every
+ * call; the fastest kernel is the one that reads it once, in order, and does
+ * nothing else.  BLAS's gemv is built for large matrices and takes about a
+ * third longer here (``normrnn bench`` and ``benchmarks/`` measure both).
+ *
+ * The loop: y, a panel of up to 8 vectors of it at a time (64 doubles, 128
+ * floats), stays in registers while the rows of M stream past:
+ *
+ *     for each panel of columns j:
+ *         acc = y[j]                        (8 registers)
+ *         for i in 0 .. rows-1:
+ *             acc += x[i] * M[i, j]         (8 loads, 8 multiply-adds)
+ *         y[j] = acc
+ *
+ * Each y[j] is summed over i in order, as in the section kernels' plain
+ * loop; with no horizontal sums nothing is reordered, so y equals that loop's
+ * result up to the fused multiply-adds of the AVX2 and AVX-512 clones (one
+ * rounding instead of two).
+ *
+ * "Vectors" are GCC's vector extensions (also understood by clang): 64-byte
+ * values the compiler maps to one AVX-512 register, two AVX2 registers or
+ * four SSE2 ones.  target_clones compiles the function three times, for
+ * x86-64-v4 (AVX-512), x86-64-v3 (AVX2 + FMA) and the baseline, and the
+ * loader picks the best one this CPU runs: one portable binary, no
+ * -march=native.  Other compilers get the same loop on plain scalars.
+ */
+#ifndef NORMRNN_MATVEC_H
+#define NORMRNN_MATVEC_H
+
+#include <stddef.h>
+
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
+#define NORMRNN_CLONES                                                          \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define NORMRNN_CLONES
+#endif
+
+#if defined(__GNUC__)
+/* 64 bytes of doubles or floats; aligned(...) lets them load from any element,
+   may_alias from any double / float array. */
+typedef double normrnn_vd
+    __attribute__((vector_size(64), aligned(sizeof(double)), may_alias));
+typedef float normrnn_vf
+    __attribute__((vector_size(64), aligned(sizeof(float)), may_alias));
+#define NORMRNN_LANES(VEC, REAL) ((int)(sizeof(VEC) / sizeof(REAL)))
+#define NORMRNN_INLINE static inline __attribute__((always_inline))
+#define NORMRNN_RESTRICT __restrict__
+#else
+typedef double normrnn_vd;
+typedef float normrnn_vf;
+#define NORMRNN_LANES(VEC, REAL) 1
+#define NORMRNN_INLINE static inline
+#define NORMRNN_RESTRICT
+#endif
+
+/* One panel: y[0 : nv*LANES] += sum_i x[i] m[i, 0 : nv*LANES], nv <= 8.
+   Inlined with a constant nv, so acc[] is registers, not memory. */
+#define NORMRNN_DEFINE_PANEL(NAME, REAL, VEC)                                   \
+NORMRNN_INLINE void NAME(                                                       \
+        int nv, int rows, int cols, const REAL *NORMRNN_RESTRICT m,             \
+        const REAL *NORMRNN_RESTRICT x, REAL *NORMRNN_RESTRICT y)               \
+{                                                                               \
+    const int lanes = NORMRNN_LANES(VEC, REAL);                                 \
+    VEC acc[8];                                                                 \
+    for (int k = 0; k < nv; k++)                                                \
+        acc[k] = *(const VEC *)(y + k * lanes);                                 \
+    for (int i = 0; i < rows; i++) {                                            \
+        const REAL *row = m + (size_t)i * cols;                                 \
+        VEC x_i = x[i] + (VEC){0};             /* x[i] in every lane */         \
+        for (int k = 0; k < nv; k++)                                            \
+            acc[k] += x_i * *(const VEC *)(row + k * lanes);                    \
+    }                                                                           \
+    for (int k = 0; k < nv; k++)                                                \
+        *(VEC *)(y + k * lanes) = acc[k];                                       \
+}
+
+/* y (cols,) += m^T x for a row-major m (rows, cols) and x (rows,):
+   panels of 8, 4, 2 and 1 vectors, then the last cols % lanes columns. */
+#define NORMRNN_DEFINE_MATVEC_T_ADD(NAME, PANEL, REAL, VEC)                     \
+static NORMRNN_CLONES void NAME(                                               \
+        int rows, int cols, const REAL *NORMRNN_RESTRICT m,                     \
+        const REAL *NORMRNN_RESTRICT x, REAL *NORMRNN_RESTRICT y)               \
+{                                                                               \
+    const int lanes = NORMRNN_LANES(VEC, REAL);                                 \
+    int j = 0;                                                                  \
+    for (; j + 8 * lanes <= cols; j += 8 * lanes)                               \
+        PANEL(8, rows, cols, m + j, x, y + j);                                  \
+    if (j + 4 * lanes <= cols) {                                                \
+        PANEL(4, rows, cols, m + j, x, y + j);                                  \
+        j += 4 * lanes;                                                         \
+    }                                                                           \
+    if (j + 2 * lanes <= cols) {                                                \
+        PANEL(2, rows, cols, m + j, x, y + j);                                  \
+        j += 2 * lanes;                                                         \
+    }                                                                           \
+    if (j + lanes <= cols) {                                                    \
+        PANEL(1, rows, cols, m + j, x, y + j);                                  \
+        j += lanes;                                                             \
+    }                                                                           \
+    for (int i = 0; i < rows && j < cols; i++)                                  \
+        for (int k = j; k < cols; k++)                                          \
+            y[k] += x[i] * m[(size_t)i * cols + k];                             \
+}
+
+NORMRNN_DEFINE_PANEL(normrnn_panel_d, double, normrnn_vd)
+NORMRNN_DEFINE_PANEL(normrnn_panel_f, float, normrnn_vf)
+NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_d, normrnn_panel_d,
+                            double, normrnn_vd)
+NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_f, normrnn_panel_f,
+                            float, normrnn_vf)
+
+#endif

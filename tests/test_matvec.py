@@ -1,0 +1,78 @@
+"""The sequential product y += M^T x of the fast BPTT (``normrnn/_kernels/matvec.h``).
+
+The kernel runs in panels of 8, 4, 2 and 1 vectors (8 doubles or 16 floats
+each) and a scalar tail, chosen by the number of columns: the sizes below
+reach every combination.  Each y[j] is a sum over the rows in order, so the
+error is bounded by the textbook bound for a sum of ``rows`` products,
+``rows * eps * sum_i |x_i m_ij|`` (Higham, *Accuracy and Stability of
+Numerical Algorithms*, 3.1), plus ``eps |y_j|`` for the starting value.
+"""
+
+import numpy as np
+import pytest
+
+from normrnn._kernels import bptt
+
+COLUMNS = [1, 3, 7, 8, 9, 16, 17, 24, 31, 32, 33, 48, 63, 64, 65, 96, 100, 127, 128,
+           129, 136, 200, 256]
+
+
+def _case(rows, cols, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    m, x, y = (rng.standard_normal(shape).astype(dtype) for shape in ((rows, cols), rows, cols))
+    return m, x, y
+
+
+def _check(m, x, y):
+    exact = y.astype(np.float64) + m.astype(np.float64).T @ x.astype(np.float64)
+    eps = np.finfo(m.dtype).eps
+    bound = m.shape[0] * eps * (np.abs(m.astype(np.float64)).T @ np.abs(x.astype(np.float64)))
+    bound += eps * np.abs(y.astype(np.float64))
+    out = y.copy()
+    bptt.matvec_t_add(m, x, out)
+    assert out.dtype == m.dtype
+    assert np.all(np.abs(out - exact) <= bound + np.finfo(m.dtype).tiny)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("cols", COLUMNS)
+def test_every_panel_and_tail(cols, dtype):
+    for rows in (1, 5, cols):
+        _check(*_case(rows, cols, dtype, seed=cols))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_unaligned_rows(dtype):
+    # the vector loads take any element address: start the matrix, x and y one
+    # element past a 64-byte boundary, and use rows whose length is not a
+    # multiple of the vector, so that every row starts somewhere else
+    rows, cols = 37, 45
+    base, x, y = _case(rows * cols + 1, 1, dtype)
+    m = base[1:, 0].reshape(rows, cols)
+    assert m.ctypes.data % 64 != 0 and m.flags.c_contiguous
+    _check(m, _case(rows + 1, 1, dtype)[0][1:, 0], _case(cols + 1, 1, dtype, seed=1)[0][1:, 0])
+
+
+def test_adds_into_y_and_leaves_inputs():
+    m, x, y = _case(6, 20, np.float64)
+    m0, x0, y0 = m.copy(), x.copy(), y.copy()
+    bptt.matvec_t_add(m, x, y)
+    np.testing.assert_array_equal(m, m0)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_allclose(y, y0 + m.T @ x, rtol=1e-14, atol=1e-14)
+
+
+def test_zero_sizes_and_bad_shapes():
+    bptt.matvec_t_add(np.zeros((0, 3)), np.zeros(0), np.ones(3))
+    with pytest.raises(ValueError, match="matvec_t_add needs"):
+        bptt.matvec_t_add(np.zeros((2, 3)), np.zeros(3), np.zeros(3))
+    with pytest.raises(ValueError, match="matvec_t_add needs"):
+        bptt.matvec_t_add(np.zeros((2, 3)), np.zeros(2), np.zeros(2))
+
+
+def test_workspace_matrices_start_on_a_cache_line():
+    workspace = bptt.Workspace(7, 33, np.float64)
+    for name in ("scaled_hh", "scaled_hh_t"):
+        array = getattr(workspace, name)
+        assert array.ctypes.data % 64 == 0 and array.shape == (33, 33)
+        assert array.flags.c_contiguous and array.flags.writeable
