@@ -200,17 +200,17 @@ cdef void _row_normalise_backward(const floating[:, ::1] hh,
     hh[i] along itself leaves S[i] unchanged) and scaled by r_i = 1 / (H n_i).
     """
     cdef Py_ssize_t i, j, H = hh.shape[1]
-    cdef double sq, radial, n
+    cdef double sq, radial, r
     for i in range(hh.shape[0]):
         sq = 0
         radial = 0
         for j in range(H):
             sq += <double> hh[i, j] * hh[i, j]
             radial += <double> d_scaled_hh[i, j] * hh[i, j]
-        n = sqrt(sq)
+        r = 1 / (H * sqrt(sq))                 # r_i = 1 / (H n_i)
         radial = radial / sq                   # (dS[i] . w_i) / n_i
         for j in range(H):
-            d_hh[i, j] += <floating> ((d_scaled_hh[i, j] - radial * hh[i, j]) / (H * n))
+            d_hh[i, j] += <floating> ((d_scaled_hh[i, j] - radial * hh[i, j]) * r)
 # [/section:row_normalise]
 
 
