@@ -43,6 +43,8 @@ def test_step_benchmark_structure_and_agreement(dtype, tolerance):
         assert row["tokens_per_s"] > 0 and row["gflops"] > 0 and row["peak_share"] > 0, name
         assert len(row["samples"]) == 2 and row["best"] <= row["seconds"], name
         assert row["max_relative_difference"] < tolerance, name
+    assert set(part["sequential_product_seconds"]) == {"matvec", "gemv"}
+    assert all(v > 0 for v in part["sequential_product_seconds"].values())
 
 
 @pytest.mark.parametrize("tokens, m", [([1, 3, 3, 0, 6, 2, 1, 3, 5], 3), ([4, 1], 0), ([6], 0),
@@ -113,8 +115,10 @@ def test_command_json_to_stdout(monkeypatch, capsys):
     assert bench.main(["--quick", "--no-torch", "--json"]) == 0
     results = json.loads(capsys.readouterr().out)
     assert results["scaling"] is None
-    keys = [t["key"] for t in results["targets"]]
-    assert keys == ["numpy", "torch", "torch", "float32", "threads"]
+    keys = [(t["key"], t["beyond"]) for t in results["targets"]]
+    # the four targets, then the batched PyTorch version held to the same bar
+    assert keys == [("numpy", False), ("torch", False), ("float32", False), ("threads", False),
+                    ("torch", True)]
     # without torch the PyTorch targets are not measured: neither met nor failed
     for target in results["targets"]:
         if target["key"] == "torch":

@@ -70,6 +70,25 @@ def test_zero_sizes_and_bad_shapes():
         bptt.matvec_t_add(np.zeros((2, 3)), np.zeros(2), np.zeros(2))
 
 
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-4)])
+def test_sequential_products_kernel_and_blas_agree(dtype, rtol):
+    # the benchmark's chain x_k = M^T x_{k-1} with an orthogonal M: the kernel
+    # and BLAS gemv give the same chain up to rounding, and its norm stays put
+    rng = np.random.default_rng(4)
+    q = np.ascontiguousarray(np.linalg.qr(rng.standard_normal((40, 40)))[0], dtype=dtype)
+    chains = []
+    for blas in (False, True):
+        xs = np.zeros((30, 40), dtype=dtype)
+        xs[0] = rng.standard_normal(40) if not chains else chains[0][0]
+        bptt.sequential_products(q, xs, blas=blas)
+        chains.append(xs)
+    np.testing.assert_allclose(chains[0], chains[1], rtol=rtol, atol=rtol)
+    norms = np.linalg.norm(chains[0].astype(np.float64), axis=1)
+    np.testing.assert_allclose(norms, norms[0], rtol=rtol)
+    with pytest.raises(ValueError, match="sequential_products needs"):
+        bptt.sequential_products(q, np.zeros((3, 41), dtype=dtype))
+
+
 def test_workspace_matrices_start_on_a_cache_line():
     workspace = bptt.Workspace(7, 33, np.float64)
     for name in ("scaled_hh", "scaled_hh_t"):

@@ -37,6 +37,7 @@ from .baselines import (
     LABELS,
     flops_per_token,
     gemm_function,
+    sequential_functions,
     step_functions,
     torch_available,
     torch_loss,
@@ -62,7 +63,8 @@ __all__ = [
     "FULL", "LABELS", "QUICK", "TARGETS", "check_targets", "configure", "flops_per_token",
     "format_report", "gemm_function", "jsonable", "machine_info", "main", "memory_benchmark",
     "one_thread", "other_load", "plot_results", "plot_scaling", "plot_step", "run", "run_benchmark",
-    "scaling_benchmark", "scaling_options", "step_benchmark", "step_functions",
+    "scaling_benchmark", "scaling_options", "sequential_functions", "step_benchmark",
+    "step_functions",
     "thread_benchmark", "time_interleaved", "torch_available", "torch_loss",
     "torch_loss_per_token",
 ]

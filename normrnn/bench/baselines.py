@@ -11,7 +11,7 @@ import importlib.util
 import numpy as np
 
 from .. import reference
-from .._kernels import bptt_sections
+from .._kernels import bptt, bptt_sections
 from ..model import Grads
 
 LABELS = {
@@ -195,6 +195,38 @@ def step_functions(model, tokens, title_length, *, use_torch=True):
         functions["torch_per_token"] = _torch_step(model, title_length,
                                                    torch_loss_per_token, token_list)
     return functions
+
+
+def sequential_functions(hidden_size, length, dtype, *, seed=0):
+    """The sequential part of one document alone: 2 (T-1) dependent products y = M^T x.
+
+    One training step runs T-1 such products forward (S s_t) and T-1
+    backward (S^T delta_t), each waiting for the one before it.  ``M`` is a
+    random orthogonal matrix (it keeps the norm of x, so the chain stays in
+    range), stored on a cache line as the kernel's S is.
+
+    Parameters
+    ----------
+    hidden_size, length : int
+        H and T.
+    dtype : numpy.float64 or numpy.float32
+    seed : int, optional
+        Seed of the matrix.
+
+    Returns
+    -------
+    dict
+        ``"matvec"`` (the kernel of ``matvec.h`` the fast BPTT runs) and
+        ``"gemv"`` (BLAS gemv instead) -> function of no argument.
+    """
+    rng = np.random.default_rng(seed)
+    q = np.linalg.qr(rng.standard_normal((hidden_size, hidden_size)))[0]
+    matrix = bptt._aligned_empty(q.shape, dtype)
+    matrix[...] = q
+    xs = np.zeros((2 * (length - 1) + 1, hidden_size), dtype=dtype)
+    xs[0] = rng.standard_normal(hidden_size)
+    return {"matvec": lambda: bptt.sequential_products(matrix, xs),
+            "gemv": lambda: bptt.sequential_products(matrix, xs, blas=True)}
 
 
 def gemm_function(n, dtype, *, seed=0):

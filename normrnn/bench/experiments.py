@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..model import NormRNN
-from .baselines import flops_per_token, gemm_function, step_functions
+from .baselines import flops_per_token, gemm_function, sequential_functions, step_functions
 from .timing import one_thread, time_interleaved
 
 
@@ -96,7 +96,10 @@ def step_benchmark(*, vocab_size=96, hidden_size=128, length=256, title_length=1
     Returns
     -------
     dict
-        For each dtype name, ``{"peak_gflops", "gemm_size", "implementations": {name:
+        For each dtype name, ``{"peak_gflops", "gemm_size",
+        "sequential_product_seconds" ({"matvec", "gemv"}: seconds per product
+        y = M^T x in a dependent chain, see
+        :func:`~normrnn.bench.sequential_functions`), "implementations": {name:
         {"tokens_per_s", "gflops", "peak_share", "speedup" (normrnn's
         tokens/s over this one's), "seconds", "best", "samples",
         "max_relative_difference" (of the loss and gradients, from normrnn's)}}}``.
@@ -112,8 +115,12 @@ def step_benchmark(*, vocab_size=96, hidden_size=128, length=256, title_length=1
             differences = {name: relative_difference(f(), expected)
                            for name, f in functions.items()}
             functions["gemm"] = gemm_function(gemm_size, dtype, seed=seed)
+            sequential = sequential_functions(hidden_size, length, dtype, seed=seed)
+            functions.update({f"sequential {k}": f for k, f in sequential.items()})
             timings = time_interleaved(functions, rounds=rounds, min_seconds=min_seconds)
             peak = 2 * gemm_size ** 3 / timings.pop("gemm")["seconds"] / 1e9
+            per_product = {k: timings.pop(f"sequential {k}")["seconds"] / (2 * (length - 1))
+                           for k in sequential}
             rows = {}
             for name, timing in timings.items():
                 rate = length / timing["seconds"]
@@ -122,6 +129,7 @@ def step_benchmark(*, vocab_size=96, hidden_size=128, length=256, title_length=1
                                   speedup=timing["seconds"] / timings["normrnn"]["seconds"],
                                   max_relative_difference=differences[name])
             results[np.dtype(dtype).name] = {"peak_gflops": peak, "gemm_size": gemm_size,
+                                             "sequential_product_seconds": per_product,
                                              "implementations": rows}
     return results
 

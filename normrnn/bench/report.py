@@ -11,11 +11,17 @@ from .timing import machine_info, other_load
 
 TARGETS = {
     "numpy": 5.0,       # float64, one thread: normrnn's tokens/s over the NumPy reference's
-    "torch": 13.0,      # ... over PyTorch eager's (each of its two versions)
+    "torch": 13.0,      # ... over PyTorch eager's
     "float32": 1.6,     # normrnn's float32 tokens/s over its float64 tokens/s
     "threads": 1.7,     # float64 batch of documents: 2 threads over 1
 }
-"""The targets of the issue the benchmark answers: ratios of tokens/s."""
+"""The targets of the issue the benchmark answers: ratios of tokens/s.
+
+The PyTorch target is the issue's "PyTorch eager autograd of the same model",
+the learner's own version: the model one token at a time, as the notes'
+"thoughts" write it.  The report holds the batched PyTorch version to the
+same 13x on a line of its own, below the issue's targets.
+"""
 
 FULL = {"vocab_size": 96, "hidden_size": 128, "length": 256, "title_length": 16,
         "rounds": 7, "min_seconds": 0.1, "gemm_size": 1024, "documents": 16,
@@ -100,9 +106,11 @@ def run_benchmark(*, quick=False, use_torch=True, scaling=False, progress=None):
 def check_targets(results):
     """The issue's targets (:data:`TARGETS`) against the measured numbers.
 
-    The PyTorch target is checked against both PyTorch versions, each on its
-    own line: the per-token one is the model as a learner would first write
-    it, the batched one what a PyTorch user would.
+    The PyTorch target is checked against the per-token PyTorch model, the
+    one the issue's learner writes (the notes' "thoughts" loop).  The batched
+    PyTorch version, which moves the input and logit products out of the
+    loop, is a stronger baseline than the issue asks for: it is held to the
+    same 13x on a row marked ``"beyond": True``.
 
     Parameters
     ----------
@@ -112,8 +120,8 @@ def check_targets(results):
     Returns
     -------
     list of dict
-        ``{"key", "target", "value", "threshold", "met"}``; ``met`` is None
-        where the measurement is missing (torch not installed, say).
+        ``{"key", "target", "value", "threshold", "met", "beyond"}``; ``met``
+        is None where the measurement is missing (torch not installed, say).
     """
     f64 = results["step"].get("float64", {}).get("implementations", {})
     f32 = results["step"].get("float32", {}).get("implementations", {})
@@ -123,19 +131,19 @@ def check_targets(results):
         return f64[name]["speedup"] if name in f64 else None
 
     rows = [
-        ("numpy", "float64, 1 thread: normrnn / NumPy per-token BPTT", speedup("numpy")),
-        ("torch", "float64, 1 thread: normrnn / PyTorch eager, batched", speedup("torch")),
+        ("numpy", "float64, 1 thread: normrnn / NumPy per-token BPTT", speedup("numpy"), False),
         ("torch", "float64, 1 thread: normrnn / PyTorch eager, per token",
-         speedup("torch_per_token")),
+         speedup("torch_per_token"), False),
         ("float32", "1 thread: normrnn float32 / float64",
          f32["normrnn"]["tokens_per_s"] / f64["normrnn"]["tokens_per_s"]
-         if "normrnn" in f32 and "normrnn" in f64 else None),
+         if "normrnn" in f32 and "normrnn" in f64 else None, False),
         ("threads", "float64, batch of documents: 2 threads / 1 thread",
-         threads["speedup"].get(2) if threads else None),
+         threads["speedup"].get(2) if threads else None, False),
+        ("torch", "float64, 1 thread: normrnn / PyTorch eager, batched", speedup("torch"), True),
     ]
     return [{"key": key, "target": name, "value": value, "threshold": TARGETS[key],
-             "met": None if value is None else bool(value >= TARGETS[key])}
-            for key, name, value in rows]
+             "met": None if value is None else bool(value >= TARGETS[key]), "beyond": beyond}
+            for key, name, value, beyond in rows]
 
 
 # --- the text report --------------------------------------------------------------
@@ -188,7 +196,8 @@ def _step_lines(step, config):
                   f"{flops_per_token(config['vocab_size'], config['hidden_size']):,}.  Peak "
                   f"(GFLOP/s, a {step[dtypes[0]]['gemm_size']}^3 product in the same "
                   f"rounds): {peaks}.  speed-up: normrnn's tokens/s over this one's; % peak: "
-                  "its FLOP rate over the peak.")
+                  "its FLOP rate over the peak, counting the model's FLOPs (normrnn's fast "
+                  "path does fewer: the input products once per distinct token).")
     lines += ["", f"  {'':<31}" + "".join(f"{d:^26}" for d in dtypes),
               f"  {'implementation':<31}"
               + f"{'tokens/s':>10}{'speed-up':>9}{'% peak':>7}" * len(dtypes)]
@@ -206,7 +215,21 @@ def _step_lines(step, config):
         for d in dtypes)
     lines += [""] + _para(f"Every implementation's loss and gradients agree with normrnn's, "
                           f"largest relative difference: {worst}.")
+    lines += [""] + _para(
+        f"The sequential part alone, 2(T-1) dependent products y = M^T x (S s_t forward, "
+        f"S^T delta_t backward), per product: " + "; ".join(
+            f"{d} matvec.h {1e6 * step[d]['sequential_product_seconds']['matvec']:.2f} us, "
+            f"BLAS gemv {1e6 * step[d]['sequential_product_seconds']['gemv']:.2f} us "
+            f"({step[d]['sequential_product_seconds']['gemv'] / step[d]['sequential_product_seconds']['matvec']:.2f}x);"
+            f" the 2 per token are {_sequential_share(step[d], config):.0%} of normrnn's step"
+            for d in dtypes) + ".")
     return lines
+
+
+def _sequential_share(step, config):
+    """The share of normrnn's step time that its 2 (T-1) sequential products take."""
+    products = 2 * (config["length"] - 1) * step["sequential_product_seconds"]["matvec"]
+    return products / step["implementations"]["normrnn"]["seconds"]
 
 
 def _thread_lines(threads):
@@ -255,11 +278,14 @@ def _scaling_lines(scaling):
 
 
 def _target_lines(targets):
-    lines = []
-    for t in targets:
-        mark = {True: "met", False: "NOT MET", None: "not measured"}[t["met"]]
-        value = "-" if t["value"] is None else f"{t['value']:.2f}x"
-        lines.append(f"  {mark:<9}{value:>7} (>= {t['threshold']:>4}x)  {t['target']}")
+    lines = ["Targets (the issue's)"]
+    for beyond in (False, True):
+        if beyond:
+            lines.append("Held to the same bar, beyond the issue: the batched PyTorch version")
+        for t in (t for t in targets if t["beyond"] == beyond):
+            mark = {True: "met", False: "NOT MET", None: "not measured"}[t["met"]]
+            value = "-" if t["value"] is None else f"{t['value']:.2f}x"
+            lines.append(f"  {mark:<9}{value:>7} (>= {t['threshold']:>4}x)  {t['target']}")
     return lines
 
 
@@ -288,7 +314,7 @@ def format_report(results):
         lines += ["", (f"Scaling, one thread (dgemm peak "
                        f"{results['scaling']['peak_gflops']:.1f} GFLOP/s)"),
                   *_scaling_lines(results["scaling"])]
-    lines += ["", "Targets", *_target_lines(results["targets"])]
+    lines += ["", *_target_lines(results["targets"])]
     return "\n".join(line.rstrip() for line in lines)
 
 
