@@ -11,11 +11,12 @@
  * The loop: y, a panel of up to 8 vectors of it at a time (64 doubles, 128
  * floats), stays in registers while the rows of M stream past:
  *
- *     for each panel of columns j:
- *         acc = y[j]                        (8 registers)
- *         for i in 0 .. rows-1:
- *             acc += x[i] * M[i, j]         (8 loads, 8 multiply-adds)
- *         y[j] = acc
+ *     for each block of 16 rows i0 .. i0+15:
+ *         for each panel of columns j:
+ *             acc = y[j]                    (8 registers)
+ *             for i in the block:
+ *                 acc += x[i] * M[i, j]     (8 loads, 8 multiply-adds)
+ *             y[j] = acc
  *
  * Each y[j] is summed over i in order, as in the section kernels' plain
  * loop; with no horizontal sums nothing is reordered, so y equals that loop's
@@ -80,32 +81,40 @@ NORMRNN_INLINE void NAME(                                                       
         *(VEC *)(y + k * lanes) = acc[k];                                       \
 }
 
-/* y (cols,) += m^T x for a row-major m (rows, cols) and x (rows,):
-   panels of 8, 4, 2 and 1 vectors, then the last cols % lanes columns. */
+/* y (cols,) += m^T x for a row-major m (rows, cols) and x (rows,), in blocks
+   of 16 rows: panels of 8, 4, 2 and 1 vectors, then the last cols % lanes
+   columns.  A panel reads a piece of every row of its block, one memory page
+   per row when rows are long; the processor's prefetchers follow a few dozen
+   pages at once, so a 16-row block keeps a matrix too big for L2 (H = 512)
+   streaming, and costs nothing for small ones. */
 #define NORMRNN_DEFINE_MATVEC_T_ADD(NAME, PANEL, REAL, VEC)                     \
 static NORMRNN_CLONES void NAME(                                               \
         int rows, int cols, const REAL *NORMRNN_RESTRICT m,                     \
         const REAL *NORMRNN_RESTRICT x, REAL *NORMRNN_RESTRICT y)               \
 {                                                                               \
     const int lanes = NORMRNN_LANES(VEC, REAL);                                 \
-    int j = 0;                                                                  \
-    for (; j + 8 * lanes <= cols; j += 8 * lanes)                               \
-        PANEL(8, rows, cols, m + j, x, y + j);                                  \
-    if (j + 4 * lanes <= cols) {                                                \
-        PANEL(4, rows, cols, m + j, x, y + j);                                  \
-        j += 4 * lanes;                                                         \
+    for (int i = 0; i < rows; i += 16) {                                        \
+        const int n = rows - i < 16 ? rows - i : 16;                            \
+        const REAL *block = m + (size_t)i * cols, *x_block = x + i;             \
+        int j = 0;                                                              \
+        for (; j + 8 * lanes <= cols; j += 8 * lanes)                           \
+            PANEL(8, n, cols, block + j, x_block, y + j);                       \
+        if (j + 4 * lanes <= cols) {                                            \
+            PANEL(4, n, cols, block + j, x_block, y + j);                       \
+            j += 4 * lanes;                                                     \
+        }                                                                       \
+        if (j + 2 * lanes <= cols) {                                            \
+            PANEL(2, n, cols, block + j, x_block, y + j);                       \
+            j += 2 * lanes;                                                     \
+        }                                                                       \
+        if (j + lanes <= cols) {                                                \
+            PANEL(1, n, cols, block + j, x_block, y + j);                       \
+            j += lanes;                                                         \
+        }                                                                       \
+        for (int r = 0; r < n && j < cols; r++)                                 \
+            for (int k = j; k < cols; k++)                                      \
+                y[k] += x_block[r] * block[(size_t)r * cols + k];               \
     }                                                                           \
-    if (j + 2 * lanes <= cols) {                                                \
-        PANEL(2, rows, cols, m + j, x, y + j);                                  \
-        j += 2 * lanes;                                                         \
-    }                                                                           \
-    if (j + lanes <= cols) {                                                    \
-        PANEL(1, rows, cols, m + j, x, y + j);                                  \
-        j += lanes;                                                             \
-    }                                                                           \
-    for (int i = 0; i < rows && j < cols; i++)                                  \
-        for (int k = j; k < cols; k++)                                          \
-            y[k] += x[i] * m[(size_t)i * cols + k];                             \
 }
 
 NORMRNN_DEFINE_PANEL(normrnn_panel_d, double, normrnn_vd)
