@@ -84,12 +84,13 @@ cdef void _forward(const floating[:, ::1] scaled_hh_t, const int[::1] tokens,
                    const int[::1] slot, const floating[:, ::1] inputs,
                    floating[:, ::1] states, floating[:, ::1] middles) noexcept nogil:
     """s_{t+1} = f(a_t), a_t = (W_ih u_t + b) + S s_t, from states[0]; keeps a_t."""
-    cdef Py_ssize_t n = tokens.shape[0] - 1, H = scaled_hh_t.shape[0], t, j
+    cdef Py_ssize_t n = tokens.shape[0] - 1, H = scaled_hh_t.shape[0], t, j, r
     for t in range(n):
+        r = slot[tokens[t]]                          # the row of x_t in inputs
         for j in range(H):
-            middles[t, j] = inputs[slot[tokens[t]], j]
+            middles[t, j] = inputs[r, j]
         _matvec_t_add(H, H, &scaled_hh_t[0, 0], &states[t, 0],
-                     &middles[t, 0])                 # a_t += S s_t  (sequential)
+                      &middles[t, 0])                # a_t += S s_t  (sequential)
         for j in range(H):
             states[t + 1, j] = f(middles[t, j])
 
