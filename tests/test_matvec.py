@@ -8,10 +8,18 @@ error is bounded by the textbook bound for a sum of ``rows`` products,
 Numerical Algorithms*, 3.1), plus ``eps |y_j|`` for the starting value.
 """
 
+import ctypes
+import pathlib
+import platform
+import shutil
+import subprocess
+
 import numpy as np
 import pytest
 
 from normrnn._kernels import bptt
+
+HEADER_DIR = pathlib.Path(__file__).parents[1] / "normrnn" / "_kernels"   # matvec.h
 
 COLUMNS = [1, 3, 7, 8, 9, 16, 17, 24, 31, 32, 33, 48, 63, 64, 65, 96, 100, 127, 128,
            129, 136, 200, 256]
@@ -23,13 +31,14 @@ def _case(rows, cols, dtype, seed=0):
     return m, x, y
 
 
-def _check(m, x, y):
+def _check(m, x, y, product=bptt.matvec_t_add):
+    """``product(m, x, out)`` adds m^T x into ``out``, within the bound of the docstring."""
     exact = y.astype(np.float64) + m.astype(np.float64).T @ x.astype(np.float64)
     eps = np.finfo(m.dtype).eps
     bound = m.shape[0] * eps * (np.abs(m.astype(np.float64)).T @ np.abs(x.astype(np.float64)))
     bound += eps * np.abs(y.astype(np.float64))
     out = y.copy()
-    bptt.matvec_t_add(m, x, out)
+    product(m, x, out)
     assert out.dtype == m.dtype
     assert np.all(np.abs(out - exact) <= bound + np.finfo(m.dtype).tiny)
 
@@ -95,3 +104,53 @@ def test_workspace_matrices_start_on_a_cache_line():
         array = getattr(workspace, name)
         assert array.ctypes.data % 64 == 0 and array.shape == (33, 33)
         assert array.flags.c_contiguous and array.flags.writeable
+
+
+# --- each instruction set on its own -----------------------------------------
+# The module picks one clone of the kernel for this CPU (AVX-512 here, say);
+# the others never run in the suite.  So the header is compiled once more per
+# -march, without clones, into a small library called through ctypes.
+
+MARCHES = ["x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4"]
+HARNESS = """
+#include "matvec.h"
+void matvec_t_add_d(int r, int c, const double *m, const double *x, double *y)
+{ normrnn_matvec_t_add_d(r, c, m, x, y); }
+void matvec_t_add_f(int r, int c, const float *m, const float *x, float *y)
+{ normrnn_matvec_t_add_f(r, c, m, x, y); }
+"""
+
+
+def _cpu_runs(march):
+    flags = {"x86-64-v3": {"avx2", "fma"}, "x86-64-v4": {"avx512f", "avx512vl"}}.get(march, set())
+    try:
+        text = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    have = set(next(line for line in text.splitlines() if line.startswith("flags")).split())
+    return flags <= have
+
+
+@pytest.fixture(scope="module")
+def compiler():
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None or platform.machine() != "x86_64":
+        pytest.skip("needs a C compiler on x86-64")
+    return compiler
+
+
+@pytest.mark.parametrize("march", MARCHES)
+def test_every_instruction_set(march, compiler, tmp_path):
+    if not _cpu_runs(march):
+        pytest.skip(f"this CPU does not run {march}")
+    source, library = tmp_path / "harness.c", tmp_path / f"harness-{march}.so"
+    source.write_text(HARNESS)
+    subprocess.run([compiler, "-O3", f"-march={march}", "-DNORMRNN_NO_CLONES", "-shared",
+                    "-fPIC", f"-I{HEADER_DIR}", str(source), "-o", str(library)], check=True)
+    lib = ctypes.CDLL(str(library))
+    for dtype, function in ((np.float64, lib.matvec_t_add_d), (np.float32, lib.matvec_t_add_f)):
+        def product(m, x, out):
+            function(m.shape[0], m.shape[1],
+                     *(a.ctypes.data_as(ctypes.c_void_p) for a in (m, x, out)))
+        for rows, cols in ((5, 3), (17, 64), (33, 100), (128, 128), (40, 257)):
+            _check(*_case(rows, cols, dtype, seed=rows), product=product)

@@ -35,7 +35,8 @@
 
 #include <stddef.h>
 
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) \
+    && !defined(NORMRNN_NO_CLONES)        /* tests build each -march alone */
 #define NORMRNN_CLONES                                                          \
     __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
