@@ -18,10 +18,10 @@
  *                 acc += x[i] * M[i, j]     (8 loads, 8 multiply-adds)
  *             y[j] = acc
  *
- * Each y[j] is summed over i in order, as in the section kernels' plain
- * loop; with no horizontal sums nothing is reordered, so y equals that loop's
- * result up to the fused multiply-adds of the AVX2 and AVX-512 clones (one
- * rounding instead of two).
+ * Each y[j] is summed over i in order, with no horizontal sums to reorder
+ * it: its error is that of a plain sum of ``rows`` products, which is what
+ * tests/test_matvec.py holds it to (the AVX2 and AVX-512 clones fuse each
+ * multiply-add, one rounding instead of two).
  *
  * "Vectors" are GCC's vector extensions (also understood by clang): 64-byte
  * values the compiler maps to one AVX-512 register, two AVX2 registers or
