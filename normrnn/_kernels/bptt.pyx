@@ -95,6 +95,33 @@ cdef void _forward(const floating[:, ::1] scaled_hh_t, const int[::1] tokens,
             states[t + 1, j] = f(middles[t, j])
 
 
+cdef void _transpose(const floating[:, ::1] a, floating[:, ::1] out) noexcept nogil:
+    """out = a^T for a square a, in 16 x 16 tiles that stay in L1."""
+    cdef Py_ssize_t n = a.shape[0], i0, j0, i, j
+    for i0 in range(0, n, 16):
+        for j0 in range(0, n, 16):
+            for i in range(i0, min(i0 + 16, n)):
+                for j in range(j0, min(j0 + 16, n)):
+                    out[j, i] = a[i, j]
+
+
+cdef Py_ssize_t _read(const floating[:, ::1] embedding, const floating[:, ::1] ih,
+                      const floating[:, ::1] hh, const floating[::1] bias,
+                      const int[::1] tokens, floating[:, ::1] scaled_hh,
+                      floating[:, ::1] scaled_hh_t, int[::1] slot, int[::1] distinct,
+                      floating[:, ::1] embeddeds, floating[:, ::1] inputs,
+                      floating[:, ::1] states, floating[:, ::1] middles) noexcept nogil:
+    """Read the document: S and S^T, the inputs per distinct token, then the states.
+
+    Returns the number of distinct tokens among x_0 .. x_{T-2} (see :func:`_inputs`).
+    """
+    cdef Py_ssize_t n = max(tokens.shape[0] - 1, 0), k
+    _row_normalise(hh, scaled_hh)
+    _transpose(scaled_hh, scaled_hh_t)
+    k = _inputs(embedding, ih, bias, tokens[:n], slot, distinct, embeddeds, inputs)
+    _forward(scaled_hh_t, tokens, slot, inputs, states, middles)
+    return k
+
 cdef double _logits(const floating[:, ::1] embedding, const int[::1] tokens,
                     int m, const floating[:, ::1] states, floating[:, ::1] logits,
                     floating[:, ::1] d_embedding,
@@ -166,16 +193,6 @@ cdef void _gather(const floating[:, ::1] embedding, const floating[:, ::1] ih,
     gemm(True, False, H, H, n, 1, &deltas[0, 0], H, &states[0, 0], H,
          0, &d_scaled_hh[0, 0], H)                   # dS = Delta^T S_{0..T-2}
     _row_normalise_backward(hh, d_scaled_hh, d_hh)
-
-
-cdef void _transpose(const floating[:, ::1] a, floating[:, ::1] out) noexcept nogil:
-    """out = a^T for a square a, in 16 x 16 tiles that stay in L1."""
-    cdef Py_ssize_t n = a.shape[0], i0, j0, i, j
-    for i0 in range(0, n, 16):
-        for j0 in range(0, n, 16):
-            for i in range(i0, min(i0 + 16, n)):
-                for j in range(j0, min(j0 + 16, n)):
-                    out[j, i] = a[i, j]
 
 
 def matvec_t_add(const floating[:, ::1] m, const floating[::1] x, floating[::1] y):
@@ -321,10 +338,8 @@ def document_loss_and_grads(
     cdef double loss
     states[0, :] = initial_state
     with nogil:
-        _row_normalise(hh, scaled_hh)
-        _transpose(scaled_hh, scaled_hh_t)
-        k = _inputs(embedding, ih, bias, tokens[:n], slot, distinct, embeddeds, inputs)
-        _forward(scaled_hh_t, tokens, slot, inputs, states, middles)
+        k = _read(embedding, ih, hh, bias, tokens, scaled_hh, scaled_hh_t, slot, distinct,
+                  embeddeds, inputs, states, middles)
         loss = _logits(embedding, tokens, title_length, states, logits,
                        d_embedding, logit_grads)
         if T > 1:
@@ -344,7 +359,6 @@ def document_states(const floating[:, ::1] embedding, const floating[:, ::1] ih,
 
     Unchecked, like :func:`document_loss_and_grads`.
     """
-    cdef Py_ssize_t n = max(tokens.shape[0] - 1, 0)
     workspace.reserve(tokens.shape[0])
     cdef floating[:, ::1] scaled_hh = workspace.scaled_hh
     cdef floating[:, ::1] scaled_hh_t = workspace.scaled_hh_t
@@ -355,7 +369,5 @@ def document_states(const floating[:, ::1] embedding, const floating[:, ::1] ih,
     cdef floating[:, ::1] middles = workspace.middles
     states[0, :] = initial_state
     with nogil:
-        _row_normalise(hh, scaled_hh)
-        _transpose(scaled_hh, scaled_hh_t)
-        _inputs(embedding, ih, bias, tokens[:n], slot, distinct, embeddeds, inputs)
-        _forward(scaled_hh_t, tokens, slot, inputs, states, middles)
+        _read(embedding, ih, hh, bias, tokens, scaled_hh, scaled_hh_t, slot, distinct,
+              embeddeds, inputs, states, middles)
