@@ -216,20 +216,18 @@ def _step_lines(step, config):
     lines += [""] + _para(f"Every implementation's loss and gradients agree with normrnn's, "
                           f"largest relative difference: {worst}.")
     lines += [""] + _para(
-        f"The sequential part alone, 2(T-1) dependent products y = M^T x (S s_t forward, "
-        f"S^T delta_t backward), per product: " + "; ".join(
-            f"{d} matvec.h {1e6 * step[d]['sequential_product_seconds']['matvec']:.2f} us, "
-            f"BLAS gemv {1e6 * step[d]['sequential_product_seconds']['gemv']:.2f} us "
-            f"({step[d]['sequential_product_seconds']['gemv'] / step[d]['sequential_product_seconds']['matvec']:.2f}x);"
-            f" the 2 per token are {_sequential_share(step[d], config):.0%} of normrnn's step"
-            for d in dtypes) + ".")
+        "The sequential part alone, 2(T-1) dependent products y = M^T x (S s_t forward, "
+        "S^T delta_t backward), per product: "
+        + "; ".join(_sequential_text(d, step[d], config) for d in dtypes) + ".")
     return lines
 
 
-def _sequential_share(step, config):
-    """The share of normrnn's step time that its 2 (T-1) sequential products take."""
-    products = 2 * (config["length"] - 1) * step["sequential_product_seconds"]["matvec"]
-    return products / step["implementations"]["normrnn"]["seconds"]
+def _sequential_text(dtype, step, config):
+    """matvec.h and gemv per product, and the share of normrnn's step the products take."""
+    matvec, gemv = (step["sequential_product_seconds"][k] for k in ("matvec", "gemv"))
+    share = 2 * (config["length"] - 1) * matvec / step["implementations"]["normrnn"]["seconds"]
+    return (f"{dtype} matvec.h {1e6 * matvec:.2f} us, BLAS gemv {1e6 * gemv:.2f} us "
+            f"({gemv / matvec:.2f}x); the 2 per token are {share:.0%} of normrnn's step")
 
 
 def _thread_lines(threads):
