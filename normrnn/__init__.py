@@ -8,7 +8,8 @@ had it (:mod:`normrnn.notes`), with finite-difference checks of all three
 (:mod:`normrnn.gradcheck`).
 """
 
-from .model import PARAMETER_NAMES, Grads, NormRNN
+from .model import GAINS, LEARNED_GAIN_PARAMETER_NAMES, PARAMETER_NAMES, Grads, NormRNN
 
 __version__ = "0.1.0"
-__all__ = ["NormRNN", "Grads", "PARAMETER_NAMES", "__version__"]
+__all__ = ["NormRNN", "Grads", "PARAMETER_NAMES", "LEARNED_GAIN_PARAMETER_NAMES", "GAINS",
+           "__version__"]

@@ -79,7 +79,7 @@ def _demo(args):
 
 # --- train --------------------------------------------------------------------
 #: train options that define a run: fixed once it has started (--resume refuses them)
-_RUN_OPTIONS = {"hidden": "hidden_size", "optimizer": "optimizer", "seed": "seed",
+_RUN_OPTIONS = {"hidden": "hidden_size", "gain": "gain", "optimizer": "optimizer", "seed": "seed",
                 "batch_size": "batch_size", "bptt": "bptt", "segment": "segment",
                 "clip": "clip", "valid_fraction": "valid_fraction", "threads": "n_threads",
                 "dtype": "dtype", "eval_every": "eval_every"}
@@ -94,6 +94,9 @@ def _train_arguments(p):
     budget.add_argument("--minutes", type=POS_FLOAT, help="training time budget in minutes")
     p.add_argument("--max-steps", type=POS_INT, help="stop after this many optimizer steps")
     p.add_argument("--hidden", type=POS_INT, help="hidden size H (default: 64)")
+    p.add_argument("--gain", choices=["fixed", "learned"],
+                   help="row scale of S: fixed 1/H, or a learned gain per row, which lets "
+                   "the state remember more (default: fixed)")
     p.add_argument("--optimizer", choices=["adam", "adagrad", "sgd"], help="(default: adam)")
     p.add_argument("--lr", type=POS_FLOAT,
                    help="learning rate (default: adam 0.01, adagrad 0.1, sgd 0.5)")

@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 SECTIONS = ("logits", "activation", "bias", "ih", "embedding_activation", "hh",
-            "row_normalise")
+            "row_normalise", "gain")
 
 #: Tolerance of the check for an analytic gradient computed in each dtype.
 #: float64: central differences reach about 1e-10 relative on these small
@@ -227,6 +227,23 @@ def _row_normalise_case(rng, H=5):
     return x, objective, analytic
 
 
+def _gain_case(rng, H=5):
+    # rows of very different norms, gains of both signs and one exactly zero:
+    # the backward is defined for every finite gain
+    x = {"hh": rng.normal(size=(H, H)) * np.logspace(-2, 2, H)[:, None],
+         "gain": rng.normal(size=H)}
+    x["gain"][H // 2] = 0.0
+    w = rng.normal(size=(H, H))
+
+    def objective():
+        return float((w * reference.gain_forward(x["hh"], x["gain"])).sum())
+
+    def analytic(backward, dtype):
+        d_hh, d_gain = backward(_cast(x["hh"], dtype), _cast(x["gain"], dtype), _cast(w, dtype))
+        return {"hh": d_hh, "gain": d_gain}
+    return x, objective, analytic
+
+
 _CASES = {
     "logits": _logits_case,
     "activation": _activation_case,
@@ -235,6 +252,7 @@ _CASES = {
     "embedding_activation": _embedding_activation_case,
     "hh": lambda rng: _linear_case("hh", rng),
     "row_normalise": _row_normalise_case,
+    "gain": _gain_case,
 }
 
 

@@ -12,7 +12,12 @@ from threadpoolctl import ThreadpoolController
 from . import _validate
 from ._kernels import bptt as _bptt
 
+#: The parameters of the notes' model (``gain="fixed"``), in order.
 PARAMETER_NAMES = ("embedding", "ih", "hh", "bias")
+#: The parameters of a model with ``gain="learned"``: one more, the gain g (H,).
+LEARNED_GAIN_PARAMETER_NAMES = PARAMETER_NAMES + ("gain",)
+#: The two settings of :class:`NormRNN`'s ``gain``.
+GAINS = ("fixed", "learned")
 
 # Per-thread scratch space of the kernels, the BLAS thread limit and the
 # worker pools: made once, used by every model.
@@ -71,16 +76,24 @@ class Grads:
     ih : ndarray, shape (H, H)
     hh : ndarray, shape (H, H)
     bias : ndarray, shape (H,)
+    gain : ndarray, shape (H,), or None
+        The learned gain's gradient; None for a model with ``gain="fixed"``,
+        which has no such parameter.
     """
 
     embedding: np.ndarray
     ih: np.ndarray
     hh: np.ndarray
     bias: np.ndarray
+    gain: np.ndarray | None = None
 
     def items(self):
-        """``(name, array)`` pairs in the order of :data:`PARAMETER_NAMES`."""
-        return [(name, getattr(self, name)) for name in PARAMETER_NAMES]
+        """``(name, array)`` pairs of the model's parameters, in their order.
+
+        :data:`PARAMETER_NAMES`, then ``gain`` if it is not None.
+        """
+        names = PARAMETER_NAMES if self.gain is None else LEARNED_GAIN_PARAMETER_NAMES
+        return [(name, getattr(self, name)) for name in names]
 
     def as_dict(self):
         """The gradients as a ``dict`` keyed by parameter name."""
@@ -89,19 +102,23 @@ class Grads:
     @classmethod
     def zeros_like(cls, model):
         """Zero gradients shaped like ``model``'s parameters."""
-        return cls(*(np.zeros_like(getattr(model, name)) for name in PARAMETER_NAMES))
+        return cls(**{name: np.zeros_like(getattr(model, name))
+                      for name in model.parameter_names})
 
 
 class NormRNN:
     """A recurrent language model with a tied embedding and row-normalised ``hh``.
 
-    The model of ``MATH.md``::
+    The model::
 
         s_0 = 0
         s_{t+1} = f(S s_t + W_ih f(E[x_t]) + b),   S[i] = hh[i] / (H ||hh[i]||)
         L = sum over t >= m of -log softmax(E s_t)[x_t]
 
-    with f(x) = 1 - 1/(x^2 + x + 1) and m the title length.
+    with f(x) = 1 - 1/(x^2 + x + 1) and m the title length.  With
+    ``gain="learned"``, S[i] = g_i hh[i] / ||hh[i]|| instead (weight
+    normalisation): the fixed 1/H becomes a parameter g, one per row, that
+    starts at 1/H, so the model starts exactly where the fixed one does.
 
     Parameters
     ----------
@@ -113,6 +130,12 @@ class NormRNN:
         Seed of the initialisation.
     dtype : {numpy.float64, numpy.float32}, optional
         Floating type of the parameters, gradients and computation.
+    gain : {"fixed", "learned"}, optional
+        "fixed" (the default): every row of S has norm 1/H.  "learned": row i
+        has norm |g_i|, g a parameter of shape (H,) initialised at 1/H.  Any
+        finite g_i is allowed: zero switches off unit i's recurrent input (its
+        row of S is zero, and ``hh[i]`` gets no gradient while g_i still
+        does), a negative g_i flips the row's sign.  NaN or inf is refused.
 
     Attributes
     ----------
@@ -124,6 +147,8 @@ class NormRNN:
         Hidden-to-hidden weights, used only row-normalised.
     bias : ndarray, shape (H,)
         Hidden bias.
+    gain : ndarray, shape (H,), or None
+        The learned gain g; None with ``gain="fixed"``.
 
     Notes
     -----
@@ -132,10 +157,12 @@ class NormRNN:
     unchecked kernels run.
     """
 
-    def __init__(self, vocab_size, hidden_size, *, seed=None, dtype=np.float64):
+    def __init__(self, vocab_size, hidden_size, *, seed=None, dtype=np.float64, gain="fixed"):
         V = _validate.positive_int(vocab_size, "vocab_size")
         H = _validate.positive_int(hidden_size, "hidden_size")
         dt = _validate.float_dtype(dtype)
+        if not isinstance(gain, str) or gain not in GAINS:
+            raise ValueError(f"gain must be one of {GAINS}, got {gain!r}")
         try:
             rng = np.random.default_rng(seed)
         except (TypeError, ValueError) as exc:
@@ -145,6 +172,8 @@ class NormRNN:
         # any nonzero rows will do: only their directions reach the model
         self.hh = rng.normal(0.0, 1.0, (H, H)).astype(dt)
         self.bias = np.zeros(H, dtype=dt)
+        # drawn from no generator: the other parameters are the fixed model's
+        self.gain = np.full(H, 1.0 / H, dtype=dt) if gain == "learned" else None
 
     # --- shapes ---------------------------------------------------------------
     @property
@@ -162,27 +191,52 @@ class NormRNN:
         """The floating type of every parameter."""
         return self.embedding.dtype
 
+    @property
+    def gain_mode(self):
+        """``"learned"`` if the model has a gain parameter, else ``"fixed"``."""
+        return "fixed" if self.gain is None else "learned"
+
+    @property
+    def parameter_names(self):
+        """:data:`PARAMETER_NAMES`, or :data:`LEARNED_GAIN_PARAMETER_NAMES` with a learned gain."""
+        return PARAMETER_NAMES if self.gain is None else LEARNED_GAIN_PARAMETER_NAMES
+
     def __repr__(self):
+        gain = "" if self.gain is None else ', gain="learned"'
         return (f"NormRNN(vocab_size={self.vocab_size}, hidden_size={self.hidden_size}, "
-                f"dtype=numpy.{self.dtype.name})")
+                f"dtype=numpy.{self.dtype.name}{gain})")
 
     def parameters(self):
-        """The live parameter arrays, as a ``dict`` in :data:`PARAMETER_NAMES` order."""
-        return {name: getattr(self, name) for name in PARAMETER_NAMES}
+        """The live parameter arrays, as a ``dict`` in :attr:`parameter_names` order."""
+        return {name: getattr(self, name) for name in self.parameter_names}
 
     def copy(self):
         """A deep copy of the model."""
         other = object.__new__(type(self))
-        for name in PARAMETER_NAMES:
+        other.gain = None
+        for name in self.parameter_names:
             setattr(other, name, getattr(self, name).copy())
         return other
+
+    def scaled_hh(self):
+        """S, the matrix the recurrence multiplies the state by, shape (H, H).
+
+        S[i] = hh[i] / (H ||hh[i]||), or g_i hh[i] / ||hh[i]|| with a learned
+        gain; computed by the same kernels as the loss.
+        """
+        from . import sections
+        self.check_parameters()
+        if self.gain is None:
+            return sections.row_normalise(self.hh)
+        return sections.gain_forward(self.hh, self.gain)
 
     # --- checks ---------------------------------------------------------------
     def check_parameters(self):
         """Raise ``TypeError``/``ValueError`` unless the parameters are usable.
 
         Checks dtype (float32 or float64, all the same), shape, C-contiguity,
-        finiteness, and that no row of ``hh`` is zero.
+        finiteness (of ``gain`` too, when learned), and that no row of ``hh``
+        is zero.
         """
         if not isinstance(self.embedding, np.ndarray):
             raise TypeError(f"embedding must be a numpy.ndarray, got {type(self.embedding).__name__}")
@@ -196,6 +250,8 @@ class NormRNN:
         _validate.array(self.ih, "ih", dtype=dt, shape=(H, H))
         _validate.array(self.hh, "hh", dtype=dt, shape=(H, H))
         _validate.array(self.bias, "bias", dtype=dt, shape=(H,))
+        if self.gain is not None:
+            _validate.array(self.gain, "gain", dtype=dt, shape=(H,))
         _validate.nonzero_rows(self.hh, "hh")
 
     def _document(self, tokens, title_length, initial_state):
@@ -279,7 +335,7 @@ class NormRNN:
         tokens, _, initial_state = self._document(tokens, 0, initial_state)
         states = np.empty((len(tokens), self.hidden_size), dtype=self.dtype)
         _bptt.document_states(self.embedding, self.ih, self.hh, self.bias, tokens,
-                              initial_state, states, _workspace(*self._key))
+                              initial_state, states, _workspace(*self._key), self.gain)
         return states
 
     @property
@@ -292,7 +348,7 @@ class NormRNN:
         loss = _bptt.document_loss_and_grads(
             self.embedding, self.ih, self.hh, self.bias, tokens, title_length,
             initial_state, grads.embedding, grads.ih, grads.hh, grads.bias, states,
-            _workspace(*self._key))
+            _workspace(*self._key), self.gain, grads.gain)
         return loss, states
 
     def next_state(self, state, token):

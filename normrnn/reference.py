@@ -12,6 +12,7 @@ notes                     maths       code         shape
 ``self.hh``               W_hh        hh           (H, H)
 ``self.bias``             b           bias         (H,)
 ``self.scaledHH``         S           scaled_hh    (H, H)
+(learned, optional)       g           gain         (H,)
 ``states``                s_t         state        (H,)
 ``middleState``           a_t         middle       (H,)
 ``embedded``              u_t         embedded     (H,)
@@ -41,6 +42,8 @@ __all__ = [
     "hh_backward",
     "row_normalise",
     "row_normalise_backward",
+    "gain_forward",
+    "gain_backward",
     "forward",
     "loss",
     "loss_and_grads",
@@ -307,9 +310,59 @@ def row_normalise_backward(hh, d_scaled_hh):
     return (d_scaled_hh - radial * direction) / (hidden * norms)
 
 
+# --- the gain (optional: the model's ``gain="learned"``) ------------------------
+
+def gain_forward(hh, gain):
+    """S[i] = g_i w_i, w_i = hh[i] / ||hh[i]||: the row normalisation with a learned scale.
+
+    g_i = 1/H for every row is :func:`row_normalise`.  A zero g_i makes row i
+    of S zero; a negative one flips its sign.
+
+    Parameters
+    ----------
+    hh : ndarray, shape (H, H)
+        Every row nonzero.
+    gain : ndarray, shape (H,)
+        g, finite; any sign.
+
+    Returns
+    -------
+    ndarray, shape (H, H)
+    """
+    norms = np.linalg.norm(hh, axis=1, keepdims=True)
+    return gain[:, None] * hh / norms
+
+
+def gain_backward(hh, gain, d_scaled_hh):
+    """Backward of S[i] = g_i w_i: dg_i = dS[i] . w_i, dW_hh[i] = (g_i / n_i)(dS[i] - (dS[i] . w_i) w_i).
+
+    Parameters
+    ----------
+    hh : ndarray, shape (H, H)
+        Every row nonzero; n_i = ||hh[i]||, w_i = hh[i] / n_i.
+    gain : ndarray, shape (H,)
+    d_scaled_hh : ndarray, shape (H, H)
+        The gradient with respect to S.
+
+    Returns
+    -------
+    d_hh : ndarray, shape (H, H)
+    d_gain : ndarray, shape (H,)
+    """
+    norms = np.linalg.norm(hh, axis=1, keepdims=True)
+    direction = hh / norms
+    radial = (d_scaled_hh * direction).sum(axis=1, keepdims=True)
+    d_hh = gain[:, None] * (d_scaled_hh - radial * direction) / norms
+    return d_hh, radial[:, 0]
+
+
 # --- the whole document ----------------------------------------------------
 
-def forward(embedding, ih, hh, bias, tokens, initial_state=None):
+def _scaled_hh(hh, gain):
+    return row_normalise(hh) if gain is None else gain_forward(hh, gain)
+
+
+def forward(embedding, ih, hh, bias, tokens, initial_state=None, gain=None):
     """Run the recurrence: s_0 = ``initial_state``, s_{t+1} = f(S s_t + W_ih f(E[x_t]) + b).
 
     Parameters
@@ -320,13 +373,16 @@ def forward(embedding, ih, hh, bias, tokens, initial_state=None):
         x_0 .. x_{T-1}.
     initial_state : ndarray, shape (H,), optional
         s_0; zero by default.
+    gain : ndarray, shape (H,), optional
+        A learned gain: S = :func:`gain_forward` (hh, gain) instead of
+        :func:`row_normalise` (hh).
 
     Returns
     -------
     ndarray, shape (T, H)
         The states s_0 .. s_{T-1}.
     """
-    scaled_hh = row_normalise(hh)
+    scaled_hh = _scaled_hh(hh, gain)
     states = np.zeros((len(tokens), embedding.shape[1]), dtype=embedding.dtype)
     if initial_state is not None:
         states[0] = initial_state
@@ -338,7 +394,7 @@ def forward(embedding, ih, hh, bias, tokens, initial_state=None):
     return states
 
 
-def loss(embedding, ih, hh, bias, tokens, title_length, initial_state=None):
+def loss(embedding, ih, hh, bias, tokens, title_length, initial_state=None, gain=None):
     """L = sum over t >= title_length of -log softmax(E s_t)[x_t].
 
     Parameters
@@ -351,17 +407,20 @@ def loss(embedding, ih, hh, bias, tokens, title_length, initial_state=None):
         m: positions t < m are not scored.
     initial_state : ndarray, shape (H,), optional
         s_0; zero by default.
+    gain : ndarray, shape (H,), optional
+        A learned gain, as in :func:`forward`.
 
     Returns
     -------
     float
     """
-    states = forward(embedding, ih, hh, bias, tokens, initial_state)
+    states = forward(embedding, ih, hh, bias, tokens, initial_state, gain)
     return float(sum(logits_backward(embedding, states[t], tokens[t])[0]
                      for t in range(title_length, len(tokens))))
 
 
-def loss_and_grads(embedding, ih, hh, bias, tokens, title_length, initial_state=None):
+def loss_and_grads(embedding, ih, hh, bias, tokens, title_length, initial_state=None,
+                   gain=None):
     """Loss and gradients by per-token BPTT, one section at a time.
 
     Parameters
@@ -374,16 +433,19 @@ def loss_and_grads(embedding, ih, hh, bias, tokens, title_length, initial_state=
         m: positions t < m are not scored.
     initial_state : ndarray, shape (H,), optional
         s_0; zero by default.  No gradient flows into it.
+    gain : ndarray, shape (H,), optional
+        A learned gain, as in :func:`forward`.
 
     Returns
     -------
     loss : float
     grads : dict
-        ``embedding``, ``ih``, ``hh``, ``bias``, shaped like the parameters.
+        ``embedding``, ``ih``, ``hh``, ``bias`` (and ``gain`` when given),
+        shaped like the parameters.
     """
     tokens = list(tokens)
     T = len(tokens)
-    scaled_hh = row_normalise(hh)
+    scaled_hh = _scaled_hh(hh, gain)
     # forward, keeping what the backward pass needs
     states = [np.zeros(embedding.shape[1], dtype=embedding.dtype)
               if initial_state is None else np.array(initial_state, dtype=embedding.dtype)]
@@ -419,10 +481,9 @@ def loss_and_grads(embedding, ih, hh, bias, tokens, title_length, initial_state=
         step_loss, dE, _ = logits_backward(embedding, states[0], tokens[0])
         total += step_loss
         d_embedding += dE
-    grads = {
-        "embedding": d_embedding,
-        "ih": d_ih,
-        "hh": row_normalise_backward(hh, d_scaled_hh),
-        "bias": d_bias,
-    }
+    grads = {"embedding": d_embedding, "ih": d_ih, "hh": None, "bias": d_bias}
+    if gain is None:                  # once, after the loop
+        grads["hh"] = row_normalise_backward(hh, d_scaled_hh)
+    else:
+        grads["hh"], grads["gain"] = gain_backward(hh, gain, d_scaled_hh)
     return float(total), grads

@@ -31,6 +31,8 @@ __all__ = [
     "hh_backward",
     "row_normalise",
     "row_normalise_backward",
+    "gain_forward",
+    "gain_backward",
 ]
 
 
@@ -357,3 +359,58 @@ def row_normalise_backward(hh, d_scaled_hh):
     d_hh = np.zeros_like(hh)
     _k.row_normalise_backward(hh, d_scaled_hh, d_hh)
     return d_hh
+
+
+def gain_forward(hh, gain):
+    """S[i] = g_i hh[i] / ||hh[i]||: the row normalisation with a learned scale per row.
+
+    g_i = 1/H for every row gives :func:`row_normalise`.  Any finite gain is
+    accepted: zero makes row i of S zero (the recurrence ignores the state in
+    unit i), a negative value flips the row's sign.
+
+    Parameters
+    ----------
+    hh : ndarray, shape (H, H)
+        Every row nonzero.
+    gain : ndarray, shape (H,)
+        g, finite, same dtype as ``hh``.
+
+    Returns
+    -------
+    ndarray, shape (H, H)
+    """
+    _validate.nonzero_rows(_matrix(hh, "hh"))
+    _vector(gain, "gain", hh.dtype, hh.shape[0])
+    scaled_hh = np.empty_like(hh)
+    _k.gain_forward(hh, gain, scaled_hh)
+    return scaled_hh
+
+
+def gain_backward(hh, gain, d_scaled_hh):
+    """Backward of the gain section.
+
+    dg_i = dS[i] . w_i and dW_hh[i] = (g_i / n_i)(dS[i] - (dS[i] . w_i) w_i),
+    with n_i = ||hh[i]|| and w_i = hh[i] / n_i.  Defined for every finite g_i,
+    zero included (then hh[i] gets no gradient, g_i still does).
+
+    Parameters
+    ----------
+    hh : ndarray, shape (H, H)
+        Every row nonzero.
+    gain : ndarray, shape (H,)
+        g, finite, same dtype as ``hh``.
+    d_scaled_hh : ndarray, shape (H, H)
+        The gradient with respect to S.
+
+    Returns
+    -------
+    d_hh : ndarray, shape (H, H)
+    d_gain : ndarray, shape (H,)
+    """
+    _validate.nonzero_rows(_matrix(hh, "hh"))
+    _vector(gain, "gain", hh.dtype, hh.shape[0])
+    _matrix(d_scaled_hh, "d_scaled_hh", hh.dtype, hh.shape)
+    d_hh = np.zeros_like(hh)
+    d_gain = np.zeros_like(gain)
+    _k.gain_backward(hh, gain, d_scaled_hh, d_hh, d_gain)
+    return d_hh, d_gain

@@ -11,15 +11,17 @@ come back::
 
 PyTorch is an optional dependency (``pip install normrnn[torch]``); it is
 imported only when this module's functions are used.  The row normalisation
-uses ``keepdim=True``: without it (erratum 4 of ``MATH.md``) the row norms
-would broadcast across columns.
+uses ``keepdim=True``: without it (erratum 4 in :doc:`/errata`) the row norms
+would broadcast across columns.  A model with a learned gain
+(``NormRNN(..., gain="learned")``) becomes a module with a ``gain`` parameter,
+and back.
 """
 
 import functools
 
 import numpy as np
 
-from .model import PARAMETER_NAMES, NormRNN
+from .model import GAINS, NormRNN
 
 __all__ = ["TorchNormRNN", "to_torch", "from_torch"]  # noqa: F822 (defined lazily)
 
@@ -45,20 +47,28 @@ def _module_class():
         ----------
         vocab_size, hidden_size : int
         dtype : torch.dtype, optional
+        gain : {"fixed", "learned"}, optional
+            As in NormRNN: "learned" adds the parameter ``gain`` (H,), 1/H.
 
         Attributes
         ----------
         embedding, ih, hh, bias : torch.nn.Parameter
             Shapes (V, H), (H, H), (H, H), (H,), as in NormRNN.
+        gain : torch.nn.Parameter or None
+            Shape (H,) with ``gain="learned"``; None otherwise.
         """
 
-        def __init__(self, vocab_size, hidden_size, dtype=torch.float64):
+        def __init__(self, vocab_size, hidden_size, dtype=torch.float64, gain="fixed"):
             super().__init__()
+            if gain not in GAINS:
+                raise ValueError(f"gain must be one of {GAINS}, got {gain!r}")
             V, H = vocab_size, hidden_size
             self.embedding = torch.nn.Parameter(torch.zeros(V, H, dtype=dtype))
             self.ih = torch.nn.Parameter(torch.zeros(H, H, dtype=dtype))
             self.hh = torch.nn.Parameter(torch.ones(H, H, dtype=dtype))
             self.bias = torch.nn.Parameter(torch.zeros(H, dtype=dtype))
+            self.gain = (torch.nn.Parameter(torch.full((H,), 1.0 / H, dtype=dtype))
+                         if gain == "learned" else None)
 
         @staticmethod
         def activation(x):
@@ -66,9 +76,11 @@ def _module_class():
             return 1.0 - 1.0 / (x * x + x + 1.0)
 
         def scaled_hh(self):
-            """S[i] = hh[i] / (H ||hh[i]||), row-wise (``keepdim=True``)."""
+            """S[i] = hh[i] / (H ||hh[i]||), or g_i hh[i] / ||hh[i]||, row-wise (``keepdim=True``)."""
             norms = torch.linalg.vector_norm(self.hh, dim=1, keepdim=True)
-            return self.hh / (self.hh.shape[1] * norms)
+            if self.gain is None:
+                return self.hh / (self.hh.shape[1] * norms)
+            return self.gain[:, None] * self.hh / norms
 
         def states(self, tokens, initial_state=None):
             """States s_0 .. s_{T-1}, shape (T, H); s_0 = ``initial_state`` or 0."""
@@ -116,9 +128,10 @@ def to_torch(model):
     """
     torch = _torch()
     dtype = torch.float64 if model.dtype == np.float64 else torch.float32
-    module = _module_class()(model.vocab_size, model.hidden_size, dtype=dtype)
+    module = _module_class()(model.vocab_size, model.hidden_size, dtype=dtype,
+                             gain=model.gain_mode)
     with torch.no_grad():
-        for name in PARAMETER_NAMES:
+        for name in model.parameter_names:
             getattr(module, name).copy_(torch.from_numpy(getattr(model, name).copy()))
     return module
 
@@ -130,16 +143,19 @@ def from_torch(module):
     ----------
     module : TorchNormRNN
         Or any module with ``embedding``, ``ih``, ``hh``, ``bias`` parameters
-        of the right shapes, float32 or float64.
+        of the right shapes, float32 or float64, and optionally ``gain`` (H,).
 
     Returns
     -------
     NormRNN
-        Checked with :meth:`~normrnn.NormRNN.check_parameters`.
+        With ``gain="learned"`` if the module has a ``gain`` that is not None;
+        checked with :meth:`~normrnn.NormRNN.check_parameters`.
     """
-    arrays = {name: getattr(module, name).detach().cpu().numpy() for name in PARAMETER_NAMES}
+    gain = "fixed" if getattr(module, "gain", None) is None else "learned"
+    names = ("embedding", "ih", "hh", "bias") + (("gain",) if gain == "learned" else ())
+    arrays = {name: getattr(module, name).detach().cpu().numpy() for name in names}
     V, H = arrays["embedding"].shape
-    model = NormRNN(V, H, dtype=arrays["embedding"].dtype)
+    model = NormRNN(V, H, dtype=arrays["embedding"].dtype, gain=gain)
     for name, value in arrays.items():
         if value.shape != getattr(model, name).shape:
             raise ValueError(f"{name} has shape {value.shape}, expected "

@@ -23,7 +23,7 @@ def test_section_backward_matches_finite_differences(name, dtype):
 def test_float64_checks_reach_well_below_tolerance():
     # the bar: about 1e-7 relative or better for every float64 section
     rows = gradcheck.check_all(dtype=np.float64)
-    assert len(rows) == 10
+    assert len(rows) == 12        # the gain section checks two inputs, hh and gain
     assert max(r.error for r in rows) < 1e-7
     assert all(r.passed for r in rows)
 
@@ -56,6 +56,8 @@ def _calls(x):
         "hh_backward": ("hh_backward", (x["matrix"], x["vector"], x["other"])),
         "row_normalise": ("row_normalise", (x["hh"],)),
         "row_normalise_backward": ("row_normalise_backward", (x["hh"], x["matrix"])),
+        "gain_forward": ("gain_forward", (x["hh"], x["other"])),
+        "gain_backward": ("gain_backward", (x["hh"], x["other"], x["matrix"])),
     }
 
 

@@ -39,8 +39,8 @@ from normrnn._kernels.activation cimport f, f_grad
 from normrnn._kernels.blas cimport gemm, gemv
 from normrnn._kernels.matvec cimport _matvec_t_add
 from normrnn._kernels.sections cimport (
-    _embedding_activation_backward, _row_normalise, _row_normalise_backward,
-    _softmax_cross_entropy)
+    _embedding_activation_backward, _gain_backward, _gain_forward, _row_normalise,
+    _row_normalise_backward, _softmax_cross_entropy)
 
 
 cdef Py_ssize_t _distinct_tokens(const int[::1] tokens, int[::1] slot,
@@ -107,16 +107,21 @@ cdef void _transpose(const floating[:, ::1] a, floating[:, ::1] out) noexcept no
 
 cdef Py_ssize_t _read(const floating[:, ::1] embedding, const floating[:, ::1] ih,
                       const floating[:, ::1] hh, const floating[::1] bias,
-                      const int[::1] tokens, floating[:, ::1] scaled_hh,
+                      const floating[::1] gain, const int[::1] tokens, floating[:, ::1] scaled_hh,
                       floating[:, ::1] scaled_hh_t, int[::1] slot, int[::1] distinct,
                       floating[:, ::1] embeddeds, floating[:, ::1] inputs,
                       floating[:, ::1] states, floating[:, ::1] middles) noexcept nogil:
     """Read the document: S and S^T, the inputs per distinct token, then the states.
 
     Returns the number of distinct tokens among x_0 .. x_{T-2} (see :func:`_inputs`).
+    S is the notes' row normalisation, or the learned gain's when ``gain`` is
+    not None: once per document, so the gain costs nothing per token.
     """
     cdef Py_ssize_t n = max(tokens.shape[0] - 1, 0), k
-    _row_normalise(hh, scaled_hh)
+    if gain is None:
+        _row_normalise(hh, scaled_hh)
+    else:
+        _gain_forward(hh, gain, scaled_hh)
     _transpose(scaled_hh, scaled_hh_t)
     k = _inputs(embedding, ih, bias, tokens[:n], slot, distinct, embeddeds, inputs)
     _forward(scaled_hh_t, tokens, slot, inputs, states, middles)
@@ -160,18 +165,19 @@ cdef void _backward_through_time(const floating[:, ::1] scaled_hh, int m,
 
 
 cdef void _gather(const floating[:, ::1] embedding, const floating[:, ::1] ih,
-                  const floating[:, ::1] hh, const int[::1] tokens,
+                  const floating[:, ::1] hh, const floating[::1] gain,
+                  const int[::1] tokens,
                   const int[::1] slot, const int[::1] distinct, Py_ssize_t k,
                   const floating[:, ::1] states, const floating[:, ::1] deltas,
                   floating[:, ::1] embeddeds, floating[:, ::1] token_deltas,
                   floating[:, ::1] d_scaled_hh, floating[:, ::1] d_embedding,
                   floating[:, ::1] d_ih, floating[:, ::1] d_hh,
-                  floating[::1] d_bias) noexcept nogil:
+                  floating[::1] d_bias, floating[::1] d_gain) noexcept nogil:
     """The sums over time of the bias, ih, embedding-activation and hh sections.
 
     ``tokens`` are x_0 .. x_{T-2}, the inputs of delta_0 .. delta_{T-2};
     ``slot``, ``distinct``, ``k`` and ``embeddeds`` (U) are as :func:`_inputs`
-    left them.
+    left them.  ``gain`` and ``d_gain`` are None for the notes' fixed 1/H.
     """
     cdef Py_ssize_t n = deltas.shape[0], H = hh.shape[0], t, r, j
     for r in range(k):
@@ -192,7 +198,10 @@ cdef void _gather(const floating[:, ::1] embedding, const floating[:, ::1] ih,
         _embedding_activation_backward(embedding, distinct[r], embeddeds[r], d_embedding)
     gemm(True, False, H, H, n, 1, &deltas[0, 0], H, &states[0, 0], H,
          0, &d_scaled_hh[0, 0], H)                   # dS = Delta^T S_{0..T-2}
-    _row_normalise_backward(hh, d_scaled_hh, d_hh)
+    if gain is None:                                 # once per document
+        _row_normalise_backward(hh, d_scaled_hh, d_hh)
+    else:
+        _gain_backward(hh, gain, d_scaled_hh, d_hh, d_gain)
 
 
 def matvec_t_add(const floating[:, ::1] m, const floating[::1] x, floating[::1] y):
@@ -311,12 +320,14 @@ def document_loss_and_grads(
         const int[::1] tokens, int title_length, const floating[::1] initial_state,
         floating[:, ::1] d_embedding, floating[:, ::1] d_ih,
         floating[:, ::1] d_hh, floating[::1] d_bias, floating[:, ::1] states,
-        workspace):
+        workspace, const floating[::1] gain=None, floating[::1] d_gain=None):
     """Loss of one document; adds its gradients into ``d_embedding``, ``d_ih``, ``d_hh``, ``d_bias``.
 
     Unchecked: the caller (:meth:`normrnn.NormRNN.loss_and_grads`) guarantees
     the shapes ((V, H), (H, H), (H, H), (H,) and ``states`` (T, H)), tokens in
-    [0, V), 0 <= title_length <= T and nonzero rows of ``hh``.  Writes
+    [0, V), 0 <= title_length <= T and nonzero rows of ``hh``.  With a learned
+    ``gain`` (H,), finite, ``d_gain`` (H,) must be given too and gets its
+    gradient added; without, S is the notes' hh[i] / (H ||hh[i]||).  Writes
     s_0 .. s_{T-1} into ``states``; scratch space comes from ``workspace``
     (a :class:`Workspace` of the same V, H and dtype).  Runs without the GIL.
     """
@@ -338,26 +349,26 @@ def document_loss_and_grads(
     cdef double loss
     states[0, :] = initial_state
     with nogil:
-        k = _read(embedding, ih, hh, bias, tokens, scaled_hh, scaled_hh_t, slot, distinct,
-                  embeddeds, inputs, states, middles)
+        k = _read(embedding, ih, hh, bias, gain, tokens, scaled_hh, scaled_hh_t, slot,
+                  distinct, embeddeds, inputs, states, middles)
         loss = _logits(embedding, tokens, title_length, states, logits,
                        d_embedding, logit_grads)
         if T > 1:
             _backward_through_time(scaled_hh, title_length, middles, logit_grads,
                                    deltas, grad)
-            _gather(embedding, ih, hh, tokens[:n], slot, distinct, k, states, deltas,
+            _gather(embedding, ih, hh, gain, tokens[:n], slot, distinct, k, states, deltas,
                     embeddeds, token_deltas, d_scaled_hh, d_embedding, d_ih, d_hh,
-                    d_bias)
+                    d_bias, d_gain)
     return loss
 
 
 def document_states(const floating[:, ::1] embedding, const floating[:, ::1] ih,
                     const floating[:, ::1] hh, const floating[::1] bias,
                     const int[::1] tokens, const floating[::1] initial_state,
-                    floating[:, ::1] states, workspace):
+                    floating[:, ::1] states, workspace, const floating[::1] gain=None):
     """Write s_0 .. s_{T-1} into ``states`` (T, H), starting from ``initial_state``.
 
-    Unchecked, like :func:`document_loss_and_grads`.
+    Unchecked, like :func:`document_loss_and_grads`; ``gain`` as there.
     """
     workspace.reserve(tokens.shape[0])
     cdef floating[:, ::1] scaled_hh = workspace.scaled_hh
@@ -369,5 +380,5 @@ def document_states(const floating[:, ::1] embedding, const floating[:, ::1] ih,
     cdef floating[:, ::1] middles = workspace.middles
     states[0, :] = initial_state
     with nogil:
-        _read(embedding, ih, hh, bias, tokens, scaled_hh, scaled_hh_t, slot, distinct,
-              embeddeds, inputs, states, middles)
+        _read(embedding, ih, hh, bias, gain, tokens, scaled_hh, scaled_hh_t, slot,
+              distinct, embeddeds, inputs, states, middles)

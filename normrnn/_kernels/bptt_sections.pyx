@@ -15,15 +15,16 @@ from normrnn._kernels.activation cimport f
 from normrnn._kernels.sections cimport (
     _activation_backward, _bias_backward, _embedding_activation_backward,
     _embedding_activation_forward, _hh_backward, _hh_forward, _ih_backward,
-    _ih_forward, _logits_backward, _row_normalise, _row_normalise_backward)
+    _gain_backward, _gain_forward, _ih_forward, _logits_backward, _row_normalise,
+    _row_normalise_backward)
 
 
 cdef double _document_by_section(
         const floating[:, ::1] embedding, const floating[:, ::1] ih,
         const floating[:, ::1] hh, const floating[::1] bias,
-        const int[::1] tokens, int title_length,
+        const floating[::1] gain, const int[::1] tokens, int title_length,
         floating[:, ::1] d_embedding, floating[:, ::1] d_ih,
-        floating[:, ::1] d_hh, floating[::1] d_bias,
+        floating[:, ::1] d_hh, floating[::1] d_bias, floating[::1] d_gain,
         floating[:, ::1] states, floating[:, ::1] middles,
         floating[:, ::1] embeddeds, floating[:, ::1] scaled_hh,
         floating[:, ::1] d_scaled_hh, floating[::1] dlogits,
@@ -33,12 +34,15 @@ cdef double _document_by_section(
 
     Workspaces: middles and embeddeds (T-1, H), scaled_hh and d_scaled_hh
     (H, H, the latter zeroed), dlogits (V,), grad, next_grad, delta and
-    d_embedded (H,).
+    d_embedded (H,).  ``gain`` and ``d_gain`` are None for the notes' fixed 1/H.
     """
     cdef Py_ssize_t T = tokens.shape[0], H = hh.shape[1], t, j
     cdef double loss = 0
 
-    _row_normalise(hh, scaled_hh)
+    if gain is None:
+        _row_normalise(hh, scaled_hh)                                  # S = hh / (H ||hh||)
+    else:
+        _gain_forward(hh, gain, scaled_hh)                             # S = g hh / ||hh||
     # forward: a_t = S s_t + W_ih f(E[x_t]) + b,  s_{t+1} = f(a_t)
     for t in range(T - 1):
         _embedding_activation_forward(embedding, tokens[t], embeddeds[t])
@@ -66,7 +70,10 @@ cdef double _document_by_section(
         grad[:] = next_grad
     if title_length == 0:             # position 0 is scored, but has no step before it
         loss += _logits_backward(embedding, states[0], tokens[0], dlogits, d_embedding, grad)
-    _row_normalise_backward(hh, d_scaled_hh, d_hh)                     # once, after the loop
+    if gain is None:                                                   # once, after the loop
+        _row_normalise_backward(hh, d_scaled_hh, d_hh)
+    else:
+        _gain_backward(hh, gain, d_scaled_hh, d_hh, d_gain)
     return loss
 
 
@@ -75,11 +82,13 @@ def document_loss_and_grads_by_section(
         const floating[:, ::1] hh, const floating[::1] bias,
         const int[::1] tokens, int title_length, const floating[::1] initial_state,
         floating[:, ::1] d_embedding, floating[:, ::1] d_ih,
-        floating[:, ::1] d_hh, floating[::1] d_bias, floating[:, ::1] states):
+        floating[:, ::1] d_hh, floating[::1] d_bias, floating[:, ::1] states,
+        const floating[::1] gain=None, floating[::1] d_gain=None):
     """Loss of one document; adds its gradients into ``d_embedding``, ``d_ih``, ``d_hh``, ``d_bias``.
 
     Unchecked: the caller guarantees shapes (``states`` is (T, H)), token range,
-    0 <= title_length <= T and nonzero rows of ``hh``.  Writes s_0 .. s_{T-1}
+    0 <= title_length <= T and nonzero rows of ``hh``.  A learned ``gain``
+    (H,) needs ``d_gain`` (H,), which gets its gradient added.  Writes s_0 .. s_{T-1}
     into ``states``.  Allocates its workspaces once per document, none per token.
     """
     cdef Py_ssize_t T = tokens.shape[0], V = embedding.shape[0], H = hh.shape[1]
@@ -94,8 +103,8 @@ def document_loss_and_grads_by_section(
     states[0, :] = initial_state
     with nogil:
         loss = _document_by_section(
-            embedding, ih, hh, bias, tokens, title_length,
-            d_embedding, d_ih, d_hh, d_bias, states, middles, embeddeds,
+            embedding, ih, hh, bias, gain, tokens, title_length,
+            d_embedding, d_ih, d_hh, d_bias, d_gain, states, middles, embeddeds,
             scaled_hh, d_scaled_hh, dlogits,
             vectors[0], vectors[1], vectors[2], vectors[3])
     return loss

@@ -45,3 +45,8 @@ cdef void _row_normalise(const floating[:, ::1] hh,
 cdef void _row_normalise_backward(const floating[:, ::1] hh,
                                   const floating[:, ::1] d_scaled_hh,
                                   floating[:, ::1] d_hh) noexcept nogil
+cdef void _gain_forward(const floating[:, ::1] hh, const floating[::1] gain,
+                        floating[:, ::1] scaled_hh) noexcept nogil
+cdef void _gain_backward(const floating[:, ::1] hh, const floating[::1] gain,
+                         const floating[:, ::1] d_scaled_hh, floating[:, ::1] d_hh,
+                         floating[::1] d_gain) noexcept nogil

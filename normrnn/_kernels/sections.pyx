@@ -214,6 +214,53 @@ cdef void _row_normalise_backward(const floating[:, ::1] hh,
 # [/section:row_normalise]
 
 
+# [section:gain]
+cdef void _gain_forward(const floating[:, ::1] hh, const floating[::1] gain,
+                        floating[:, ::1] scaled_hh) noexcept nogil:
+    """scaled_hh[i, j] = gain[i] hh[i, j] / ||hh[i]||.  Every row must be nonzero.
+
+    The row normalisation with the fixed 1/H replaced by a learned g_i; with
+    g_i = 1/H and H a power of two it rounds exactly as ``_row_normalise``.
+    """
+    cdef Py_ssize_t i, j, H = hh.shape[1]
+    cdef double sq
+    cdef floating r
+    for i in range(hh.shape[0]):
+        sq = 0
+        for j in range(H):
+            sq += <double> hh[i, j] * hh[i, j]
+        r = <floating> (gain[i] / sqrt(sq))     # g_i / n_i
+        for j in range(H):
+            scaled_hh[i, j] = hh[i, j] * r
+
+
+cdef void _gain_backward(const floating[:, ::1] hh, const floating[::1] gain,
+                         const floating[:, ::1] d_scaled_hh, floating[:, ::1] d_hh,
+                         floating[::1] d_gain) noexcept nogil:
+    """d_gain[i] += dS[i] . w_i;  d_hh[i] += (g_i / n_i) (dS[i] - (dS[i] . w_i) w_i).
+
+    n_i = ||hh[i]||, w_i = hh[i] / n_i.  The gain takes the radial part of
+    dS[i] (the one direction the row normalisation throws away); ``hh`` gets
+    the rest, projected off w_i and scaled by g_i / n_i.  With g_i = 1/H this
+    is ``_row_normalise_backward``.
+    """
+    cdef Py_ssize_t i, j, H = hh.shape[1]
+    cdef double sq, radial, norm, r
+    for i in range(hh.shape[0]):
+        sq = 0
+        radial = 0
+        for j in range(H):
+            sq += <double> hh[i, j] * hh[i, j]
+            radial += <double> d_scaled_hh[i, j] * hh[i, j]
+        norm = sqrt(sq)
+        d_gain[i] += <floating> (radial / norm)  # dS[i] . w_i
+        r = gain[i] / norm                       # g_i / n_i
+        radial = radial / sq                     # (dS[i] . w_i) / n_i
+        for j in range(H):
+            d_hh[i, j] += <floating> ((d_scaled_hh[i, j] - radial * hh[i, j]) * r)
+# [/section:gain]
+
+
 # --- def wrappers: the kernels, unchecked, callable from Python --------------
 # normrnn.sections checks the arguments and allocates the outputs; tests and
 # the docs call these through it.
@@ -310,3 +357,18 @@ def row_normalise_backward(const floating[:, ::1] hh, const floating[:, ::1] d_s
     """d_hh += the row normalisation's backward of d_scaled_hh.  Unchecked."""
     with nogil:
         _row_normalise_backward(hh, d_scaled_hh, d_hh)
+
+
+def gain_forward(const floating[:, ::1] hh, const floating[::1] gain,
+                 floating[:, ::1] scaled_hh):
+    """scaled_hh = gain[i] hh[i] / ||hh[i]|| row by row.  Unchecked: zero rows divide by zero."""
+    with nogil:
+        _gain_forward(hh, gain, scaled_hh)
+
+
+def gain_backward(const floating[:, ::1] hh, const floating[::1] gain,
+                  const floating[:, ::1] d_scaled_hh, floating[:, ::1] d_hh,
+                  floating[::1] d_gain):
+    """d_hh, d_gain += the gain section's backward of d_scaled_hh.  Unchecked."""
+    with nogil:
+        _gain_backward(hh, gain, d_scaled_hh, d_hh, d_gain)

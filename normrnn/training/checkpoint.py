@@ -9,7 +9,8 @@ key                         content
                             state, streams' next index, corpus fingerprint (JSON)
 ``vocab``                   int32 code points of the characters (ids 3, 4, ...)
 ``param.<name>``            ``embedding`` (V, H), ``ih`` (H, H), ``hh`` (H, H),
-                            ``bias`` (H,), in the configured dtype
+                            ``bias`` (H,), and ``gain`` (H,) when the config's
+                            ``gain`` is ``"learned"``, in the configured dtype
 ``optimizer.<key>``         the optimizer's :meth:`~Optimizer.state_dict`
 ``streams.<name>``          ``order``, ``doc``, ``pos``, ``carried``: the minibatch
                             schedule (:class:`~normrnn.training.streams.DocumentStreams`)
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.tokenizer import CharTokenizer
-from ..model import PARAMETER_NAMES, NormRNN
+from ..model import NormRNN
 from .config import TrainConfig
 from .npz import CheckpointError, read_npz, write_npz
 from .optimizers import make_optimizer
@@ -141,12 +142,14 @@ def _header(path, arrays):
 
 def _model(path, arrays, tokenizer, config):
     V, H, dtype = tokenizer.vocab_size, config.hidden_size, np.dtype(config.dtype)
-    shapes = {"embedding": (V, H), "ih": (H, H), "hh": (H, H), "bias": (H,)}
+    shapes = {"embedding": (V, H), "ih": (H, H), "hh": (H, H), "bias": (H,), "gain": (H,)}
+    # a checkpoint from before the learned gain has no config.gain: "fixed"
+    names = ("embedding", "ih", "hh", "bias") + (("gain",) if config.gain == "learned" else ())
     # check the stored shapes first: a damaged hidden_size must not allocate
     stored = {name: _take(path, arrays, f"param.{name}", dtype, shapes[name])
-              for name in PARAMETER_NAMES}
-    model = NormRNN(V, H, dtype=dtype)
-    for name in PARAMETER_NAMES:
+              for name in names}
+    model = NormRNN(V, H, dtype=dtype, gain=config.gain)
+    for name in names:
         getattr(model, name)[...] = stored[name]
     try:
         model.check_parameters()

@@ -5,6 +5,7 @@ import math
 import os
 from dataclasses import asdict, dataclass, fields
 
+from ..model import GAINS
 from .optimizers import DEFAULT_LEARNING_RATES, OPTIMIZERS
 
 __all__ = ["TrainConfig", "default_threads"]
@@ -23,6 +24,10 @@ class TrainConfig:
     ----------
     hidden_size : int
         H, the width of the state and of the embedding.
+    gain : {"fixed", "learned"}
+        The model's row scale of S: the notes' fixed 1/H, or a learned gain
+        per row (:class:`~normrnn.NormRNN`).  Configurations saved before this
+        field existed read as ``"fixed"``.
     optimizer : {"adam", "adagrad", "sgd"}
     lr : float or None
         Learning rate; ``None`` takes the optimizer's default
@@ -60,6 +65,7 @@ class TrainConfig:
     """
 
     hidden_size: int = 64
+    gain: str = "fixed"
     optimizer: str = "adam"
     lr: float | None = None
     epochs: int | None = None
@@ -80,6 +86,8 @@ class TrainConfig:
         if not isinstance(self.optimizer, str) or self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, "
                              f"got {self.optimizer!r}")
+        if not isinstance(self.gain, str) or self.gain not in GAINS:
+            raise ValueError(f"gain must be one of {GAINS}, got {self.gain!r}")
         if not isinstance(self.dtype, str) or self.dtype not in ("float64", "float32"):
             raise ValueError(f"dtype must be 'float64' or 'float32', got {self.dtype!r}")
         for name in ("hidden_size", "batch_size", "bptt", "segment", "n_threads", "eval_every",

@@ -114,7 +114,7 @@ class Trainer:
         """
         corpus, tokenizer = encode_corpus(documents, None, config)
         model = NormRNN(tokenizer.vocab_size, config.hidden_size, seed=config.seed,
-                        dtype=np.dtype(config.dtype))
+                        dtype=np.dtype(config.dtype), gain=config.gain)
         optimizer = make_optimizer(config.optimizer, model.parameters(), config.learning_rate)
         state = TrainState(rng_state=np.random.default_rng(config.seed).bit_generator.state)
         return cls(model, tokenizer, optimizer, config, corpus, state, **kwargs)

@@ -19,7 +19,8 @@ TOLERANCE = {np.dtype(np.float64): 1e-11, np.dtype(np.float32): 1e-3}
 CLEAR = (TypeError, ValueError)
 
 # --- valid arguments of every section, by kind --------------------------------
-# kind: "E" (V, H) matrix, "W" (H, H) matrix, "v" (H,) vector, "t" token
+# kind: "E" (V, H) matrix, "W" (H, H) matrix, "N" (H, H) matrix whose rows are
+# normalised (hh: a zero row is refused), "v" (H,) vector, "t" token
 SIGNATURES = {
     "activation": "v",
     "activation_grad": "v",
@@ -33,8 +34,10 @@ SIGNATURES = {
     "embedding_activation_backward": "Etv",
     "hh_forward": "Wv",
     "hh_backward": "Wvv",
-    "row_normalise": "W",
-    "row_normalise_backward": "WW",
+    "row_normalise": "N",
+    "row_normalise_backward": "NW",
+    "gain_forward": "Nv",       # any finite gain, zero and negative included
+    "gain_backward": "NvW",
 }
 MUTATIONS = ("none", "read_only", "dtype", "shape", "fortran", "strided", "nan", "inf",
              "list", "token_range", "token_type", "zero_row")
@@ -44,7 +47,7 @@ BAD_DTYPES = (np.float16, np.int64, np.complex128, np.bool_, object)
 def build(kind, rng, V, H, dtype):
     if kind == "E":
         return rng.normal(size=(V, H)).astype(dtype)
-    if kind == "W":
+    if kind in "WN":
         return rng.normal(size=(H, H)).astype(dtype)
     if kind == "v":
         return rng.normal(size=H).astype(dtype)
@@ -92,13 +95,13 @@ def mutate(args, kinds, mutation, position, rng, V):
     elif mutation == "list":
         args[i] = a.tolist()
     elif mutation == "zero_row":
-        if kinds[i] != "W":
+        if kinds[i] not in "WN":
             return args, False
         a = a.copy()
         a[position % a.shape[0]] = 0
         args[i] = a
-        # only the row normalisation divides by a row's norm
-        return args, kinds == "W" or kinds == "WW" and i == 0
+        # only the row normalisation and the gain divide by a row's norm
+        return args, kinds[i] == "N"
     return args, True
 
 
@@ -182,6 +185,34 @@ def test_model(V, H, dtype, tokens, title_length, seed, spoil):
     params = [np.asarray(getattr(model, n), np.float64) for n in normrnn.PARAMETER_NAMES]
     ref_loss, ref_grads = reference.loss_and_grads(*params, tokens, title_length)
     assert loss == pytest.approx(ref_loss, rel=TOLERANCE[np.dtype(dtype)], abs=1e-6)
+    for n, g in grads.items():
+        assert g.dtype == dtype and g.shape == getattr(model, n).shape
+        assert gradcheck.relative_error(g, ref_grads[n]) <= 10 * TOLERANCE[np.dtype(dtype)]
+
+
+@SETTINGS
+@given(V=st.integers(1, 8), H=st.integers(1, 8), dtype=st.sampled_from([np.float32, np.float64]),
+       tokens=st.lists(st.integers(0, 7), min_size=1, max_size=12), seed=st.integers(0, 1000),
+       gains=st.lists(st.one_of(st.floats(-5, 5), st.just(0.0), st.just(-0.0),
+                                st.sampled_from([np.nan, np.inf, -np.inf])),
+                      min_size=8, max_size=8))
+def test_model_with_a_learned_gain(V, H, dtype, tokens, seed, gains):
+    # any finite gain (zero and negative included) gives the reference's loss
+    # and gradients; a NaN or inf one is refused with a ValueError
+    tokens = [t % V for t in tokens]
+    model = normrnn.NormRNN(V, H, seed=seed, dtype=dtype, gain="learned")
+    model.gain[...] = np.array(gains[:H], dtype=dtype)
+    m = seed % (len(tokens) + 1)
+    if not np.all(np.isfinite(model.gain)):
+        with pytest.raises(ValueError, match="gain must be finite"):
+            model.loss_and_grads(tokens, m)
+        return
+    loss, grads = model.loss_and_grads(tokens, m)
+    params = [np.asarray(getattr(model, n), np.float64) for n in normrnn.PARAMETER_NAMES]
+    ref_loss, ref_grads = reference.loss_and_grads(*params, tokens, m,
+                                                   gain=model.gain.astype(np.float64))
+    assert loss == pytest.approx(ref_loss, rel=TOLERANCE[np.dtype(dtype)], abs=1e-6)
+    assert set(dict(grads.items())) == set(ref_grads)
     for n, g in grads.items():
         assert g.dtype == dtype and g.shape == getattr(model, n).shape
         assert gradcheck.relative_error(g, ref_grads[n]) <= 10 * TOLERANCE[np.dtype(dtype)]
