@@ -63,6 +63,8 @@ def _demo_arguments(p):
     p.add_argument("--minutes", type=POS_FLOAT, default=1.0,
                    help="training time budget (default: %(default)s)")
     p.add_argument("--hidden", type=POS_INT, default=None, help="hidden size (default: demo's)")
+    p.add_argument("--gain", choices=["fixed", "learned"], default="fixed",
+                   help="row scale of S: fixed 1/H, or learned per row (default: %(default)s)")
     p.add_argument("--seed", type=NONNEG_INT, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--threads", type=POS_INT, default=None, help="threads (default: up to 2)")
     p.add_argument("--checkpoint", type=Path, default=None,
@@ -74,7 +76,7 @@ def _demo(args):
     from .training.demo import run_demo
     return run_demo(plot_path=args.out, minutes=args.minutes, hidden_size=args.hidden,
                     seed=args.seed, n_threads=args.threads, checkpoint_path=args.checkpoint,
-                    progress=not args.no_progress)
+                    progress=not args.no_progress, gain=args.gain)
 
 
 # --- train --------------------------------------------------------------------

@@ -8,6 +8,8 @@ import numpy as np
 
 from ..data.default_corpus import default_corpus
 from .config import TrainConfig, default_threads
+from .evaluation import evaluate
+from .ngram import ngram_bits_per_token
 from .plotting import plot_loss_curve
 from .sampling import prefix_state, sample
 from .trainer import Trainer
@@ -46,14 +48,49 @@ def _train(config, checkpoint_path, progress, out):
     first = result.state.history.evals[0]
     print(f"{result.state.step} steps, {result.state.tokens} tokens, "
           f"{result.tokens_per_second:.0f} tokens/s", file=out)
+    bigram = ngram_bits_per_token(trainer.corpus.train, trainer.corpus.valid, 2,
+                                  trainer.tokenizer.vocab_size)
     print(f"validation loss: {first[3]:.3f} bits/token after step {first[0]:.0f}, "
           f"{result.valid_bits:.3f} at the end (training {result.train_bits:.3f}); "
-          f"unigram baseline {result.unigram_bits:.3f}", file=out, flush=True)
+          f"baselines on the same documents: unigram {result.unigram_bits:.3f}, "
+          f"bigram {bigram:.3f} (Kneser-Ney)", file=out, flush=True)
     return trainer, result
 
 
+def _without_recurrence(model):
+    """A copy of ``model`` whose S is zero: a learned gain of 0 on every row."""
+    copy = model.copy()
+    copy.gain = np.zeros(model.hidden_size, dtype=model.dtype)
+    return copy
+
+
+def _recurrence_worth(trainer, result, out):
+    """Measure what S carries: the validation loss with S zeroed, against the model's."""
+    _heading("3. What the recurrence carries", out)
+    zeroed = evaluate(_without_recurrence(trainer.model), trainer.corpus.valid,
+                      n_threads=trainer.config.n_threads).bits_per_token
+    worth = zeroed - result.valid_bits
+    model = trainer.model
+    if model.gain is None:
+        how = (f"every row of S has norm 1/H = {1 / model.hidden_size:.4f} (gain fixed, "
+               "as in the notes).  A learned gain per row, weight normalisation, lets the "
+               "model choose each row's norm: measure what it buys with `normrnn demo --gain "
+               "learned` (same budget and seed), or train with `normrnn train DATA --gain "
+               "learned`.")
+    else:
+        norms = np.abs(model.gain)
+        how = (f"the learned gains put the rows of S at norms {norms.min():.3f} to "
+               f"{norms.max():.3f} (median {np.median(norms):.3f}; the notes fix them at "
+               f"1/H = {1 / model.hidden_size:.4f}): compare with `normrnn demo`, gain "
+               "fixed, same budget and seed.")
+    note = (f"Validation loss with S zeroed (the state sees only the last character): "
+            f"{zeroed:.3f} bits/token, against {result.valid_bits:.3f} with it: the "
+            f"recurrence is worth {worth:.3f} bits/token in this run.  Here {how}")
+    print(textwrap.fill(note, width=88), file=out, flush=True)
+
+
 def _samples(trainer, seed, out):
-    _heading("3. Samples (temperature 0.7, at most 300 characters)", out)
+    _heading("4. Samples (temperature 0.7, at most 300 characters)", out)
     for i, title in enumerate(DEMO_TITLES):
         text = sample(trainer.model, trainer.tokenizer, title, max_tokens=300,
                       temperature=0.7, seed=seed + i)
@@ -67,18 +104,19 @@ def _title_influence(model, tokenizer, out):
              for t in DEMO_TITLES]
     tv = max(0.5 * np.abs(p - q).sum() for p in first for q in first)
     H = model.hidden_size
-    S = model.hh / (H * np.linalg.norm(model.hh, axis=1, keepdims=True))
+    S = model.scaled_hh()
+    bound = (f"at most 1/sqrt(H) = {1 / np.sqrt(H):.3f} by construction" if model.gain is None
+             else f"at most ||g|| = {np.linalg.norm(model.gain):.3f}, the learned gains' norm")
     note = (f"How much does the title matter?  The first character's distribution differs "
             f"by at most {tv:.3f} (total variation) between these titles.  The past reaches "
             f"the state only through S, whose spectral norm is {np.linalg.norm(S, 2):.3f} "
-            f"(at most 1/sqrt(H) = {1 / np.sqrt(H):.3f} by construction), and |f'| <= 1: "
-            "with every character read, the title's effect on the state is multiplied by "
-            "at most that norm.")
+            f"({bound}), and |f'| <= 1: with every character read, the title's effect on "
+            "the state is multiplied by at most that norm.")
     print("\n" + textwrap.fill(note, width=88), file=out, flush=True)
 
 
 def run_demo(*, plot_path="normrnn-demo-loss.png", minutes=1.0, hidden_size=None, seed=0,
-             n_threads=None, checkpoint_path=None, progress=True, out=None):
+             n_threads=None, checkpoint_path=None, progress=True, out=None, gain="fixed"):
     """Check gradients, train on the embedded corpus, sample, plot; return the exit status.
 
     Parameters
@@ -99,6 +137,8 @@ def run_demo(*, plot_path="normrnn-demo-loss.png", minutes=1.0, hidden_size=None
         Show the progress bar (on stderr).
     out : file, optional
         Where to print (default ``sys.stdout``).
+    gain : {"fixed", "learned"}, optional
+        The model's row scale of S (:class:`~normrnn.NormRNN`).
 
     Returns
     -------
@@ -108,13 +148,14 @@ def run_demo(*, plot_path="normrnn-demo-loss.png", minutes=1.0, hidden_size=None
     out = sys.stdout if out is None else out
     start = time.perf_counter()
     checks_passed = _gradient_checks(out)
-    settings = dict(DEMO_CONFIG, minutes=minutes, seed=seed,
+    settings = dict(DEMO_CONFIG, minutes=minutes, seed=seed, gain=gain,
                     n_threads=n_threads or default_threads())
     if hidden_size is not None:
         settings["hidden_size"] = hidden_size
     trainer, result = _train(TrainConfig(**settings), checkpoint_path, progress, out)
+    _recurrence_worth(trainer, result, out)
     _samples(trainer, seed, out)
-    _heading("4. Loss curve", out)
+    _heading("5. Loss curve", out)
     path = plot_loss_curve(result.state.history, plot_path, unigram_bits=result.unigram_bits,
                            title="normrnn demo: standard-library docstrings")
     print(f"loss plot written to {path}", file=out)
