@@ -3,7 +3,8 @@
 :class:`Trainer` runs minibatches of document streams with truncated BPTT
 (:mod:`normrnn.training.streams`), one of the optimizers of
 :mod:`normrnn.training.optimizers`, evaluation in bits per token
-(:mod:`normrnn.training.evaluation`) and atomic, validated checkpoints
+(:mod:`normrnn.training.evaluation`), n-gram baselines
+(:mod:`normrnn.training.ngram`) and atomic, validated checkpoints
 (:mod:`normrnn.training.checkpoint`).  :func:`sample` writes a text for a
 title; :func:`plot_loss_curve` draws the run.
 """
@@ -12,6 +13,7 @@ from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_check
 from .config import TrainConfig
 from .evaluation import (Evaluation, bits_per_token, document_loss, evaluate,
                          unigram_bits_per_token, unigram_counts)
+from .ngram import NgramModel, ngram_bits_per_token
 from .optimizers import (DEFAULT_LEARNING_RATES, OPTIMIZERS, SGD, Adagrad, Adam, Optimizer,
                          clip_grad_norm, make_optimizer)
 from .plotting import plot_loss_curve
@@ -23,7 +25,7 @@ __all__ = [
     "Trainer", "TrainResult", "TrainingDiverged", "TrainConfig",
     "Checkpoint", "CheckpointError", "load_checkpoint", "save_checkpoint",
     "Evaluation", "bits_per_token", "document_loss", "evaluate",
-    "unigram_counts", "unigram_bits_per_token",
+    "unigram_counts", "unigram_bits_per_token", "NgramModel", "ngram_bits_per_token",
     "Optimizer", "SGD", "Adagrad", "Adam", "OPTIMIZERS", "DEFAULT_LEARNING_RATES",
     "make_optimizer", "clip_grad_norm",
     "chunk_bounds", "chunk_title_length",
