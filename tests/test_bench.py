@@ -125,3 +125,14 @@ def test_command_json_to_stdout(monkeypatch, capsys):
             assert target["met"] is None and target["value"] is None
         else:
             assert target["met"] in (True, False) and target["value"] > 0
+
+
+def test_gain_benchmark_times_both_settings():
+    results = bench.gain_benchmark(**TINY, documents=3, rounds=1, min_seconds=0.0,
+                                   dtypes=(np.float64,))
+    row = results["float64"]
+    for part in ("step", "batch"):
+        assert row[part]["fixed"] > 0 and row[part]["learned"] > 0
+        assert row[part]["ratio"] == pytest.approx(row[part]["learned"] / row[part]["fixed"])
+    text = " ".join(report._gain_lines(results))
+    assert f"({row['step']['ratio']:.2f}x)" in text and f"({row['batch']['ratio']:.2f}x)" in text

@@ -44,7 +44,7 @@ from .baselines import (
     torch_loss_per_token,
 )
 from .command import configure, main, run
-from .experiments import scaling_benchmark, step_benchmark, thread_benchmark
+from .experiments import gain_benchmark, scaling_benchmark, step_benchmark, thread_benchmark
 from .memory import memory_benchmark
 from .plot import plot_results, plot_scaling, plot_step
 from .report import (
@@ -61,7 +61,7 @@ from .timing import machine_info, one_thread, other_load, time_interleaved
 
 __all__ = [
     "FULL", "LABELS", "QUICK", "TARGETS", "check_targets", "configure", "flops_per_token",
-    "format_report", "gemm_function", "jsonable", "machine_info", "main", "memory_benchmark",
+    "format_report", "gain_benchmark", "gemm_function", "jsonable", "machine_info", "main", "memory_benchmark",
     "one_thread", "other_load", "plot_results", "plot_scaling", "plot_step", "run", "run_benchmark",
     "scaling_benchmark", "scaling_options", "sequential_functions", "step_benchmark",
     "step_functions",

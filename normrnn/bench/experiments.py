@@ -24,7 +24,7 @@ def document(vocab_size, length, seed=0):
     return np.random.default_rng(seed).integers(0, vocab_size, length).astype(np.int32)
 
 
-def model(vocab_size, hidden_size, dtype=np.float64, seed=0):
+def model(vocab_size, hidden_size, dtype=np.float64, seed=0, gain="fixed"):
     """A model as initialised by :class:`~normrnn.NormRNN`, with a small nonzero bias.
 
     Parameters
@@ -35,12 +35,14 @@ def model(vocab_size, hidden_size, dtype=np.float64, seed=0):
         Floating type of the parameters.
     seed : int, optional
         Seed of the parameters.
+    gain : {"fixed", "learned"}, optional
+        As in :class:`~normrnn.NormRNN`.
 
     Returns
     -------
     NormRNN
     """
-    m = NormRNN(vocab_size, hidden_size, seed=seed, dtype=dtype)
+    m = NormRNN(vocab_size, hidden_size, seed=seed, dtype=dtype, gain=gain)
     m.bias[:] = np.random.default_rng(seed + 1).normal(0, 0.1, hidden_size)
     return m
 
@@ -250,4 +252,52 @@ def scaling_benchmark(*, vocab_size=96, hidden_sizes=(32, 64, 128, 256, 512),
                              "fixed": length if axis == "hidden_size" else hidden_size,
                              "tokens_per_s": rates, "peak_share": shares}
     results["peak_gflops"] = peak
+    return results
+
+
+def gain_benchmark(*, vocab_size=96, hidden_size=128, length=256, title_length=16,
+                   documents=16, threads=2, dtypes=(np.float64, np.float32), rounds=7,
+                   min_seconds=0.1, seed=0):
+    """Tokens/s with the gain fixed and learned, one document on one thread and a batch.
+
+    The learned gain changes S once per document and its backward once per
+    document (:doc:`/sections/gain`); both settings are timed in the same
+    interleaved rounds, so their ratio is as fair as this machine allows.
+
+    Parameters
+    ----------
+    vocab_size, hidden_size, length, title_length : int, optional
+        V, H, T and m of every document.
+    documents, threads : int, optional
+        The batch of :meth:`~normrnn.NormRNN.batch_loss_and_grads` and its threads.
+    dtypes : sequence of dtype, optional
+    rounds, min_seconds : optional
+        See :func:`~normrnn.bench.time_interleaved`.
+    seed : int, optional
+
+    Returns
+    -------
+    dict
+        For each dtype name, ``{"step": {"fixed", "learned", "ratio"}, "batch": {...}}``:
+        tokens/s, and learned's tokens/s over fixed's.
+    """
+    docs = [(document(vocab_size, length, seed + i), title_length) for i in range(documents)]
+    results = {}
+    for dtype in dtypes:
+        models = {g: model(vocab_size, hidden_size, dtype, seed, gain=g)
+                  for g in ("fixed", "learned")}
+        functions = {}
+        for g, m in models.items():
+            functions[("step", g)] = lambda m=m: m.loss_and_grads(docs[0][0], title_length)
+            functions[("batch", g)] = lambda m=m: m.batch_loss_and_grads(docs, n_threads=threads)
+        with one_thread(False):
+            timings = time_interleaved({k: f for k, f in functions.items() if k[0] == "step"},
+                                       rounds=rounds, min_seconds=min_seconds)
+        timings.update(time_interleaved({k: f for k, f in functions.items() if k[0] == "batch"},
+                                        rounds=rounds, min_seconds=min_seconds))
+        row = {}
+        for part, tokens in (("step", length), ("batch", documents * length)):
+            rate = {g: tokens / timings[(part, g)]["seconds"] for g in models}
+            row[part] = dict(rate, ratio=rate["learned"] / rate["fixed"])
+        results[np.dtype(dtype).name] = row
     return results

@@ -5,7 +5,7 @@ import textwrap
 import numpy as np
 
 from .baselines import LABELS, flops_per_token
-from .experiments import scaling_benchmark, step_benchmark, thread_benchmark
+from .experiments import gain_benchmark, scaling_benchmark, step_benchmark, thread_benchmark
 from .memory import memory_benchmark
 from .timing import machine_info, other_load
 
@@ -74,7 +74,7 @@ def run_benchmark(*, quick=False, use_torch=True, scaling=False, progress=None):
         ``config``, ``machine`` (:func:`~normrnn.bench.machine_info`, plus
         ``other_load``: for each part, the cores other programs kept busy
         meanwhile, see :class:`~normrnn.bench.other_load`), ``step``,
-        ``threads``, ``memory``, ``scaling`` (None unless asked for) and
+        ``threads``, ``gain`` (:func:`~normrnn.bench.gain_benchmark`), ``memory``, ``scaling`` (None unless asked for) and
         ``targets``.
     """
     c = QUICK if quick else FULL
@@ -93,6 +93,8 @@ def run_benchmark(*, quick=False, use_torch=True, scaling=False, progress=None):
          rounds=c["rounds"], min_seconds=c["min_seconds"], gemm_size=c["gemm_size"])
     part("threads", "documents in parallel", thread_benchmark, **doc,
          documents=c["documents"], rounds=c["rounds"], min_seconds=c["min_seconds"])
+    part("gain", "gain fixed and learned", gain_benchmark, **doc, documents=c["documents"],
+         rounds=c["rounds"], min_seconds=c["min_seconds"])
     part("memory", "memory", memory_benchmark, **doc, documents=c["documents"],
          train_steps=c["train_steps"])
     results["scaling"] = None
@@ -242,6 +244,17 @@ def _thread_lines(threads):
     return lines
 
 
+def _gain_lines(gain):
+    lines = []
+    for d, row in gain.items():
+        step, batch = row["step"], row["batch"]
+        lines += _para(f"{d}: one document, 1 thread: fixed {step['fixed']:,.0f}, learned "
+                       f"{step['learned']:,.0f} tokens/s ({step['ratio']:.2f}x); batch, 2 "
+                       f"threads: fixed {batch['fixed']:,.0f}, learned {batch['learned']:,.0f} "
+                       f"({batch['ratio']:.2f}x).")
+    return lines
+
+
 def _memory_lines(memory):
     doc, batch, run = memory["per_document"], memory["batch"], memory["training_run"]
     lines = _para(f"One document (float64): traced peak {_mib(doc['peak_bytes'])} at "
@@ -306,8 +319,11 @@ def format_report(results):
              "One training step (loss and all gradients) of one document",
              *_step_lines(results["step"], c), "",
              (f"Documents in parallel: batch_loss_and_grads, {threads} documents of "
-              f"T={c['length']}"), *_thread_lines(results["threads"]), "",
-             "Memory", *_memory_lines(results["memory"])]
+              f"T={c['length']}"), *_thread_lines(results["threads"]), ""]
+    if results.get("gain"):
+        lines += ["Gain fixed (1/H) against learned (tokens/s; S is made once per document)",
+                  *_gain_lines(results["gain"]), ""]
+    lines += ["Memory", *_memory_lines(results["memory"])]
     if results.get("scaling"):
         lines += ["", (f"Scaling, one thread (dgemm peak "
                        f"{results['scaling']['peak_gflops']:.1f} GFLOP/s)"),
