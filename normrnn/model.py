@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from . import _validate
+from . import _validate, sections
 from ._kernels import bptt as _bptt
 
 #: The parameters of the notes' model (``gain="fixed"``), in order.
@@ -224,7 +224,6 @@ class NormRNN:
         S[i] = hh[i] / (H ||hh[i]||), or g_i hh[i] / ||hh[i]|| with a learned
         gain; computed by the same kernels as the loss.
         """
-        from . import sections
         self.check_parameters()
         if self.gain is None:
             return sections.row_normalise(self.hh)
