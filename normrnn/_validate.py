@@ -12,6 +12,9 @@ import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
+#: The settings of the model's row scale of S: the notes' 1/H, or a learned gain.
+GAINS = ("fixed", "learned")
+
 
 def float_dtype(dtype, name="dtype"):
     """Return ``numpy.dtype(dtype)`` if it is float32 or float64."""
@@ -46,6 +49,13 @@ def array(value, name, *, dtype, shape, finite=True, writable=False):
         raise ValueError(f"{name} must be writable")
     if finite and not np.isfinite(value).all():
         raise ValueError(f"{name} must be finite (found NaN or inf)")
+    return value
+
+
+def gain_choice(value, name="gain"):
+    """Return ``value`` if it is one of :data:`GAINS` (``"fixed"`` or ``"learned"``)."""
+    if not isinstance(value, str) or value not in GAINS:
+        raise ValueError(f"{name} must be one of {GAINS}, got {value!r}")
     return value
 
 

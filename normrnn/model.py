@@ -17,7 +17,7 @@ PARAMETER_NAMES = ("embedding", "ih", "hh", "bias")
 #: The parameters of a model with ``gain="learned"``: one more, the gain g (H,).
 LEARNED_GAIN_PARAMETER_NAMES = PARAMETER_NAMES + ("gain",)
 #: The two settings of :class:`NormRNN`'s ``gain``.
-GAINS = ("fixed", "learned")
+GAINS = _validate.GAINS
 
 # Per-thread scratch space of the kernels, the BLAS thread limit and the
 # worker pools: made once, used by every model.
@@ -161,8 +161,7 @@ class NormRNN:
         V = _validate.positive_int(vocab_size, "vocab_size")
         H = _validate.positive_int(hidden_size, "hidden_size")
         dt = _validate.float_dtype(dtype)
-        if not isinstance(gain, str) or gain not in GAINS:
-            raise ValueError(f"gain must be one of {GAINS}, got {gain!r}")
+        _validate.gain_choice(gain)
         try:
             rng = np.random.default_rng(seed)
         except (TypeError, ValueError) as exc:

@@ -21,7 +21,8 @@ import functools
 
 import numpy as np
 
-from .model import GAINS, NormRNN
+from . import _validate
+from .model import NormRNN
 
 __all__ = ["TorchNormRNN", "to_torch", "from_torch"]  # noqa: F822 (defined lazily)
 
@@ -60,8 +61,7 @@ def _module_class():
 
         def __init__(self, vocab_size, hidden_size, dtype=torch.float64, gain="fixed"):
             super().__init__()
-            if gain not in GAINS:
-                raise ValueError(f"gain must be one of {GAINS}, got {gain!r}")
+            _validate.gain_choice(gain)
             V, H = vocab_size, hidden_size
             self.embedding = torch.nn.Parameter(torch.zeros(V, H, dtype=dtype))
             self.ih = torch.nn.Parameter(torch.zeros(H, H, dtype=dtype))

@@ -5,7 +5,7 @@ import math
 import os
 from dataclasses import asdict, dataclass, fields
 
-from ..model import GAINS
+from .._validate import gain_choice
 from .optimizers import DEFAULT_LEARNING_RATES, OPTIMIZERS
 
 __all__ = ["TrainConfig", "default_threads"]
@@ -86,8 +86,7 @@ class TrainConfig:
         if not isinstance(self.optimizer, str) or self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, "
                              f"got {self.optimizer!r}")
-        if not isinstance(self.gain, str) or self.gain not in GAINS:
-            raise ValueError(f"gain must be one of {GAINS}, got {self.gain!r}")
+        gain_choice(self.gain)
         if not isinstance(self.dtype, str) or self.dtype not in ("float64", "float32"):
             raise ValueError(f"dtype must be 'float64' or 'float32', got {self.dtype!r}")
         for name in ("hidden_size", "batch_size", "bptt", "segment", "n_threads", "eval_every",
