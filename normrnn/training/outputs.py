@@ -25,6 +25,7 @@ so that no file is destroyed:
 Every refusal is an :class:`OutputError` whose message is one line.
 """
 
+import errno
 import os
 import stat
 from dataclasses import dataclass
@@ -143,9 +144,11 @@ def _same(a, b):
 def _check_regular(output):
     try:
         mode = os.stat(output.path).st_mode
-    except FileNotFoundError:
-        return
+    except (FileNotFoundError, NotADirectoryError):
+        return                          # nothing to replace; _check_writable says more
     except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            return
         raise OutputError(f"{output} cannot be used: {exc.strerror}") from None
     if not stat.S_ISREG(mode):
         what = next((name for test, name in _KINDS if test(mode)), "not a regular file")
