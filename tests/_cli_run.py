@@ -21,7 +21,6 @@ def environment():
     """The environment of a child: this checkout first on the import path."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
-    env.pop("NORMRNN_DEBUG", None)
     return env
 
 
