@@ -1,4 +1,4 @@
-"""No output path of ``normrnn train`` or ``demo`` destroys a file; each mistake is one line.
+"""No output path of ``normrnn train``, ``demo`` or ``bench`` destroys a file; mistakes are one line.
 
 Every case runs ``python -m normrnn`` in a subprocess, in a folder of its own,
 and compares the SHA-256 of every file of that folder before and after: a
@@ -159,6 +159,19 @@ REFUSED = {
     "plot-without-suffix": (lambda f: train(f, "--out", "m.npz", "--plot", "loss"),
                             "without a suffix"),
     "demo-plot-suffix": (lambda f: ["demo", "--out", "demo.npz"], "matplotlib cannot write"),
+    # --- bench writes too: refused before it measures anything -----------------------------------
+    "bench-json-is-a-text-file": (with_files(existing("notes.txt", b"my notes"),
+                                             lambda f: ["bench", "--json", "notes.txt"]),
+                                  "not a normrnn bench report"),
+    "bench-json-is-the-json-lines-data": (
+        lambda f: data(f) and ["bench", "--json", "data.jsonl"], "not a normrnn bench report"),
+    "bench-json-is-other-json": (with_files(existing("cfg.json", b'{"a": 1}'),
+                                            lambda f: ["bench", "--json", "cfg.json"]),
+                                 "not a normrnn bench report"),
+    "bench-plot-dev-null": (lambda f: ["bench", "--plot", "/dev/null"], "character device"),
+    "bench-plot-suffix": (lambda f: ["bench", "--plot", "bench.json"], "matplotlib cannot"),
+    "bench-json-is-plot": (lambda f: ["bench", "--json", "b.png", "--plot", "b.png"],
+                           "same file"),
 }
 
 # id: (setup(folder) -> argv, the files that may change)

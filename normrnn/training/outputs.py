@@ -14,10 +14,11 @@ so that no file is destroyed:
    resumed from (``--resume X --out X`` continues a run in place);
 3. a plot's suffix must name a format matplotlib writes;
 4. an existing checkpoint output must be a normrnn checkpoint
-   (:func:`~normrnn.training.checkpoint.is_checkpoint`), and an existing plot
+   (:func:`~normrnn.training.checkpoint.is_checkpoint`), an existing plot
    output an image of its suffix's format
-   (:func:`~normrnn.training.plotting.looks_like_plot`): anything else is only
-   replaced when ``force`` is given;
+   (:func:`~normrnn.training.plotting.looks_like_plot`), an existing JSON
+   report one that ``normrnn bench --json`` wrote: anything else is only replaced when ``force`` is
+   given;
 5. every output's folder must let a file be created now (a missing folder is
    created at the first write; its nearest existing ancestor is checked), and
    every name must fit the file system.
@@ -26,6 +27,7 @@ Every refusal is an :class:`OutputError` whose message is one line.
 """
 
 import errno
+import json
 import os
 import stat
 from dataclasses import dataclass
@@ -50,7 +52,8 @@ class Output:
     Attributes
     ----------
     path : Path
-    kind : {"checkpoint", "plot"}
+    kind : {"checkpoint", "plot", "json"}
+        ``"json"``: a ``normrnn bench`` report.
     label : str
         How the user gave it, for messages: ``"--out"``, ``"--plot"``, ...
     """
@@ -81,7 +84,7 @@ class Input:
     checkpoint: bool = False
 
 
-_EXAMPLES = {"checkpoint": "model.npz", "plot": "loss.png"}
+_EXAMPLES = {"checkpoint": "model.npz", "plot": "loss.png", "json": "results.json"}
 _KINDS = [(stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a named pipe"),
           (stat.S_ISSOCK, "a socket")]
@@ -171,6 +174,18 @@ def _check_distinct(outputs, inputs):
                                   "overwrite the other; give them different names")
 
 
+def _is_bench_report(path):
+    """Whether ``path`` holds what ``normrnn bench --json`` writes (read if under 16 MiB)."""
+    try:
+        if os.path.getsize(path) > 1 << 24:
+            return False
+        with open(path, "rb") as f:
+            report = json.loads(f.read())
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(report, dict) and {"config", "targets"} <= set(report)
+
+
 def _check_content(output, force):
     if force or not os.path.isfile(output.path):
         return
@@ -181,6 +196,9 @@ def _check_content(output, force):
         fmt = output.path.suffix.lower().removeprefix(".")
         raise OutputError(f"{output} exists and is not a {fmt} image; give another "
                           "file name, or --force to replace it")
+    if output.kind == "json" and not _is_bench_report(output.path):
+        raise OutputError(f"{output} exists and is not a normrnn bench report; give "
+                          "another file name, or --force to replace it")
 
 
 def _check_writable(output):
