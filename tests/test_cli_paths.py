@@ -1,4 +1,4 @@
-"""No output path of ``normrnn train``, ``demo`` or ``bench`` destroys a file; mistakes are one line.
+"""No output path of ``normrnn train``, ``demo`` or ``bench`` destroys a file; one line each.
 
 Every case runs ``python -m normrnn`` in a subprocess, in a folder of its own,
 and compares the SHA-256 of every file of that folder before and after: a
@@ -153,13 +153,13 @@ REFUSED = {
                                                              "file/p.png")), "not a folder"),
     "out-name-of-256-bytes": (lambda f: train(f, "--out", "n" * 252 + ".npz"),
                               "longer than"),
-    # --- plot formats ------------------------------------------------------------------------------
+    # --- plot formats -----------------------------------------------------------------------------
     "plot-suffix-txt": (lambda f: train(f, "--out", "m.npz", "--plot", "loss.txt"),
                         "matplotlib cannot write '.txt'", ".png"),
     "plot-without-suffix": (lambda f: train(f, "--out", "m.npz", "--plot", "loss"),
                             "without a suffix"),
     "demo-plot-suffix": (lambda f: ["demo", "--out", "demo.npz"], "matplotlib cannot write"),
-    # --- bench writes too: refused before it measures anything -----------------------------------
+    # --- bench writes too: refused before it measures anything ----------------------------------
     "bench-json-is-a-text-file": (with_files(existing("notes.txt", b"my notes"),
                                              lambda f: ["bench", "--json", "notes.txt"]),
                                   "not a normrnn bench report"),

@@ -22,7 +22,8 @@ from normrnn.training.npz import checksum
 
 def other_language(folder):
     """As many documents as the checkpoint's corpus, in characters it never saw."""
-    docs = [Document(f"doc{i}", "Щука плавает в реке " * (1 + i % 3)) for i in range(12)]
+    docs = [Document(f"doc{i}", "Щука плавает в реке " * (1 + i % 3))
+            for i in range(12)]
     path = folder / "other.jsonl"
     path.write_text("".join(json.dumps({"title": d.title, "text": d.text}) + "\n"
                             for d in docs))
