@@ -30,8 +30,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-TESTS = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(TESTS), str(TESTS.parent)]        # _toy, and this checkout's normrnn
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _toy import toy_corpus  # noqa: E402
 
 from normrnn import cli  # noqa: E402
