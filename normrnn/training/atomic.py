@@ -27,6 +27,7 @@ __all__ = ["name_max", "temporary_prefix", "remove_stale_temporaries", "atomic_f
            "check_writable"]
 
 _RANDOM = 8                              # hexadecimal digits of a temporary name
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _EXTRA = len(b"..") + _RANDOM + len(b".tmp")
 #: a writer's random part: hexadecimal (ours) or tempfile's alphabet (earlier versions)
 _RANDOM_PART = re.compile(rb"[a-z0-9_]{%d}" % _RANDOM)
@@ -101,7 +102,7 @@ def remove_stale_temporaries(path):
     removed = []
     for tmp in _temporaries(path):
         try:
-            fd = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW)
+            fd = os.open(tmp, os.O_RDONLY | _NOFOLLOW)
         except OSError:
             continue
         try:
@@ -123,7 +124,7 @@ def _open_temporary(path):
     while True:
         name = folder / os.fsdecode(prefix + secrets.token_hex(_RANDOM // 2).encode() + b".tmp")
         try:
-            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o666)
         except FileExistsError:
             continue
         if fcntl is None:

@@ -10,7 +10,7 @@ from .checkpoint import CheckpointError, load_checkpoint
 from .config import TrainConfig
 from .corpus_setup import corpus_fingerprint
 from .evaluation import evaluate, unigram_bits_per_token
-from .outputs import Input, Output, OutputError, check_outputs, data_inputs
+from .outputs import Input, Output, OutputError, check_outputs, data_inputs, show_path
 from .plotting import plot_loss_curve
 from .trainer import Trainer
 
@@ -27,9 +27,9 @@ def _check_same_corpus(documents, checkpoint, resume):
     encoded = [checkpoint.tokenizer.encode_document(d)[0] for d in documents]
     unknown = sum(int((tokens == UNK).sum()) for tokens in encoded)
     total = sum(len(tokens) for tokens in encoded)
-    raise ValueError(f"DATA differs from the corpus {resume} was trained on ({unknown} of its "
-                     f"{total} tokens are characters the checkpoint's vocabulary lacks); give "
-                     "--allow-new-corpus to train on it anyway")
+    raise ValueError(f"DATA differs from the corpus {show_path(resume)} was trained on "
+                     f"({unknown} of its {total} tokens are characters the checkpoint's "
+                     "vocabulary lacks); give --allow-new-corpus to train on it anyway")
 
 
 def _resumed_trainer(documents, resume, run_options, overrides, allow_new_corpus, **kwargs):
