@@ -146,7 +146,7 @@ def _unpack(name, result):
                                 f"(keys: {', '.join(map(str, grads)) or 'none'})")
         return {"loss": loss, **{k: grads[k] for k in outputs[1:]}}
     if len(outputs) == 1:
-        if isinstance(result, (tuple, list)):
+        if isinstance(result, tuple):
             raise guard.Failure(f"{fn} must return one array ({outputs[0]}), got "
                                 f"{_describe(result)}")
         return {outputs[0]: result}
