@@ -195,3 +195,44 @@ def test_walkthrough_start_solve_everything_check(tmp_path, capsys):
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            str(folder)], capture_output=True, text=True, cwd=folder)
     assert done.returncode == 0 and "8 passed" in done.stdout, done.stdout
+
+
+def _console_commands(section_title):
+    """The ``$ `` lines of the console blocks under ``section_title`` in docs/exercises.rst."""
+    import pathlib
+    text = (pathlib.Path(__file__).parent.parent / "docs" / "exercises.rst").read_text()
+    after_underline = text.split(section_title, 1)[1].split("\n", 2)[2]
+    section = after_underline.split("\n---", 1)[0]
+    return [line.strip()[2:] for line in section.splitlines() if line.strip().startswith("$ ")]
+
+
+def test_the_instructor_commands_of_the_docs_work(tmp_path):
+    import os
+    import xml.etree.ElementTree as ET
+    commands = _console_commands("For instructors: grading a class with pytest")
+    assert len(commands) == 4
+    python = sys.executable
+    env = {**os.environ, "PATH": os.path.dirname(python) + os.pathsep + os.environ["PATH"]}
+
+    def shell(command):
+        command = command.replace("normrnn ", f"{python} -m normrnn ").replace(
+            "python -m pytest", f"{python} -m pytest")
+        return subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env,
+                              capture_output=True, text=True)
+    for command in commands[:2]:                       # start a folder per student
+        assert shell(command).returncode == 0
+    solve(tmp_path / "submissions" / "alice", "bias")  # alice solves one exercise
+    write(tmp_path / "submissions" / "bob", "hh", "def hh_backward(scaled_hh, state, delta):\n"
+          "    return np.outer(delta, state), scaled_hh @ delta\n")
+    assert shell(commands[2]).returncode == 1          # pytest: some fail
+    cases = {(c.get("classname"), c.get("name")): c
+             for c in ET.parse(tmp_path / "grades.xml").iter("testcase")}
+    assert len(cases) == 16
+    assert cases["submissions.alice.test_exercises", "test_bias"].find("failure") is None
+    failure = cases["submissions.bob.test_exercises", "test_hh"].find("failure")
+    assert "S delta where S^T delta is due" in failure.get("message") + (failure.text or "")
+    shell(commands[3])                                 # its status is the last check's
+    alice = json.loads((tmp_path / "submissions" / "alice.json").read_text())
+    assert [g["status"] for g in alice].count("passed") == 1
+    bob = {g["name"]: g for g in json.loads((tmp_path / "submissions" / "bob.json").read_text())}
+    assert "transposed" in bob["hh"]["diagnosis"]
