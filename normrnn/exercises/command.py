@@ -15,6 +15,8 @@
 import inspect
 import json
 import os
+import re
+import textwrap
 import subprocess
 import sys
 from pathlib import Path
@@ -205,7 +207,8 @@ def _check(args):
 
 def _helpers(source):
     """The functions of :mod:`normrnn.reference` that ``source`` calls, in order."""
-    return [n for n in reference.__all__ if f"{n}(" in source and f"def {n}(" not in source]
+    return [n for n in reference.__all__ if re.search(rf"(?<![\w.]){n}\(", source)
+            and f"def {n}(" not in source]
 
 
 def solution_source(name):
@@ -224,7 +227,9 @@ def solution_source(name):
     header = (f"# The reference solution of the exercise {name!r}, from normrnn.reference.\n"
               "import numpy as np\n")
     if helpers:
-        header += f"from normrnn.reference import {', '.join(helpers)}\n"
+        names = textwrap.fill(", ".join(helpers), 88, initial_indent="    ",
+                              subsequent_indent="    ")
+        header += f"from normrnn.reference import (\n{names},\n)\n"
     return header + "\n\n" + main
 
 
