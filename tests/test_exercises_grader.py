@@ -108,6 +108,15 @@ SEEDED = {
     "row norm missing": ("row_normalise", _with(
         "row_normalise", d_hh=lambda v, W, dS: v * np.linalg.norm(W, axis=1, keepdims=True)),
         "not divided by the row's norm"),
+    "g over f'": ("activation", lambda g, a: g * (a * a + a + 1) ** 2 / (2 * a + 1),
+                  "g / f'(a)"),
+    "f for f' in the embedding": ("embedding_activation", lambda E, x, du: np.where(
+        np.arange(len(E))[:, None] == x, du * (1 - 1 / (E * E + E + 1)), 0.0),
+        "f(E[x]) where f'(E[x]) is due"),
+    "dS itself": ("row_normalise", lambda W, dS: dS.copy(),
+                  "the row-normalisation backward is left out: dS itself"),
+    "hh d_state transposed": ("hh", lambda Sm, s, d: (np.outer(d, s), Sm @ d),
+                              "S delta where S^T delta is due"),
     # the whole document
     "state from the wrong step": ("loss_and_grads", _model_mistake("next_state"),
                                   "the state from the wrong step"),
@@ -137,6 +146,24 @@ def test_each_seeded_mistake_fails_and_is_diagnosed(mistake):
     assert result.message == ""
     assert words in result.diagnosis, (mistake, result.diagnosis)
     assert "diagnosis: " + result.diagnosis in result.report()
+
+
+def test_every_particular_mistake_is_seeded_by_hand():
+    from normrnn.exercises.cases import make_case
+    words = [w for _, _, w in SEEDED.values()]
+    for name in EXERCISES:
+        for candidate in mistakes_module._PARTICULAR.get(name, lambda c: [])(make_case(name)):
+            assert any(w in candidate.label for w in words), (name, candidate.label)
+
+
+@pytest.mark.parametrize("name, output", [("hh", "d_state"), ("logits", "d_embedding"),
+                                          ("loss_and_grads", "ih")])
+def test_every_scale_factor_is_diagnosed(name, output):
+    from normrnn.exercises.cases import make_case
+    sizes = make_case(name).sizes
+    for label, factor in mistakes_module._scales(sizes).items():
+        result = grade(name, _with(name, **{output: lambda v, *a, f=factor: f * v}))
+        assert result.diagnosis == f"{output}: scaled by {label}", (label, result.diagnosis)
 
 
 def test_every_model_mistake_and_pseudocode_erratum_is_seeded():
