@@ -9,19 +9,15 @@ and a separate copy of each parameter for each step, so that autograd's
 Then it compares each with what normrnn's own sections
 (:mod:`normrnn.reference`) compute for the same step:
 
-==============  ========  ===============================================
-tensor          steps     normrnn's formula
-==============  ========  ===============================================
-``g``           0 .. T-1  g_t = E^T dz_t + S^T delta_t, d L / d s_t
-``delta``       0 .. T-2  delta_t = g_{t+1} * f'(a_t), d L / d a_t
-``dz``          m .. T-1  dz_t = softmax(E s_t) - onehot(x_t)
-``d_embedding`` per step  dz_t (x) s_t (logits) and du * f'(E[x_t]) (input)
-``d_ih``        0 .. T-2  delta_t (x) u_t
-``d_scaled_hh`` 0 .. T-2  delta_t (x) s_t
-``d_bias``      0 .. T-2  delta_t
-``d_norms``     once      -sum_j dS_ij hh_ij / (H n_i^2): the row norms'
-                          gradient, a sum over the axis they broadcast along
-==============  ========  ===============================================
+* ``g``, steps 0 .. T-1: g_t = E^T dz_t + S^T delta_t, d L / d s_t;
+* ``delta``, steps 0 .. T-2: delta_t = g_{t+1} * f'(a_t), d L / d a_t;
+* ``dz``, steps m .. T-1: dz_t = softmax(E s_t) - onehot(x_t);
+* ``d_embedding_logits`` (steps m .. T-1) and ``d_embedding_input`` (steps
+  0 .. T-2): dz_t (x) s_t, and du * f'(E[x_t]) in row x_t;
+* ``d_ih``, ``d_scaled_hh``, ``d_bias``, steps 0 .. T-2: delta_t (x) u_t,
+  delta_t (x) s_t, delta_t;
+* ``d_norms``, once: -sum_j dS_ij hh_ij / (H n_i^2), the gradient of the row
+  norms of W_hh, a sum over the axis along which they broadcast.
 
 PyTorch is optional (``pip install normrnn[torch]``); it is imported only when
 :func:`compare_with_autograd` runs.  This is a module of its own rather than
