@@ -301,3 +301,16 @@ def test_assert_gradient_passes_quietly_and_fails_with_the_report():
 
 def test_assert_gradient_passes_keywords_on():
     assert_gradient("loss_and_grads", S["loss_and_grads"], seed=3, dtype=np.float32)
+
+
+def test_plot_grade_draws_every_kind_of_grade():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from normrnn.exercises.plot import plot_grade
+    for fn, title in ((S["hh"], "hh: passed"), (SEEDED["erratum 2"][1], "diagnosis: d_state"),
+                      (_raise(NotImplementedError), "hh: not started")):
+        ax = plot_grade(grade("hh", fn))
+        assert title in ax.get_title()
+        plt.close(ax.figure)

@@ -1,5 +1,7 @@
 """A picture of a grade: each output's error against the tolerance."""
 
+import textwrap
+
 import numpy as np
 
 __all__ = ["plot_grade"]
@@ -39,6 +41,6 @@ def plot_grade(result, ax=None):
     ax.set_xlim(1e-17, 1e3)
     ax.set_xlabel("relative error against finite differences (dashed: tolerance)")
     if result.diagnosis:
-        ax.text(0.01, -0.45, "diagnosis: " + result.diagnosis, transform=ax.transAxes,
-                fontsize=8, wrap=True)
+        ax.set_title(f"{result.name}: {result.status}\n"
+                     + textwrap.fill("diagnosis: " + result.diagnosis, 90), fontsize=9)
     return ax

@@ -9,6 +9,7 @@ Hint: Differentiate -log softmax(z)[x] with respect to z first: the result has a
 famously simple form.  Then z = E s is linear in E and in s.
 """
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from normrnn.exercises import grade
@@ -56,3 +57,4 @@ def logits_backward(embedding, state, token):
 result = grade("logits", logits_backward)
 print(result.report())
 plot_grade(result)
+plt.show()

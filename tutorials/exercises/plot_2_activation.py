@@ -9,6 +9,7 @@ Hint: f acts entry by entry, so its Jacobian is diagonal.  Write f'(x) with ** f
 powers: ^ is XOR in Python.
 """
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from normrnn.exercises import grade
@@ -51,3 +52,4 @@ def activation_backward(grad_state, middle):
 result = grade("activation", activation_backward)
 print(result.report())
 plot_grade(result)
+plt.show()

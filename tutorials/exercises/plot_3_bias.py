@@ -8,6 +8,7 @@ paper first, then write ``bias_backward`` in the blank cell and run the grading 
 Hint: How does a_t change when b_i moves by a little?
 """
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from normrnn.exercises import grade
@@ -48,3 +49,4 @@ def bias_backward(delta):
 result = grade("bias", bias_backward)
 print(result.report())
 plot_grade(result)
+plt.show()

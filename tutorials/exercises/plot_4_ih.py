@@ -9,6 +9,7 @@ Hint: Write a_i = sum_j W_ij u_j and differentiate with respect to one W_ij and
 one u_j.  Check the shapes: which index is summed?
 """
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from normrnn.exercises import grade
@@ -55,3 +56,4 @@ def ih_backward(ih, embedded, delta):
 result = grade("ih", ih_backward)
 print(result.report())
 plot_grade(result)
+plt.show()

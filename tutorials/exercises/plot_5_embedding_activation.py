@@ -8,6 +8,7 @@ paper first, then write ``embedding_activation_backward`` in the blank cell and 
 Hint: Only one row of E is read.  What is the gradient of the rows that are not?
 """
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from normrnn.exercises import grade
@@ -52,3 +53,4 @@ def embedding_activation_backward(embedding, token, d_embedded):
 result = grade("embedding_activation", embedding_activation_backward)
 print(result.report())
 plot_grade(result)
+plt.show()

@@ -9,6 +9,7 @@ Hint: The same linear map as the input's section.  Entry s_j feeds every a_i: su
 over i.
 """
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from normrnn.exercises import grade
@@ -55,3 +56,4 @@ def hh_backward(scaled_hh, state, delta):
 result = grade("hh", hh_backward)
 print(result.report())
 plot_grade(result)
+plt.show()

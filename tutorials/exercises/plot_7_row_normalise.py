@@ -9,6 +9,7 @@ Hint: Row i of S depends on row i of W_hh alone, and only on its direction: what
 must the gradient of a row be orthogonal to?
 """
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from normrnn.exercises import grade
@@ -51,3 +52,4 @@ def row_normalise_backward(hh, d_scaled_hh):
 result = grade("row_normalise", row_normalise_backward)
 print(result.report())
 plot_grade(result)
+plt.show()

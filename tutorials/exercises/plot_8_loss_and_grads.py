@@ -12,6 +12,7 @@ normalisation once, at the end.  Your section functions can be imported and
 reused.
 """
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from normrnn.exercises import grade
@@ -60,3 +61,4 @@ def loss_and_grads(embedding, ih, hh, bias, tokens, title_length):
 result = grade("loss_and_grads", loss_and_grads)
 print(result.report())
 plot_grade(result)
+plt.show()
