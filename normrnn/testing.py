@@ -11,7 +11,7 @@ and fails with the grader's report: each output's error against finite
 differences and the reference, and the mistake when it matches a known one.
 """
 
-from .exercises.grade import grade
+from .exercises.grading import grade
 from .exercises.guard import Failure
 from .exercises.loader import load_solution as _load
 

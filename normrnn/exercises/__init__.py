@@ -18,6 +18,6 @@ writes a skeleton per exercise; ``normrnn exercise check DIR`` grades them;
 """
 
 from .cases import EXERCISES, OUTPUTS
-from .grade import Errors, Grade, grade
+from .grading import Errors, Grade, grade
 
 __all__ = ["EXERCISES", "OUTPUTS", "Errors", "Grade", "grade"]

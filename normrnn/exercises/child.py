@@ -34,7 +34,7 @@ def main(argv):
     out = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)                     # the learner's prints go to stderr
     from normrnn.exercises import guard
-    from normrnn.exercises.grade import Grade, grade
+    from normrnn.exercises.grading import Grade, grade
     from normrnn.exercises.loader import load_solution
     _limit_memory(int(memory))
     for name in names:

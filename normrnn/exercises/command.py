@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .. import reference
 from .cases import EXERCISES
-from .grade import Grade, function_name
+from .grading import Grade, function_name
 from .loader import solution_path
 from .skeletons import TEST_FILE, skeleton, test_file
 

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from . import guard
-from .grade import function_name
+from .grading import function_name
 
 __all__ = ["solution_path", "load_solution"]
 

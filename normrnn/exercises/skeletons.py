@@ -15,7 +15,7 @@ import os
 import textwrap
 
 from .cases import EXERCISES
-from .grade import function_name
+from .grading import function_name
 
 __all__ = ["SKELETONS", "TEST_FILE", "docs_url", "skeleton", "test_file"]
 
