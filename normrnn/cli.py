@@ -209,6 +209,16 @@ def _bench(args):
     return run(args)
 
 
+def _exercise_arguments(p):
+    from .exercises.command import configure
+    configure(p)
+
+
+def _exercise(args):
+    from .exercises.command import run
+    return run(args)
+
+
 COMMANDS = {
     "demo": Command("check the gradients, train on the built-in corpus, sample, plot",
                     _demo_arguments, _demo),
@@ -220,6 +230,8 @@ COMMANDS = {
                          _gradcheck_arguments, _gradcheck),
     "bench": Command("time a training step against NumPy and PyTorch, check the speed targets",
                      _bench_arguments, _bench),
+    "exercise": Command("graded exercises: start DIR, check DIR, solution NAME",
+                        _exercise_arguments, _exercise),
 }
 
 
