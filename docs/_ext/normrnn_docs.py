@@ -10,7 +10,9 @@ Directives
     show the error it reaches beside the error of the correct formula.
 ``.. runblock::``
     Execute the Python in the directive's body and show it, followed by what
-    it printed.  Blocks of one page share a namespace, top to bottom.
+    it printed.  Blocks of one page share a namespace, top to bottom, and run
+    from the repository root, so that paths read as a reader in a clone types
+    them.
 ``.. cython-annotated:: FILE.pyx``
     Embed lines of ``cython -a``'s annotation of a kernel file, yellow and all
     (options ``:start-after:``/``:end-before:`` take the same markers as
@@ -270,6 +272,17 @@ def _doc_ref(directive, target):
 
 # --- .. runblock:: -------------------------------------------------------------------
 
+@contextlib.contextmanager
+def _in_directory(path):
+    """Run the body with ``path`` as the working directory (contextlib.chdir before 3.11)."""
+    before = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
 class RunBlockDirective(SphinxDirective):
     """Execute a block of Python at build time; show the code and its output."""
 
@@ -285,7 +298,8 @@ class RunBlockDirective(SphinxDirective):
         out = io.StringIO()
         try:
             with contextlib.redirect_stdout(out):
-                exec(compile(code, f"<{self.env.docname}>", "exec"), namespace)
+                with _in_directory(ROOT):
+                    exec(compile(code, f"<{self.env.docname}>", "exec"), namespace)
         except Exception:
             raise self.error(f"runblock in {self.env.docname} raised:\n"
                              + traceback.format_exc())
