@@ -19,7 +19,7 @@ from normrnn.training import TrainConfig, Trainer
 # A model to look at
 # ------------------
 # A few seconds of training on the default corpus (see
-# :doc:`plot_5_training` for the loss curve).
+# :doc:`plot_6_training` for the loss curve).
 
 documents = default_corpus()
 config = TrainConfig(hidden_size=48, max_steps=1000, batch_size=16, bptt=64,
@@ -129,6 +129,6 @@ plt.show()
 #   character, until the two states agree to the last bit (the points stop):
 #   this model's memory is short by construction, the price of the row
 #   normalisation's guarantee against exploding gradients
-#   (:doc:`plot_6_gradient_norms`).
+#   (:doc:`plot_5_gradient_norms`).
 # * The characters the model predicts well (tall, yellow bars) are the
 #   second halves of common pairs and the spaces after common words.

@@ -333,12 +333,26 @@ class ErrataTableDirective(SphinxDirective):
             page = ("bptt" if erratum.section not in gradcheck.SECTIONS
                     else f"sections/{erratum.section}")
             ref = _doc_ref(self, page)
-            rows.append([str(erratum.number), erratum.title, ref,
+            rows.append([_entry_ref(erratum.number), erratum.title, ref,
                          nodes.literal(text=erratum.notes_formula), _fmt(error),
                          _verdict(error <= tolerance)])
         _report_unexpected(self, verdicts)
         return [_table(["#", "erratum", "page", "the notes write", "error", "check"],
                        rows, widths=[1, 6, 3, 8, 2, 2], classes=["errata-table"])]
+
+
+def _entry_ref(number):
+    """A link to the errata page's entry for erratum ``number`` (label ``erratum-N``).
+
+    Every erratum of :data:`normrnn.notes.ERRATA` must have its entry: a
+    missing label is a broken reference, which fails the build under ``-W``.
+    """
+    from sphinx.addnodes import pending_xref
+
+    ref = pending_xref("", refdomain="std", reftype="ref", reftarget=f"erratum-{number}",
+                       refexplicit=True, refwarn=True)
+    ref += nodes.inline("", str(number))
+    return nodes.paragraph("", "", ref)
 
 
 def _doc_ref(directive, target):
