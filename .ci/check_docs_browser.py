@@ -252,13 +252,25 @@ class Browser:
 
 # --- links ---------------------------------------------------------------------------
 
+def is_template(path):
+    """Whether an ``.html`` file is an unrendered Jinja template, not a page.
+
+    The pydata theme copies one into ``_static`` (``webpack-macros.html``);
+    no page links to it and no reader opens it.
+    """
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        text = fh.read()
+    return "{{" in text and ("{%" in text or "pathto(" in text)
+
+
 def html_pages(root):
-    """Every ``.html`` file under ``root``, as paths relative to it, sorted."""
+    """Every ``.html`` page under ``root`` (templates left out), relative to it, sorted."""
     pages = []
     for folder, _, files in os.walk(root):
         for name in files:
-            if name.endswith(".html"):
-                pages.append(os.path.relpath(os.path.join(folder, name), root))
+            path = os.path.join(folder, name)
+            if name.endswith(".html") and not is_template(path):
+                pages.append(os.path.relpath(path, root))
     return sorted(pages)
 
 

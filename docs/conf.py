@@ -118,7 +118,8 @@ html_show_sourcelink = False
 html_theme_options = {
     "navigation_with_keys": False,
     "show_prev_next": True,
-    "header_links_before_dropdown": 7,
+    # the top bar holds four links and "More" on one line at 1280 px
+    "header_links_before_dropdown": 4,
     "secondary_sidebar_items": {
         "sections/*": [],          # the side-by-side code wants the width
     },
@@ -126,3 +127,7 @@ html_theme_options = {
     "footer_end": ["sphinx-version"],
 }
 html_context = {"default_mode": "light"}
+# Pages without sub-pages: no left sidebar (it would hold only an empty
+# "Section Navigation" heading).
+html_sidebars = {page: [] for page in ("index", "installation", "model", "bptt", "errata",
+                                       "performance", "guarantees", "cython")}

@@ -738,6 +738,26 @@ def fused_signature(app, what, name, obj, options, signature, return_annotation)
     return readable, return_annotation
 
 
+def drop_sourceless_modules(app):
+    """Keep ``sphinx.ext.viewcode`` from listing modules it has no source page for.
+
+    viewcode finds no Python source for the compiled kernels
+    (``normrnn._kernels.*``), so it writes no page for them, but its index of
+    module code still links to one: a broken link.  Before it collects its
+    pages, forget the modules whose source it could not read.
+
+    Returns
+    -------
+    list
+        No pages of its own (``html-collect-pages`` expects an iterable).
+    """
+    modules = getattr(app.env, "_viewcode_modules", None)
+    if modules:
+        for name in [name for name, entry in modules.items() if entry is False]:
+            del modules[name]
+    return []
+
+
 def setup(app):
     app.add_directive("gradcheck", GradcheckDirective)
     app.add_directive("erratum-check", ErratumCheckDirective)
@@ -749,6 +769,7 @@ def setup(app):
     app.add_config_value("normrnn_annotate_kernels", True, "env")
     app.connect("builder-inited", annotate_kernels)
     app.connect("build-finished", _fail_on_unexpected)
+    app.connect("html-collect-pages", drop_sourceless_modules, priority=400)   # viewcode: 500
     app.connect("env-get-outdated", _outdated)
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)
