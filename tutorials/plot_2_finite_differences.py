@@ -159,7 +159,7 @@ ax.loglog(complex_steps, np.maximum(complex_errors, 1e-17), "-", color="C2", lw=
           marker="s", ms=3, label="complex step, float64")
 for dtype, eps in (("float64", np.finfo(np.float64).eps), ("float32", np.finfo(np.float32).eps)):
     ax.axvline(eps ** (1 / 3), color=colours[dtype], lw=0.8, ls=":")
-    ax.text(eps ** (1 / 3) * 1.15, 3e-17,
+    ax.text(eps ** (1 / 3) * 1.15, 1e-13,
             r"$\varepsilon^{1/3}$" + f"\n{dtype}", color=colours[dtype], fontsize=9)
 ax.axvline(gradcheck.EPS, color="k", lw=1.2)
 ax.text(gradcheck.EPS * 0.8, 2e-17, "the checks' $h$", ha="right", fontsize=9)
@@ -170,10 +170,10 @@ ax.set_xlabel("step $h$")
 ax.set_ylabel("relative error of the difference quotient")
 ax.set_title("finite-difference error against step size")
 ax.axhline(np.finfo(np.float64).eps, color="C2", lw=0.8, ls=":")
-ax.text(2e-20, np.finfo(np.float64).eps * 1.5, "float64 machine epsilon", color="C2",
+ax.text(2e-20, np.finfo(np.float64).eps * 15, "float64 machine epsilon", color="C2",
         fontsize=9)
 ax.set_ylim(1e-17, 1e2)
-ax.legend(loc="upper center", ncol=2, fontsize=9)
+ax.legend(loc="upper left", ncol=2, fontsize=9)
 fig.tight_layout()
 plt.show()
 
