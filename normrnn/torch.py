@@ -11,7 +11,7 @@ come back::
 
 PyTorch is an optional dependency (``pip install normrnn[torch]``); it is
 imported only when this module's functions are used.  The row normalisation
-uses ``keepdim=True``: without it (erratum 4 of :mod:`normrnn.notes`) the row norms
+uses ``keepdim=True``: without it (erratum 4 of the notes) the row norms
 would broadcast across columns.
 """
 
