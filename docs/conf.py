@@ -131,3 +131,8 @@ html_context = {"default_mode": "light"}
 # "Section Navigation" heading).
 html_sidebars = {page: [] for page in ("index", "installation", "model", "bptt", "errata",
                                        "performance", "guarantees", "cython")}
+# The section pages show NumPy and Cython side by side: they get the whole
+# width (the sections' index, previous/next and the top bar still lead
+# from one to the next).
+html_sidebars.update({f"sections/{name}": [] for name in (
+    "logits", "activation", "bias", "ih", "embedding_activation", "hh", "row_normalise")})

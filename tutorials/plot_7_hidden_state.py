@@ -84,7 +84,7 @@ if same.size:
 # The picture
 # -----------
 # Top: the probability of each character that came (the title's positions
-# are not scored, and drawn grey); green when it was at least 1/2, blue
+# are not scored, and drawn grey); green when it was at least 1/4, blue
 # otherwise.  Middle: the state, one row per hidden unit, one column per
 # position, the units ordered by their mean.  Bottom: how far the state moves
 # when only the title changes.
@@ -95,7 +95,7 @@ fig, axes = plt.subplots(3, 1, figsize=(13, 9.5), layout="constrained",
                          gridspec_kw=dict(height_ratios=[1.1, 3.2, 1.3]), sharex=True)
 
 ax = axes[0]
-colours = ["#bbbbbb" if t < title_length else "C2" if p >= 0.5 else "C0"
+colours = ["#bbbbbb" if t < title_length else "C2" if p >= 0.25 else "C0"
            for t, p in enumerate(p_next)]
 ax.bar(np.arange(T), p_next, color=colours, width=0.85)
 ax.axvline(title_length - 0.5, color="k", lw=1)
@@ -134,5 +134,5 @@ plt.show()
 #   normalisation's guarantee against exploding gradients
 #   (:doc:`plot_5_gradient_norms`).
 # * The characters the model predicts well (tall, green bars: probability at
-#   least 1/2) are the second halves of common pairs and the spaces after
+#   least 1/4) are the second halves of common pairs and the spaces after
 #   common words.
