@@ -51,9 +51,10 @@ def _page(body, mathjax=False):
     return f"<!DOCTYPE html><html><head>{head}</head><body>{body}</body></html>"
 
 
-@pytest.fixture
-def site(tmp_path):
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
     """A folder of small pages, each with at most one fault."""
+    tmp_path = tmp_path_factory.mktemp("site")
     (tmp_path / "dot.png").write_bytes(PNG)
     (tmp_path / "sub").mkdir()
     pages = {
@@ -86,9 +87,15 @@ def _by_page(problems):
     return found
 
 
+@pytest.fixture(scope="module")
+def checked(site):
+    """The checker's findings on ``site``: one browser run for the tests below."""
+    return checker.check_site(str(site))
+
+
 @needs_chromium
-def test_every_fault_is_found_and_nothing_else(site):
-    problems, count = checker.check_site(str(site))
+def test_every_fault_is_found_and_nothing_else(site, checked):
+    problems, count = checked
     found = _by_page(problems)
     assert count == len(checker.html_pages(str(site)))
     assert "index.html" not in found and os.path.join("sub", "other.html") not in found
@@ -105,8 +112,8 @@ def test_every_fault_is_found_and_nothing_else(site):
 @needs_chromium
 @pytest.mark.skipif(_mathjax_dir() is None,
                     reason="sphinx-mathjax-offline (the docs extra) is not installed")
-def test_a_double_subscript_is_a_mathjax_error(site):
-    found = _by_page(checker.check_site(str(site))[0])
+def test_a_double_subscript_is_a_mathjax_error(checked):
+    found = _by_page(checked[0])
     assert "good_math.html" not in found
     assert found["double_subscript.html"] == [
         "MathJax error: Double subscripts: use braces to clarify"]
