@@ -276,10 +276,22 @@ class ErratumCheckDirective(SphinxDirective):
                              correct <= tolerance, True))
         _report_unexpected(self, verdicts)
         container = nodes.container(classes=["normrnn-check", "normrnn-erratum"])
+        from sphinx.addnodes import pending_xref
+
         intro = nodes.paragraph("", f"Erratum {number}, checked while this page was built by ")
-        intro += nodes.literal(text=f"normrnn.gradcheck.check_erratum({number})")
+        api = pending_xref("", refdomain="py", reftype="func",
+                           reftarget="normrnn.gradcheck.check_erratum", refexplicit=True,
+                           refwarn=True)
+        api += nodes.literal(text=f"normrnn.gradcheck.check_erratum({number})")
+        intro += api
         intro += nodes.Text(f" (float64; a check passes below a relative error of "
-                            f"{_fmt(tolerance)}):")
+                            f"{_fmt(tolerance)}; the tutorial ")
+        tutorial = pending_xref("", refdomain="std", reftype="doc",
+                                reftarget="/auto_tutorials/plot_4_errata", refexplicit=True,
+                                refwarn=True)
+        tutorial += nodes.inline("", "the notes' errata, caught one by one")
+        intro += tutorial
+        intro += nodes.Text(" runs them all):")
         container += intro
         container += _table(["formula of", "formula", "relative error", "result"], rows,
                             widths=[2, 7, 3, 2])
