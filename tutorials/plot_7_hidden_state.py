@@ -58,7 +58,8 @@ print(f"loss of the text: {nats.sum():.1f} nats = {nats.mean() / np.log(2):.2f} 
 print(f"model.loss agrees: {model.loss(tokens, title_length):.1f} nats")
 
 labels = [tokenizer.decode([t]) for t in tokens]
-labels = ["␣" if c == " " else "⏎" if c == "\n" else c for c in labels]
+# one character per position: a space, a newline, the separator and the end marker
+labels = [{" ": "␣", "\n": "⏎", "<sep>": "§", "<eot>": "¶"}.get(c, c) for c in labels]
 
 # %%
 # How long does the state remember?
@@ -87,7 +88,8 @@ if same.size:
 # are not scored, and drawn grey); green when it was at least 1/4, blue
 # otherwise.  Middle: the state, one row per hidden unit, one column per
 # position, the units ordered by their mean.  Bottom: how far the state moves
-# when only the title changes.
+# when only the title changes.  Under the positions, the tokens read: ``§`` is
+# the separator after the title, ``¶`` the end marker, ``␣`` a space.
 
 order = np.argsort(states.mean(axis=0))
 T = len(tokens)
