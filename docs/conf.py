@@ -1,8 +1,13 @@
 """Sphinx configuration of the normrnn documentation.
 
-Build (from the repository root, after ``python setup.py build_ext --inplace``)::
+Build (from the repository root, with normrnn installed: ``pip install ".[docs]"``
+or ``pip install -e ".[docs]"``)::
 
     sphinx-build -W --keep-going -b html docs docs/_build/html
+
+The pages document whichever normrnn Python imports: this file does not put
+the source tree on ``sys.path``, so a plain (non-editable) install builds the
+docs as well as an editable one.
 
 Everything a reader sees that is a number or a picture is computed during the
 build: the gradient checks on the section pages (``docs/_ext/normrnn_docs.py``),
@@ -17,11 +22,9 @@ import sys
 import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, ROOT)                      # the in-place build of normrnn
-sys.path.insert(0, os.path.join(HERE, "_ext"))
+sys.path.insert(0, os.path.join(HERE, "_ext"))   # the docs' own extension only
 
-import normrnn  # noqa: E402  (after the path set-up)
+import normrnn  # noqa: E402  (the installed package, editable or not)
 
 # -- project ------------------------------------------------------------------
 project = "normrnn"
@@ -99,6 +102,7 @@ plot_html_show_source_link = False
 plot_html_show_formats = False
 plot_formats = [("png", 130)]
 plot_rcparams = {"savefig.bbox": "tight"}
+plot_working_directory = os.path.dirname(HERE)   # paths as typed in a clone's root
 
 # Matplotlib must not try a display; the tutorials draw into files.
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -114,7 +118,8 @@ html_show_sourcelink = False
 html_theme_options = {
     "navigation_with_keys": False,
     "show_prev_next": True,
-    "header_links_before_dropdown": 7,
+    # the top bar holds four links and "More" on one line at 1280 px
+    "header_links_before_dropdown": 4,
     "secondary_sidebar_items": {
         "sections/*": [],          # the side-by-side code wants the width
     },
@@ -122,3 +127,12 @@ html_theme_options = {
     "footer_end": ["sphinx-version"],
 }
 html_context = {"default_mode": "light"}
+# Pages without sub-pages: no left sidebar (it would hold only an empty
+# "Section Navigation" heading).
+html_sidebars = {page: [] for page in ("index", "installation", "model", "bptt", "errata",
+                                       "performance", "guarantees", "cython")}
+# The section pages show NumPy and Cython side by side: they get the whole
+# width (the sections' index, previous/next and the top bar still lead
+# from one to the next).
+html_sidebars.update({f"sections/{name}": [] for name in (
+    "logits", "activation", "bias", "ih", "embedding_activation", "hh", "row_normalise")})

@@ -69,6 +69,9 @@ def _demo_arguments(p):
     p.add_argument("--threads", type=POS_INT, default=None, help="threads (default: up to 2)")
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="also save the trained model here, for `normrnn sample`")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing --out that is not an image of its format, or "
+                   "--checkpoint that is not a normrnn checkpoint")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -76,7 +79,8 @@ def _demo(args):
     from .training.demo import run_demo
     return run_demo(plot_path=args.out, minutes=args.minutes, hidden_size=args.hidden,
                     seed=args.seed, n_threads=args.threads, checkpoint_path=args.checkpoint,
-                    progress=not args.no_progress, gain=args.gain)
+                    progress=not args.no_progress, force=args.force,
+                    gain=args.gain)
 
 
 # --- train --------------------------------------------------------------------
@@ -116,7 +120,13 @@ def _train_arguments(p):
     p.add_argument("--resume", type=Path,
                    help="continue the run saved in this checkpoint (on the same DATA); "
                    "a budget given replaces the saved one, --lr may change, nothing else")
-    p.add_argument("--plot", type=Path, help="loss plot (default: OUT with .png suffix)")
+    p.add_argument("--plot", type=Path, help="loss plot, any format matplotlib writes "
+                   "(default: OUT with .png suffix)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing --out that is not a normrnn checkpoint, or "
+                   "--plot that is not an image of its format")
+    p.add_argument("--allow-new-corpus", action="store_true",
+                   help="with --resume: train on DATA even if it is not the checkpoint's corpus")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
 
@@ -129,7 +139,8 @@ def _train(args):
               if getattr(args, k) is not None}
     return train_command(args.data, args.out, run_options=given, overrides=budget,
                          resume=args.resume, plot=args.plot, progress=not args.no_progress,
-                         as_json=args.json)
+                         as_json=args.json, force=args.force,
+                         allow_new_corpus=args.allow_new_corpus)
 
 
 # --- evaluate -----------------------------------------------------------------
@@ -204,6 +215,16 @@ def _bench(args):
     return run(args)
 
 
+def _exercise_arguments(p):
+    from .exercises.command import configure
+    configure(p)
+
+
+def _exercise(args):
+    from .exercises.command import run
+    return run(args)
+
+
 COMMANDS = {
     "demo": Command("check the gradients, train on the built-in corpus, sample, plot",
                     _demo_arguments, _demo),
@@ -215,6 +236,8 @@ COMMANDS = {
                          _gradcheck_arguments, _gradcheck),
     "bench": Command("time a training step against NumPy and PyTorch, check the speed targets",
                      _bench_arguments, _bench),
+    "exercise": Command("graded exercises: start DIR, check DIR, solution NAME",
+                        _exercise_arguments, _exercise),
 }
 
 

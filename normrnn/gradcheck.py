@@ -184,12 +184,20 @@ def _bias_case(rng, H=5):
 
 
 def _linear_case(name, rng, H=5):
-    """ih and hh are the same linear map y = W v; only the names differ."""
-    matrix, vector, forward = {
-        "ih": ("ih", "embedded", reference.ih_forward),
-        "hh": ("scaled_hh", "state", reference.hh_forward),
-    }[name]
-    x = {matrix: rng.normal(size=(H, H)), vector: rng.normal(size=H)}
+    """ih and hh are the same linear map y = W v; only the names and inputs differ.
+
+    ``ih`` gets a Gaussian W_ih and u = f(E[x]) as the model makes it; ``hh``
+    gets a row-normalised S and a state, so the two sections (and the notes'
+    errata 1 and 2) are checked on different numbers.
+    """
+    if name == "ih":
+        matrix, vector, forward = "ih", "embedded", reference.ih_forward
+        x = {matrix: rng.normal(size=(H, H)),
+             vector: reference.activation(rng.normal(size=H))}
+    else:
+        matrix, vector, forward = "scaled_hh", "state", reference.hh_forward
+        x = {matrix: reference.row_normalise(rng.normal(size=(H, H))),
+             vector: rng.uniform(-1 / 3, 1, size=H)}
     w = rng.normal(size=H)
 
     def objective():
@@ -356,18 +364,31 @@ def check_all(*, dtype=np.float64, sections=None, seed=0):
             for wrt, error in check_section(name, dtype=dtype, seed=seed).items()]
 
 
+#: The errata of the training pseudocode, measured by :func:`check_erratum`
+#: on this document (title of 2 tokens, then 5 of text).
+ERRATUM_DOCUMENT = ([1, 4, 4, 0, 6, 2, 5], 2)
+
+
+def _pseudocode_parameters(rng, V=7, H=5):
+    """Parameters (E, W_ih, W_hh, b) of the document the pseudocode errata are measured on."""
+    return [rng.normal(size=(V, H)), rng.normal(size=(H, H)) / np.sqrt(H),
+            rng.normal(size=(H, H)), 0.1 * rng.normal(size=H)]
+
+
 def check_erratum(number, *, seed=0):
-    """The error each erratum of the notes makes, measured.
+    """The error each erratum of the notes makes, measured alone.
 
     Errata 1-3 are backward formulas, put through :func:`check_section`;
-    4 and 5 are forward formulas, compared with the right forward; 6 is the
-    training pseudocode, compared with finite differences of the true loss;
-    7 is the notes' f' evaluated by Python at x = 0 .. 4.
+    4, 5 and 8 are forward formulas, compared with the right forward; 6 and
+    9-12 are slips of the training pseudocode, each switched on alone in
+    :func:`normrnn.notes.pseudocode_loss_and_grads` (every other erratum
+    fixed) and compared with finite differences of the true loss; 7 is the
+    notes' f' evaluated by Python at x = 0 .. 4.
 
     Parameters
     ----------
     number : int
-        1 to 7, as in ``MATH.md`` and :data:`normrnn.notes.ERRATA`.
+        1 to 12, as in :data:`normrnn.notes.ERRATA`.
     seed : int, optional
 
     Returns
@@ -390,19 +411,21 @@ def check_erratum(number, *, seed=0):
         scaled_hh, state = rng.normal(size=(5, 5)), rng.normal(size=5)
         return relative_error(notes.hh_forward(scaled_hh, state),
                               reference.hh_forward(scaled_hh, state))
-    if number == 6:
-        V, H = 7, 5
-        params = [rng.normal(size=(V, H)), rng.normal(size=(H, H)) / np.sqrt(H),
-                  rng.normal(size=(H, H)), 0.1 * rng.normal(size=H)]
-        tokens, m = [1, 4, 4, 0, 6, 2, 5], 2
-        _, got = notes.pseudocode_loss_and_grads(*params, tokens, m)
+    if number == 8:
+        ih = rng.normal(size=(5, 5)) / np.sqrt(5)
+        embedded = reference.activation(rng.normal(size=5))
+        return relative_error(notes.ih_forward(ih, embedded), reference.ih_forward(ih, embedded))
+    if number in notes.PSEUDOCODE_ERRATA:
+        params = _pseudocode_parameters(rng)
+        tokens, m = ERRATUM_DOCUMENT
+        _, got = notes.pseudocode_loss_and_grads(*params, tokens, m, errata=(number,))
         return max(relative_error(got[name], numerical_gradient(
                        lambda: reference.loss(*params, tokens, m), p, step_sizes(name, p)))
                    for name, p in zip(("embedding", "ih", "hh", "bias"), params))
     if number == 7:
         x = np.arange(5)
         return relative_error(notes.activation_grad_as_python(x), reference.activation_grad(x))
-    raise ValueError(f"number must be 1 to 7, got {number!r}")
+    raise ValueError(f"number must be 1 to 12, got {number!r}")
 
 
 def format_table(rows):

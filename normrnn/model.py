@@ -109,7 +109,7 @@ class Grads:
 class NormRNN:
     """A recurrent language model with a tied embedding and row-normalised ``hh``.
 
-    The model::
+    The model (derived on the docs' *Model* page)::
 
         s_0 = 0
         s_{t+1} = f(S s_t + W_ih f(E[x_t]) + b),   S[i] = hh[i] / (H ||hh[i]||)

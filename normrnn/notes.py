@@ -1,13 +1,18 @@
 """The author's notes, exactly as written, wrong where they are wrong.
 
-Each function here transcribes one formula of the notes
-(``notes/000_539ba86c0ee47bc4.txt``) that ``MATH.md`` lists as an erratum, with
-the signature of its correct twin in :mod:`normrnn.reference`, so that
-:func:`normrnn.gradcheck.check_erratum` can put it through the same gradient
-check and show it failing.  Do not use these for anything else.
+The notes derive the model's backward pass section by section (logits,
+activation, bias, input to hidden, embedding activation, hidden to hidden),
+then give the whole training loop as pseudocode.  Each function here
+transcribes one of their formulas that is wrong, with the signature of its
+correct twin in :mod:`normrnn.reference`, so that
+:func:`normrnn.gradcheck.check_erratum` can put it through the same check and
+show it failing.  Do not use these for anything else.
 
-:data:`ERRATA` lists the seven errata: what the notes say, what is right, and
-which function here reproduces the notes.
+:data:`ERRATA` lists the twelve errata: what the notes say, what is right, and
+which function here reproduces the notes.  Six of them live in the training
+pseudocode; :func:`pseudocode_loss_and_grads` transcribes it with one switch
+per erratum, so that each can be measured alone, as the only deviation from a
+correct transcription.
 """
 
 from dataclasses import dataclass
@@ -24,6 +29,8 @@ __all__ = [
     "row_normalise_backward",
     "row_normalise_torch",
     "hh_forward",
+    "ih_forward",
+    "PSEUDOCODE_ERRATA",
     "pseudocode_loss_and_grads",
     "activation_grad_as_python",
 ]
@@ -36,7 +43,7 @@ class Erratum:
     Attributes
     ----------
     number : int
-        As numbered in ``MATH.md``.
+        As numbered on the docs page "Where the notes go wrong".
     title : str
     section : str
         The section of the notes it belongs to (a name of
@@ -78,15 +85,41 @@ ERRATA = (
             "hhState = state @ scaledHH",
             "hhState[i] = dot(state, scaledHH[i])   (S s)",
             "hh_forward"),
-    Erratum(6, "The training pseudocode reads the wrong states", "model",
-            "embedding grad and hh grad use state[j] (the last state); "
-            "the loop runs down to tokenIndex = 0, reading activationGradMuls[-1]",
-            "use states[t] for the logits, states[t-1] for hh; stop at t = 1",
+    Erratum(6, "The training pseudocode reads the last state", "model",
+            "embedding grad and hh grad use state[j], the last state, at every step",
+            "states[tokenIndex] for the logits, states[tokenIndex - 1] for hh",
             "pseudocode_loss_and_grads"),
     Erratum(7, "x^2 is XOR in Python", "activation",
             "(2 * x + 1) / ((x^2 + x + 1) ^ 2)",
             "(2 * x + 1) / ((x**2 + x + 1) ** 2)",
             "activation_grad_as_python"),
+    Erratum(8, "embedded @ self.ih is W_ih^T u, not W_ih u", "ih",
+            "ihState = embedded @ self.ih",
+            "ihState[i] = dot(embedded, self.ih[i])   (W_ih u)",
+            "ih_forward"),
+    Erratum(9, "The backward loop runs down to tokenIndex = 0", "model",
+            "for tokenIndex in range(len(title and text)-1, -1, -1): ... "
+            "activationGradMuls[tokenIndex - 1], tokens[tokenIndex - 1]",
+            "after the logits at tokenIndex = 0, stop: position 0 has no step before "
+            "it (index -1 silently reads the last step's slope and token)",
+            "pseudocode_loss_and_grads"),
+    Erratum(10, "grad = tempGrad aliases the two arrays", "model",
+            "grad = tempGrad   ...   tempGrad.zeros()",
+            "grad = tempGrad.copy(): otherwise the next step's tempGrad.zeros() wipes "
+            "the carried gradient, and the logits' share just added to it",
+            "pseudocode_loss_and_grads"),
+    Erratum(11, "states.append(state) stores the same array every step", "model",
+            "states.append(state); state[i], activationGradMul[i] = ...; "
+            "activationGradMuls.append(activationGradMul)",
+            "states.append(state.copy()), activationGradMuls.append(activationGradMul.copy()):"
+            " otherwise every stored state (and slope) is the last one",
+            "pseudocode_loss_and_grads"),
+    Erratum(12, "The forward overwrites state[i] while later rows read it", "model",
+            "for i in range(hiddenDim): stateVal = dot(state, self.scaledHH[i]) ... "
+            "state[i] = ...",
+            "read the previous state, write the new one elsewhere: "
+            "s_{t+1}[i] = f(dot(S[i], s_t) + ...) for every i",
+            "pseudocode_loss_and_grads"),
 )
 
 
@@ -210,20 +243,66 @@ def activation_grad_as_python(x):
     return (2 * x + 1) / ((x^2 + x + 1) ^ 2)  # noqa: E225 -- the notes' text
 
 
-def pseudocode_loss_and_grads(embedding, ih, hh, bias, tokens, title_length):
-    """Erratum 6: the notes' training pseudocode, transcribed loop for loop.
+def ih_forward(ih, embedded):
+    """Erratum 8: ``ihState = embedded @ self.ih``, which is W_ih^T u, not W_ih u.
 
-    Its forward is right (the states are kept, ``states.append(state)``), but
-    its backward uses ``state`` (the last state) where it needs
-    ``states[tokenIndex]`` for the logits and ``states[tokenIndex - 1]`` for
-    hh, and runs down to ``tokenIndex = 0``, reading
-    ``activationGradMuls[-1]`` and ``tokens[-1]``.  Its hh gradient uses
-    ``hhGradRowMul`` (erratum 3).
+    The same slip as erratum 5, in the input's section: the comment beside it,
+    ``[dot(embedded, self.ih[i]) for i in range(hiddenDim)]``, is W_ih u.
+
+    Parameters
+    ----------
+    ih : ndarray, shape (H, H)
+    embedded : ndarray, shape (H,)
+
+    Returns
+    -------
+    ndarray, shape (H,)
+        W_ih^T u (wrong).
+    """
+    return embedded @ ih
+
+
+#: The errata of the training pseudocode, each a switch of
+#: :func:`pseudocode_loss_and_grads`.  Erratum 7 (``^``) is not among them:
+#: the transcription reads ``^`` as a power, since Python would stop at the
+#: first float with a ``TypeError``.
+PSEUDOCODE_ERRATA = (3, 6, 9, 10, 11, 12)
+
+
+def pseudocode_loss_and_grads(embedding, ih, hh, bias, tokens, title_length, *,
+                              errata=PSEUDOCODE_ERRATA):
+    """The notes' training pseudocode, transcribed loop for loop, errata switchable.
+
+    With every erratum of :data:`PSEUDOCODE_ERRATA` on (the default) this is
+    the pseudocode as written, read as Python.  Each erratum left out of
+    ``errata`` is fixed by the smallest change that fixes it, and with
+    ``errata=()`` the transcription is correct: it returns what
+    :func:`normrnn.reference.loss_and_grads` returns.  So
+    ``errata=(n,)`` measures erratum ``n`` alone.
+
+    The switches, as written and fixed:
+
+    * 3: ``hh.grad += grad[i] * state[j] * hhGradRowMul[i]`` at every step;
+      fixed, dS is gathered and the row-normalisation backward applied once.
+    * 6: ``state[j]`` in the logits' and hh's gradients; fixed,
+      ``states[tokenIndex]`` and ``states[tokenIndex - 1]``.
+    * 9: the loop runs down to ``tokenIndex = 0``; fixed, it stops after the
+      logits at position 0.
+    * 10: ``grad = tempGrad``; fixed, ``grad = tempGrad.copy()``.
+    * 11: ``states.append(state)`` and ``activationGradMuls.append(...)``
+      store the one array the forward updates in place; fixed, copies.
+    * 12: ``state[i] = ...`` while the rows after i still read ``state``;
+      fixed, every row reads a copy of the previous state.
+
+    Under erratum 11 or 12 the forward is wrong, and so is the loss; with both
+    fixed the forward is right, whatever the other switches.
 
     Parameters
     ----------
     embedding, ih, hh, bias, tokens, title_length
-        As :func:`normrnn.reference.loss_and_grads`.
+        As :func:`normrnn.reference.loss_and_grads` (``s_0 = 0``).
+    errata : collection of int, optional
+        Which errata of :data:`PSEUDOCODE_ERRATA` to keep; all by default.
 
     Returns
     -------
@@ -231,6 +310,9 @@ def pseudocode_loss_and_grads(embedding, ih, hh, bias, tokens, title_length):
     grads : dict
         As :func:`normrnn.reference.loss_and_grads`.
     """
+    errata = frozenset(errata)
+    if not errata <= set(PSEUDOCODE_ERRATA):
+        raise ValueError(f"errata must be drawn from {PSEUDOCODE_ERRATA}, got {sorted(errata)}")
     tokens = list(tokens)
     H = hh.shape[1]
     embedded = reference.activation(embedding)                  # preCompute
@@ -240,19 +322,27 @@ def pseudocode_loss_and_grads(embedding, ih, hh, bias, tokens, title_length):
     hh_grad_row_mul = -1.0 * (hh_mul_vals * hh_mul_vals) * (H / (2.0 * norms))
     scaled_hh = hh * hh_mul_vals[:, None]
 
-    states, activation_grad_muls = [], []                       # forward
-    state = np.zeros(H)
-    for token in tokens[:-1]:
-        states.append(state)
-        middle = scaled_hh @ state + ih @ embedded[token] + bias
-        state = reference.activation(middle)
-        activation_grad_muls.append(reference.activation_grad(middle))
-    states.append(state)
+    def kept(array, number):          # the pseudocode's object, or a copy of it
+        return array if number in errata else array.copy()
+
+    states, activation_grad_muls = [], []                       # init
+    state, activation_grad_mul = np.zeros(H), np.zeros(H)
+    grad, temp_grad, input_grad = np.zeros(H), np.zeros(H), np.zeros(H)
+
+    for token in tokens[:-1]:                                   # forward
+        states.append(kept(state, 11))
+        previous_state = kept(state, 12)
+        for i in range(H):
+            value = previous_state @ scaled_hh[i] + embedded[token] @ ih[i] + bias[i]
+            state[i] = reference.activation(value)
+            activation_grad_mul[i] = reference.activation_grad(value)
+        activation_grad_muls.append(kept(activation_grad_mul, 11))
+    states.append(kept(state, 11))
 
     grads = {name: np.zeros_like(p) for name, p in
              (("embedding", embedding), ("ih", ih), ("hh", hh), ("bias", bias))}
+    d_scaled_hh = np.zeros_like(hh)
     loss = 0.0
-    grad = np.zeros(H)
     for index in range(len(tokens) - 1, -1, -1):                # backward
         if index >= title_length:
             y = embedding @ states[index]
@@ -260,17 +350,25 @@ def pseudocode_loss_and_grads(embedding, ih, hh, bias, tokens, title_length):
             p /= p.sum()
             loss -= np.log(p[tokens[index]])
             p[tokens[index]] -= 1
-            grads["embedding"] += np.outer(p, state)            # state, not states[index]
-            grad = grad + embedding.T @ p
-        if not activation_grad_muls:
+            grads["embedding"] += np.outer(p, state if 6 in errata else states[index])
+            grad += embedding.T @ p                             # in place, as grad[j] +=
+        if index == 0 and 9 not in errata:
             break
-        grad = grad * activation_grad_muls[index - 1]           # [-1] when index == 0
+        input_grad[:] = 0                                       # inputGrad.zeros()
+        temp_grad[:] = 0                                        # tempGrad.zeros()
+        grad *= activation_grad_muls[index - 1]
         grads["bias"] += grad
         previous = tokens[index - 1]
         grads["ih"] += np.outer(grad, embedded[previous])
-        input_grad = ih.T @ grad
-        grads["hh"] += np.outer(grad, state) * hh_grad_row_mul[:, None]
-        temp_grad = scaled_hh.T @ grad
+        input_grad += ih.T @ grad
+        read_state = state if 6 in errata else states[index - 1]
+        if 3 in errata:
+            grads["hh"] += np.outer(grad, read_state) * hh_grad_row_mul[:, None]
+        else:
+            d_scaled_hh += np.outer(grad, read_state)
+        temp_grad += scaled_hh.T @ grad
         grads["embedding"][previous] += input_grad * embedding_grad_mul[previous]
-        grad = temp_grad
+        grad = kept(temp_grad, 10)
+    if 3 not in errata:
+        grads["hh"] = reference.row_normalise_backward(hh, d_scaled_hh)
     return float(loss), grads

@@ -2,7 +2,7 @@
 
 Every function here has a twin of the same name in :mod:`normrnn.sections`
 (the Cython kernels behind a checking front door).  The names follow the
-author's notes and ``MATH.md``:
+author's notes and the maths of the docs' *Model* page:
 
 ========================  ==========  ===========  ==========================
 notes                     maths       code         shape

@@ -11,10 +11,10 @@ come back::
 
 PyTorch is an optional dependency (``pip install normrnn[torch]``); it is
 imported only when this module's functions are used.  The row normalisation
-uses ``keepdim=True``: without it (erratum 4 in :doc:`/errata`) the row norms
+uses ``keepdim=True``: without it (erratum 4 of the notes) the row norms
 would broadcast across columns.  A model with a learned gain
-(``NormRNN(..., gain="learned")``) becomes a module with a ``gain`` parameter,
-and back.
+(``NormRNN(..., gain="learned")``) becomes a module with a ``gain``
+parameter, and back.
 """
 
 import functools

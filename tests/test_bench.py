@@ -116,7 +116,7 @@ def test_command_json_to_stdout(monkeypatch, capsys):
     results = json.loads(capsys.readouterr().out)
     assert results["scaling"] is None
     keys = [(t["key"], t["beyond"]) for t in results["targets"]]
-    # the four targets, then the batched PyTorch version held to the same bar
+    # the four performance goals, then the batched PyTorch version held to the same bar
     assert keys == [("numpy", False), ("torch", False), ("float32", False), ("threads", False),
                     ("torch", True)]
     # without torch the PyTorch targets are not measured: neither met nor failed

@@ -195,3 +195,20 @@ def test_split_of_one_document_cuts_its_text():
 def test_split_refuses_bad_fractions(fraction):
     with pytest.raises(ValueError, match="valid_fraction"):
         split_documents(DOCS, valid_fraction=fraction)
+
+
+def test_default_corpus_does_not_depend_on_logging_capturing_warnings():
+    # Sphinx (so the docs' tutorials) calls logging.captureWarnings(True), which
+    # swaps warnings.showwarning; the demo does not: both must read the same corpus
+    import logging
+    import warnings
+
+    before = default_corpus(["warnings"])
+    logging.captureWarnings(True)
+    try:
+        assert warnings.showwarning.__module__ == "logging"
+        after = default_corpus(["warnings"])
+    finally:
+        logging.captureWarnings(False)
+    assert "warnings.showwarning" in [d.title for d in before]
+    assert after == before

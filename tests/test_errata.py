@@ -1,8 +1,12 @@
-"""Each of the notes' errata (MATH.md) fails the gradient check, by a wide margin.
+"""Each of the notes' errata (normrnn.notes.ERRATA) fails its check, by a wide margin.
 
-The correct formulas pass at 1e-7 (float64); each erratum is off by order one
-or more.  The margins asserted here are the ones the docs quote: over 50% for
-every erratum, over 100% for the row-normalisation gradient (erratum 3).
+The correct formulas pass at 1e-7 (float64); each erratum, measured alone, is
+off by far more.  The margins asserted here are the ones the docs quote: over
+50% for every erratum but 9 and 12, over 100% for the row-normalisation
+gradient (erratum 3).  Errata 9 (the loop's extra step at position 0, whose
+gradient has decayed through the whole document) and 12 (rows reading a
+half-updated state) are smaller, but still over 1e-3: ten thousand times the
+tolerance.
 """
 
 import numpy as np
@@ -11,7 +15,10 @@ import pytest
 from normrnn import gradcheck, notes, reference
 
 
-@pytest.mark.parametrize("number", range(1, 8))
+SMALL_ERRATA = (9, 12)
+
+
+@pytest.mark.parametrize("number", [n for n in range(1, 13) if n not in SMALL_ERRATA])
 @pytest.mark.parametrize("seed", range(3))
 def test_each_erratum_fails_by_a_wide_margin(number, seed):
     error = gradcheck.check_erratum(number, seed=seed)
@@ -19,12 +26,93 @@ def test_each_erratum_fails_by_a_wide_margin(number, seed):
     assert error > 1e6 * gradcheck.TOLERANCES[np.dtype(np.float64)]
 
 
+@pytest.mark.parametrize("number", SMALL_ERRATA)
+@pytest.mark.parametrize("seed", range(3))
+def test_the_small_errata_still_fail_by_ten_thousand_tolerances(number, seed):
+    error = gradcheck.check_erratum(number, seed=seed)
+    assert error > 1e4 * gradcheck.TOLERANCES[np.dtype(np.float64)], (number, seed, error)
+
+
+def test_errata_1_and_2_are_measured_on_different_inputs():
+    assert gradcheck.check_erratum(1) != pytest.approx(gradcheck.check_erratum(2), rel=1e-3)
+
+
+def test_erratum_6_alone_is_not_erratum_3():
+    # with the row-normalisation backward fixed, the wrong state alone is about 0.76
+    assert 0.5 < gradcheck.check_erratum(6) < 1.0
+    params = gradcheck._pseudocode_parameters(np.random.default_rng(0))
+    tokens, m = gradcheck.ERRATUM_DOCUMENT
+    _, grads = notes.pseudocode_loss_and_grads(*params, tokens, m, errata=(6,))
+    _, want = reference.loss_and_grads(*params, tokens, m)
+    assert gradcheck.relative_error(grads["bias"], want["bias"]) < 1e-12
+
+
+@pytest.mark.parametrize("title_length", [0, 2])
+def test_the_pseudocode_with_no_errata_is_the_reference(title_length):
+    rng = np.random.default_rng(1)
+    params = gradcheck._pseudocode_parameters(rng)
+    tokens = [1, 4, 4, 0, 6, 2, 5]
+    loss, grads = notes.pseudocode_loss_and_grads(*params, tokens, title_length, errata=())
+    want_loss, want = reference.loss_and_grads(*params, tokens, title_length)
+    assert loss == pytest.approx(want_loss, rel=1e-13)
+    for name in want:
+        np.testing.assert_allclose(grads[name], want[name], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("number", notes.PSEUDOCODE_ERRATA)
+def test_each_pseudocode_erratum_alone_changes_the_gradients(number):
+    params = gradcheck._pseudocode_parameters(np.random.default_rng(0))
+    tokens, m = gradcheck.ERRATUM_DOCUMENT
+    _, alone = notes.pseudocode_loss_and_grads(*params, tokens, m, errata=(number,))
+    _, want = reference.loss_and_grads(*params, tokens, m)
+    assert max(gradcheck.relative_error(alone[k], want[k]) for k in want) > 1e-3
+
+
+def test_the_forward_is_right_unless_errata_11_or_12():
+    params = gradcheck._pseudocode_parameters(np.random.default_rng(0))
+    tokens, m = gradcheck.ERRATUM_DOCUMENT
+    want = reference.loss(*params, tokens, m)
+    for errata in [(3, 6, 9, 10), (11,), (12,), notes.PSEUDOCODE_ERRATA]:
+        loss, _ = notes.pseudocode_loss_and_grads(*params, tokens, m, errata=errata)
+        if {11, 12} & set(errata):
+            assert abs(loss - want) > 1e-3 * abs(want), errata
+        else:
+            assert loss == pytest.approx(want, rel=1e-13)
+
+
+def test_erratum_10_wipes_the_carried_gradient():
+    # only the last step's backward survives: a gradient that reaches W_ih from
+    # position T-1 alone, as if truncated to one step with no logits before it
+    params = gradcheck._pseudocode_parameters(np.random.default_rng(0))
+    tokens, m = gradcheck.ERRATUM_DOCUMENT
+    _, grads = notes.pseudocode_loss_and_grads(*params, tokens, m, errata=(10,))
+    embedding, ih, hh, bias = params
+    states = reference.forward(*params, tokens)
+    a = reference.row_normalise(hh) @ states[-2] + ih @ reference.activation(
+        embedding[tokens[-2]]) + bias
+    _, _, g = reference.logits_backward(embedding, states[-1], tokens[-1])
+    np.testing.assert_allclose(grads["bias"], g * reference.activation_grad(a), rtol=1e-12)
+
+
+def test_erratum_8_is_the_transpose():
+    rng = np.random.default_rng(0)
+    ih, u = rng.normal(size=(5, 5)), rng.normal(size=5)
+    np.testing.assert_allclose(notes.ih_forward(ih, u), reference.ih_forward(ih.T, u),
+                               rtol=1e-14)
+
+
+def test_the_pseudocode_refuses_unknown_errata():
+    with pytest.raises(ValueError, match="errata must be drawn from"):
+        notes.pseudocode_loss_and_grads(*gradcheck._pseudocode_parameters(
+            np.random.default_rng(0)), [1, 2], 0, errata=(1,))
+
+
 def test_row_normalisation_erratum_is_off_by_more_than_100_percent():
     assert gradcheck.check_erratum(3) > 1.0
 
 
 def test_errata_are_listed_and_each_names_its_function():
-    assert [e.number for e in notes.ERRATA] == list(range(1, 8))
+    assert [e.number for e in notes.ERRATA] == list(range(1, 13))
     for erratum in notes.ERRATA:
         assert callable(getattr(notes, erratum.function))
         assert erratum.section in gradcheck.SECTIONS + ("model",)
@@ -66,12 +154,22 @@ def test_erratum_6_pseudocode_gets_the_loss_right_but_not_the_gradients():
     params = [rng.normal(size=(7, 5)), rng.normal(size=(5, 5)), rng.normal(size=(5, 5)),
               rng.normal(size=5)]
     tokens = [1, 4, 4, 0, 6, 2, 5]
-    loss, grads = notes.pseudocode_loss_and_grads(*params, tokens, 2)
+    loss, grads = notes.pseudocode_loss_and_grads(*params, tokens, 2, errata=(6,))
     ref_loss, ref_grads = reference.loss_and_grads(*params, tokens, 2)
     assert loss == pytest.approx(ref_loss, rel=1e-13)
     # the last state in the logits and in hh: wrong by order one
     assert gradcheck.relative_error(grads["embedding"], ref_grads["embedding"]) > 0.1
     assert gradcheck.relative_error(grads["hh"], ref_grads["hh"]) > 0.1
+
+
+def test_erratum_9_pseudocode_takes_a_step_before_position_0():
+    rng = np.random.default_rng(0)
+    params = [rng.normal(size=(7, 5)), rng.normal(size=(5, 5)), rng.normal(size=(5, 5)),
+              rng.normal(size=5)]
+    tokens = [1, 4, 4, 0, 6, 2, 5]
+    loss, grads = notes.pseudocode_loss_and_grads(*params, tokens, 2, errata=(9,))
+    ref_loss, ref_grads = reference.loss_and_grads(*params, tokens, 2)
+    assert loss == pytest.approx(ref_loss, rel=1e-13)
     # the extra step at tokenIndex = 0 adds what reaches s_0: small, since it has
     # decayed through T steps, but a million times rounding (1e-16 relative)
     assert gradcheck.relative_error(grads["bias"], ref_grads["bias"]) > 1e-10

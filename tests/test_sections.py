@@ -21,7 +21,7 @@ def test_section_backward_matches_finite_differences(name, dtype):
 
 
 def test_float64_checks_reach_well_below_tolerance():
-    # the bar: about 1e-7 relative or better for every float64 section
+    # the project's bar: about 1e-7 relative or better for every float64 section
     rows = gradcheck.check_all(dtype=np.float64)
     assert len(rows) == 12        # the gain section checks two inputs, hh and gain
     assert max(r.error for r in rows) < 1e-7

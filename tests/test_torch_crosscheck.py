@@ -16,7 +16,7 @@ from normrnn import gradcheck  # noqa: E402
 
 
 def torch_loss(embedding, ih, hh, bias, tokens, title_length):
-    """MATH.md's forward, in PyTorch, with the row norms kept as a column."""
+    """The model's forward, in PyTorch, with the row norms kept as a column."""
     H = hh.shape[1]
     scaled_hh = hh / (H * torch.linalg.norm(hh, dim=1, keepdim=True))
     state = torch.zeros(H, dtype=embedding.dtype)

@@ -77,7 +77,7 @@ print("f'(20) =", reference.activation_grad(np.array([20.0]))[0], " 2/20^3 =", 2
 # NumPy sections, and look at the states it produces.
 
 def states_with(C, model, tokens):
-    """The forward pass of MATH.md with f replaced by C - 1/(x^2 + x + 1)."""
+    """The model's forward pass with f replaced by C - 1/(x^2 + x + 1)."""
     scaled_hh = reference.row_normalise(model.hh)
     s = np.zeros(model.hidden_size)
     out = [s]

@@ -106,11 +106,42 @@ for label, errors, dtype in (("Cython float64", e64, np.float64),
 # summed over every position of the document.
 #
 # If the ``hh`` error were a mistake, it would not care about :math:`h`;
-# rounding does.  Walk along the V of :doc:`plot_2_finite_differences`:
+# rounding does.  Walk along the V of :doc:`plot_2_finite_differences`,
+# for ``hh`` and, for comparison, ``bias``:
 
 _, grads = model.loss_and_grads(tokens, title_length=3)
-for h in (1e-7, 1e-6, 1e-5, 1e-4):
-    probe = model.copy()
-    numerical = gradcheck.numerical_gradient(lambda: probe.loss(tokens, 3), probe.hh, h)
-    print(f"h = {h:.0e}: relative error of d loss / d hh = "
-          f"{gradcheck.relative_error(grads.hh, numerical):.1e}")
+walk = np.logspace(-8, -2, 13)
+walk_errors = {}
+for name in ("hh", "bias"):
+    errors = []
+    for h in walk:
+        probe = model.copy()
+        numerical = gradcheck.numerical_gradient(lambda: probe.loss(tokens, 3),
+                                                 getattr(probe, name), h)
+        errors.append(gradcheck.relative_error(getattr(grads, name), numerical))
+    walk_errors[name] = np.array(errors)
+for h, e_hh, e_bias in zip(walk, walk_errors["hh"], walk_errors["bias"]):
+    print(f"h = {h:.0e}: relative error of d loss / d hh {e_hh:.1e}, / d bias {e_bias:.1e}")
+
+# %%
+# Both errors trace a V: rounding on the left (growing like :math:`1/h`),
+# truncation on the right (like :math:`h^2`), and a bottom between
+# :math:`h = 10^{-6}` and :math:`10^{-4}`, around the checks'
+# :math:`h = 10^{-5}`.  A wrong formula would give a flat line at order one
+# instead.  The ``hh`` curve sits higher because its
+# gradient is small (the :math:`1/(H n_i)` of the row normalisation) while
+# the rounding of the whole loss is not.
+
+fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+for name, colour in (("hh", "C0"), ("bias", "C1")):
+    ax.loglog(walk, walk_errors[name], "o-", color=colour, lw=2, label=f"d loss / d {name}")
+ax.axvline(gradcheck.EPS, color="k", lw=1)
+ax.text(gradcheck.EPS * 1.2, walk_errors["hh"].max(), "the checks' $h$", fontsize=9, va="top")
+ax.axhline(gradcheck.TOLERANCES[np.dtype(np.float64)], color="grey", ls="--", lw=1)
+ax.text(walk[0], gradcheck.TOLERANCES[np.dtype(np.float64)] * 1.4, "float64 tolerance",
+        color="grey", fontsize=9)
+ax.set_xlabel("finite-difference step $h$")
+ax.set_ylabel("relative error, whole-model check")
+ax.set_title("the hh check's error is rounding: it moves with $h$")
+ax.legend()
+plt.show()

@@ -2,11 +2,11 @@
 The notes' errata, caught one by one
 ====================================
 
-The author's notes get seven things wrong (``MATH.md`` lists them).
-:mod:`normrnn.notes` reproduces each one exactly as written, and
-:func:`normrnn.gradcheck.check_erratum` measures the error it makes.  Here
-they are, one after another, beside the package's correct version of the same
-thing, put through the same test.
+The author's notes get twelve things wrong (:data:`normrnn.notes.ERRATA`
+lists them).  :mod:`normrnn.notes` reproduces each one exactly as written, and
+:func:`normrnn.gradcheck.check_erratum` measures the error it makes, alone:
+every other erratum fixed.  Here they are, one after another, beside the
+package's correct version of the same thing, put through the same test.
 """
 
 import textwrap
@@ -45,8 +45,8 @@ for number, section in ((1, "ih"), (2, "hh"), (3, "row_normalise")):
     print(f"erratum {number} ({section}): notes {wrong:.2e}   normrnn {right:.2e}")
 
 # %%
-# Errata 4 and 5: forward formulas
-# --------------------------------
+# Errata 4, 5 and 8: forward formulas
+# ------------------------------------
 # A forward formula is compared with the right forward.  The package's own
 # forward is that right forward, so its "error" is measured the only honest
 # way: the Cython kernel against the NumPy formula it should equal.
@@ -59,21 +59,42 @@ results[4] = (gradcheck.check_erratum(4), gradcheck.relative_error(
     sections.row_normalise(hh), reference.row_normalise(hh)))
 results[5] = (gradcheck.check_erratum(5), gradcheck.relative_error(
     sections.hh_forward(hh, state), reference.hh_forward(hh, state)))
-for number in (4, 5):
+results[8] = (gradcheck.check_erratum(8), gradcheck.relative_error(
+    sections.ih_forward(hh, state), reference.ih_forward(hh, state)))
+for number in (4, 5, 8):
     print(f"erratum {number}: notes {results[number][0]:.2e}   normrnn {results[number][1]:.2e}")
 
 # %%
-# Erratum 6: the training pseudocode
-# ----------------------------------
-# The notes' whole training loop, transcribed
-# (:func:`normrnn.notes.pseudocode_loss_and_grads`), against finite
-# differences of the true loss; beside it, the model's own BPTT through
-# :func:`normrnn.gradcheck.check_model` on a document of the same size.
+# Errata 6 and 9 to 12: the training pseudocode
+# ---------------------------------------------
+# The notes' whole training loop is transcribed in
+# :func:`normrnn.notes.pseudocode_loss_and_grads`, with one switch per
+# erratum.  Each is switched on alone (every other one fixed) and the
+# gradients compared with finite differences of the true loss; beside them,
+# the model's own BPTT through :func:`normrnn.gradcheck.check_model` on a
+# document of the same size.  With no erratum switched on, the transcription
+# is exactly the reference:
+
+params = gradcheck._pseudocode_parameters(np.random.default_rng(0))
+tokens, title_length = gradcheck.ERRATUM_DOCUMENT
+_, fixed = notes.pseudocode_loss_and_grads(*params, tokens, title_length, errata=())
+_, want = reference.loss_and_grads(*params, tokens, title_length)
+print("all errata fixed, against the reference:",
+      max(gradcheck.relative_error(fixed[k], want[k]) for k in want))
 
 model = normrnn.NormRNN(7, 5, seed=0)
-results[6] = (gradcheck.check_erratum(6),
-              max(gradcheck.check_model(model, [1, 4, 4, 0, 6, 2, 5], 2).values()))
-print(f"erratum 6: notes {results[6][0]:.2e}   normrnn {results[6][1]:.2e}")
+model_error = max(gradcheck.check_model(model, tokens, title_length).values())
+for number in (6, 9, 10, 11, 12):
+    results[number] = (gradcheck.check_erratum(number), model_error)
+    print(f"erratum {number:2d} alone: notes {results[number][0]:.2e}   "
+          f"normrnn {model_error:.2e}")
+
+# %%
+# All six together, as the notes write them, are wrong by far more than any
+# one alone:
+
+_, as_written = notes.pseudocode_loss_and_grads(*params, tokens, title_length)
+print("as written:", max(gradcheck.relative_error(as_written[k], want[k]) for k in want))
 
 # %%
 # Erratum 7: ``^`` is XOR
@@ -107,7 +128,7 @@ titles = {e.number: e.title for e in notes.ERRATA}
 labels = [f"{n}. " + textwrap.shorten(titles[n], 46, placeholder="...") for n in numbers]
 
 y = np.arange(len(numbers))[::-1]
-fig, ax = plt.subplots(figsize=(10, 5.5), layout="constrained")
+fig, ax = plt.subplots(figsize=(10, 8), layout="constrained")
 ax.barh(y + 0.2, wrong, height=0.38, color="C3", label="the notes")
 ax.barh(y - 0.2, right, height=0.38, color="C0", label="normrnn")
 ax.axvline(TOLERANCE, color="k", ls="--", lw=1.2)

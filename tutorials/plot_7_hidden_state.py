@@ -19,7 +19,7 @@ from normrnn.training import TrainConfig, Trainer
 # A model to look at
 # ------------------
 # A few seconds of training on the default corpus (see
-# :doc:`plot_5_training` for the loss curve).
+# :doc:`plot_6_training` for the loss curve).
 
 documents = default_corpus()
 config = TrainConfig(hidden_size=48, max_steps=1000, batch_size=16, bptt=64,
@@ -33,9 +33,10 @@ print(f"validation loss after {result.state.step} steps: "
 # %%
 # A document to read
 # ------------------
-# The first document whose docstring is between 60 and 90 characters long.
+# The first document whose docstring is between 40 and 60 characters long
+# (short enough for every character to be labelled legibly below).
 
-doc = next(d for d in documents if 60 <= len(d.text) <= 90)
+doc = next(d for d in documents if 40 <= len(d.text) <= 60)
 tokens, title_length = tokenizer.encode_document(doc)
 print(f"title {doc.title!r}, text {doc.text!r}")
 print(f"{len(tokens)} tokens: {title_length} of title and separator, then the text "
@@ -57,7 +58,8 @@ print(f"loss of the text: {nats.sum():.1f} nats = {nats.mean() / np.log(2):.2f} 
 print(f"model.loss agrees: {model.loss(tokens, title_length):.1f} nats")
 
 labels = [tokenizer.decode([t]) for t in tokens]
-labels = ["␣" if c == " " else "⏎" if c == "\n" else c for c in labels]
+# one character per position: a space, a newline, the separator and the end marker
+labels = [{" ": "␣", "\n": "⏎", "<sep>": "§", "<eot>": "¶"}.get(c, c) for c in labels]
 
 # %%
 # How long does the state remember?
@@ -83,9 +85,11 @@ if same.size:
 # The picture
 # -----------
 # Top: the probability of each character that came (the title's positions
-# are not scored).  Middle: the state, one row per hidden unit, one column per
+# are not scored, and drawn grey); green when it was at least 1/4, blue
+# otherwise.  Middle: the state, one row per hidden unit, one column per
 # position, the units ordered by their mean.  Bottom: how far the state moves
-# when only the title changes.
+# when only the title changes.  Under the positions, the tokens read: ``§`` is
+# the separator after the title, ``¶`` the end marker, ``␣`` a space.
 
 order = np.argsort(states.mean(axis=0))
 T = len(tokens)
@@ -93,7 +97,8 @@ fig, axes = plt.subplots(3, 1, figsize=(13, 9.5), layout="constrained",
                          gridspec_kw=dict(height_ratios=[1.1, 3.2, 1.3]), sharex=True)
 
 ax = axes[0]
-colours = ["#bbbbbb" if t < title_length else plt.cm.viridis(p) for t, p in enumerate(p_next)]
+colours = ["#bbbbbb" if t < title_length else "C2" if p >= 0.25 else "C0"
+           for t, p in enumerate(p_next)]
 ax.bar(np.arange(T), p_next, color=colours, width=0.85)
 ax.axvline(title_length - 0.5, color="k", lw=1)
 ax.text(title_length - 0.7, 0.92, "title | text", ha="center", fontsize=9)
@@ -114,7 +119,7 @@ ax.semilogy(positions, np.maximum(difference, 1e-300), "o-", color="C3", ms=3)
 ax.set_ylim(1e-17, 10)
 ax.axvline(title_length - 0.5, color="k", lw=1)
 ax.set_ylabel(r"$\|s_t - s'_t\|$")
-ax.set_xticks(np.arange(T), labels, fontsize=7, family="monospace")
+ax.set_xticks(np.arange(T), labels, fontsize=12, family="monospace")
 ax.set_xlabel("token $x_t$ at each position $t$: predicted from $s_t$, "
               "which has read the tokens to its left")
 plt.show()
@@ -129,6 +134,7 @@ plt.show()
 #   character, until the two states agree to the last bit (the points stop):
 #   this model's memory is short by construction, the price of the row
 #   normalisation's guarantee against exploding gradients
-#   (:doc:`plot_6_gradient_norms`).
-# * The characters the model predicts well (tall, yellow bars) are the
-#   second halves of common pairs and the spaces after common words.
+#   (:doc:`plot_5_gradient_norms`).
+# * The characters the model predicts well (tall, green bars: probability at
+#   least 1/4) are the second halves of common pairs and the spaces after
+#   common words.

@@ -10,7 +10,9 @@ Directives
     show the error it reaches beside the error of the correct formula.
 ``.. runblock::``
     Execute the Python in the directive's body and show it, followed by what
-    it printed.  Blocks of one page share a namespace, top to bottom.
+    it printed.  Blocks of one page share a namespace, top to bottom, and run
+    from the repository root, so that paths read as a reader in a clone types
+    them.
 ``.. cython-annotated:: FILE.pyx``
     Embed lines of ``cython -a``'s annotation of a kernel file, yellow and all
     (options ``:start-after:``/``:end-before:`` take the same markers as
@@ -20,7 +22,11 @@ Directives
     lines call into the Python C-API according to the annotation.
 
 Every page that uses one of them is rebuilt on every build, so what it shows
-is never older than the code.
+is never older than the code.  A check that does not come out as the page
+expects fails the build (:func:`unexpected_results`): a section's gradient
+check or the package's own formula must pass, and a formula of the notes
+shown as an erratum must fail.  The page is still written, with the verdict,
+and the build ends with an error naming the page and the check.
 
 Hooks
 -----
@@ -65,16 +71,82 @@ def _mark_executed(env):
 
 def _purge(app, env, docname):
     getattr(env, "normrnn_executed", set()).discard(docname)
+    getattr(env, "normrnn_check_failures", {}).pop(docname, None)
 
 
 def _merge(app, env, docnames, other):
     if not hasattr(env, "normrnn_executed"):
         env.normrnn_executed = set()
     env.normrnn_executed |= getattr(other, "normrnn_executed", set())
+    if not hasattr(env, "normrnn_check_failures"):
+        env.normrnn_check_failures = {}
+    env.normrnn_check_failures.update(getattr(other, "normrnn_check_failures", {}))
 
 
 def _outdated(app, env, added, changed, removed):
     return sorted(getattr(env, "normrnn_executed", set()) - set(removed))
+
+
+# --- checks that must come out as the page says -------------------------------------
+
+def unexpected_results(rows):
+    """The checks whose verdict is not the expected one.
+
+    Parameters
+    ----------
+    rows : iterable of (str, bool, bool)
+        ``(what was checked, passed, expected to pass)``.  A section's check
+        and the package's formula are expected to pass; the notes' formula of
+        an erratum is expected to fail (an erratum that passes its check would
+        be no erratum, or a broken check).
+
+    Returns
+    -------
+    list of str
+        One message per unexpected verdict, empty when all are as expected.
+    """
+    messages = []
+    for what, passed, expected in rows:
+        if passed != expected:
+            messages.append(f"{what} {'passes' if passed else 'FAILS'} its check, "
+                            f"but is expected to {'pass' if expected else 'fail'}")
+    return messages
+
+
+def _report_unexpected(directive, rows):
+    """Log every unexpected verdict as an error of this page, and remember it."""
+    messages = unexpected_results(rows)
+    env = directive.env
+    if not hasattr(env, "normrnn_check_failures"):
+        env.normrnn_check_failures = {}
+    for message in messages:
+        LOGGER.error("normrnn check: %s", message, location=directive.get_location())
+        env.normrnn_check_failures.setdefault(env.docname, []).append(message)
+
+
+def _error(directive, message):
+    """The directive's error for ``message``, remembered so that the build fails.
+
+    ``raise _error(self, ...)`` instead of ``raise self.error(...)``: docutils
+    only logs a directive's error, and without ``-W`` the build would succeed
+    with a page that shows an error where a check or its output should be.
+    """
+    env = directive.env
+    if not hasattr(env, "normrnn_check_failures"):
+        env.normrnn_check_failures = {}
+    env.normrnn_check_failures.setdefault(env.docname, []).append(message.splitlines()[0])
+    return directive.error(message)
+
+
+def _fail_on_unexpected(app, exception):
+    """At the end of the build: an error if any page's check came out wrong."""
+    failures = getattr(app.env, "normrnn_check_failures", {}) if app.env else {}
+    if exception is None and any(failures.values()):
+        from sphinx.errors import ExtensionError
+
+        lines = [f"{doc}: {m}" for doc, ms in sorted(failures.items()) for m in ms]
+        raise ExtensionError("checks on the pages did not come out as expected:\n  "
+                             + "\n  ".join(lines))
 
 
 # --- small docutils helpers ----------------------------------------------------
@@ -138,18 +210,21 @@ class GradcheckDirective(SphinxDirective):
         _mark_executed(self.env)
         section = self.arguments[0]
         dtypes = (self.options.get("dtypes") or "float64 float32").split()
-        rows = []
+        rows, verdicts = [], []
         for name in dtypes:
             try:
                 result = gradcheck.check_all(dtype=np.dtype(name), sections=[section])
             except Exception:
-                raise self.error(f"gradcheck of {section!r} ({name}) raised:\n"
+                raise _error(self, f"gradcheck of {section!r} ({name}) raised:\n"
                                  + traceback.format_exc())
             if not result:
-                raise self.error(f"gradcheck.check_all returned no row for {section!r}")
+                raise _error(self, f"gradcheck.check_all returned no row for {section!r}")
             for row in result:
                 rows.append([nodes.literal(text=row.wrt), name, _fmt(row.error),
                              _fmt(row.tolerance), _verdict(row.passed)])
+                verdicts.append((f"the {section} gradient of {row.wrt} ({name}, error "
+                                 f"{_fmt(row.error)})", bool(row.passed), True))
+        _report_unexpected(self, verdicts)
         call = "\n".join(
             f'gradcheck.check_all(dtype=numpy.{name}, sections=["{section}"])'
             for name in dtypes)
@@ -181,25 +256,42 @@ class ErratumCheckDirective(SphinxDirective):
         number = int(self.arguments[0])
         by_number = {e.number: e for e in notes.ERRATA}
         if number not in by_number:
-            raise self.error(f"normrnn.notes.ERRATA has no erratum {number}")
+            raise _error(self, f"normrnn.notes.ERRATA has no erratum {number}")
         erratum = by_number[number]
         try:
             wrong = float(gradcheck.check_erratum(number))
         except Exception:
-            raise self.error(f"gradcheck.check_erratum({number}) raised:\n"
+            raise _error(self, f"gradcheck.check_erratum({number}) raised:\n"
                              + traceback.format_exc())
         tolerance = _tolerance(gradcheck)
         rows = [["the notes", nodes.literal(text=erratum.notes_formula), _fmt(wrong),
                  _verdict(wrong <= tolerance)]]
+        verdicts = [(f"the notes' formula of erratum {number} (error {_fmt(wrong)})",
+                     wrong <= tolerance, False)]
         correct = _correct_error(gradcheck, erratum)
         if correct is not None:
             rows.append(["normrnn", nodes.literal(text=erratum.correct_formula),
                          _fmt(correct), _verdict(correct <= tolerance)])
+            verdicts.append((f"normrnn's formula for erratum {number} (error {_fmt(correct)})",
+                             correct <= tolerance, True))
+        _report_unexpected(self, verdicts)
         container = nodes.container(classes=["normrnn-check", "normrnn-erratum"])
+        from sphinx.addnodes import pending_xref
+
         intro = nodes.paragraph("", f"Erratum {number}, checked while this page was built by ")
-        intro += nodes.literal(text=f"normrnn.gradcheck.check_erratum({number})")
+        api = pending_xref("", refdomain="py", reftype="func",
+                           reftarget="normrnn.gradcheck.check_erratum", refexplicit=True,
+                           refwarn=True)
+        api += nodes.literal(text=f"normrnn.gradcheck.check_erratum({number})")
+        intro += api
         intro += nodes.Text(f" (float64; a check passes below a relative error of "
-                            f"{_fmt(tolerance)}):")
+                            f"{_fmt(tolerance)}; the tutorial ")
+        tutorial = pending_xref("", refdomain="std", reftype="doc",
+                                reftarget="/auto_tutorials/plot_4_errata", refexplicit=True,
+                                refwarn=True)
+        tutorial += nodes.inline("", "the notes' errata, caught one by one")
+        intro += tutorial
+        intro += nodes.Text(" runs them all):")
         container += intro
         container += _table(["formula of", "formula", "relative error", "result"], rows,
                             widths=[2, 7, 3, 2])
@@ -245,17 +337,34 @@ class ErrataTableDirective(SphinxDirective):
 
         _mark_executed(self.env)
         tolerance = _tolerance(gradcheck)
-        rows = []
+        rows, verdicts = [], []
         for erratum in notes.ERRATA:
             error = float(gradcheck.check_erratum(erratum.number))
+            verdicts.append((f"the notes' formula of erratum {erratum.number} "
+                             f"(error {_fmt(error)})", error <= tolerance, False))
             page = ("bptt" if erratum.section not in gradcheck.SECTIONS
                     else f"sections/{erratum.section}")
             ref = _doc_ref(self, page)
-            rows.append([str(erratum.number), erratum.title, ref,
+            rows.append([_entry_ref(erratum.number), erratum.title, ref,
                          nodes.literal(text=erratum.notes_formula), _fmt(error),
                          _verdict(error <= tolerance)])
+        _report_unexpected(self, verdicts)
         return [_table(["#", "erratum", "page", "the notes write", "error", "check"],
                        rows, widths=[1, 6, 3, 8, 2, 2], classes=["errata-table"])]
+
+
+def _entry_ref(number):
+    """A link to the errata page's entry for erratum ``number`` (label ``erratum-N``).
+
+    Every erratum of :data:`normrnn.notes.ERRATA` must have its entry: a
+    missing label is a broken reference, which fails the build under ``-W``.
+    """
+    from sphinx.addnodes import pending_xref
+
+    ref = pending_xref("", refdomain="std", reftype="ref", reftarget=f"erratum-{number}",
+                       refexplicit=True, refwarn=True)
+    ref += nodes.inline("", str(number))
+    return nodes.paragraph("", "", ref)
 
 
 def _doc_ref(directive, target):
@@ -269,6 +378,17 @@ def _doc_ref(directive, target):
 
 
 # --- .. runblock:: -------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _in_directory(path):
+    """Run the body with ``path`` as the working directory (contextlib.chdir before 3.11)."""
+    before = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
 
 class RunBlockDirective(SphinxDirective):
     """Execute a block of Python at build time; show the code and its output."""
@@ -285,9 +405,10 @@ class RunBlockDirective(SphinxDirective):
         out = io.StringIO()
         try:
             with contextlib.redirect_stdout(out):
-                exec(compile(code, f"<{self.env.docname}>", "exec"), namespace)
+                with _in_directory(ROOT):
+                    exec(compile(code, f"<{self.env.docname}>", "exec"), namespace)
         except Exception:
-            raise self.error(f"runblock in {self.env.docname} raised:\n"
+            raise _error(self, f"runblock in {self.env.docname} raised:\n"
                              + traceback.format_exc())
         result = []
         if "hide-code" not in self.options:
@@ -314,7 +435,13 @@ def _setup_directives():
 
 
 def annotate_kernels(app):
-    """Write docs/_static/annotated/NAME.html for every normrnn/_kernels/NAME.pyx."""
+    """Write docs/_static/annotated/NAME.html for every normrnn/_kernels/NAME.pyx.
+
+    Off when the configuration sets ``normrnn_annotate_kernels = False`` (a
+    project that embeds no annotation, such as the extension's own tests).
+    """
+    if not app.config.normrnn_annotate_kernels:
+        return
     os.makedirs(ANNOTATED, exist_ok=True)
     options = []
     for name, value in _setup_directives().items():
@@ -424,7 +551,7 @@ class CythonAnnotatedDirective(SphinxDirective):
         if "pyobject" in self.options:
             found = [f for f in pyx_functions(stem) if f[0] == self.options["pyobject"]]
             if not found:
-                raise self.error(f"{stem}.pyx has no top-level function "
+                raise _error(self, f"{stem}.pyx has no top-level function "
                                  f"{self.options['pyobject']!r}")
             first, last = found[0][2], found[0][3]
         else:
@@ -433,18 +560,18 @@ class CythonAnnotatedDirective(SphinxDirective):
                 marker = self.options["start-after"]
                 hits = [i for i, line in enumerate(source, 1) if marker in line]
                 if not hits:
-                    raise self.error(f"{stem}.pyx has no line with {marker!r}")
+                    raise _error(self, f"{stem}.pyx has no line with {marker!r}")
                 first = hits[0] + 1
             if "end-before" in self.options:
                 marker = self.options["end-before"]
                 hits = [i for i, line in enumerate(source, 1) if marker in line and i >= first]
                 if not hits:
-                    raise self.error(f"{stem}.pyx has no line with {marker!r}")
+                    raise _error(self, f"{stem}.pyx has no line with {marker!r}")
                 last = hits[0] - 1
         lines = annotated_lines(stem)
         chunks = [lines[n][1] for n in range(first, last + 1) if n in lines]
         if not chunks:
-            raise self.error(f"no annotated lines {first}-{last} in {stem}.pyx")
+            raise _error(self, f"no annotated lines {first}-{last} in {stem}.pyx")
         body = (f'<div class="cython-annotated"><style>{annotation_style(stem)}</style>'
                 + "\n".join(chunks) + "</div>")
         return [nodes.raw("", body, format="html")]
@@ -504,7 +631,7 @@ class CythonSnippetDirective(SphinxDirective):
             done = subprocess.run([sys.executable, "-m", "cython", "-3", "-a", *options, pyx],
                                   capture_output=True, text=True, cwd=tmp)
             if done.returncode != 0:
-                raise self.error(f"cython -a failed:\n{done.stdout}\n{done.stderr}")
+                raise _error(self, f"cython -a failed:\n{done.stdout}\n{done.stderr}")
             with open(os.path.join(tmp, stem + ".html"), encoding="utf-8") as fh:
                 page = fh.read()
         chunks = [m.group(0) for m in _LINE.finditer(page)]
@@ -623,6 +750,26 @@ def fused_signature(app, what, name, obj, options, signature, return_annotation)
     return readable, return_annotation
 
 
+def drop_sourceless_modules(app):
+    """Keep ``sphinx.ext.viewcode`` from listing modules it has no source page for.
+
+    viewcode finds no Python source for the compiled kernels
+    (``normrnn._kernels.*``), so it writes no page for them, but its index of
+    module code still links to one: a broken link.  Before it collects its
+    pages, forget the modules whose source it could not read.
+
+    Returns
+    -------
+    list
+        No pages of its own (``html-collect-pages`` expects an iterable).
+    """
+    modules = getattr(app.env, "_viewcode_modules", None)
+    if modules:
+        for name in [name for name, entry in modules.items() if entry is False]:
+            del modules[name]
+    return []
+
+
 def setup(app):
     app.add_directive("gradcheck", GradcheckDirective)
     app.add_directive("erratum-check", ErratumCheckDirective)
@@ -631,7 +778,10 @@ def setup(app):
     app.add_directive("cython-annotated", CythonAnnotatedDirective)
     app.add_directive("cython-scores", CythonScoresDirective)
     app.add_directive("cython-snippet", CythonSnippetDirective)
+    app.add_config_value("normrnn_annotate_kernels", True, "env")
     app.connect("builder-inited", annotate_kernels)
+    app.connect("build-finished", _fail_on_unexpected)
+    app.connect("html-collect-pages", drop_sourceless_modules, priority=400)   # viewcode: 500
     app.connect("env-get-outdated", _outdated)
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)

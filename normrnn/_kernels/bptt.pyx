@@ -1,7 +1,7 @@
 """Whole-document forward and BPTT, the fast way: gather, then multiply matrices.
 
 Only two products per token are truly sequential: S s_t forward and S^T delta_t
-backward (``MATH.md``).  Everything else is a sum over time of outer products,
+backward (the docs' *Backpropagation through time* page).  Everything else is a sum over time of outer products,
 or a product with a matrix that does not change along the document, so it is
 gathered into one matrix-matrix product (BLAS gemm) per parameter:
 

@@ -8,7 +8,7 @@ accumulates gradients over time steps by passing the same arrays again.  A thin
 Python; the checked, allocating front door is :mod:`normrnn.sections`.
 
 Shapes: V the vocabulary size, H the hidden size.  Names follow the notes and
-``MATH.md``: ``embedding`` E, ``ih`` W_ih, ``hh`` W_hh, ``bias`` b,
+the docs' notation table: ``embedding`` E, ``ih`` W_ih, ``hh`` W_hh, ``bias`` b,
 ``scaled_hh`` S, ``state`` s_t, ``middle`` a_t, ``embedded`` u_t.
 """
 

@@ -24,7 +24,8 @@ Modules: :mod:`~normrnn.bench.baselines` (what is timed),
 :mod:`~normrnn.bench.timing` (how), :mod:`~normrnn.bench.experiments` (the
 step, thread and scaling benchmarks), :mod:`~normrnn.bench.memory`,
 :mod:`~normrnn.bench.report` (targets and the text report),
-:mod:`~normrnn.bench.plot` and :mod:`~normrnn.bench.command` (``normrnn bench``).
+:mod:`~normrnn.bench.plot`, :mod:`~normrnn.bench.command` (``normrnn bench``)
+and :mod:`~normrnn.bench.recorded` (a run kept in a file, as the docs show it).
 
 Examples
 --------
@@ -47,6 +48,7 @@ from .command import configure, main, run
 from .experiments import gain_benchmark, scaling_benchmark, step_benchmark, thread_benchmark
 from .memory import memory_benchmark
 from .plot import plot_results, plot_scaling, plot_step
+from .recorded import describe_record, load_record, record
 from .report import (
     FULL,
     QUICK,
@@ -60,7 +62,8 @@ from .report import (
 from .timing import machine_info, one_thread, other_load, time_interleaved
 
 __all__ = [
-    "FULL", "LABELS", "QUICK", "TARGETS", "check_targets", "configure", "flops_per_token",
+    "FULL", "LABELS", "QUICK", "TARGETS", "check_targets", "configure", "describe_record",
+    "flops_per_token", "load_record", "record",
     "format_report", "gain_benchmark", "gemm_function", "jsonable", "machine_info", "main", "memory_benchmark",
     "one_thread", "other_load", "plot_results", "plot_scaling", "plot_step", "run", "run_benchmark",
     "scaling_benchmark", "scaling_options", "sequential_functions", "step_benchmark",

@@ -64,7 +64,7 @@ def torch_loss(embedding, ih, hh, bias, tokens, title_length):
     step would make each step's backward write a whole (T, H) gradient, a
     backward pass of O(T^2 H).  This is the faster of the two PyTorch
     versions, the one a PyTorch user who batches what can be batched would
-    write; the benchmark holds it to the issue's 13x on a line of its own.
+    write; the benchmark holds it to the same 13x goal on a line of its own.
 
     Parameters
     ----------
@@ -99,11 +99,11 @@ def torch_loss(embedding, ih, hh, bias, tokens, title_length):
 
 
 def torch_loss_per_token(embedding, ih, hh, bias, tokens, title_length):
-    """The model's loss in PyTorch, one token at a time, as ``MATH.md`` states it.
+    """The model's loss in PyTorch, one token at a time, as the docs' *Model* page states it.
 
     The learner's version: the loop of the notes' "thoughts" (logits, loss,
     next state, token after token), with autograd for the backward pass.
-    The issue's 13x target over PyTorch eager refers to this one.
+    normrnn's 13x goal over PyTorch eager refers to this one.
 
     Parameters
     ----------

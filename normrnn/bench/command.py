@@ -37,6 +37,25 @@ def configure(parser):
                              "the table, when PATH is left out")
     parser.add_argument("--no-torch", action="store_true",
                         help="leave out PyTorch even if it is installed")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing --plot that is not an image of its format, "
+                             "or --json file that is not a normrnn bench report")
+
+
+def _check_outputs(args):
+    """One line and status 2 for an unusable --plot or --json path (before measuring)."""
+    from pathlib import Path
+
+    from ..training.outputs import Output, OutputError, check_outputs
+    outputs = [Output(Path(args.plot), "plot", "--plot")] if args.plot else []
+    if args.json and args.json != "-":
+        outputs.append(Output(Path(args.json), "json", "--json"))
+    try:
+        check_outputs(outputs, force=args.force)
+    except OutputError as exc:
+        print(f"normrnn: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def run(args):
@@ -50,10 +69,14 @@ def run(args):
     Returns
     -------
     int
-        0.  A target that is not met is reported, not an error: timings
-        depend on the machine and on what else runs on it.
+        0, or 2 for an output path that cannot be used.  A target that is
+        not met is reported, not an error: timings depend on the machine and
+        on what else runs on it.
     """
     import json
+
+    if _check_outputs(args):
+        return 2
 
     from .report import format_report, jsonable, run_benchmark
 

@@ -35,6 +35,9 @@ def plot_step(step, config, ax):
     ax.set_yticks(np.arange(len(names)), [LABELS[n] for n in names])
     ax.invert_yaxis()
     ax.set_xscale("log")
+    from matplotlib.ticker import NullFormatter
+
+    ax.xaxis.set_minor_formatter(NullFormatter())    # minor labels would overlap
     ax.set_xlabel("tokens/s (one thread)")
     ax.set_title(f"one training step, V={config['vocab_size']} H={config['hidden_size']} "
                  f"T={config['length']}", fontsize=10)

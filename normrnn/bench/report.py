@@ -15,12 +15,12 @@ TARGETS = {
     "float32": 1.6,     # normrnn's float32 tokens/s over its float64 tokens/s
     "threads": 1.7,     # float64 batch of documents: 2 threads over 1
 }
-"""The targets of the issue the benchmark answers: ratios of tokens/s.
+"""normrnn's performance goals: ratios of tokens/s.
 
-The PyTorch target is the issue's "PyTorch eager autograd of the same model",
-the learner's own version: the model one token at a time, as the notes'
+The PyTorch goal is over PyTorch eager autograd of the same model written the
+way a learner writes it: the model one token at a time, as the notes'
 "thoughts" write it.  The report holds the batched PyTorch version to the
-same 13x on a line of its own, below the issue's targets.
+same 13x on a line of its own, below the goals.
 """
 
 FULL = {"vocab_size": 96, "hidden_size": 128, "length": 256, "title_length": 16,
@@ -28,7 +28,7 @@ FULL = {"vocab_size": 96, "hidden_size": 128, "length": 256, "title_length": 16,
         "train_steps": 5, "scaling_hidden": (32, 64, 128, 256, 512),
         "scaling_length": (64, 256, 1024, 4096), "scaling_rounds": 3,
         "scaling_min_seconds": 0.05}
-"""The configuration of ``normrnn bench``: the issue's V, H, T and m."""
+"""The configuration of ``normrnn bench``: the V, H, T and m of the goals."""
 
 QUICK = dict(FULL, rounds=3, min_seconds=0.02, gemm_size=512, documents=8, train_steps=2,
              scaling_length=(64, 256, 1024), scaling_rounds=3, scaling_min_seconds=0.0)
@@ -106,12 +106,12 @@ def run_benchmark(*, quick=False, use_torch=True, scaling=False, progress=None):
 
 
 def check_targets(results):
-    """The issue's targets (:data:`TARGETS`) against the measured numbers.
+    """The performance goals (:data:`TARGETS`) against the measured numbers.
 
     The PyTorch target is checked against the per-token PyTorch model, the
-    one the issue's learner writes (the notes' "thoughts" loop).  The batched
+    one a learner writes (the notes' "thoughts" loop).  The batched
     PyTorch version, which moves the input and logit products out of the
-    loop, is a stronger baseline than the issue asks for: it is held to the
+    loop, is a stronger baseline than the goal names: it is held to the
     same 13x on a row marked ``"beyond": True``.
 
     Parameters
@@ -289,10 +289,10 @@ def _scaling_lines(scaling):
 
 
 def _target_lines(targets):
-    lines = ["Targets (the issue's)"]
+    lines = ["Targets (normrnn's performance goals)"]
     for beyond in (False, True):
         if beyond:
-            lines.append("Held to the same bar, beyond the issue: the batched PyTorch version")
+            lines.append("Held to the same bar, beyond the goals: the batched PyTorch version")
         for t in (t for t in targets if t["beyond"] == beyond):
             mark = {True: "met", False: "NOT MET", None: "not measured"}[t["met"]]
             value = "-" if t["value"] is None else f"{t['value']:.2f}x"

@@ -15,7 +15,8 @@ from .document import Document
 _BOM = "\ufeff"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
-__all__ = ["CorpusError", "load_corpus", "load_jsonl", "load_text_folder", "load_text_file"]
+__all__ = ["CorpusError", "load_corpus", "load_jsonl", "load_text_folder", "load_text_file",
+           "text_folder_files"]
 
 
 class CorpusError(ValueError):
@@ -135,6 +136,21 @@ def load_text_file(path):
     return [Document(path.stem, text)]
 
 
+def text_folder_files(path):
+    """The files :func:`load_text_folder` reads: every ``*.txt`` file directly inside, sorted.
+
+    Parameters
+    ----------
+    path : str or Path
+        A folder.
+
+    Returns
+    -------
+    list of Path
+    """
+    return sorted(p for p in Path(path).iterdir() if p.suffix == ".txt" and p.is_file())
+
+
 def load_text_folder(path):
     """Read every ``*.txt`` file directly inside a folder, in name order.
 
@@ -153,7 +169,7 @@ def load_text_folder(path):
         If the folder holds no ``.txt`` file, or one is not valid UTF-8.
     """
     path = Path(path)
-    files = sorted(p for p in path.iterdir() if p.suffix == ".txt" and p.is_file())
+    files = text_folder_files(path)
     if not files:
         raise CorpusError(path, "folder holds no .txt file")
     return [doc for f in files for doc in load_text_file(f)]

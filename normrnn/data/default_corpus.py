@@ -28,10 +28,20 @@ DEFAULT_MODULES = (
 
 
 def _public_members(module):
-    """Public functions and classes defined in ``module``, in name order."""
-    for name, value in sorted(vars(module).items()):
+    """Public functions and classes defined in ``module``, in name order.
+
+    What the module defined, not what other code has put in its place since:
+    ``logging.captureWarnings(True)`` (which Sphinx, among others, calls)
+    replaces ``warnings.showwarning`` by a function of ``logging``, and the
+    corpus must not lose a document because of it.  A module that keeps the
+    original of a replaceable name as ``_NAME_orig`` (``warnings`` does) is
+    read through it.
+    """
+    members = vars(module)
+    for name, value in sorted(members.items()):
         if name.startswith("_"):
             continue
+        value = members.get(f"_{name}_orig", value)
         if not (inspect.isfunction(value) or inspect.isclass(value) or inspect.isbuiltin(value)):
             continue
         if getattr(value, "__module__", None) == module.__name__:

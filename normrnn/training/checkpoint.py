@@ -21,11 +21,15 @@ key                         content
 
 Writes are atomic; reads use ``allow_pickle=False`` and check every key,
 dtype and shape, raising :class:`CheckpointError` (a ``ValueError``) that
-names the file.
+names the file.  Before any large entry is read, its size declared in the
+archive is checked against what the configuration and vocabulary imply
+(:func:`~normrnn.training.npz.read_npz`), so a crafted file cannot make
+loading allocate more than about its own size.
 """
 
 import json
 import math
+import zipfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,10 +41,15 @@ from .npz import CheckpointError, read_npz, write_npz
 from .optimizers import make_optimizer
 from .state import History, TrainState
 
-__all__ = ["Checkpoint", "CheckpointError", "save_checkpoint", "load_checkpoint"]
+__all__ = ["Checkpoint", "CheckpointError", "save_checkpoint", "load_checkpoint",
+           "is_checkpoint"]
 
 FORMAT = "normrnn-checkpoint"
 VERSION = 1
+
+#: entries read before the others, and the most bytes each may declare
+_HEAD_LIMITS = {"format": 4096, "version": 4096, "config": 1 << 20, "progress": 1 << 20,
+                "vocab": 4 * 0x110000 + 4096}
 
 
 @dataclass
@@ -214,6 +223,101 @@ def _state(path, progress, history):
     return state
 
 
+#: slack on the sizes the configuration implies: the exact shapes are checked after
+#: reading, with clearer messages; this check only keeps a crafted file from costing memory
+_SLACK_FACTOR, _SLACK_BYTES = 2, 1 << 16
+
+
+def _largest_entries(config, vocab_size, steps):
+    """The bytes each entry holds, by what the configuration implies.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    vocab_size : int
+        V.
+    steps : int
+        Steps of the run (the loss history has one row per step, evaluations
+        at most one per step and one more).
+
+    Returns
+    -------
+    sizes : dict of str to int
+        Entries not named (``streams.order``, whose length is the training
+        corpus's, unknown here) are bounded by the file's size only.
+    largest_parameter : int
+        Bytes of the largest parameter in float64: an optimizer entry's bound.
+    """
+    V, H, B = vocab_size, config.hidden_size, config.batch_size
+    item = np.dtype(config.dtype).itemsize
+    sizes = {"param.embedding": V * H * item, "param.ih": H * H * item,
+             "param.hh": H * H * item, "param.bias": H * item, "unigram": V * 8,
+             "streams.doc": B * 8, "streams.pos": B * 8, "streams.carried": B * H * item,
+             "history.steps": steps * 8, "history.tokens": steps * 8,
+             "history.bits": steps * 8, "history.evals": (steps + 1) * 4 * 8}
+    return sizes, max(V * H, H * H) * 8
+
+
+def _check_declared_sizes(path, archive):
+    """Refuse an entry that declares far more bytes than the configuration implies.
+
+    Reads only the small entries (format, version, config, progress, vocab),
+    each first checked against a fixed bound; if they cannot be understood,
+    the later checks of :func:`load_checkpoint` name the problem (reading is
+    bounded by the file's size anyway).
+    """
+    def too_large(name, nbytes, limit):
+        raise CheckpointError(path, f"entry {name!r} is too large to load: it declares "
+                              f"{nbytes} bytes, its configuration allows {limit} (damaged?)")
+
+    for name, limit in _HEAD_LIMITS.items():
+        if archive.nbytes.get(name, 0) > limit:
+            too_large(name, archive.nbytes[name], limit)
+    try:
+        config = TrainConfig.from_json(str(archive.read("config")))
+        vocab_size = len(archive.read("vocab")) + 3
+        steps = json.loads(str(archive.read("progress")))["step"]
+    except Exception:  # noqa: BLE001  (missing or bad: load_checkpoint says which)
+        return
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
+        return
+    sizes, largest_parameter = _largest_entries(config, vocab_size, steps)
+    for name, nbytes in archive.nbytes.items():
+        size = largest_parameter if name.startswith("optimizer.") else sizes.get(name)
+        if size is not None and nbytes > _SLACK_FACTOR * size + _SLACK_BYTES:
+            too_large(name, nbytes, _SLACK_FACTOR * size + _SLACK_BYTES)
+
+
+def is_checkpoint(path):
+    """Whether ``path`` is a file that names itself a normrnn checkpoint, read cheaply.
+
+    Only the zip directory and the small ``format`` entry are read: the
+    answer does not say the checkpoint is undamaged (:func:`load_checkpoint`
+    checks that), only that replacing the file replaces a checkpoint.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    bool
+    """
+    try:
+        with open(path, "rb") as f:
+            if f.read(2) != b"PK":
+                return False
+        with zipfile.ZipFile(path) as z:
+            info = z.getinfo("format.npy")
+            if info.file_size > _HEAD_LIMITS["format"]:
+                return False
+            with z.open(info) as member:
+                value = np.lib.format.read_array(member, allow_pickle=False)
+        return value.dtype.kind == "U" and value.shape == () and str(value) == FORMAT
+    except Exception:  # noqa: BLE001  (anything unreadable is not a checkpoint)
+        return False
+
+
 def load_checkpoint(path):
     """Read and validate a checkpoint written by :func:`save_checkpoint`.
 
@@ -229,9 +333,10 @@ def load_checkpoint(path):
     ------
     CheckpointError
         On a missing, truncated or modified file, a missing or extra entry,
-        a wrong dtype or shape, or unusable values; the message names the file.
+        an entry larger than the configuration implies, a wrong dtype or
+        shape, or unusable values; the message names the file.
     """
-    arrays = read_npz(path)
+    arrays = read_npz(path, check=lambda archive: _check_declared_sizes(path, archive))
     config, progress = _header(path, arrays)
     vocab = _take(path, arrays, "vocab", "i", (None,))
     try:

@@ -3,6 +3,7 @@
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -10,6 +11,7 @@ from ..data.default_corpus import default_corpus
 from .config import TrainConfig, default_threads
 from .evaluation import evaluate
 from .ngram import ngram_bits_per_token
+from .outputs import Output, OutputError, check_outputs
 from .plotting import plot_loss_curve
 from .sampling import prefix_state, sample
 from .trainer import Trainer
@@ -116,7 +118,8 @@ def _title_influence(model, tokenizer, out):
 
 
 def run_demo(*, plot_path="normrnn-demo-loss.png", minutes=1.0, hidden_size=None, seed=0,
-             n_threads=None, checkpoint_path=None, progress=True, out=None, gain="fixed"):
+             n_threads=None, checkpoint_path=None, progress=True, out=None, force=False,
+             gain="fixed"):
     """Check gradients, train on the embedded corpus, sample, plot; return the exit status.
 
     Parameters
@@ -137,15 +140,27 @@ def run_demo(*, plot_path="normrnn-demo-loss.png", minutes=1.0, hidden_size=None
         Show the progress bar (on stderr).
     out : file, optional
         Where to print (default ``sys.stdout``).
+    force : bool, optional
+        Replace an existing ``plot_path`` that is not an image of its format,
+        or ``checkpoint_path`` that is not a checkpoint.
     gain : {"fixed", "learned"}, optional
         The model's row scale of S (:class:`~normrnn.NormRNN`).
 
     Returns
     -------
     int
-        0, or 1 if a gradient check failed.
+        0, 1 if a gradient check failed, 2 if an output path cannot be used
+        (:func:`~normrnn.training.outputs.check_outputs`, before any work).
     """
     out = sys.stdout if out is None else out
+    outputs = [Output(Path(plot_path), "plot", "--out")]
+    if checkpoint_path is not None:
+        outputs.append(Output(Path(checkpoint_path), "checkpoint", "--checkpoint"))
+    try:
+        check_outputs(outputs, force=force)
+    except OutputError as exc:
+        print(f"normrnn: error: {exc}", file=sys.stderr)
+        return 2
     start = time.perf_counter()
     checks_passed = _gradient_checks(out)
     settings = dict(DEMO_CONFIG, minutes=minutes, seed=seed, gain=gain,

@@ -1,13 +1,24 @@
-"""Safe ``.npz`` files: atomic writes, pickle-free reads, a content checksum."""
+"""Safe ``.npz`` files: atomic writes, pickle-free bounded reads, a content checksum.
+
+Reading costs at most about twice the file's size in memory, whatever the
+file claims: the entries' sizes declared in the zip directory may not add up
+to more than the file itself (normrnn writes its archives uncompressed, so a
+compressed entry, which could expand without bound, is refused), and no
+``.npy`` header may declare an array larger than its entry before the array
+is allocated.  A caller that knows more (a checkpoint's configuration implies
+the size of most entries) checks the declared sizes before anything is read.
+"""
 
 import hashlib
 import os
-import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["CheckpointError", "checksum", "write_npz", "read_npz"]
+from .atomic import atomic_file
+
+__all__ = ["CheckpointError", "NpzArchive", "checksum", "write_npz", "read_npz"]
 
 
 class CheckpointError(ValueError):
@@ -43,16 +54,18 @@ def checksum(arrays):
     for name in sorted(arrays):
         value = np.ascontiguousarray(arrays[name])
         digest.update(f"{name}|{value.dtype.str}|{value.shape}|".encode())
-        digest.update(value.tobytes())
+        digest.update(value.reshape(-1).view(np.uint8))        # its bytes, not a copy
     return digest.hexdigest()
 
 
 def write_npz(path, arrays):
     """Write ``arrays`` plus a ``"checksum"`` entry to ``path`` atomically.
 
-    The file is written to a temporary name in the same folder, flushed to
-    disk, then renamed over ``path`` (:func:`os.replace`), so ``path`` always
-    holds either the old or the new checkpoint, never half of one.
+    The file is written to a short temporary name in the same folder, flushed
+    to disk, then renamed over ``path`` (:func:`os.replace`), so ``path``
+    always holds either the old or the new checkpoint, never half of one;
+    temporaries left by a killed writer of ``path`` are removed first
+    (:func:`~normrnn.training.atomic.atomic_file`).
 
     Parameters
     ----------
@@ -60,28 +73,78 @@ def write_npz(path, arrays):
     arrays : dict of str to ndarray
         No object arrays.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = dict(arrays, checksum=np.array(checksum(arrays)))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_file(path) as f:
+        np.savez(f, **payload)
 
 
-def read_npz(path):
+class NpzArchive:
+    """An open ``.npz`` whose entries' sizes were checked before any array is read.
+
+    Parameters
+    ----------
+    path : str or Path
+    npz : numpy.lib.npyio.NpzFile
+        Opened with ``allow_pickle=False``.
+
+    Attributes
+    ----------
+    nbytes : dict of str to int
+        Per entry (name without ``.npy``), the size of the array its header
+        declares (or of the raw entry, if it is not an ``.npy``).
+    """
+
+    def __init__(self, path, npz):
+        self.path, self._npz = path, npz
+        infos = npz.zip.infolist()
+        declared, size = sum(i.file_size for i in infos), os.path.getsize(path)
+        if declared > size:
+            raise CheckpointError(path, f"not a readable .npz archive: its entries declare "
+                                  f"{declared} bytes in a file of {size} (normrnn writes "
+                                  "uncompressed archives; a compressed one is refused)")
+        self.nbytes = dict(self._declared(info) for info in infos)
+
+    def _declared(self, info):
+        name = info.filename.removesuffix(".npy")
+        if not info.filename.endswith(".npy"):
+            return name, info.file_size
+        with self._npz.zip.open(info) as member:
+            if member.read(6) != np.lib.format.MAGIC_PREFIX:
+                return name, info.file_size
+            member.seek(0)
+            version = np.lib.format.read_magic(member)
+            readers = {(1, 0): np.lib.format.read_array_header_1_0,
+                       (2, 0): np.lib.format.read_array_header_2_0}
+            if version not in readers:
+                raise CheckpointError(self.path, f"not a readable .npz archive: entry {name!r} "
+                                      f"is a .npy file of version {version}")
+            shape, _, dtype = readers[version](member)
+            header = member.tell()
+        if dtype.hasobject:
+            return name, info.file_size
+        nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if nbytes > info.file_size - header:
+            raise CheckpointError(self.path, f"entry {name!r} is too large to load: its header "
+                                  f"declares {nbytes} bytes, the entry holds "
+                                  f"{info.file_size - header} (damaged?)")
+        return name, nbytes
+
+    def read(self, name):
+        """The array ``name`` (its size was checked when the archive was opened)."""
+        return self._npz[name]
+
+
+def read_npz(path, check=None):
     """Read every array of an ``.npz`` with ``allow_pickle=False`` and verify the checksum.
 
     Parameters
     ----------
     path : str or Path
+    check : callable or None, optional
+        ``check(archive)`` with the :class:`NpzArchive`, before any array is
+        read in full: it may read small entries and raise
+        :class:`CheckpointError` for an entry whose declared size
+        (``archive.nbytes``) is more than the caller expects.
 
     Returns
     -------
@@ -91,8 +154,9 @@ def read_npz(path):
     Raises
     ------
     CheckpointError
-        If the file is missing, not a complete ``.npz`` archive, holds object
-        arrays, or its checksum does not match.
+        If the file is missing, not a complete ``.npz`` archive, declares
+        more bytes than it holds, holds object arrays, or its checksum does
+        not match.
     """
     try:
         # a zip archive starts with "PK"; anything else would reach np.load's
@@ -105,7 +169,10 @@ def read_npz(path):
         if not isinstance(npz, np.lib.npyio.NpzFile):
             raise CheckpointError(path, "not an .npz archive")
         with npz:
-            arrays = {name: npz[name] for name in npz.files}
+            archive = NpzArchive(path, npz)
+            if check is not None:
+                check(archive)
+            arrays = {name: archive.read(name) for name in npz.files}
     except FileNotFoundError:
         raise CheckpointError(path, "no such file") from None
     except CheckpointError:

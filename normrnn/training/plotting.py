@@ -1,4 +1,9 @@
-"""The loss curve of a run as a PNG (matplotlib's Agg backend: no display needed)."""
+"""The loss curve of a run as an image (matplotlib's Agg backend: no display needed).
+
+The format follows the file's suffix (``.png``, ``.pdf``, ``.svg``, ...: any
+that matplotlib writes, :func:`plot_formats`).  The file is written
+atomically, like a checkpoint.
+"""
 
 from pathlib import Path
 
@@ -6,7 +11,80 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-__all__ = ["plot_loss_curve"]
+from .atomic import atomic_file
+
+__all__ = ["plot_loss_curve", "plot_formats", "plot_format", "looks_like_plot"]
+
+#: how a file of each format begins: (offset, bytes), any of them
+_SIGNATURES = {
+    "png": [(0, b"\x89PNG\r\n\x1a\n")], "pdf": [(0, b"%PDF")],
+    "ps": [(0, b"%!PS")], "eps": [(0, b"%!PS"), (0, b"\xc5\xd0\xd3\xc6")],
+    "svg": [(0, b"<?xml"), (0, b"<svg")], "svgz": [(0, b"\x1f\x8b")],
+    "jpg": [(0, b"\xff\xd8\xff")], "jpeg": [(0, b"\xff\xd8\xff")],
+    "tif": [(0, b"II*\x00"), (0, b"MM\x00*")], "tiff": [(0, b"II*\x00"), (0, b"MM\x00*")],
+    "gif": [(0, b"GIF8")], "webp": [(8, b"WEBP")], "avif": [(4, b"ftypavi")],
+    "pgf": [(0, b"%% Creator: Matplotlib")],
+}
+
+
+def plot_formats():
+    """The formats matplotlib can write here, by suffix.
+
+    Returns
+    -------
+    dict of str to str
+        Suffix without the dot (lower case) to a description.
+    """
+    return Figure().canvas.get_supported_filetypes()
+
+
+def plot_format(path):
+    """The format of a plot written to ``path``: its suffix, lower case, without the dot.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        If matplotlib cannot write that suffix; the message lists those it can.
+    """
+    suffix = Path(path).suffix.lower().removeprefix(".")
+    formats = plot_formats()
+    if suffix not in formats:
+        what = f"'.{suffix}' files" if suffix else "a file without a suffix"
+        raise ValueError(f"matplotlib cannot write {what}; use a name ending in one of "
+                         f"{', '.join('.' + k for k in sorted(formats))}")
+    return suffix
+
+
+def looks_like_plot(path):
+    """Whether the file ``path`` begins as an image of its suffix's format does.
+
+    Formats with no signature (``raw``, ``rgba``: bare pixels) never look
+    like a plot.
+
+    Parameters
+    ----------
+    path : str or Path
+        An existing file.
+
+    Returns
+    -------
+    bool
+    """
+    signatures = _SIGNATURES.get(Path(path).suffix.lower().removeprefix("."), [])
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError:
+        return False
+    return any(head[at:at + len(sig)] == sig for at, sig in signatures)
 
 
 def _smooth(values, fraction=0.1):
@@ -31,7 +109,8 @@ def plot_loss_curve(history, path, *, unigram_bits=None, title="normrnn training
     history : History
         From a run's :class:`~normrnn.training.state.TrainState`.
     path : str or Path
-        PNG file to write (its folder is created).
+        Image file to write, in the format its suffix names (its folder is
+        created); written atomically.
     unigram_bits : float or None, optional
         Drawn as a dashed line: the baseline to beat.
     title : str, optional
@@ -40,7 +119,13 @@ def plot_loss_curve(history, path, *, unigram_bits=None, title="normrnn training
     -------
     Path
         ``path``.
+
+    Raises
+    ------
+    ValueError
+        If matplotlib cannot write ``path``'s suffix (before anything is drawn).
     """
+    fmt = plot_format(path)
     fig = Figure(figsize=(7, 4.2), dpi=110)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -65,6 +150,6 @@ def plot_loss_curve(history, path, *, unigram_bits=None, title="normrnn training
     ax.legend(loc="upper right", fontsize="small")
     fig.tight_layout()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    with atomic_file(path) as f:
+        fig.savefig(f, format=fmt)
     return path

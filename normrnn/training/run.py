@@ -8,7 +8,9 @@ from ..data.corpus import load_corpus
 from ..data.tokenizer import UNK
 from .checkpoint import CheckpointError, load_checkpoint
 from .config import TrainConfig
+from .corpus_setup import corpus_fingerprint
 from .evaluation import evaluate, unigram_bits_per_token
+from .outputs import Input, Output, OutputError, check_outputs, data_inputs, show_path
 from .plotting import plot_loss_curve
 from .trainer import Trainer
 
@@ -18,7 +20,19 @@ __all__ = ["train_command", "evaluate_command", "summary"]
 _BUDGETS = ("epochs", "minutes", "max_steps")
 
 
-def _resumed_trainer(documents, resume, run_options, overrides, **kwargs):
+def _check_same_corpus(documents, checkpoint, resume):
+    """Refuse other documents than the checkpoint's, saying how many characters are new."""
+    if not checkpoint.fingerprint or corpus_fingerprint(documents) == checkpoint.fingerprint:
+        return
+    encoded = [checkpoint.tokenizer.encode_document(d)[0] for d in documents]
+    unknown = sum(int((tokens == UNK).sum()) for tokens in encoded)
+    total = sum(len(tokens) for tokens in encoded)
+    raise ValueError(f"DATA differs from the corpus {show_path(resume)} was trained on "
+                     f"({unknown} of its {total} tokens are characters the checkpoint's "
+                     "vocabulary lacks); give --allow-new-corpus to train on it anyway")
+
+
+def _resumed_trainer(documents, resume, run_options, overrides, allow_new_corpus, **kwargs):
     checkpoint = load_checkpoint(resume)
     if any(k in overrides for k in _BUDGETS):      # a new budget replaces the saved one
         overrides = {**{k: None for k in _BUDGETS}, **overrides}
@@ -26,7 +40,27 @@ def _resumed_trainer(documents, resume, run_options, overrides, **kwargs):
     if changed:
         raise ValueError(f"cannot change {sorted(changed)} when resuming: "
                          "they define the run saved in the checkpoint")
-    return Trainer.resume(checkpoint, documents, overrides=overrides, **kwargs)
+    if not allow_new_corpus:
+        _check_same_corpus(documents, checkpoint, resume)
+    return Trainer.resume(checkpoint, documents, overrides=overrides, allow_new_corpus=True,
+                          **kwargs)
+
+
+def _train_outputs(data, out, plot, resume):
+    """What ``train`` writes and reads, for :func:`~normrnn.training.outputs.check_outputs`."""
+    out = Path(out)
+    if plot is not None:
+        plot_output = Output(Path(plot), "plot", "--plot")
+    else:
+        try:
+            default = out.with_suffix(".png")
+        except ValueError:                  # no file name at all ("/", "."): refused as --out
+            default = out
+        plot_output = Output(default, "plot", "the loss plot (--out with suffix .png)")
+    inputs = data_inputs(data)
+    if resume is not None:
+        inputs.append(Input(Path(resume), "--resume", checkpoint=True))
+    return [Output(out, "checkpoint", "--out"), plot_output], inputs
 
 
 def summary(result, checkpoint=None, plot=None):
@@ -71,7 +105,7 @@ def _print_summary(info, data, out):
 
 
 def train_command(data, out, *, run_options=None, overrides=None, resume=None, plot=None,
-                  progress=True, as_json=False):
+                  progress=True, as_json=False, force=False, allow_new_corpus=False):
     """Train (or resume) on ``data``, write the checkpoint and the loss plot, report.
 
     Parameters
@@ -94,31 +128,46 @@ def train_command(data, out, *, run_options=None, overrides=None, resume=None, p
         Show the progress bar.
     as_json : bool, optional
         Print the :func:`summary` as JSON instead of text.
+    force : bool, optional
+        Replace an existing ``out`` that is not a checkpoint, or ``plot``
+        that is not an image of its format.
+    allow_new_corpus : bool, optional
+        Resume on other documents than the checkpoint's.
 
     Returns
     -------
     int
-        0 (or 2 for options that cannot be used).
+        0 (or 2 for options or paths that cannot be used).
+
+    Notes
+    -----
+    Before anything is read, ``out`` and ``plot`` are checked by
+    :func:`~normrnn.training.outputs.check_outputs`: neither may be ``data``
+    (or a file of it), ``resume`` (except ``out``), each other, or an
+    existing file of another kind; both must be writable.
     """
-    if Path(out).is_dir():            # refused now, not after the first hours of training
-        print(f"normrnn train: error: --out {out} is a folder; give a file name "
-              "such as model.npz", file=sys.stderr)
+    outputs, inputs = _train_outputs(data, out, plot, resume)
+    try:                              # refused now, not after the first hours of training
+        check_outputs(outputs, inputs, force=force)
+    except OutputError as exc:
+        print(f"normrnn: error: {exc}", file=sys.stderr)
         return 2
+    plot = outputs[1].path
     documents = load_corpus(data)
     run_options, overrides = dict(run_options or {}), dict(overrides or {})
     kwargs = {"checkpoint_path": Path(out), "progress": progress}
     try:
         if resume is not None:
-            trainer = _resumed_trainer(documents, resume, run_options, overrides, **kwargs)
+            trainer = _resumed_trainer(documents, resume, run_options, overrides,
+                                       allow_new_corpus, **kwargs)
         else:
             trainer = Trainer.new(documents, TrainConfig(**run_options, **overrides), **kwargs)
     except CheckpointError:           # a damaged file, not a usage error: exit 1 in main
         raise
     except ValueError as exc:
-        print(f"normrnn train: error: {exc}", file=sys.stderr)
+        print(f"normrnn: error: {exc}", file=sys.stderr)
         return 2
     result = trainer.run()
-    plot = Path(plot) if plot is not None else Path(out).with_suffix(".png")
     plot_loss_curve(result.state.history, plot, unigram_bits=result.unigram_bits)
     info = summary(result, out, plot)
     if as_json:

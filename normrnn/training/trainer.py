@@ -14,7 +14,6 @@ is written after it, so the last good checkpoint stays intact.
 import dataclasses
 import math
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,7 +119,8 @@ class Trainer:
         return cls(model, tokenizer, optimizer, config, corpus, state, **kwargs)
 
     @classmethod
-    def resume(cls, checkpoint, documents, *, overrides=None, **kwargs):
+    def resume(cls, checkpoint, documents, *, overrides=None, allow_new_corpus=False,
+               **kwargs):
         """Continue the run saved in ``checkpoint`` on the same documents.
 
         Parameters
@@ -128,27 +128,42 @@ class Trainer:
         checkpoint : Checkpoint
             From :func:`~normrnn.training.checkpoint.load_checkpoint`.
         documents : sequence of Document
-            The corpus of the original run (a different one is refused if its
-            training split has another size, and warned about otherwise).
+            The corpus of the original run: other documents (a different
+            :func:`~normrnn.training.corpus_setup.corpus_fingerprint`) are
+            refused unless ``allow_new_corpus``.  A checkpoint saved without
+            a fingerprint (``""``) cannot tell: its run resumes unchecked.
         overrides : dict, optional
             New budget (``epochs``, ``minutes``, ``max_steps``) or ``lr``.
             Without a new ``lr`` the run continues bit for bit.
+        allow_new_corpus : bool, optional
+            Train on other documents: the model, optimizer, step count and
+            history carry on, the vocabulary stays the checkpoint's (new
+            characters are read as ``<unk>``), and the minibatch schedule
+            starts afresh with a new epoch.
         **kwargs
             As in :meth:`new`.
 
         Returns
         -------
         Trainer
+
+        Raises
+        ------
+        ValueError
+            For other documents without ``allow_new_corpus``, or a saved
+            schedule that does not fit the documents.
         """
         config = dataclasses.replace(checkpoint.config, **(overrides or {}))
         checkpoint.optimizer.lr = config.learning_rate
         corpus, _ = encode_corpus(documents, checkpoint.tokenizer, config)
-        if corpus.fingerprint != checkpoint.fingerprint:
-            warnings.warn("the corpus differs from the one the checkpoint was trained on; "
-                          "the resumed run will not match an uninterrupted one", stacklevel=2)
+        new_corpus = bool(checkpoint.fingerprint) and corpus.fingerprint != checkpoint.fingerprint
+        if new_corpus and not allow_new_corpus:
+            raise ValueError("the documents differ from the corpus the checkpoint was trained "
+                             "on; pass allow_new_corpus=True to train on them anyway")
         trainer = cls(checkpoint.model, checkpoint.tokenizer, checkpoint.optimizer, config,
                       corpus, checkpoint.state, **kwargs)
-        trainer._restore_streams(checkpoint.streams)
+        if not new_corpus:               # a new corpus starts a new schedule
+            trainer._restore_streams(checkpoint.streams)
         return trainer
 
     def _restore_streams(self, saved):

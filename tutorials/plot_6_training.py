@@ -127,5 +127,22 @@ for title in titles[1:]:
 # %%
 # The model has learnt what a character-level model with a memory of a
 # character or two can learn: common letter pairs, spaces, punctuation.  The
-# row normalisation that makes its gradients safe (:doc:`plot_6_gradient_norms`)
-# also makes its memory short.
+# row normalisation that makes its gradients safe (:doc:`plot_5_gradient_norms`)
+# also makes its memory short.  The picture: the predicted distribution of
+# the text's first character after each title, its twelve likeliest
+# characters, one bar per title.  The bars of a character are as tall as one
+# another: the title has been forgotten.
+
+likeliest = np.argsort(first[titles[0]])[::-1][:12]
+names = [repr(tokenizer.decode([int(i)])) for i in likeliest]
+width = 0.8 / len(titles)
+fig, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
+for k, title in enumerate(titles):
+    ax.bar(np.arange(len(likeliest)) + (k - (len(titles) - 1) / 2) * width,
+           first[title][likeliest], width=width, color=f"C{k}", label=title)
+ax.set_xticks(np.arange(len(likeliest)), names, fontsize=11)
+ax.set_xlabel("first character of the text")
+ax.set_ylabel("predicted probability")
+ax.set_title("the first character's prediction, after four different titles")
+ax.legend(title="title", fontsize=9)
+plt.show()

@@ -1,0 +1,115 @@
+"""Correct answers to every exercise, written independently of normrnn.reference.
+
+Derived again from the maths, in a different style (index loops and einsum
+rather than outer products), so that the grader is tested against answers it
+did not produce itself.  Each function is self-contained: the walkthrough test
+copies its source into a learner's file.
+"""
+
+import numpy as np
+
+
+def logits_backward(embedding, state, token):
+    z = np.einsum("vh,h->v", embedding, state)
+    log_norm = z.max() + np.log(np.sum(np.exp(z - z.max())))
+    p = np.exp(z - log_norm)
+    dz = p - (np.arange(len(z)) == token)
+    return float(log_norm - z[token]), np.einsum("v,h->vh", dz, state), np.einsum(
+        "vh,v->h", embedding, dz)
+
+
+def activation_backward(grad_state, middle):
+    out = np.empty_like(middle)
+    for i, x in enumerate(middle):
+        out[i] = grad_state[i] * (2 * x + 1) / (x**2 + x + 1) ** 2
+    return out
+
+
+def bias_backward(delta):
+    return np.array(delta, copy=True)
+
+
+def ih_backward(ih, embedded, delta):
+    H = len(delta)
+    d_ih = np.empty_like(ih)
+    d_embedded = np.zeros_like(embedded)
+    for i in range(H):
+        for j in range(H):
+            d_ih[i, j] = delta[i] * embedded[j]
+            d_embedded[j] += delta[i] * ih[i, j]
+    return d_ih, d_embedded
+
+
+def embedding_activation_backward(embedding, token, d_embedded):
+    d_embedding = np.zeros_like(embedding)
+    x = embedding[token]
+    d_embedding[token] = d_embedded * (2 * x + 1) / (x**2 + x + 1) ** 2
+    return d_embedding
+
+
+def hh_backward(scaled_hh, state, delta):
+    return delta[:, None] * state[None, :], np.einsum("ij,i->j", scaled_hh, delta)
+
+
+def row_normalise_backward(hh, d_scaled_hh):
+    H = hh.shape[1]
+    d_hh = np.empty_like(hh)
+    for i in range(hh.shape[0]):
+        n = np.sqrt(np.sum(hh[i] ** 2))
+        # S[i] = hh[i] / (H n): the Jacobian is (I - hh[i] hh[i]^T / n^2) / (H n)
+        jacobian = (np.eye(H) - np.outer(hh[i], hh[i]) / n**2) / (H * n)
+        d_hh[i] = jacobian.T @ d_scaled_hh[i]
+    return d_hh
+
+
+def loss_and_grads(embedding, ih, hh, bias, tokens, title_length):
+    V, H = embedding.shape
+    T = len(tokens)
+    norms = np.sqrt(np.sum(hh**2, axis=1))
+    S = hh / (H * norms[:, None])
+    f = lambda x: 1 - 1 / (x**2 + x + 1)                        # noqa: E731
+    df = lambda x: (2 * x + 1) / (x**2 + x + 1) ** 2             # noqa: E731
+    s = np.zeros((T, H), dtype=embedding.dtype)
+    a = np.zeros((T, H), dtype=embedding.dtype)
+    for t in range(T - 1):
+        a[t] = np.einsum("ij,j->i", S, s[t]) + np.einsum(
+            "ij,j->i", ih, f(embedding[tokens[t]])) + bias
+        s[t + 1] = f(a[t])
+    loss = 0.0
+    dE, dW, dS, db = (np.zeros_like(embedding), np.zeros_like(ih), np.zeros_like(hh),
+                      np.zeros_like(bias))
+    g = np.zeros(H, dtype=embedding.dtype)
+    for t in reversed(range(T)):
+        if t >= title_length:
+            z = embedding @ s[t]
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            loss += -np.log(p[tokens[t]])
+            p[tokens[t]] -= 1
+            dE += np.einsum("v,h->vh", p, s[t])
+            g = g + np.einsum("vh,v->h", embedding, p)
+        if t == 0:
+            break
+        d = g * df(a[t - 1])
+        db += d
+        e = embedding[tokens[t - 1]]
+        dW += np.einsum("i,j->ij", d, f(e))
+        dE[tokens[t - 1]] += np.einsum("ij,i->j", ih, d) * df(e)
+        dS += np.einsum("i,j->ij", d, s[t - 1])
+        g = np.einsum("ij,i->j", S, d)
+    w = hh / norms[:, None]
+    d_hh = (dS - np.sum(dS * w, axis=1, keepdims=True) * w) / (H * norms[:, None])
+    return float(loss), {"embedding": dE, "ih": dW, "hh": d_hh, "bias": db}
+
+
+#: Exercise name -> its correct function.
+SOLUTIONS = {
+    "logits": logits_backward,
+    "activation": activation_backward,
+    "bias": bias_backward,
+    "ih": ih_backward,
+    "embedding_activation": embedding_activation_backward,
+    "hh": hh_backward,
+    "row_normalise": row_normalise_backward,
+    "loss_and_grads": loss_and_grads,
+}

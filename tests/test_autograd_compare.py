@@ -1,0 +1,77 @@
+"""normrnn's per-step gradients against autograd's, intermediate by intermediate."""
+
+import sys
+
+import numpy as np
+import pytest
+
+import normrnn
+from normrnn import notes, reference
+from normrnn.autograd_check import compare_with_autograd, normrnn_intermediates
+
+TOKENS = [1, 4, 4, 0, 6, 2, 5]
+
+
+def needs_torch():
+    return pytest.importorskip("torch", reason="PyTorch is optional: the autograd "
+                               "comparison needs it (pip install normrnn[torch])")
+
+
+def model(dtype=np.float64, seed=0):
+    m = normrnn.NormRNN(7, 5, seed=seed, dtype=dtype)
+    m.bias[:] = np.random.default_rng(seed + 1).normal(0, 0.3, 5)
+    return m
+
+
+@pytest.mark.parametrize("title_length", [0, 2, 6])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_every_intermediate_agrees_with_autograd(title_length, seed):
+    needs_torch()
+    comparison = compare_with_autograd(model(seed=seed), TOKENS, title_length)
+    assert comparison.all_close, comparison.table()
+    assert max(r.max_difference for r in comparison.rows) < 1e-14
+    counts = {}
+    for row in comparison.rows:
+        counts[row.tensor] = counts.get(row.tensor, 0) + 1
+    T = len(TOKENS)
+    assert counts == {"g": T, "delta": T - 1, "dz": T - title_length,
+                      "d_embedding_logits": T - title_length, "d_embedding_input": T - 1,
+                      "d_ih": T - 1, "d_scaled_hh": T - 1, "d_bias": T - 1, "d_norms": 1}
+
+
+def test_a_float32_model_is_compared_in_float64():
+    needs_torch()
+    assert compare_with_autograd(model(np.float32), TOKENS, 2).all_close
+
+
+def test_the_per_step_shares_sum_to_the_reference_gradients():
+    ours = normrnn_intermediates(*model().parameters().values(), TOKENS, 2)
+    _, grads = reference.loss_and_grads(*model().parameters().values(), TOKENS, 2)
+    d_ih = sum(v for (name, _), v in ours.items() if name == "d_ih")
+    np.testing.assert_allclose(d_ih, grads["ih"], rtol=1e-13)
+
+
+def test_a_wrong_section_is_caught_at_the_steps_it_reaches(monkeypatch):
+    needs_torch()
+    monkeypatch.setattr(reference, "hh_backward", notes.hh_backward)     # erratum 2
+    comparison = compare_with_autograd(model(), TOKENS, 2)
+    wrong = {(r.tensor, r.step) for r in comparison.rows if not r.close}
+    T = len(TOKENS)
+    # the last step's g and delta come from the logits alone: still right
+    assert ("g", T - 1) not in wrong and ("delta", T - 2) not in wrong
+    # one step back, the state's gradient went through the wrong hh backward
+    assert ("g", T - 2) in wrong and ("delta", T - 3) in wrong
+
+
+def test_without_torch_the_error_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)
+    with pytest.raises(ImportError, match="pip install"):
+        compare_with_autograd(model(), TOKENS, 2)
+
+
+def test_the_table_has_a_row_per_tensor_and_step():
+    needs_torch()
+    comparison = compare_with_autograd(model(), TOKENS, 2)
+    lines = comparison.table().splitlines()
+    assert len(lines) == 2 + len(comparison.rows)
+    assert lines[0].split() == ["tensor", "step", "exact", "approx.", "max", "difference"]

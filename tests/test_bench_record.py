@@ -1,0 +1,42 @@
+"""The recorded benchmark the docs' performance page draws: reading it back, and the committed copy."""
+
+import json
+import os
+
+import pytest
+
+from normrnn import bench
+from normrnn.bench import report
+from normrnn.bench.recorded import restore
+
+from test_bench import TINY_CONFIG
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DOCS_RECORD = os.path.join(ROOT, "docs", "performance", "recorded_bench.json")
+
+
+def test_json_round_trip_gives_the_same_report(monkeypatch, capsys):
+    monkeypatch.setattr(report, "QUICK", TINY_CONFIG)
+    results = bench.run_benchmark(quick=True, use_torch=False)
+    back = restore(json.loads(json.dumps(bench.jsonable(results))))
+    assert 2 in back["threads"]["float64"]["tokens_per_s"]      # thread counts are ints again
+    assert bench.format_report(back) == bench.format_report(results)
+
+
+def test_load_record_refuses_a_file_that_is_not_a_record(tmp_path):
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps({"config": {}}))
+    with pytest.raises(ValueError, match="not a benchmark record"):
+        bench.load_record(str(path))
+
+
+def test_the_docs_record_is_a_full_run_that_renders():
+    pytest.importorskip("matplotlib")
+    data = bench.load_record(DOCS_RECORD)
+    assert data["command"] == "normrnn bench --scaling --json"     # not --quick
+    assert data["results"]["config"]["quick"] is False
+    assert data["results"]["scaling"] is not None
+    description = bench.describe_record(data)
+    assert description.startswith("$ normrnn bench --scaling --json\nrecorded ")
+    assert "Targets" in bench.format_report(data["results"])
+    bench.plot_results(data["results"])
