@@ -358,10 +358,6 @@ def gain_backward(hh, gain, d_scaled_hh):
 
 # --- the whole document ----------------------------------------------------
 
-def _scaled_hh(hh, gain):
-    return row_normalise(hh) if gain is None else gain_forward(hh, gain)
-
-
 def forward(embedding, ih, hh, bias, tokens, initial_state=None, gain=None):
     """Run the recurrence: s_0 = ``initial_state``, s_{t+1} = f(S s_t + W_ih f(E[x_t]) + b).
 
@@ -382,7 +378,7 @@ def forward(embedding, ih, hh, bias, tokens, initial_state=None, gain=None):
     ndarray, shape (T, H)
         The states s_0 .. s_{T-1}.
     """
-    scaled_hh = _scaled_hh(hh, gain)
+    scaled_hh = row_normalise(hh) if gain is None else gain_forward(hh, gain)
     states = np.zeros((len(tokens), embedding.shape[1]), dtype=embedding.dtype)
     if initial_state is not None:
         states[0] = initial_state
@@ -445,7 +441,7 @@ def loss_and_grads(embedding, ih, hh, bias, tokens, title_length, initial_state=
     """
     tokens = list(tokens)
     T = len(tokens)
-    scaled_hh = _scaled_hh(hh, gain)
+    scaled_hh = row_normalise(hh) if gain is None else gain_forward(hh, gain)
     # forward, keeping what the backward pass needs
     states = [np.zeros(embedding.shape[1], dtype=embedding.dtype)
               if initial_state is None else np.array(initial_state, dtype=embedding.dtype)]

@@ -62,6 +62,17 @@ def row_normalise_backward(hh, d_scaled_hh):
     return d_hh
 
 
+def gain_backward(hh, gain, d_scaled_hh):
+    d_hh, d_gain = np.empty_like(hh), np.empty_like(gain)
+    for i in range(hh.shape[0]):
+        n = np.sqrt(np.sum(hh[i] ** 2))
+        w = hh[i] / n
+        # S[i] = g_i w: d/dg_i is w; d/dhh[i] is g_i (I - w w^T) / n
+        d_gain[i] = d_scaled_hh[i] @ w
+        d_hh[i] = (gain[i] / n) * (np.eye(len(w)) - np.outer(w, w)) @ d_scaled_hh[i]
+    return d_hh, d_gain
+
+
 def loss_and_grads(embedding, ih, hh, bias, tokens, title_length):
     V, H = embedding.shape
     T = len(tokens)
@@ -111,5 +122,6 @@ SOLUTIONS = {
     "embedding_activation": embedding_activation_backward,
     "hh": hh_backward,
     "row_normalise": row_normalise_backward,
+    "gain": gain_backward,
     "loss_and_grads": loss_and_grads,
 }

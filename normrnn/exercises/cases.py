@@ -16,7 +16,7 @@ from .. import gradcheck, reference
 
 __all__ = ["EXERCISES", "OUTPUTS", "Case", "make_case"]
 
-#: The exercises: the seven sections, then the whole-document BPTT.
+#: The exercises: the sections (the optional gain last), then the whole-document BPTT.
 EXERCISES = gradcheck.SECTIONS + ("loss_and_grads",)
 
 #: The names of what each exercise returns, in order.  A section returns
@@ -31,6 +31,7 @@ OUTPUTS = {
     "embedding_activation": ("d_embedding",),
     "hh": ("d_scaled_hh", "d_state"),
     "row_normalise": ("d_hh",),
+    "gain": ("d_hh", "d_gain"),
     "loss_and_grads": ("loss", "embedding", "ih", "hh", "bias"),
 }
 
@@ -43,6 +44,7 @@ _WRT = {
     "embedding_activation": {"d_embedding": "embedding"},
     "hh": {"d_scaled_hh": "scaled_hh", "d_state": "state"},
     "row_normalise": {"d_hh": "hh"},
+    "gain": {"d_hh": "hh", "d_gain": "gain"},
 }
 
 #: The document of the whole-model exercise: a title of 2 tokens, then 6.

@@ -165,6 +165,22 @@ def _row_normalise(case):
     ]
 
 
+def _gain(case):
+    hh, gain, d_scaled_hh = case.args64
+    H = hh.shape[1]
+    norms = np.linalg.norm(hh, axis=1, keepdims=True)
+    direction = hh / norms
+    radial = (d_scaled_hh * direction).sum(axis=1, keepdims=True)
+    return [
+        Candidate("the notes' 1/H where g_i is due: d_hh is the row normalisation's backward",
+                  {"d_hh": (d_scaled_hh - radial * direction) / (H * norms)}),
+        Candidate("d_gain not divided by the row's norm: dS[i] . hh[i] where dS[i] . w_i "
+                  "is due", {"d_gain": (d_scaled_hh * hh).sum(axis=1)}),
+        Candidate("the projection is missing from d_hh: g_i dS[i] / n_i",
+                  {"d_hh": gain[:, None] * d_scaled_hh / norms}),
+    ]
+
+
 # --- the whole document ---------------------------------------------------------
 
 def _mistaken_bptt(embedding, ih, hh, bias, tokens, title_length, mistake):
@@ -260,6 +276,7 @@ _PARTICULAR = {
     "embedding_activation": _embedding_activation,
     "hh": _hh,
     "row_normalise": _row_normalise,
+    "gain": _gain,
     "loss_and_grads": _loss_and_grads,
 }
 

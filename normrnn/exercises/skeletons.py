@@ -132,6 +132,24 @@ d_hh : ndarray, shape (H, H)
     d loss / d W_hh.""",
         "Row i of S depends on row i of W_hh alone, and only on its direction: "
         "what must the gradient of a row be orthogonal to?"),
+    "gain": (
+        "hh, gain, d_scaled_hh", "sections/gain", "The gain (optional)",
+        "The gradients through S[i] = gain[i] hh[i] / ||hh[i]||, a learned row length.",
+        """hh : ndarray, shape (H, H)
+    W_hh, every row nonzero.
+gain : ndarray, shape (H,)
+    g, any finite values (zero and negative included).
+d_scaled_hh : ndarray, shape (H, H)
+    d loss / d S, summed over all steps.
+
+Returns
+-------
+d_hh : ndarray, shape (H, H)
+    d loss / d W_hh.
+d_gain : ndarray, shape (H,)
+    d loss / d g.""",
+        "S[i] is g_i times a unit vector.  The gain takes the part of dS[i] along "
+        "that vector; the row normalisation's answer, with g_i for 1/H, takes the rest."),
     "loss_and_grads": (
         "embedding, ih, hh, bias, tokens, title_length", "bptt",
         "Backpropagation through time",
