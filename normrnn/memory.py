@@ -33,11 +33,11 @@ def format_bytes(n):
     -------
     str
     """
-    for unit in ("bytes", "kB", "MB", "GB", "TB", "PB"):
-        if abs(n) < 1000 or unit == "PB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+    for unit in ("bytes", "kB", "MB", "GB", "TB", "PB", "EB", "ZB"):
+        if abs(n) < 1000 or unit == "ZB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.3g} {unit}"
         n /= 1000
-    return f"{n:.3g} PB"         # pragma: no cover
+    raise AssertionError("unreachable")         # pragma: no cover
 
 
 def bytes_per_token(vocab_size, hidden_size, dtype=np.float64):
