@@ -16,10 +16,10 @@ def cli_env(**extra):
     return env
 
 
-def run_cli(*args, env=None, timeout=120):
+def run_cli(*args, env=None, timeout=120, encoding="utf-8"):
     """``normrnn ARGS`` in a child process; returns the CompletedProcess (text)."""
     return subprocess.run([sys.executable, "-m", "normrnn", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout,
+                          capture_output=True, encoding=encoding, timeout=timeout,
                           env=env or cli_env())
 
 
