@@ -54,11 +54,11 @@ def _number(kind, *, zero_ok=False, below=None, at_most=None):
             raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
         if not (value >= 0 if zero_ok else value > 0):
             raise argparse.ArgumentTypeError(
-                f"must be {'non-negative' if zero_ok else 'positive'}, got {text}")
+                f"must be {'non-negative' if zero_ok else 'positive'}, got {text!r}")
         if below is not None and not value < below:
-            raise argparse.ArgumentTypeError(f"must be less than {below}, got {text}")
+            raise argparse.ArgumentTypeError(f"must be less than {below}, got {text!r}")
         if at_most is not None and not value <= at_most:
-            raise argparse.ArgumentTypeError(f"must be at most {at_most:,}, got {text}")
+            raise argparse.ArgumentTypeError(f"must be at most {at_most:,}, got {text!r}")
         return value
     parse.__name__ = kind.__name__
     return parse
