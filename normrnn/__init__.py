@@ -8,6 +8,8 @@ had it (:mod:`normrnn.notes`), with finite-difference checks of all three
 (:mod:`normrnn.gradcheck`).
 """
 
+from . import _kernels  # noqa: F401  (light: in an unbuilt source tree, says what to do)
+
 __version__ = "0.1.0"
 __all__ = ["NormRNN", "Grads", "PARAMETER_NAMES", "__version__"]
 

@@ -31,14 +31,14 @@ def texts(tmp_path_factory):
     ["train", "TEXTS", "--out", "OUT", "--hidden", "1000000000", "--no-progress"],
     ["train", "TEXTS", "--out", "OUT", "--batch-size", "1000000000000", "--no-progress"],
     ["train", "TEXTS", "--out", "OUT", "--hidden", "200000", "--no-progress"],
-    ["demo", "--hidden", "1000000000", "--no-progress", "--out", "OUT"],
+    ["demo", "--hidden", "1000000000", "--no-progress", "--out", "PLOT"],
 ], ids=["hidden", "batch-size", "hidden-320GB", "demo-hidden"])
 def test_commands_refuse_sizes_that_do_not_fit(texts, tmp_path, command):
-    out = tmp_path / "model.npz"
-    args = [texts if a == "TEXTS" else out if a == "OUT" else a for a in command]
+    out, plot = tmp_path / "model.npz", tmp_path / "loss.png"
+    args = [{"TEXTS": texts, "OUT": out, "PLOT": plot}.get(a, a) for a in command]
     done = run_cli(*args)
     assert_user_error(done, 1, contains=["needs", "of memory, but", "is available"])
-    assert not out.exists()
+    assert not out.exists() and not plot.exists()
 
 
 def test_the_cost_per_token_is_what_the_bench_measures():
