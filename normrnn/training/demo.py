@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from ..data.default_corpus import default_corpus
-from .config import TrainConfig, default_threads
+from ..data.tokenizer import CharTokenizer
+from .config import TrainConfig, default_threads, require_training_memory
 from .outputs import Output, OutputError, check_outputs
 from .plotting import plot_loss_curve
 from .sampling import prefix_state, sample
@@ -121,12 +122,15 @@ def run_demo(*, plot_path="normrnn-demo-loss.png", minutes=1.0, hidden_size=None
         print(f"normrnn: error: {exc}", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    checks_passed = _gradient_checks(out)
     settings = dict(DEMO_CONFIG, minutes=minutes, seed=seed,
                     n_threads=n_threads or default_threads())
     if hidden_size is not None:
         settings["hidden_size"] = hidden_size
-    trainer, result = _train(TrainConfig(**settings), checkpoint_path, progress, out)
+    config = TrainConfig(**settings)
+    # refused now, not after the gradient checks
+    require_training_memory(config, CharTokenizer.from_documents(default_corpus()).vocab_size)
+    checks_passed = _gradient_checks(out)
+    trainer, result = _train(config, checkpoint_path, progress, out)
     _samples(trainer, seed, out)
     _heading("4. Loss curve", out)
     path = plot_loss_curve(result.state.history, plot_path, unigram_bits=result.unigram_bits,
