@@ -17,6 +17,7 @@ copy of MathJax shipped with the site (``sphinx-mathjax-offline``), so the
 pages work without a network.
 """
 
+import importlib.util
 import os
 import sys
 import warnings
@@ -76,10 +77,19 @@ numpydoc_xref_param_type = False
 numpydoc_attributes_as_param_list = True
 
 # -- sphinx-gallery -------------------------------------------------------------
+# PyTorch is optional, for the docs as for the package: without it the one
+# tutorial that needs it (the comparison with autograd) is left out of the
+# gallery, and the build says so.
+_HAVE_TORCH = importlib.util.find_spec("torch") is not None
+if not _HAVE_TORCH:
+    print("normrnn docs: torch is not installed, so the tutorial 'Check it against "
+          "autograd' is left out (pip install torch to build it)")
+
 sphinx_gallery_conf = {
     "examples_dirs": "../tutorials",
     "gallery_dirs": "auto_tutorials",
     "filename_pattern": r"/plot_",
+    "ignore_pattern": r"__init__\.py" + ("" if _HAVE_TORCH else r"|plot_8_autograd\.py"),
     "within_subsection_order": "FileNameSortKey",
     "doc_module": ("normrnn",),
     "backreferences_dir": "gen_modules/backreferences",

@@ -8,8 +8,23 @@ had it (:mod:`normrnn.notes`), with finite-difference checks of all three
 (:mod:`normrnn.gradcheck`).
 """
 
-from .model import GAINS, LEARNED_GAIN_PARAMETER_NAMES, PARAMETER_NAMES, Grads, NormRNN
+from . import _kernels  # noqa: F401  (light: in an unbuilt source tree, says what to do)
 
 __version__ = "0.1.0"
 __all__ = ["NormRNN", "Grads", "PARAMETER_NAMES", "LEARNED_GAIN_PARAMETER_NAMES", "GAINS",
            "__version__"]
+
+_FROM_MODEL = ("NormRNN", "Grads", "PARAMETER_NAMES", "LEARNED_GAIN_PARAMETER_NAMES", "GAINS")
+
+
+def __getattr__(name):
+    # the model (and NumPy, and the kernels) load on first use, so that the
+    # ``normrnn`` command starts inside its Ctrl-C handler (normrnn._console)
+    if name in _FROM_MODEL:
+        from . import model
+        return getattr(model, name)
+    raise AttributeError(f"module 'normrnn' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_FROM_MODEL])

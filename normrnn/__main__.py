@@ -1,8 +1,8 @@
 """``python -m normrnn``: the same as the ``normrnn`` command."""
 
-import sys
-
-from .cli import main
-
 if __name__ == "__main__":
+    import sys
+
+    from ._console import main
+
     sys.exit(main())

@@ -8,6 +8,8 @@ entry to :data:`COMMANDS`.
 
 import argparse
 import json
+import math
+import os
 import sys
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -33,22 +35,40 @@ class Command(NamedTuple):
     run: Callable
 
 
-def _number(kind, *, zero_ok=False):
-    """An argparse type: ``kind(text)``, refused unless > 0 (or >= 0 with ``zero_ok``)."""
+def _number(kind, *, zero_ok=False, below=None, at_most=None):
+    """An argparse type: ``kind(text)``, finite, > 0 (>= 0 with ``zero_ok``).
+
+    ``below`` and ``at_most`` add an upper bound (exclusive, inclusive).  NaN
+    and infinities are refused: no option of ``normrnn`` means anything with
+    them, and they would otherwise reach the model (or a time budget) and fail
+    there, or never end.
+    """
+    noun = "an integer" if kind is int else "a number"
+
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+            raise argparse.ArgumentTypeError(f"not {noun}: {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
         if not (value >= 0 if zero_ok else value > 0):
             raise argparse.ArgumentTypeError(
-                f"must be {'non-negative' if zero_ok else 'positive'}, got {text}")
+                f"must be {'non-negative' if zero_ok else 'positive'}, got {text!r}")
+        if below is not None and not value < below:
+            raise argparse.ArgumentTypeError(f"must be less than {below}, got {text!r}")
+        if at_most is not None and not value <= at_most:
+            raise argparse.ArgumentTypeError(f"must be at most {at_most:,}, got {text!r}")
         return value
     parse.__name__ = kind.__name__
     return parse
 
 
 POS_INT, POS_FLOAT, NONNEG_INT = _number(int), _number(float), _number(int, zero_ok=True)
+#: a share of something, strictly between 0 and 1
+FRACTION = _number(float, below=1)
+#: the most characters ``normrnn sample`` draws (at some 10,000 per second)
+MAX_SAMPLE_TOKENS = 1_000_000
 
 
 def _fail(message, status=1):
@@ -113,7 +133,7 @@ def _train_arguments(p):
     p.add_argument("--segment", type=POS_INT,
                    help="longest training unit in characters (default: 1024)")
     p.add_argument("--clip", type=POS_FLOAT, help="largest gradient norm (default: 5)")
-    p.add_argument("--valid-fraction", type=POS_FLOAT, help="held-out share (default: 0.1)")
+    p.add_argument("--valid-fraction", type=FRACTION, help="held-out share (default: 0.1)")
     p.add_argument("--threads", type=POS_INT, help="threads (default: up to 2)")
     p.add_argument("--dtype", choices=["float64", "float32"], help="(default: float64)")
     p.add_argument("--eval-every", type=POS_INT, help="evaluate and checkpoint every N steps")
@@ -170,18 +190,29 @@ def _evaluate(args):
 def _sample_arguments(p):
     p.add_argument("checkpoint", type=Path, help="a checkpoint written by `normrnn train`")
     p.add_argument("--title", required=True, help="the title to write a text for")
-    p.add_argument("--max-tokens", type=NONNEG_INT, default=500, help="(default: %(default)s)")
+    p.add_argument("--max-tokens", type=_number(int, zero_ok=True, at_most=MAX_SAMPLE_TOKENS),
+                   default=500, help="most characters to write, at most "
+                   f"{MAX_SAMPLE_TOKENS:,} (default: %(default)s)")
     p.add_argument("--temperature", type=POS_FLOAT, default=0.8,
                    help="below 1: safer, above 1: wilder (default: %(default)s)")
     p.add_argument("--seed", type=NONNEG_INT, default=None, help="same seed, same text")
 
 
 def _sample(args):
+    """Print the text as it is drawn: Ctrl-C keeps what was printed."""
     from .training.checkpoint import load_checkpoint
-    from .training.sampling import sample
+    from .training.sampling import sample_stream
     ckpt = load_checkpoint(args.checkpoint)
-    print(sample(ckpt.model, ckpt.tokenizer, args.title, max_tokens=args.max_tokens,
-                 temperature=args.temperature, seed=args.seed))
+    characters = sample_stream(ckpt.model, ckpt.tokenizer, args.title,
+                               max_tokens=args.max_tokens, temperature=args.temperature,
+                               seed=args.seed)
+    try:
+        for character in characters:
+            sys.stdout.write(character)
+            sys.stdout.flush()
+    finally:                          # end the line, also when interrupted
+        sys.stdout.write("\n")
+        sys.stdout.flush()
     return 0
 
 
@@ -241,6 +272,11 @@ COMMANDS = {
 }
 
 
+def _debug_flag(parser, default):
+    parser.add_argument("--debug", action="store_true", default=default,
+                        help="on an unexpected error, show the full traceback")
+
+
 def build_parser():
     """The ``normrnn`` argument parser, one subparser per entry of :data:`COMMANDS`.
 
@@ -253,28 +289,68 @@ def build_parser():
         prog="normrnn", description="Backpropagation through time by hand: a small "
         "recurrent language model, its gradient checks, training and sampling.")
     parser.add_argument("--version", action="version", version=f"normrnn {__version__}")
+    _debug_flag(parser, False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, command in COMMANDS.items():
         p = sub.add_parser(name, help=command.help, description=command.help)
         command.configure(p)
+        _debug_flag(p, argparse.SUPPRESS)       # accepted after the command too
         p.set_defaults(run=command.run)
     return parser
+
+
+#: Set (to anything but "" or "0") to let unexpected errors end in a full traceback.
+TRACEBACK_VARIABLE = "NORMRNN_TRACEBACK"
+
+
+def _wants_traceback(args):
+    return args.debug or os.environ.get(TRACEBACK_VARIABLE, "") not in ("", "0")
+
+
+def _tolerant_output():
+    """Print what cannot be encoded to the terminal as ``\\uXXXX`` escapes, never fail.
+
+    A vocabulary may hold characters the terminal's encoding lacks (or lone
+    surrogates, which no encoding has): ``sample`` then prints them escaped.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):      # not a text file, or closed
+            pass
+
+
+def _one_line(exc):
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def main(argv=None):
     """Run ``normrnn`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
 
     Expected failures (a bad file, a bad checkpoint, a diverged run, a file
-    that cannot be written) print one line on stderr and return 1 rather than
-    a traceback.
+    that cannot be written, a size that does not fit in memory) print one line
+    on stderr and return 1 rather than a traceback; Ctrl-C returns 130.
+    Anything else is a bug: it also prints one line, naming the error, and
+    returns 1, unless ``--debug`` is given or the environment variable
+    :data:`TRACEBACK_VARIABLE` is set, which re-raise it for the traceback.
     """
     from .data.corpus import CorpusError
     from .training.npz import CheckpointError
     from .training.trainer import TrainingDiverged
+    _tolerant_output()
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
     except (CorpusError, CheckpointError, TrainingDiverged, OSError) as exc:
         return _fail(str(exc))
+    except MemoryError as exc:
+        return _fail(str(exc) or "out of memory")
     except KeyboardInterrupt:
-        return _fail("interrupted", 130)
+        print("normrnn: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:                      # the safety net: a bug, told in one line
+        if _wants_traceback(args):
+            raise
+        return _fail(f"unexpected {_one_line(exc)} (a bug: please report it; rerun with "
+                     f"--debug or {TRACEBACK_VARIABLE}=1 for the full traceback)")

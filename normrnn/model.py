@@ -3,7 +3,7 @@
 import math
 import numbers
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +11,7 @@ from threadpoolctl import ThreadpoolController
 
 from . import _validate, sections
 from ._kernels import bptt as _bptt
+from .memory import CHECK_ABOVE, bytes_per_token, document_memory, format_bytes, require_memory
 
 #: The parameters of the notes' model (``gain="fixed"``), in order.
 PARAMETER_NAMES = ("embedding", "ih", "hh", "bias")
@@ -35,6 +36,24 @@ def _workspace(vocab_size, hidden_size, dtype):
     return workspace
 
 
+def _release_workspace():
+    """Drop this thread's workspace if it holds more than :data:`~normrnn.memory.CHECK_ABOVE`.
+
+    A workspace grows to the longest document it has read; one that a very
+    long document made large would otherwise keep its memory for good.
+    Small ones stay, to be reused.
+    """
+    workspace = getattr(_local, "workspace", None)
+    if workspace is not None and sum(
+            a.nbytes for a in vars(workspace).values() if isinstance(a, np.ndarray)) > CHECK_ABOVE:
+        _local.workspace = None
+
+
+_REMEDY = ("read it in pieces, passing each piece's last state (return_last_state=True) "
+           "as the next piece's initial_state: truncated BPTT, as normrnn.training does "
+           "(normrnn.training.evaluate computes a long document's loss that way)")
+
+
 def _one_blas_thread():
     """Context: BLAS on one thread.
 
@@ -53,6 +72,23 @@ def _pool(n_threads):
         _pools[n_threads] = ThreadPoolExecutor(max_workers=n_threads,
                                                thread_name_prefix="normrnn")
     return _pools[n_threads]
+
+
+def _gather(pool, function, items, stop):
+    """``[function(x) for x in items]`` on ``pool``, in order; Ctrl-C stops it soon.
+
+    A ``KeyboardInterrupt`` (or any error) in the waiting thread sets ``stop``,
+    which ``function`` checks between documents, and waits for the workers to
+    return before it propagates: no worker outlives the call by more than the
+    document it was reading.
+    """
+    futures = [pool.submit(function, x) for x in items]
+    try:
+        return [f.result() for f in futures]
+    except BaseException:
+        stop.set()
+        wait(futures)
+        raise
 
 
 def _sequence(documents):
@@ -155,6 +191,15 @@ class NormRNN:
     The parameters are plain writable C-contiguous arrays: assign into them
     (``model.ih[...] = w``) to set them.  Every method checks them before the
     unchecked kernels run.
+
+    **Memory.**  A document of T tokens costs (4 H + V) numbers per token
+    (s_t, a_t, delta_t, E^T dz_t and the logits): ``(4 H + V) x 8`` bytes in
+    float64, 4 in float32, plus O(V H + H^2) (:func:`normrnn.memory.document_memory`).
+    A call that needs more than the machine has available is refused with a
+    ``MemoryError`` naming both sizes before anything is allocated; scratch
+    space above 64 MiB is released when the call returns.  Read longer
+    documents in pieces, carrying the state (``initial_state``,
+    ``return_last_state``): that is truncated BPTT, and its loss is exact.
     """
 
     def __init__(self, vocab_size, hidden_size, *, seed=None, dtype=np.float64, gain="fixed"):
@@ -321,8 +366,12 @@ class NormRNN:
         """
         self.check_parameters()
         tokens, title_length, initial_state = self._document(tokens, title_length, initial_state)
+        self._require_memory("loss_and_grads", [len(tokens)])
         grads = Grads.zeros_like(self)
-        loss, states = self._run_document(tokens, title_length, initial_state, grads)
+        try:
+            loss, states = self._run_document(tokens, title_length, initial_state, grads)
+        finally:
+            _release_workspace()
         if return_last_state:
             return loss, grads, states[-1].copy()
         return loss, grads
@@ -331,14 +380,31 @@ class NormRNN:
         """The hidden states s_0 .. s_{T-1} while reading ``tokens``, shape (T, H)."""
         self.check_parameters()
         tokens, _, initial_state = self._document(tokens, 0, initial_state)
+        self._require_memory("states", [len(tokens)])
         states = np.empty((len(tokens), self.hidden_size), dtype=self.dtype)
-        _bptt.document_states(self.embedding, self.ih, self.hh, self.bias, tokens,
-                              initial_state, states, _workspace(*self._key), self.gain)
+        try:
+            _bptt.document_states(self.embedding, self.ih, self.hh, self.bias, tokens,
+                                  initial_state, states, _workspace(*self._key), self.gain)
+        finally:
+            _release_workspace()
         return states
 
     @property
     def _key(self):
         return self.vocab_size, self.hidden_size, self.dtype
+
+    def _require_memory(self, method, lengths):
+        """Refuse, before allocating, documents that need more memory than there is.
+
+        ``lengths`` holds the longest document of each thread at work.
+        """
+        V, H, dtype = self._key
+        needed = sum(document_memory(V, H, T, dtype) for T in lengths)
+        longest = max(lengths)
+        require_memory(
+            needed, f"{method} of a document of {longest:,} tokens at V={V}, H={H}, {dtype.name} "
+            f"({format_bytes(bytes_per_token(V, H, dtype))} per token"
+            f"{f', on {len(lengths)} threads' if len(lengths) > 1 else ''})", _REMEDY)
 
     def _run_document(self, tokens, title_length, initial_state, grads):
         """The unchecked kernel call: loss and states; gradients added into ``grads``."""
@@ -405,20 +471,29 @@ class NormRNN:
             raise ValueError("documents must hold at least one (tokens, title_length) pair")
         zero = np.zeros(self.hidden_size, dtype=self.dtype)
         n_threads = min(n_threads, len(docs))
+        self._require_memory("batch_loss_and_grads", [
+            max(len(tokens) for tokens, _ in docs[k::n_threads]) for k in range(n_threads)])
+
+        stop = threading.Event()
 
         def run(worker):
             # worker k takes documents k, k + n, k + 2n, ... into its own buffers
-            grads = Grads.zeros_like(self)
-            loss = 0.0
-            for tokens, m in docs[worker::n_threads]:
-                loss += self._run_document(tokens, m, zero, grads)[0]
-            return loss, grads
+            try:
+                grads = Grads.zeros_like(self)
+                loss = 0.0
+                for tokens, m in docs[worker::n_threads]:
+                    if stop.is_set():             # the caller was interrupted
+                        return None
+                    loss += self._run_document(tokens, m, zero, grads)[0]
+                return loss, grads
+            finally:
+                _release_workspace()
 
         with _one_blas_thread():
             if n_threads == 1:
                 results = [run(0)]
             else:
-                results = list(_pool(n_threads).map(run, range(n_threads)))
+                results = _gather(_pool(n_threads), run, range(n_threads), stop)
         loss, total = results[0]
         for worker_loss, grads in results[1:]:    # fixed order: reproducible sums
             loss += worker_loss

@@ -1,6 +1,7 @@
 """Shared fixtures: small models of odd sizes, so no bug hides behind V == H."""
 
 import gc
+import os
 import tracemalloc
 
 import numpy as np
@@ -41,3 +42,10 @@ def traced_growth(function, calls, warm_up=1_000):
     finally:
         tracemalloc.stop()
     return last - first
+
+
+# An unexpected error inside an in-process ``cli.main`` call re-raises (with its
+# traceback) instead of being reduced to one line by the command's safety net:
+# the net must never hide a bug from the tests.  Subprocesses inherit it too;
+# tests of the net itself remove it.
+os.environ["NORMRNN_TRACEBACK"] = "1"

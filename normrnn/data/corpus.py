@@ -4,10 +4,19 @@ Every reader returns a list of :class:`~normrnn.data.Document`.  Anything that
 cannot be read raises :class:`CorpusError`, whose message names the file and,
 where there is one, the line.  Files are UTF-8; a leading byte order mark
 (which some Windows editors write) is skipped.
+
+**Size limit.**  A corpus may hold at most :data:`MAX_CORPUS_BYTES` bytes
+(256 MB; a folder's files together): more is refused with a
+:class:`CorpusError` before it is read, or, for something without a size
+(``/dev/zero``, a pipe), as soon as that much has been read.  Every reader
+takes ``max_bytes`` to change it; without it, the environment variable
+``NORMRNN_MAX_CORPUS_MB`` (megabytes) does, for the ``normrnn`` command too.
 """
 
 import json
+import os
 import re
+import stat
 from pathlib import Path
 
 from .document import Document
@@ -15,8 +24,12 @@ from .document import Document
 _BOM = "\ufeff"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
-__all__ = ["CorpusError", "load_corpus", "load_jsonl", "load_text_folder", "load_text_file",
-           "text_folder_files"]
+__all__ = ["CorpusError", "MAX_CORPUS_BYTES", "load_corpus", "load_jsonl", "load_text_folder",
+           "load_text_file", "text_folder_files"]
+
+#: The most bytes a corpus is read (see the module's documentation).
+MAX_CORPUS_BYTES = 256 * 10**6
+_READ_BLOCK = 2**20
 
 
 class CorpusError(ValueError):
@@ -50,9 +63,47 @@ def _decode(path, data, line=None):
                           line) from None
 
 
-def _read_bytes(path):
+def _limit(max_bytes, path):
+    if max_bytes is None:
+        text = os.environ.get("NORMRNN_MAX_CORPUS_MB", "").strip()
+        if not text:
+            return MAX_CORPUS_BYTES
+        try:
+            megabytes = float(text)
+        except ValueError:
+            megabytes = -1.0
+        if not 0 <= megabytes < 1e12:
+            raise CorpusError(path, f"NORMRNN_MAX_CORPUS_MB must be a number of megabytes, "
+                              f"got {text!r}")
+        return int(megabytes * 10**6)
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+        raise ValueError(f"max_bytes must be a non-negative integer or None, got {max_bytes!r}")
+    return max_bytes
+
+
+def _too_large(path, max_bytes):
+    return CorpusError(path, f"larger than the corpus limit of {max_bytes:,} bytes "
+                       "(set the environment variable NORMRNN_MAX_CORPUS_MB to read more)")
+
+
+def _read_bytes(path, max_bytes=None):
+    """The file's bytes, or a CorpusError once there are more than ``max_bytes``.
+
+    The size of a regular file is checked before reading; anything else
+    (a device, a pipe) is read in blocks, never past the limit.
+    """
+    max_bytes = _limit(max_bytes, path)
     try:
-        return Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            info = os.fstat(fh.fileno())
+            if stat.S_ISREG(info.st_mode) and info.st_size > max_bytes:
+                raise _too_large(path, max_bytes)
+            data = bytearray()
+            while block := fh.read(min(_READ_BLOCK, max_bytes + 1 - len(data))):
+                data += block
+                if len(data) > max_bytes:
+                    raise _too_large(path, max_bytes)
+            return bytes(data)
     except OSError as exc:
         raise CorpusError(path, f"cannot read ({exc.strerror or exc})") from None
 
@@ -84,7 +135,7 @@ def _document_from_json(path, line_number, line):
     return Document(record["title"], record["text"])
 
 
-def load_jsonl(path):
+def load_jsonl(path, *, max_bytes=None):
     """Read a JSON Lines file: one object with string ``title`` and ``text`` per line.
 
     Blank lines are skipped; other fields are ignored.
@@ -92,6 +143,8 @@ def load_jsonl(path):
     Parameters
     ----------
     path : str or Path
+    max_bytes : int or None, optional
+        Refuse a file larger than this (default :data:`MAX_CORPUS_BYTES`).
 
     Returns
     -------
@@ -100,12 +153,12 @@ def load_jsonl(path):
     Raises
     ------
     CorpusError
-        On a line that is not valid UTF-8 or JSON, not an object, or lacks a
+        On a file larger than ``max_bytes``; on a line that is not valid UTF-8 or JSON, not an object, or lacks a
         string ``title`` or ``text`` (or one holds a lone surrogate escape such
         as ``"\\ud800"``, which is not a character); the message names the
         file and line.
     """
-    data = _read_bytes(path)
+    data = _read_bytes(path, max_bytes)
     documents = []
     for number, raw in enumerate(data.split(b"\n"), start=1):
         line = _decode(path, raw, number)
@@ -118,8 +171,13 @@ def load_jsonl(path):
     return documents
 
 
-def load_text_file(path):
-    """Read one UTF-8 ``.txt`` file as one document titled by its file name stem.
+def title_from_name(path):
+    """The title a file name gives: its stem, with bytes that are not UTF-8 as U+FFFD.
+
+    A file name is bytes on most systems, and Python keeps bytes that are not
+    UTF-8 as lone surrogates, which are not characters: they could enter the
+    vocabulary, and neither be printed nor saved as text.  They become the
+    replacement character instead, as ``bytes.decode(errors="replace")`` does.
 
     Parameters
     ----------
@@ -127,13 +185,31 @@ def load_text_file(path):
 
     Returns
     -------
+    str
+    """
+    stem = Path(path).stem
+    return os.fsencode(stem).decode("utf-8", errors="replace") if _SURROGATE.search(stem) else stem
+
+
+def load_text_file(path, *, max_bytes=None):
+    """Read one UTF-8 ``.txt`` file as one document titled by its file name stem.
+
+    Parameters
+    ----------
+    path : str or Path
+    max_bytes : int or None, optional
+        Refuse a file larger than this (default :data:`MAX_CORPUS_BYTES`).
+
+    Returns
+    -------
     list of Document
         A single document; ``"\\r\\n"`` line ends are read as ``"\\n"``.
-        An empty file gives a document with an empty text.
+        An empty file gives a document with an empty text.  The title is
+        :func:`title_from_name`: undecodable bytes of the name become U+FFFD.
     """
     path = Path(path)
-    text = _decode(path, _read_bytes(path)).removeprefix(_BOM).replace("\r\n", "\n")
-    return [Document(path.stem, text)]
+    text = _decode(path, _read_bytes(path, max_bytes)).removeprefix(_BOM).replace("\r\n", "\n")
+    return [Document(title_from_name(path), text)]
 
 
 def text_folder_files(path):
@@ -151,12 +227,14 @@ def text_folder_files(path):
     return sorted(p for p in Path(path).iterdir() if p.suffix == ".txt" and p.is_file())
 
 
-def load_text_folder(path):
+def load_text_folder(path, *, max_bytes=None):
     """Read every ``*.txt`` file directly inside a folder, in name order.
 
     Parameters
     ----------
     path : str or Path
+    max_bytes : int or None, optional
+        Refuse files larger than this together (default :data:`MAX_CORPUS_BYTES`).
 
     Returns
     -------
@@ -166,16 +244,27 @@ def load_text_folder(path):
     Raises
     ------
     CorpusError
-        If the folder holds no ``.txt`` file, or one is not valid UTF-8.
+        If the folder holds no ``.txt`` file, one is not valid UTF-8, or they
+        hold more than ``max_bytes`` bytes together.
     """
     path = Path(path)
     files = text_folder_files(path)
     if not files:
         raise CorpusError(path, "folder holds no .txt file")
-    return [doc for f in files for doc in load_text_file(f)]
+    limit = _limit(max_bytes, path)
+    left, documents = limit, []
+    for f in files:
+        try:
+            documents += load_text_file(f, max_bytes=left)
+        except CorpusError as exc:
+            if str(exc).startswith(f"{f}: larger than the corpus limit"):
+                raise _too_large(path, limit) from None
+            raise
+        left -= f.stat().st_size
+    return documents
 
 
-def load_corpus(path):
+def load_corpus(path, *, max_bytes=None):
     """Read documents from ``path``, choosing the reader by what it is.
 
     ======================  =================================================
@@ -189,6 +278,8 @@ def load_corpus(path):
     Parameters
     ----------
     path : str or Path
+    max_bytes : int or None, optional
+        The most bytes to read (default :data:`MAX_CORPUS_BYTES`).
 
     Returns
     -------
@@ -198,7 +289,7 @@ def load_corpus(path):
     if not path.exists():
         raise CorpusError(path, "no such file or folder")
     if path.is_dir():
-        return load_text_folder(path)
+        return load_text_folder(path, max_bytes=max_bytes)
     if path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
-        return load_jsonl(path)
-    return load_text_file(path)
+        return load_jsonl(path, max_bytes=max_bytes)
+    return load_text_file(path, max_bytes=max_bytes)

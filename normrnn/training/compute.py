@@ -7,7 +7,7 @@ from threadpoolctl import threadpool_limits
 __all__ = ["chunks_loss_and_grads", "parallel_map"]
 
 
-def parallel_map(function, items, n_threads):
+def parallel_map(function, items, n_threads, *, stop=None):
     """``[function(x) for x in items]`` on ``n_threads`` threads, in order.
 
     The model's kernels release the GIL, so documents run truly in parallel;
@@ -19,6 +19,10 @@ def parallel_map(function, items, n_threads):
     function : callable
     items : list
     n_threads : int
+    stop : threading.Event or None, optional
+        Set when the calling thread is interrupted (Ctrl-C) or fails; a
+        ``function`` that checks it between pieces of work lets the call end
+        within one piece.  Items not started are dropped either way.
 
     Returns
     -------
@@ -28,8 +32,15 @@ def parallel_map(function, items, n_threads):
     with threadpool_limits(limits=1, user_api="blas"):
         if n_threads <= 1 or len(items) <= 1:
             return [function(x) for x in items]
-        with ThreadPoolExecutor(max_workers=min(n_threads, len(items))) as pool:
+        pool = ThreadPoolExecutor(max_workers=min(n_threads, len(items)))
+        try:
             return list(pool.map(function, items))
+        except BaseException:
+            if stop is not None:
+                stop.set()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _chunk_with_state(model, chunk):

@@ -5,10 +5,16 @@ import math
 import os
 from dataclasses import asdict, dataclass, fields
 
+import numpy as np
+
 from .._validate import gain_choice
+from ..memory import document_memory, require_memory
 from .optimizers import DEFAULT_LEARNING_RATES, OPTIMIZERS
 
-__all__ = ["TrainConfig", "default_threads"]
+#: Arrays of the parameters' size per optimizer: its state
+_OPTIMIZER_COPIES = {"adam": 2, "adagrad": 1, "sgd": 0}
+
+__all__ = ["TrainConfig", "default_threads", "training_memory", "require_training_memory"]
 
 
 def default_threads():
@@ -140,3 +146,49 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown configuration fields {sorted(unknown)}")
         return cls(**data)
+
+
+def training_memory(config, vocab_size, longest_unit=None):
+    """Bytes a training run of ``config`` needs at least, before it allocates them.
+
+    The parameters (V H + 2 H^2 + H numbers) with their gradients (one set per
+    thread and a total), the optimizer's state and the copy kept to undo a
+    step; per thread, the scratch space of a chunk of ``bptt + 1`` tokens
+    (:func:`normrnn.memory.document_memory`); and the state carried by each of
+    the ``batch_size`` streams.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    vocab_size : int
+        V.
+    longest_unit : int or None, optional
+        Tokens of the longest training unit, if known: no chunk is longer.
+
+    Returns
+    -------
+    int
+    """
+    V, H, dtype = int(vocab_size), config.hidden_size, np.dtype(config.dtype)
+    threads = min(config.n_threads, config.batch_size)
+    gain = H if config.gain == "learned" else 0
+    parameters = (V * H + 2 * H * H + H + gain) * dtype.itemsize
+    copies = 1 + _OPTIMIZER_COPIES.get(config.optimizer, 2) + 1 + (threads + 1)
+    rows = config.bptt + 1 if longest_unit is None else min(config.bptt + 1, longest_unit)
+    streams = config.batch_size * (H * dtype.itemsize + 16)
+    return copies * parameters + threads * document_memory(V, H, rows, dtype) + streams
+
+
+def require_training_memory(config, vocab_size, longest_unit=None):
+    """Raise ``MemoryError`` if :func:`training_memory` exceeds the memory available.
+
+    Raises
+    ------
+    MemoryError
+        Naming the size needed, the size available and the options to reduce.
+    """
+    needed = training_memory(config, vocab_size, longest_unit)
+    require_memory(needed, f"training with hidden size {config.hidden_size:,}, batch size "
+                   f"{config.batch_size:,}, bptt {config.bptt:,} and {config.n_threads:,} "
+                   f"thread(s) (vocabulary {vocab_size:,}, {config.dtype})",
+                   "use a smaller --hidden, --batch-size, --bptt or --threads")

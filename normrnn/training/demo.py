@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from ..data.default_corpus import default_corpus
-from .config import TrainConfig, default_threads
+from ..data.tokenizer import CharTokenizer
+from .config import TrainConfig, default_threads, require_training_memory
 from .evaluation import evaluate
 from .ngram import ngram_bits_per_token
 from .outputs import Output, OutputError, check_outputs
@@ -162,12 +163,15 @@ def run_demo(*, plot_path="normrnn-demo-loss.png", minutes=1.0, hidden_size=None
         print(f"normrnn: error: {exc}", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    checks_passed = _gradient_checks(out)
     settings = dict(DEMO_CONFIG, minutes=minutes, seed=seed, gain=gain,
                     n_threads=n_threads or default_threads())
     if hidden_size is not None:
         settings["hidden_size"] = hidden_size
-    trainer, result = _train(TrainConfig(**settings), checkpoint_path, progress, out)
+    config = TrainConfig(**settings)
+    # refused now, not after the gradient checks
+    require_training_memory(config, CharTokenizer.from_documents(default_corpus()).vocab_size)
+    checks_passed = _gradient_checks(out)
+    trainer, result = _train(config, checkpoint_path, progress, out)
     _recurrence_worth(trainer, result, out)
     _samples(trainer, seed, out)
     _heading("5. Loss curve", out)

@@ -6,6 +6,7 @@ Scored tokens are a document's text characters and its end marker (see
 """
 
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,7 +58,7 @@ class Evaluation:
         return bits_per_token(self.nats, self.tokens)
 
 
-def document_loss(model, tokens, title_length, chunk_length=4096):
+def document_loss(model, tokens, title_length, chunk_length=4096, *, stop=None):
     """Exact loss of one document, read in chunks with the state carried.
 
     Parameters
@@ -67,15 +68,22 @@ def document_loss(model, tokens, title_length, chunk_length=4096):
     title_length : int
     chunk_length : int, optional
         Bounds the memory of the states, not the result: carrying the state
-        makes the chunked loss equal to the whole document's.
+        makes the chunked loss equal to the whole document's.  It also bounds
+        the time between two looks at ``stop``, and between two chances for
+        Ctrl-C to land in the main thread.
+    stop : threading.Event or None, optional
+        Checked before every chunk: once it is set, the document is left
+        unfinished and None returned.
 
     Returns
     -------
-    float
-        Summed nats over the scored positions.
+    float or None
+        Summed nats over the scored positions (None if stopped).
     """
     total, state = 0.0, None
     for a, b in chunk_bounds(len(tokens), chunk_length):
+        if stop is not None and stop.is_set():
+            return None
         loss, _, state = model.loss_and_grads(
             tokens[a:b + 1], chunk_title_length(title_length, a, b),
             initial_state=state, return_last_state=True)
@@ -107,8 +115,9 @@ def evaluate(model, documents, *, n_threads=1, chunk_length=4096, batch_size=64)
     for start in range(0, len(short), batch_size):
         nats += model.batch_loss_and_grads(short[start:start + batch_size],
                                            n_threads=n_threads)[0]
-    nats += sum(parallel_map(lambda d: document_loss(model, d[0], d[1], chunk_length),
-                             long, n_threads))
+    stop = threading.Event()            # set by a Ctrl-C in the calling thread
+    nats += sum(parallel_map(lambda d: document_loss(model, d[0], d[1], chunk_length, stop=stop),
+                             long, n_threads, stop=stop))
     tokens = sum(len(t) - m for t, m in documents)
     return Evaluation(float(nats), int(tokens), len(documents))
 

@@ -23,6 +23,7 @@ from threadpoolctl import threadpool_limits
 from ..model import NormRNN
 from .checkpoint import save_checkpoint
 from .compute import chunks_loss_and_grads
+from .config import require_training_memory
 from .corpus_setup import encode_corpus
 from .evaluation import bits_per_token, evaluate
 from .interrupt import StopRequest
@@ -65,6 +66,10 @@ class TrainResult:
     valid_bits: float
     unigram_bits: float
     tokens_per_second: float
+
+
+def _longest(units):
+    return max((len(tokens) for tokens, _ in units), default=1)
 
 
 class Trainer:
@@ -110,8 +115,16 @@ class Trainer:
         Returns
         -------
         Trainer
+
+        Raises
+        ------
+        MemoryError
+            Before anything of the model's size is allocated, when the run
+            needs more memory than is available
+            (:func:`~normrnn.training.config.training_memory`).
         """
         corpus, tokenizer = encode_corpus(documents, None, config)
+        require_training_memory(config, tokenizer.vocab_size, _longest(corpus.units))
         model = NormRNN(tokenizer.vocab_size, config.hidden_size, seed=config.seed,
                         dtype=np.dtype(config.dtype), gain=config.gain)
         optimizer = make_optimizer(config.optimizer, model.parameters(), config.learning_rate)

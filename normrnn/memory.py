@@ -1,0 +1,164 @@
+"""What a computation needs in memory, and whether this machine has it.
+
+The fast BPTT keeps, for every position of a document, the state s_t, the
+pre-activation a_t, delta_t and E^T dz_t (H numbers each) and the logits
+(V numbers): **(4 H + V) numbers per token**, 8 bytes each in float64, 4 in
+float32 (``normrnn bench`` measures it, see the performance page).  A
+document of 5,000,000 tokens at H = 128 and V = 96 thus needs about 24 GB.
+:func:`document_memory` gives the whole figure, :func:`available_memory`
+what the machine can give, and :func:`require_memory` refuses, before
+anything is allocated, a computation that cannot fit.
+"""
+
+import os
+
+import numpy as np
+
+__all__ = ["available_memory", "bytes_per_token", "document_memory", "format_bytes",
+           "require_memory", "CHECK_ABOVE"]
+
+#: Calls that need less than this are not checked (reading what is available
+#: costs more than they do); NumPy's own MemoryError still applies.
+CHECK_ABOVE = 64 * 2**20
+
+
+def format_bytes(n):
+    """``n`` bytes in the largest unit that keeps a number >= 1, e.g. ``"24.6 GB"``.
+
+    Parameters
+    ----------
+    n : int or float
+
+    Returns
+    -------
+    str
+    """
+    for unit in ("bytes", "kB", "MB", "GB", "TB", "PB", "EB", "ZB"):
+        if abs(n) < 1000 or unit == "ZB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.3g} {unit}"
+        n /= 1000
+    raise AssertionError("unreachable")         # pragma: no cover
+
+
+def bytes_per_token(vocab_size, hidden_size, dtype=np.float64):
+    """Memory the fast BPTT keeps per token of a document: ``(4 H + V) x itemsize``.
+
+    Parameters
+    ----------
+    vocab_size, hidden_size : int
+        V and H.
+    dtype : {numpy.float64, numpy.float32}, optional
+
+    Returns
+    -------
+    int
+    """
+    return (4 * hidden_size + vocab_size) * np.dtype(dtype).itemsize
+
+
+def document_memory(vocab_size, hidden_size, length, dtype=np.float64):
+    """Bytes one :meth:`~normrnn.NormRNN.loss_and_grads` call of ``length`` tokens needs.
+
+    The per-token arrays (:func:`bytes_per_token`), the rows kept per distinct
+    token (at most V), the gradients and the H x H scratch matrices.  The
+    parameters themselves are not counted: they exist already.
+
+    Parameters
+    ----------
+    vocab_size, hidden_size, length : int
+        V, H and T.
+    dtype : {numpy.float64, numpy.float32}, optional
+
+    Returns
+    -------
+    int
+    """
+    V, H, T = int(vocab_size), int(hidden_size), int(length)
+    item = np.dtype(dtype).itemsize
+    grads = V * H + 2 * H * H + H
+    fixed = 3 * H * H + H                      # S, S^T, dS and g_t
+    distinct = 3 * min(V, T) * H               # u = f(E[x]), W_ih u + b, summed deltas
+    return T * bytes_per_token(V, H, dtype) + item * (grads + fixed + distinct) + 4 * (T + 2 * V)
+
+
+def _meminfo_available():
+    try:
+        with open("/proc/meminfo", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _cgroup_room():
+    """Room left under a cgroup v2 memory limit, if there is one."""
+    try:
+        with open("/sys/fs/cgroup/memory.max") as fh:
+            limit = fh.read().strip()
+        if limit == "max":
+            return None
+        with open("/sys/fs/cgroup/memory.current") as fh:
+            return max(int(limit) - int(fh.read().strip()), 0)
+    except (OSError, ValueError):
+        return None
+
+
+def _sysconf_available():
+    for pages in ("SC_AVPHYS_PAGES", "SC_PHYS_PAGES"):
+        try:
+            n, size = os.sysconf(pages), os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            continue
+        if n > 0 and size > 0:
+            return n * size
+    return None
+
+
+def available_memory():
+    """Bytes of memory this process can still allocate without swapping, or None.
+
+    Linux's estimate ``MemAvailable`` (free memory plus caches it can drop),
+    capped by a cgroup v2 limit if one applies; elsewhere the free physical
+    pages from ``os.sysconf`` (``SC_AVPHYS_PAGES``, else all of physical
+    memory, ``SC_PHYS_PAGES``).  None when none of these can be read.
+
+    Returns
+    -------
+    int or None
+    """
+    available = _meminfo_available()
+    if available is None:
+        available = _sysconf_available()
+    room = _cgroup_room()
+    if room is not None:
+        available = room if available is None else min(available, room)
+    return available
+
+
+def require_memory(needed, what, remedy):
+    """Raise ``MemoryError`` if ``needed`` bytes exceed :func:`available_memory`.
+
+    Needs under :data:`CHECK_ABOVE` are not checked.
+
+    Parameters
+    ----------
+    needed : int
+        Bytes the computation will allocate.
+    what : str
+        The computation, for the message (``"loss_and_grads of 5,000,000 tokens"``).
+    remedy : str
+        What to do instead, for the message.
+
+    Raises
+    ------
+    MemoryError
+        ``"<what> needs <size> of memory, but <size> is available: <remedy>"``.
+    """
+    if needed < CHECK_ABOVE:
+        return
+    available = available_memory()
+    if available is not None and needed > available:
+        raise MemoryError(f"{what} needs {format_bytes(needed)} of memory, but "
+                          f"{format_bytes(available)} is available: {remedy}")
