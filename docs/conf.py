@@ -23,9 +23,18 @@ import sys
 import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+# `python -m sphinx` run from the repository root puts the root first on
+# sys.path, where the unbuilt source tree would shadow the installed package:
+# take it off, so the build always documents the normrnn that is installed.
+_PATH = list(sys.path)
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != ROOT]
+try:
+    import normrnn  # noqa: E402  (the installed package, editable or not)
+except ModuleNotFoundError:     # an editable install that works by putting the root on sys.path
+    sys.path[:] = _PATH
+    import normrnn  # noqa: E402
 sys.path.insert(0, os.path.join(HERE, "_ext"))   # the docs' own extension only
-
-import normrnn  # noqa: E402  (the installed package, editable or not)
 
 # -- project ------------------------------------------------------------------
 project = "normrnn"
