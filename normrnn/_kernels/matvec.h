@@ -23,12 +23,17 @@
  * tests/test_matvec.py holds it to (the AVX2 and AVX-512 clones fuse each
  * multiply-add, one rounding instead of two).
  *
- * "Vectors" are GCC's vector extensions (also understood by clang): 64-byte
- * values the compiler maps to one AVX-512 register, two AVX2 registers or
- * four SSE2 ones.  target_clones compiles the function three times, for
- * x86-64-v4 (AVX-512), x86-64-v3 (AVX2 + FMA) and the baseline, and the
- * loader picks the best one this CPU runs: one portable binary, no
- * -march=native.  Other compilers get the same loop on plain scalars.
+ * "Vectors" are GCC's vector extensions (also understood by clang), each
+ * exactly one register of the instruction set it is compiled for: 64 bytes
+ * for x86-64-v4 (AVX-512), 32 for x86-64-v3 (AVX2 + FMA), 16 for the
+ * baseline (SSE2).  A vector wider than the registers would be split, and the
+ * eight accumulators of a panel would no longer fit in the register file:
+ * 64-byte vectors on an AVX2-only CPU ran the product 10x slower (19.6 us
+ * against 1.8 us at H = 128).  So each level gets its own function with its
+ * own vector width, and normrnn_matvec_t_add_d / _f pick the best one this
+ * CPU runs, once: one portable binary, no -march=native.  Built for one
+ * -march alone (NORMRNN_NO_CLONES, as the tests do), the width is that
+ * -march's.  Other compilers get the same loop on plain scalars.
  */
 #ifndef NORMRNN_MATVEC_H
 #define NORMRNN_MATVEC_H
@@ -37,19 +42,31 @@
 
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) \
     && !defined(NORMRNN_NO_CLONES)        /* tests build each -march alone */
-#define NORMRNN_CLONES                                                          \
-    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define NORMRNN_CLONES
+#define NORMRNN_LEVELS 1
 #endif
 
 #if defined(__GNUC__)
-/* 64 bytes of doubles or floats; aligned(...) lets them load from any element,
+/* BYTES of doubles or floats; aligned(...) lets them load from any element,
    may_alias from any double / float array. */
-typedef double normrnn_vd
-    __attribute__((vector_size(64), aligned(sizeof(double)), may_alias));
-typedef float normrnn_vf
-    __attribute__((vector_size(64), aligned(sizeof(float)), may_alias));
+#define NORMRNN_VECTOR(NAME, REAL, BYTES)                                       \
+    typedef REAL NAME                                                           \
+        __attribute__((vector_size(BYTES), aligned(sizeof(REAL)), may_alias));
+NORMRNN_VECTOR(normrnn_vd64, double, 64)
+NORMRNN_VECTOR(normrnn_vf64, float, 64)
+NORMRNN_VECTOR(normrnn_vd32, double, 32)
+NORMRNN_VECTOR(normrnn_vf32, float, 32)
+NORMRNN_VECTOR(normrnn_vd16, double, 16)
+NORMRNN_VECTOR(normrnn_vf16, float, 16)
+#if defined(__AVX512F__)                  /* the -march of a build without levels */
+typedef normrnn_vd64 normrnn_vd;
+typedef normrnn_vf64 normrnn_vf;
+#elif defined(__AVX2__)
+typedef normrnn_vd32 normrnn_vd;
+typedef normrnn_vf32 normrnn_vf;
+#else
+typedef normrnn_vd16 normrnn_vd;
+typedef normrnn_vf16 normrnn_vf;
+#endif
 #define NORMRNN_LANES(VEC, REAL) ((int)(sizeof(VEC) / sizeof(REAL)))
 #define NORMRNN_INLINE static inline __attribute__((always_inline))
 #define NORMRNN_RESTRICT __restrict__
@@ -88,8 +105,8 @@ NORMRNN_INLINE void NAME(                                                       
    per row when rows are long; the processor's prefetchers follow a few dozen
    pages at once, so a 16-row block keeps a matrix too big for L2 (H = 512)
    streaming, and costs nothing for small ones. */
-#define NORMRNN_DEFINE_MATVEC_T_ADD(NAME, PANEL, REAL, VEC)                     \
-static NORMRNN_CLONES void NAME(                                               \
+#define NORMRNN_DEFINE_MATVEC_T_ADD(NAME, TARGET, PANEL, REAL, VEC)             \
+static TARGET void NAME(                                                        \
         int rows, int cols, const REAL *NORMRNN_RESTRICT m,                     \
         const REAL *NORMRNN_RESTRICT x, REAL *NORMRNN_RESTRICT y)               \
 {                                                                               \
@@ -118,11 +135,76 @@ static NORMRNN_CLONES void NAME(                                               \
     }                                                                           \
 }
 
+#ifdef NORMRNN_LEVELS
+/* One function per level, each with its own register width ... */
+#define NORMRNN_V4 __attribute__((target("arch=x86-64-v4")))
+#define NORMRNN_V3 __attribute__((target("arch=x86-64-v3")))
+NORMRNN_DEFINE_PANEL(normrnn_panel_d64, double, normrnn_vd64)
+NORMRNN_DEFINE_PANEL(normrnn_panel_f64, float, normrnn_vf64)
+NORMRNN_DEFINE_PANEL(normrnn_panel_d32, double, normrnn_vd32)
+NORMRNN_DEFINE_PANEL(normrnn_panel_f32, float, normrnn_vf32)
+NORMRNN_DEFINE_PANEL(normrnn_panel_d16, double, normrnn_vd16)
+NORMRNN_DEFINE_PANEL(normrnn_panel_f16, float, normrnn_vf16)
+NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_d_v4, NORMRNN_V4, normrnn_panel_d64,
+                            double, normrnn_vd64)
+NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_f_v4, NORMRNN_V4, normrnn_panel_f64,
+                            float, normrnn_vf64)
+NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_d_v3, NORMRNN_V3, normrnn_panel_d32,
+                            double, normrnn_vd32)
+NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_f_v3, NORMRNN_V3, normrnn_panel_f32,
+                            float, normrnn_vf32)
+NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_d_v1, , normrnn_panel_d16,
+                            double, normrnn_vd16)
+NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_f_v1, , normrnn_panel_f16,
+                            float, normrnn_vf16)
+
+/* ... and the best one this CPU runs, found once (x86-64-v4 needs AVX-512
+   F, VL, BW, DQ and CD; v3 AVX2, FMA, BMI1/2, F16C, LZCNT and MOVBE). */
+static int normrnn_level(void)
+{
+    static int level = 0;
+    if (level == 0) {
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+                && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
+                && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx2")
+                && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi2"))
+            level = 4;
+        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+                 && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2"))
+            level = 3;
+        else
+            level = 1;
+    }
+    return level;
+}
+
+static void normrnn_matvec_t_add_d(int rows, int cols, const double *m,
+                                   const double *x, double *y)
+{
+    switch (normrnn_level()) {
+    case 4: normrnn_matvec_t_add_d_v4(rows, cols, m, x, y); break;
+    case 3: normrnn_matvec_t_add_d_v3(rows, cols, m, x, y); break;
+    default: normrnn_matvec_t_add_d_v1(rows, cols, m, x, y);
+    }
+}
+
+static void normrnn_matvec_t_add_f(int rows, int cols, const float *m,
+                                   const float *x, float *y)
+{
+    switch (normrnn_level()) {
+    case 4: normrnn_matvec_t_add_f_v4(rows, cols, m, x, y); break;
+    case 3: normrnn_matvec_t_add_f_v3(rows, cols, m, x, y); break;
+    default: normrnn_matvec_t_add_f_v1(rows, cols, m, x, y);
+    }
+}
+#else
 NORMRNN_DEFINE_PANEL(normrnn_panel_d, double, normrnn_vd)
 NORMRNN_DEFINE_PANEL(normrnn_panel_f, float, normrnn_vf)
-NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_d, normrnn_panel_d,
+NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_d, , normrnn_panel_d,
                             double, normrnn_vd)
-NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_f, normrnn_panel_f,
+NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_f, , normrnn_panel_f,
                             float, normrnn_vf)
+#endif
 
 #endif
