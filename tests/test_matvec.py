@@ -107,9 +107,10 @@ def test_workspace_matrices_start_on_a_cache_line():
 
 
 # --- each instruction set on its own -----------------------------------------
-# The module picks one clone of the kernel for this CPU (AVX-512 here, say);
+# The module picks one level of the kernel for this CPU (AVX-512 here, say);
 # the others never run in the suite.  So the header is compiled once more per
-# -march, without clones, into a small library called through ctypes.
+# -march, without levels (each with that -march's vector width), into a small
+# library called through ctypes.
 
 MARCHES = ["x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4"]
 HARNESS = """
