@@ -4,6 +4,10 @@ Each skeleton has the signature of its reference twin, a docstring with the
 shapes and a hint for the derivation, a link to the section's docs page, and
 a body that raises ``NotImplementedError``.  A pytest file comes with them.
 
+The exercise notebooks of the docs (``tutorials/exercises/``) repeat each
+skeleton's signature, docstring and hint, so that a notebook reads on its
+own; ``tests/test_exercise_notebooks.py`` keeps the two equal.
+
 The links are ``<docs>/sections/<name>.html`` (``<docs>/bptt.html`` for the
 whole document), ``<docs>`` being the ``--docs-url`` given to
 ``normrnn exercise start``, else the environment variable

@@ -20,7 +20,8 @@ from normrnn.exercises.plot import plot_grade
 # --------------
 # Replace the ``raise`` with your code.  Keep the signature: the grader calls
 # ``logits_backward`` exactly as the reference twin :func:`normrnn.reference.logits_backward` is
-# called.
+# called.  It is the same function, docstring and all, that
+# ``normrnn exercise start`` writes to a file of its own.
 
 
 def logits_backward(embedding, state, token):

@@ -19,7 +19,8 @@ from normrnn.exercises.plot import plot_grade
 # --------------
 # Replace the ``raise`` with your code.  Keep the signature: the grader calls
 # ``embedding_activation_backward`` exactly as the reference twin :func:`normrnn.reference.embedding_activation_backward` is
-# called.
+# called.  It is the same function, docstring and all, that
+# ``normrnn exercise start`` writes to a file of its own.
 
 
 def embedding_activation_backward(embedding, token, d_embedded):

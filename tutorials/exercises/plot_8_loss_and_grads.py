@@ -23,7 +23,8 @@ from normrnn.exercises.plot import plot_grade
 # --------------
 # Replace the ``raise`` with your code.  Keep the signature: the grader calls
 # ``loss_and_grads`` exactly as the reference twin :func:`normrnn.reference.loss_and_grads` is
-# called.
+# called.  It is the same function, docstring and all, that
+# ``normrnn exercise start`` writes to a file of its own.
 
 
 def loss_and_grads(embedding, ih, hh, bias, tokens, title_length):

@@ -21,7 +21,8 @@ from normrnn.exercises.plot import plot_grade
 # --------------
 # Replace the ``raise`` with your code.  Keep the signature: the grader calls
 # ``gain_backward`` exactly as the reference twin :func:`normrnn.reference.gain_backward` is
-# called.
+# called.  It is the same function, docstring and all, that
+# ``normrnn exercise start`` writes to a file of its own.
 
 
 def gain_backward(hh, gain, d_scaled_hh):
