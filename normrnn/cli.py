@@ -336,7 +336,7 @@ def main(argv=None):
     :data:`TRACEBACK_VARIABLE` is set, which re-raise it for the traceback.
     """
     from .data.corpus import CorpusError
-    from .training.npz import CheckpointError
+    from .training.checkpoint import CheckpointError
     from .training.trainer import TrainingDiverged
     _tolerant_output()
     args = build_parser().parse_args(argv)

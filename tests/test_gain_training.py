@@ -10,7 +10,7 @@ import normrnn
 from normrnn import cli
 from normrnn.training import CheckpointError, TrainConfig, Trainer, load_checkpoint
 from normrnn.training.ngram import NgramModel, ngram_bits_per_token
-from normrnn.training.npz import read_npz, write_npz
+from normrnn.training.checkpoint import read_npz, write_npz
 
 TRAIN = ["--hidden", "8", "--batch-size", "4", "--threads", "1", "--no-progress"]
 

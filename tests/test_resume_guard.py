@@ -17,7 +17,7 @@ from _toy import toy_corpus
 
 from normrnn.data import Document
 from normrnn.training import Trainer, load_checkpoint
-from normrnn.training.npz import checksum
+from normrnn.training.checkpoint import checksum
 
 
 def other_language(folder):

@@ -21,7 +21,7 @@ from collections import Counter
 import numpy as np
 
 from .. import _validate
-from .document import Document
+from .corpus import Document
 
 __all__ = ["CharTokenizer", "UNK", "SEP", "EOT", "SPECIAL_TOKENS"]
 

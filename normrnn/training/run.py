@@ -8,7 +8,7 @@ from ..data.corpus import load_corpus
 from ..data.tokenizer import UNK
 from .checkpoint import CheckpointError, load_checkpoint
 from .config import TrainConfig
-from .corpus_setup import corpus_fingerprint
+from ..data.corpus_setup import corpus_fingerprint
 from .evaluation import evaluate, unigram_bits_per_token
 from .outputs import Input, Output, OutputError, check_outputs, data_inputs, show_path
 from .plotting import plot_loss_curve

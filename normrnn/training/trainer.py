@@ -24,7 +24,7 @@ from ..model import NormRNN
 from .checkpoint import save_checkpoint
 from .compute import chunks_loss_and_grads
 from .config import require_training_memory
-from .corpus_setup import encode_corpus
+from ..data.corpus_setup import encode_corpus
 from .evaluation import bits_per_token, evaluate
 from .interrupt import StopRequest
 from .optimizers import clip_grad_norm, make_optimizer
@@ -142,7 +142,7 @@ class Trainer:
             From :func:`~normrnn.training.checkpoint.load_checkpoint`.
         documents : sequence of Document
             The corpus of the original run: other documents (a different
-            :func:`~normrnn.training.corpus_setup.corpus_fingerprint`) are
+            :func:`~normrnn.data.corpus_setup.corpus_fingerprint`) are
             refused unless ``allow_new_corpus``.  A checkpoint saved without
             a fingerprint (``""``) cannot tell: its run resumes unchecked.
         overrides : dict, optional
