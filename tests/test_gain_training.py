@@ -212,7 +212,7 @@ def test_demo_prints_a_bigram_baseline_and_what_the_recurrence_carries(capsys, t
 
 
 def test_zeroing_s_in_the_demo_is_a_zero_gain():
-    from normrnn.training.demo import _without_recurrence
+    from normrnn.cli.demo import _without_recurrence
     model = normrnn.NormRNN(7, 5, seed=0)
     zeroed = _without_recurrence(model)
     assert model.gain is None and zeroed.gain_mode == "learned"

@@ -257,7 +257,7 @@ def test_an_unwritable_plot_is_one_line_and_the_checkpoint_is_kept(texts, tmp_pa
     A folder given as --plot is refused at start-up (tests/test_cli_paths.py); here
     the start-up check is skipped, as if the folder had appeared while training.
     """
-    monkeypatch.setattr("normrnn.training.run.check_outputs", lambda *a, **k: None)
+    monkeypatch.setattr("normrnn.cli.outputs.check_outputs", lambda *a, **k: None)
     out, plot = tmp_path / "run.npz", tmp_path / "plot.png"
     plot.mkdir()                                   # savefig cannot write a folder
     status = cli.main(["train", str(texts), "--out", str(out), "--max-steps", "2",
