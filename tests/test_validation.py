@@ -6,7 +6,7 @@ import pytest
 import normrnn
 from normrnn import sections
 
-from conftest import make_model
+from helpers import make_model
 
 TOKENS = [1, 2, 3, 4]
 
