@@ -187,10 +187,11 @@ def load_jsonl(path, *, max_bytes=None):
     Raises
     ------
     CorpusError
-        On a file larger than ``max_bytes``; on a line that is not valid UTF-8 or JSON, not an object, or lacks a
-        string ``title`` or ``text`` (or one holds a lone surrogate escape such
-        as ``"\\ud800"``, which is not a character); the message names the
-        file and line.
+        On a file larger than ``max_bytes``; on a line that is not valid
+        UTF-8 or JSON, not an object, or lacks a string ``title`` or
+        ``text`` (or one holds a lone surrogate escape such as
+        ``"\\ud800"``, which is not a character); the message names the file
+        and line.
     """
     data = _read_bytes(path, max_bytes)
     documents = []

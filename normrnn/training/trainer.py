@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ..data.corpus_setup import encode_corpus
 from ..model import NormRNN
 from .checkpoint import save_checkpoint
 from .compute import chunks_loss_and_grads
 from .config import require_training_memory
-from ..data.corpus_setup import encode_corpus
 from .evaluation import bits_per_token, evaluate
 from .interrupt import StopRequest
 from .optimizers import clip_grad_norm, make_optimizer
