@@ -31,7 +31,8 @@ class _Recurrence:
         self.embedding = model.embedding.astype(np.float64)
         self.vocab_size, self.hidden_size = model.vocab_size, model.hidden_size
         self.dtype = model.dtype
-        self._a, self._q = np.empty(self.hidden_size, self.dtype), np.empty(self.hidden_size, self.dtype)
+        self._a, self._q = (np.empty(self.hidden_size, self.dtype),
+                            np.empty(self.hidden_size, self.dtype))
         # |E s| <= max_v sum_i |E[v, i]| as |s_i| < 1: the logits' spread is at most
         # twice that, and dividing it by a temperature overflows only beyond
         self.spread = 2.0 * float(np.abs(self.embedding).sum(axis=1).max())
@@ -56,33 +57,52 @@ class _Recurrence:
     def draw(self, state, max_tokens, temperature, rng, stop):
         """Yield tokens drawn from softmax(E s / temperature), reading each, until ``stop``.
 
-        Bit for bit the distribution of :meth:`~normrnn.NormRNN.probabilities`:
-        ``p = exp((z - max z) / t)`` normalised, then the token is
-        ``searchsorted(cumsum(p), u * sum(p), "right")`` for a uniform u.
+        The distribution is computed as :meth:`~normrnn.NormRNN.probabilities`
+        computes it, in float64: ``p = exp((z - max z) / t)`` normalised, and
+        the token is ``searchsorted(cumsum(p), u * sum(p), "right")`` for the
+        generator's next uniform u.  In float64 one product with ``[E; S]``
+        gives both the logits E s and the recurrence's S s.
         """
-        E, last = self.embedding, self.vocab_size - 1
-        s64 = state if state.dtype == np.float64 else np.empty(self.hidden_size)
-        z, c = np.empty(self.vocab_size), np.empty(self.vocab_size)
+        V, H, last = self.vocab_size, self.hidden_size, self.vocab_size - 1
+        inputs, a, q = self.inputs, self._a, self._q
+        dot, add, multiply, divide, subtract, exp = (np.dot, np.add, np.multiply, np.divide,
+                                                     np.subtract, np.exp)
+        if self.dtype == np.float64:         # y = [E; S] s: the logits, then S s
+            stacked, y = np.concatenate([self.embedding, self.S]), np.empty(V + H)
+            z, Ss = y[:V], y[V:]
+        else:                                # S s in the model's dtype, E s in float64
+            s64, z, Ss = np.empty(H), np.empty(V), np.empty(H, self.dtype)
+        c = np.empty(V)
+        divide_by_t = temperature != 1.0     # z / 1.0 is z exactly
         # (z - max z) / t only goes to -inf for a tiny t, whose exp is an exact 0
         overflow = not self.spread / temperature < np.finfo(np.float64).max / 2
         for _ in range(max_tokens):
-            if s64 is not state:
+            if self.dtype == np.float64:
+                dot(stacked, state, out=y)
+            else:
                 s64[...] = state
-            np.dot(E, s64, out=z)
+                dot(self.embedding, s64, out=z)
+                dot(self.S, state, out=Ss)
             z -= z.max()
             if overflow:
                 with np.errstate(over="ignore"):
                     z /= temperature
-            else:
+            elif divide_by_t:
                 z /= temperature
-            np.exp(z, out=z)
+            exp(z, out=z)
             z /= z.sum()
             np.cumsum(z, out=c)
             token = min(int(c.searchsorted(rng.random() * z.sum(), side="right")), last)
             if token == stop:
                 return
             yield token
-            self.read((token,), state)
+            # s' = f(S s + W_ih f(E[x]) + b), f(a) = 1 - 1 / (a^2 + a + 1)
+            add(Ss, inputs[token], out=a)
+            multiply(a, a, out=q)
+            q += a
+            q += 1.0
+            divide(1.0, q, out=q)
+            subtract(1.0, q, out=state)
 
 
 def prefix_state(model, prefix):
