@@ -60,29 +60,27 @@ class _Recurrence:
         The distribution is computed as :meth:`~normrnn.NormRNN.probabilities`
         computes it, in float64: ``p = exp((z - max z) / t)`` normalised, and
         the token is ``searchsorted(cumsum(p), u * sum(p), "right")`` for the
-        generator's next uniform u.  In float64 one product with ``[E; S]``
-        gives both the logits E s and the recurrence's S s.
+        generator's next uniform u.  One product with ``[E; S]`` gives both
+        the logits E s and the recurrence's S s.
         """
         V, H, last = self.vocab_size, self.hidden_size, self.vocab_size - 1
         inputs, a, q = self.inputs, self._a, self._q
         dot, add, multiply, divide, subtract, exp = (np.dot, np.add, np.multiply, np.divide,
                                                      np.subtract, np.exp)
-        if self.dtype == np.float64:         # y = [E; S] s: the logits, then S s
-            stacked, y = np.concatenate([self.embedding, self.S]), np.empty(V + H)
-            z, Ss = y[:V], y[V:]
-        else:                                # S s in the model's dtype, E s in float64
-            s64, z, Ss = np.empty(H), np.empty(V), np.empty(H, self.dtype)
+        # y = [E; S] s in float64: the logits, then S s (for a float32 model, rounded
+        # to float32 once, when the input term is added)
+        stacked = np.concatenate([self.embedding, self.S.astype(np.float64)])
+        y = np.empty(V + H)
+        z, Ss = y[:V], y[V:]
+        s64 = state if self.dtype == np.float64 else np.empty(H)
         c = np.empty(V)
         divide_by_t = temperature != 1.0     # z / 1.0 is z exactly
         # (z - max z) / t only goes to -inf for a tiny t, whose exp is an exact 0
         overflow = not self.spread / temperature < np.finfo(np.float64).max / 2
         for _ in range(max_tokens):
-            if self.dtype == np.float64:
-                dot(stacked, state, out=y)
-            else:
+            if s64 is not state:
                 s64[...] = state
-                dot(self.embedding, s64, out=z)
-                dot(self.S, state, out=Ss)
+            dot(stacked, s64, out=y)
             z -= z.max()
             if overflow:
                 with np.errstate(over="ignore"):
@@ -97,7 +95,7 @@ class _Recurrence:
                 return
             yield token
             # s' = f(S s + W_ih f(E[x]) + b), f(a) = 1 - 1 / (a^2 + a + 1)
-            add(Ss, inputs[token], out=a)
+            add(Ss, inputs[token], out=a, casting="same_kind")
             multiply(a, a, out=q)
             q += a
             q += 1.0
