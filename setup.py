@@ -1,8 +1,9 @@
 """Build the Cython kernels.
 
-Compiler directives are set once, here.  ``NORMRNN_DEBUG=1`` builds a
-bounds-checked debug version (boundscheck, wraparound and initializedcheck on,
-no ``-O3``), which the CI runs the whole test suite against once::
+Compiler directives and flags are set once, in ``build_config.py``.
+``NORMRNN_DEBUG=1`` builds a bounds-checked debug version (boundscheck,
+wraparound and initializedcheck on, no ``-O3``), which the CI runs the whole
+test suite against once::
 
     NORMRNN_DEBUG=1 python setup.py build_ext --inplace --force
 
@@ -11,27 +12,25 @@ C next to the ``.pyx`` files: each build finds its own C up to date, and
 neither is ever compiled from the other's.
 """
 import os
+import sys
 
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-DEBUG = os.environ.get("NORMRNN_DEBUG", "0") not in ("", "0")
+# build_config.py sits next to this file; a PEP 517 build does not put this
+# folder on sys.path by itself
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import build_config  # noqa: E402
 
-directives = {
-    "language_level": "3",
-    "boundscheck": DEBUG,
-    "wraparound": DEBUG,
-    "initializedcheck": DEBUG,
-    "cdivision": not DEBUG,
-    "nonecheck": DEBUG,
-    "binding": True,
-    "embedsignature": True,
-    "embedsignature.format": "python",
-    "cpow": True,
-}
+DEBUG = build_config.debug_requested()
 
-compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
+#: the compiled modules, normrnn/_kernels/NAME.pyx each: one name per line
+KERNELS = [
+    "sections",
+    "bptt_sections",
+    "bptt",
+]
 
 extensions = [
     Extension(
@@ -40,16 +39,15 @@ extensions = [
         include_dirs=[numpy.get_include(), "normrnn/_kernels"],     # matvec.h
         depends=["normrnn/_kernels/matvec.h"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=compile_args,
+        extra_compile_args=build_config.compile_args(DEBUG),
     )
-    for name in ("sections", "bptt_sections", "bptt")
+    for name in KERNELS
 ]
 
 setup(
     ext_modules=cythonize(
         extensions,
-        compiler_directives=directives,
-        compile_time_env={"NORMRNN_DEBUG": DEBUG},
+        compiler_directives=build_config.directives(DEBUG),
         annotate=bool(os.environ.get("NORMRNN_ANNOTATE")),
         build_dir="build/debug" if DEBUG else None,
     )

@@ -6,6 +6,8 @@ input becomes a ``TypeError`` or ``ValueError`` that names the argument, never
 a crash or silent garbage.
 """
 
+import math
+import numbers
 import operator
 
 import numpy as np
@@ -92,11 +94,33 @@ def integer(value, name):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}") from exc
 
 
-def index(value, name, low, high):
-    """Return ``value`` as an int in [low, high] (both inclusive)."""
+def in_range(value, name, start, stop):
+    """Return ``value`` as an int in ``range(start, stop)``: [start, stop), half-open.
+
+    The same convention as :func:`tokens` and Python's ranges: a token id
+    lies in ``in_range(token, "token", 0, V)``, a title length in
+    ``in_range(m, "title_length", 0, T + 1)``.
+    """
     value = integer(value, name)
-    if not low <= value <= high:
-        raise ValueError(f"{name} must lie in [{low}, {high}], got {value}")
+    if not start <= value < stop:
+        raise ValueError(f"{name} must lie in [{start}, {stop}), got {value}")
+    return value
+
+
+def index(value, name, low, high):
+    """Return ``value`` as an int in [low, high], both inclusive: ``in_range(..., high + 1)``.
+
+    Kept only until :mod:`normrnn.model` calls :func:`in_range`; new code
+    uses :func:`in_range`.
+    """
+    return in_range(value, name, low, high + 1)
+
+
+def non_negative_int(value, name):
+    """Return ``value`` as an int >= 0."""
+    value = integer(value, name)
+    if value < 0:
+        raise ValueError(f"{name} must be non-negative, got {value}")
     return value
 
 
@@ -106,6 +130,36 @@ def positive_int(value, name):
     if value < 1:
         raise ValueError(f"{name} must be at least 1, got {value}")
     return value
+
+
+def temperature(value, name="temperature"):
+    """Return ``value`` as a positive finite float: the divisor of the logits.
+
+    Bools and non-numbers are refused (``TypeError``); zero, negative, NaN,
+    infinite, and integers beyond the float range (``ValueError``).
+    """
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    try:
+        t = float(value)
+    except OverflowError:            # an int beyond float range
+        t = math.inf
+    if not (t > 0 and math.isfinite(t)):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return t
+
+
+def seed(value, name="seed"):
+    """Return ``value`` if it is ``None`` or a non-negative integer (a random seed)."""
+    if value is None:
+        return None
+    try:
+        return non_negative_int(value, name)
+    except TypeError:
+        raise TypeError(f"{name} must be None or a non-negative integer, "
+                        f"got {type(value).__name__}") from None
+    except ValueError:
+        raise ValueError(f"{name} must be None or a non-negative integer, got {value!r}") from None
 
 
 def nonzero_rows(hh, name="hh"):

@@ -51,7 +51,7 @@ def _matrix(x, name, dtype=None, shape=(None, None)):
 
 
 def _token(token, vocab_size):
-    return _validate.index(token, "token", 0, vocab_size - 1)
+    return _validate.in_range(token, "token", 0, vocab_size)
 
 
 # --- activation ------------------------------------------------------------

@@ -7,8 +7,8 @@ import pytest
 from _toy import toy_corpus
 
 from normrnn.training import CheckpointError, TrainConfig, Trainer, load_checkpoint
-from normrnn.training import npz as npz_module
-from normrnn.training.npz import checksum, read_npz
+from normrnn.training import checkpoint as checkpoint_module
+from normrnn.training.checkpoint import checksum, read_npz
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +48,9 @@ def test_write_is_atomic_and_leaves_no_temporary_file(saved, tmp_path, monkeypat
     def crash(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(npz_module.np, "savez", crash)
+    monkeypatch.setattr(checkpoint_module.np, "savez", crash)
     with pytest.raises(OSError, match="disk full"):
-        npz_module.write_npz(copy, {"x": np.zeros(3)})
+        checkpoint_module.write_npz(copy, {"x": np.zeros(3)})
     assert copy.read_bytes() == path.read_bytes()          # the old checkpoint survives
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
 

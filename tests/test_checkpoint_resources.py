@@ -23,7 +23,7 @@ from _toy import toy_corpus
 
 from normrnn.training import CheckpointError, load_checkpoint
 from normrnn.training.atomic import remove_stale_temporaries, temporary_prefix
-from normrnn.training.npz import checksum, read_npz, write_npz
+from normrnn.training.checkpoint import checksum, read_npz, write_npz
 
 BOMB_MB = 256                              # declared; the file itself is about 260 kB
 
@@ -154,12 +154,12 @@ def test_a_temporary_that_a_live_writer_holds_is_kept(tmp_path):
 KILLED_WRITER = """
 import os, sys
 import numpy as np
-from normrnn.training import npz
+from normrnn.training import checkpoint
 def die(f, **arrays):
     f.write(b"PK" + bytes(1000)); f.flush()
     os._exit(9)                                  # killed in the middle of a save
 np.savez = die
-npz.write_npz(sys.argv[1], {"x": np.zeros(3)})
+checkpoint.write_npz(sys.argv[1], {"x": np.zeros(3)})
 """
 
 

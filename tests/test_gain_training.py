@@ -10,7 +10,7 @@ import normrnn
 from normrnn import cli
 from normrnn.training import CheckpointError, TrainConfig, Trainer, load_checkpoint
 from normrnn.training.ngram import NgramModel, ngram_bits_per_token
-from normrnn.training.npz import read_npz, write_npz
+from normrnn.training.checkpoint import read_npz, write_npz
 
 TRAIN = ["--hidden", "8", "--batch-size", "4", "--threads", "1", "--no-progress"]
 
@@ -212,7 +212,7 @@ def test_demo_prints_a_bigram_baseline_and_what_the_recurrence_carries(capsys, t
 
 
 def test_zeroing_s_in_the_demo_is_a_zero_gain():
-    from normrnn.training.demo import _without_recurrence
+    from normrnn.cli.demo import _without_recurrence
     model = normrnn.NormRNN(7, 5, seed=0)
     zeroed = _without_recurrence(model)
     assert model.gain is None and zeroed.gain_mode == "learned"

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import make_model, traced_growth
+from helpers import make_model, traced_growth
 
 TOKENS = [1, 3, 3, 0, 6, 2, 1, 3, 5, 4, 4]
 

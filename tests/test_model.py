@@ -7,7 +7,7 @@ import normrnn
 from normrnn import gradcheck, reference
 from normrnn._kernels import bptt_sections
 
-from conftest import make_model
+from helpers import make_model
 
 TOKENS = [1, 3, 3, 0, 6, 2, 1, 3, 5, 4, 4]
 

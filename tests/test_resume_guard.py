@@ -17,7 +17,7 @@ from _toy import toy_corpus
 
 from normrnn.data import Document
 from normrnn.training import Trainer, load_checkpoint
-from normrnn.training.npz import checksum
+from normrnn.training.checkpoint import checksum
 
 
 def other_language(folder):
@@ -110,3 +110,21 @@ def test_a_checkpoint_without_fingerprint_resumes_on_any_corpus(tmp_path):
     trainer = Trainer.resume(ck, toy_corpus(n=12), progress=False,
                              overrides={"max_steps": 2, "epochs": None})
     assert trainer.run().state.step == 2
+
+
+# --- what a resume may change: TrainConfig.resumed, the one place that says it ------------
+
+def test_resumed_config_changes_only_the_budget_and_the_learning_rate():
+    from normrnn.training import RESUMABLE_FIELDS, TrainConfig
+    saved = TrainConfig(hidden_size=8, epochs=3, lr=0.1, batch_size=4)
+    assert set(RESUMABLE_FIELDS) == {"epochs", "minutes", "max_steps", "lr"}
+    assert saved.resumed({}) == saved
+    assert saved.resumed({"lr": 0.5}) == TrainConfig(hidden_size=8, epochs=3, lr=0.5,
+                                                      batch_size=4)
+    # a budget given replaces the saved budget as a whole
+    assert saved.resumed({"minutes": 2.0}) == TrainConfig(hidden_size=8, minutes=2.0, lr=0.1,
+                                                          batch_size=4)
+    # a field that defines the run: accepted with its saved value, refused with another
+    assert saved.resumed({"hidden_size": 8, "max_steps": 5}).max_steps == 5
+    with pytest.raises(ValueError, match=r"cannot change \['batch_size', 'hidden_size'\]"):
+        saved.resumed({"hidden_size": 9, "batch_size": 5, "epochs": 1})

@@ -10,7 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from conftest import make_model  # noqa: E402
+from helpers import make_model  # noqa: E402
 
 from normrnn import gradcheck  # noqa: E402
 

@@ -10,6 +10,7 @@ from _toy import toy_corpus
 
 import normrnn
 from normrnn import reference
+from normrnn.cli.plotting import plot_loss_curve
 from normrnn.data import EOT
 from normrnn.training import (
     TrainConfig,
@@ -19,7 +20,6 @@ from normrnn.training import (
     chunk_title_length,
     evaluate,
     load_checkpoint,
-    plot_loss_curve,
     sample,
     unigram_bits_per_token,
     unigram_counts,

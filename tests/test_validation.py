@@ -6,7 +6,7 @@ import pytest
 import normrnn
 from normrnn import sections
 
-from conftest import make_model
+from helpers import make_model
 
 TOKENS = [1, 2, 3, 4]
 
@@ -150,7 +150,7 @@ def test_sections_check_their_arguments():
     E, w, v = rng.normal(size=(7, 5)), rng.normal(size=(5, 5)), rng.normal(size=5)
     with pytest.raises(TypeError, match="state must have dtype float64"):
         sections.logits_backward(E, v.astype(np.float32), 1)
-    with pytest.raises(ValueError, match=r"token must lie in \[0, 6\]"):
+    with pytest.raises(ValueError, match=r"token must lie in \[0, 7\)"):
         sections.logits_backward(E, v, 7)
     with pytest.raises(ValueError, match="embedded must have shape"):
         sections.ih_backward(w, v[:4], v)

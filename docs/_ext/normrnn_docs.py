@@ -31,14 +31,14 @@ and the build ends with an error naming the page and the check.
 Hooks
 -----
 * ``builder-inited``: annotate ``normrnn/_kernels/*.pyx`` with ``cython -a``
-  (with the compiler directives of ``setup.py``) into ``docs/_static/annotated``.
+  (with the compiler directives of ``build_config.py``, as setup.py) into ``docs/_static/annotated``.
 * ``autodoc-process-signature``: Cython's ``embedsignature`` cannot describe a
   fused (float32/float64) ``def`` function, so its signature is read from the
   ``.pyx`` source instead.
 """
 
-import ast
 import contextlib
+import importlib.util
 import io
 import os
 import re
@@ -422,16 +422,12 @@ class RunBlockDirective(SphinxDirective):
 # --- Cython annotation -------------------------------------------------------------
 
 def _setup_directives():
-    """The compiler directives of setup.py (release build), read without running it."""
-    with open(os.path.join(ROOT, "setup.py"), encoding="utf-8") as fh:
-        tree = ast.parse(fh.read())
-    for node in tree.body:
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and getattr(node.targets[0], "id", None) == "directives"):
-            value = eval(compile(ast.Expression(node.value), "setup.py", "eval"),
-                         {"DEBUG": False})
-            return value
-    raise RuntimeError("setup.py has no `directives = {...}` assignment")
+    """The compiler directives of the release build, from ``build_config.py`` as setup.py."""
+    spec = importlib.util.spec_from_file_location("build_config",
+                                                  os.path.join(ROOT, "build_config.py"))
+    build_config = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_config)
+    return build_config.directives(debug=False)
 
 
 def annotate_kernels(app):
@@ -454,7 +450,6 @@ def annotate_kernels(app):
         stem = filename[:-4]
         c_file = os.path.join(build, stem + ".c")
         command = [sys.executable, "-m", "cython", "-a", "-I", ROOT, *options,
-                   "-E", "NORMRNN_DEBUG=False",
                    os.path.join(KERNELS, filename), "-o", c_file]
         done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
         if done.returncode != 0:

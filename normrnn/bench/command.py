@@ -46,7 +46,7 @@ def _check_outputs(args):
     """One line and status 2 for an unusable --plot or --json path (before measuring)."""
     from pathlib import Path
 
-    from ..training.outputs import Output, OutputError, check_outputs
+    from ..cli.outputs import Output, OutputError, check_outputs
     outputs = [Output(Path(args.plot), "plot", "--plot")] if args.plot else []
     if args.json and args.json != "-":
         outputs.append(Output(Path(args.json), "json", "--json"))

@@ -8,9 +8,9 @@ JSON Lines, a folder of ``.txt`` files or one ``.txt`` file
 (:func:`default_corpus`).
 """
 
-from .corpus import CorpusError, load_corpus, load_jsonl, load_text_file, load_text_folder
+from .corpus import (CorpusError, Document, load_corpus, load_jsonl, load_text_file,
+                     load_text_folder)
 from .default_corpus import DEFAULT_MODULES, default_corpus
-from .document import Document
 from .split import split_documents
 from .tokenizer import EOT, SEP, SPECIAL_TOKENS, UNK, CharTokenizer
 

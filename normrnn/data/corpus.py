@@ -1,6 +1,7 @@
 """Read documents from JSON Lines, a folder of ``.txt`` files, or one ``.txt`` file.
 
-Every reader returns a list of :class:`~normrnn.data.Document`.  Anything that
+A :class:`Document` is a title that conditions and a text that is scored.
+Every reader returns a list of them.  Anything that
 cannot be read raises :class:`CorpusError`, whose message names the file and,
 where there is one, the line.  Files are UTF-8; a leading byte order mark
 (which some Windows editors write) is skipped.
@@ -17,15 +18,48 @@ import json
 import os
 import re
 import stat
+from dataclasses import dataclass
 from pathlib import Path
-
-from .document import Document
 
 _BOM = "\ufeff"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
-__all__ = ["CorpusError", "MAX_CORPUS_BYTES", "load_corpus", "load_jsonl", "load_text_folder",
-           "load_text_file", "text_folder_files"]
+__all__ = ["Document", "CorpusError", "MAX_CORPUS_BYTES", "load_corpus", "load_jsonl",
+           "load_text_folder", "load_text_file", "text_folder_files"]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One training example: a title and a text.
+
+    The model reads the title first, then the text; the loss covers only the
+    text (and the end-of-text marker), so the title acts as a condition: at
+    sampling time a new title is given and the model writes a text for it.
+
+    Parameters
+    ----------
+    title : str
+        The condition, for example a file name stem or a module name.  May be
+        empty.
+    text : str
+        The text to model.  May be empty: the document then teaches the model
+        only to end right after the title.
+
+    Examples
+    --------
+    >>> Document("json", "JSON (JavaScript Object Notation) is ...").title
+    'json'
+    """
+
+    title: str
+    text: str
+
+    def __post_init__(self):
+        for name in ("title", "text"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise TypeError(f"Document.{name} must be a str, got {type(value).__name__}")
+
 
 #: The most bytes a corpus is read (see the module's documentation).
 MAX_CORPUS_BYTES = 256 * 10**6
@@ -153,10 +187,11 @@ def load_jsonl(path, *, max_bytes=None):
     Raises
     ------
     CorpusError
-        On a file larger than ``max_bytes``; on a line that is not valid UTF-8 or JSON, not an object, or lacks a
-        string ``title`` or ``text`` (or one holds a lone surrogate escape such
-        as ``"\\ud800"``, which is not a character); the message names the
-        file and line.
+        On a file larger than ``max_bytes``; on a line that is not valid
+        UTF-8 or JSON, not an object, or lacks a string ``title`` or
+        ``text`` (or one holds a lone surrogate escape such as
+        ``"\\ud800"``, which is not a character); the message names the file
+        and line.
     """
     data = _read_bytes(path, max_bytes)
     documents = []

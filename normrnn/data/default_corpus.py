@@ -11,7 +11,7 @@ import importlib
 import inspect
 import warnings
 
-from .document import Document
+from .corpus import Document
 
 __all__ = ["DEFAULT_MODULES", "default_corpus"]
 

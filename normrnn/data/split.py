@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .document import Document
+from .corpus import Document
 
 __all__ = ["split_documents"]
 

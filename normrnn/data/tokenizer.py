@@ -16,12 +16,12 @@ decoded as U+FFFD, the Unicode replacement character. Encoding never fails on
 text.
 """
 
-import operator
 from collections import Counter
 
 import numpy as np
 
-from .document import Document
+from .. import _validate
+from .corpus import Document
 
 __all__ = ["CharTokenizer", "UNK", "SEP", "EOT", "SPECIAL_TOKENS"]
 
@@ -144,14 +144,7 @@ class CharTokenizer:
             raise TypeError(f"ids must be a sequence of integer token ids, got {type(ids).__name__}")
         out = []
         for i in ids:
-            if isinstance(i, (bool, np.bool_)):
-                raise TypeError("token ids must be integers, got bool")
-            try:
-                i = operator.index(i)
-            except TypeError:
-                raise TypeError(f"token ids must be integers, got {i!r}") from None
-            if not 0 <= i < self.vocab_size:
-                raise ValueError(f"token id {i} is outside the vocabulary [0, {self.vocab_size})")
+            i = _validate.in_range(i, "token id", 0, self.vocab_size)
             if i == UNK:
                 out.append(_REPLACEMENT)
             elif i < len(SPECIAL_TOKENS):

@@ -6,28 +6,28 @@
 (:mod:`normrnn.training.evaluation`), n-gram baselines
 (:mod:`normrnn.training.ngram`) and atomic, validated checkpoints
 (:mod:`normrnn.training.checkpoint`).  :func:`sample` writes a text for a
-title; :func:`plot_loss_curve` draws the run.
+title.  A library: it prints nothing and returns no exit status; the
+``normrnn`` command around it is :mod:`normrnn.cli`.
 """
 
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
-from .config import TrainConfig
+from .config import BUDGET_FIELDS, RESUMABLE_FIELDS, TrainConfig
 from .evaluation import (Evaluation, bits_per_token, document_loss, evaluate,
                          unigram_bits_per_token, unigram_counts)
 from .ngram import NgramModel, ngram_bits_per_token
 from .optimizers import (DEFAULT_LEARNING_RATES, OPTIMIZERS, SGD, Adagrad, Adam, Optimizer,
                          clip_grad_norm, make_optimizer)
-from .plotting import plot_loss_curve
 from .sampling import prefix_state, sample
 from .streams import chunk_bounds, chunk_title_length, segment_document
 from .trainer import Trainer, TrainingDiverged, TrainResult
 
 __all__ = [
-    "Trainer", "TrainResult", "TrainingDiverged", "TrainConfig",
+    "Trainer", "TrainResult", "TrainingDiverged", "TrainConfig", "BUDGET_FIELDS", "RESUMABLE_FIELDS",
     "Checkpoint", "CheckpointError", "load_checkpoint", "save_checkpoint",
     "Evaluation", "bits_per_token", "document_loss", "evaluate",
     "unigram_counts", "unigram_bits_per_token", "NgramModel", "ngram_bits_per_token",
     "Optimizer", "SGD", "Adagrad", "Adam", "OPTIMIZERS", "DEFAULT_LEARNING_RATES",
     "make_optimizer", "clip_grad_norm",
     "chunk_bounds", "chunk_title_length",
-    "segment_document", "sample", "prefix_state", "plot_loss_curve",
+    "segment_document", "sample", "prefix_state",
 ]

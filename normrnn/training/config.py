@@ -1,5 +1,6 @@
 """The settings of a training run, stored in every checkpoint."""
 
+import dataclasses
 import json
 import math
 import os
@@ -14,7 +15,14 @@ from .optimizers import DEFAULT_LEARNING_RATES, OPTIMIZERS
 #: Arrays of the parameters' size per optimizer: its state
 _OPTIMIZER_COPIES = {"adam": 2, "adagrad": 1, "sgd": 0}
 
-__all__ = ["TrainConfig", "default_threads", "training_memory", "require_training_memory"]
+__all__ = ["TrainConfig", "BUDGET_FIELDS", "RESUMABLE_FIELDS", "default_threads",
+           "training_memory", "require_training_memory"]
+
+#: The budget of a run: whichever is reached first stops it.
+BUDGET_FIELDS = ("epochs", "minutes", "max_steps")
+#: What a resumed run may change (:meth:`TrainConfig.resumed`): its budget and its
+#: learning rate.  Every other field defines the run and stays the checkpoint's.
+RESUMABLE_FIELDS = (*BUDGET_FIELDS, "lr")
 
 
 def default_threads():
@@ -130,6 +138,38 @@ class TrainConfig:
         if self.epochs is None and self.minutes is None and self.max_steps is None:
             return 10
         return self.epochs
+
+    def resumed(self, changes):
+        """The configuration of this run resumed with ``changes``.
+
+        Only :data:`RESUMABLE_FIELDS` may change.  A budget given replaces the
+        saved budget as a whole (``{"minutes": 5}`` on a run saved with
+        ``epochs=10`` gives ``epochs=None, minutes=5``).
+
+        Parameters
+        ----------
+        changes : dict
+            Fields to set.  Any other field may appear only with its saved
+            value.
+
+        Returns
+        -------
+        TrainConfig
+
+        Raises
+        ------
+        ValueError
+            Naming the fields that define the run and would change.
+        """
+        changed = {k: v for k, v in changes.items()
+                   if k not in RESUMABLE_FIELDS and getattr(self, k) != v}
+        if changed:
+            raise ValueError(f"cannot change {sorted(changed)} when resuming: "
+                             "they define the run saved in the checkpoint")
+        changes = {k: v for k, v in changes.items() if k in RESUMABLE_FIELDS}
+        if any(k in changes for k in BUDGET_FIELDS):     # a new budget replaces the saved one
+            changes = {**dict.fromkeys(BUDGET_FIELDS), **changes}
+        return dataclasses.replace(self, **changes)
 
     def to_json(self):
         """The settings as a JSON string."""

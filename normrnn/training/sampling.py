@@ -1,12 +1,106 @@
-"""Write a text for a title, one character at a time."""
+"""Write a text for a title, one character at a time.
 
-import operator
+A call checks the model and its arguments once, then runs the recurrence in
+a tight loop (:class:`_Recurrence`): S and the input term
+``W_ih f(E[x]) + b`` of every token x are computed once, so a generated token
+costs a matrix-vector product with S, one with E, a softmax and a draw.
+"""
 
 import numpy as np
 
+from .. import _validate
 from ..data.tokenizer import EOT
+from ..reference import activation
 
 __all__ = ["sample", "sample_stream", "sample_tokens", "draw_tokens", "prefix_state"]
+
+
+class _Recurrence:
+    """The recurrence of a checked model, with everything per token precomputed.
+
+    ``inputs[x] = W_ih f(E[x]) + b`` (V, H) and ``S`` (H, H), in the model's
+    dtype; the logits are computed in float64, as
+    :meth:`~normrnn.NormRNN.probabilities` computes them.  The loops write
+    into buffers allocated once.
+    """
+
+    def __init__(self, model):
+        model.check_parameters()
+        self.S = model.scaled_hh()
+        self.inputs = activation(model.embedding) @ model.ih.T + model.bias
+        self.embedding = model.embedding.astype(np.float64)
+        self.vocab_size, self.hidden_size = model.vocab_size, model.hidden_size
+        self.dtype = model.dtype
+        self._a, self._q = (np.empty(self.hidden_size, self.dtype),
+                            np.empty(self.hidden_size, self.dtype))
+        # |E s| <= max_v sum_i |E[v, i]| as |s_i| < 1: the logits' spread is at most
+        # twice that, and dividing it by a temperature overflows only beyond
+        self.spread = 2.0 * float(np.abs(self.embedding).sum(axis=1).max())
+
+    def read(self, tokens, state=None):
+        """The state after reading ``tokens`` from ``state`` (default s_0 = 0).
+
+        s' = f(S s + W_ih f(E[x]) + b), with f(a) = 1 - 1 / (a^2 + a + 1).
+        """
+        state = np.zeros(self.hidden_size, dtype=self.dtype) if state is None else state
+        a, q = self._a, self._q
+        for token in tokens:
+            np.dot(self.S, state, out=a)
+            a += self.inputs[token]
+            np.multiply(a, a, out=q)
+            q += a
+            q += 1.0
+            np.divide(1.0, q, out=q)
+            np.subtract(1.0, q, out=state)
+        return state
+
+    def draw(self, state, max_tokens, temperature, rng, stop):
+        """Yield tokens drawn from softmax(E s / temperature), reading each, until ``stop``.
+
+        The distribution is computed as :meth:`~normrnn.NormRNN.probabilities`
+        computes it, in float64: ``p = exp((z - max z) / t)`` normalised, and
+        the token is ``searchsorted(cumsum(p), u * sum(p), "right")`` for the
+        generator's next uniform u.  One product with ``[E; S]`` gives both
+        the logits E s and the recurrence's S s.
+        """
+        V, H, last = self.vocab_size, self.hidden_size, self.vocab_size - 1
+        inputs, a, q = self.inputs, self._a, self._q
+        dot, add, multiply, divide, subtract, exp = (np.dot, np.add, np.multiply, np.divide,
+                                                     np.subtract, np.exp)
+        # y = [E; S] s in float64: the logits, then S s (for a float32 model, rounded
+        # to float32 once, when the input term is added)
+        stacked = np.concatenate([self.embedding, self.S.astype(np.float64)])
+        y = np.empty(V + H)
+        z, Ss = y[:V], y[V:]
+        s64 = state if self.dtype == np.float64 else np.empty(H)
+        c = np.empty(V)
+        divide_by_t = temperature != 1.0     # z / 1.0 is z exactly
+        # (z - max z) / t only goes to -inf for a tiny t, whose exp is an exact 0
+        overflow = not self.spread / temperature < np.finfo(np.float64).max / 2
+        for _ in range(max_tokens):
+            if s64 is not state:
+                s64[...] = state
+            dot(stacked, s64, out=y)
+            z -= z.max()
+            if overflow:
+                with np.errstate(over="ignore"):
+                    z /= temperature
+            elif divide_by_t:
+                z /= temperature
+            exp(z, out=z)
+            z /= z.sum()
+            np.cumsum(z, out=c)
+            token = min(int(c.searchsorted(rng.random() * z.sum(), side="right")), last)
+            if token == stop:
+                return
+            yield token
+            # s' = f(S s + W_ih f(E[x]) + b), f(a) = 1 - 1 / (a^2 + a + 1)
+            add(Ss, inputs[token], out=a, casting="same_kind")
+            multiply(a, a, out=q)
+            q += a
+            q += 1.0
+            divide(1.0, q, out=q)
+            subtract(1.0, q, out=state)
 
 
 def prefix_state(model, prefix):
@@ -24,27 +118,8 @@ def prefix_state(model, prefix):
         s_m for a prefix of m tokens: its softmax(E s_m) predicts the first
         text character.
     """
-    states = model.states(np.append(np.asarray(prefix, dtype=np.int32), np.int32(0)))
-    return states[-1]
-
-
-def _checked_max_tokens(max_tokens):
-    if isinstance(max_tokens, (bool, np.bool_)):
-        raise TypeError("max_tokens must be an integer, got bool")
-    try:
-        max_tokens = operator.index(max_tokens)
-    except TypeError:
-        raise TypeError(f"max_tokens must be an integer, got {type(max_tokens).__name__}") from None
-    if max_tokens < 0:
-        raise ValueError(f"max_tokens must be non-negative, got {max_tokens}")
-    return max_tokens
-
-
-def _generator(seed):
-    try:
-        return np.random.default_rng(seed)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"seed must be None or a non-negative integer, got {seed!r}") from None
+    recurrence = _Recurrence(model)
+    return recurrence.read(_validate.tokens(prefix, model.vocab_size, "prefix", min_length=0))
 
 
 def draw_tokens(model, prefix, *, max_tokens=500, temperature=1.0, seed=None, stop=EOT):
@@ -59,23 +134,13 @@ def draw_tokens(model, prefix, *, max_tokens=500, temperature=1.0, seed=None, st
     ------
     int
     """
-    max_tokens = _checked_max_tokens(max_tokens)
-    rng = _generator(seed)
-    state = prefix_state(model, prefix)
+    max_tokens = _validate.non_negative_int(max_tokens, "max_tokens")
+    rng = np.random.default_rng(_validate.seed(seed))
     if max_tokens:
-        model.probabilities(state, temperature=temperature)     # checks the temperature
-    return _draw(model, state, max_tokens, temperature, rng, stop)
-
-
-def _draw(model, state, max_tokens, temperature, rng, stop):
-    for _ in range(max_tokens):
-        p = model.probabilities(state, temperature=temperature)
-        token = int(np.searchsorted(np.cumsum(p), rng.random() * p.sum(), side="right"))
-        token = min(token, model.vocab_size - 1)
-        if token == stop:
-            return
-        yield token
-        state = model.next_state(state, token)
+        temperature = _validate.temperature(temperature)
+    prefix = _validate.tokens(prefix, model.vocab_size, "prefix", min_length=0)
+    recurrence = _Recurrence(model)
+    return recurrence.draw(recurrence.read(prefix), max_tokens, temperature, rng, stop)
 
 
 def sample_tokens(model, prefix, *, max_tokens=500, temperature=1.0, seed=None, stop=EOT):

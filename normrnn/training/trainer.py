@@ -11,7 +11,6 @@ any parameter is touched, and an update that makes the parameters unusable
 is written after it, so the last good checkpoint stays intact.
 """
 
-import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -20,15 +19,14 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ..data.corpus_setup import encode_corpus
 from ..model import NormRNN
 from .checkpoint import save_checkpoint
 from .compute import chunks_loss_and_grads
 from .config import require_training_memory
-from .corpus_setup import encode_corpus
 from .evaluation import bits_per_token, evaluate
 from .interrupt import StopRequest
 from .optimizers import clip_grad_norm, make_optimizer
-from .progress import ProgressBar
 from .state import TrainState
 from .streams import DocumentStreams
 
@@ -68,6 +66,22 @@ class TrainResult:
     tokens_per_second: float
 
 
+class _NoProgress:
+    """The bar of a run that shows none."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def set_valid(self, bits):
+        pass
+
+    def update(self, tokens, train_bits):
+        pass
+
+
 def _longest(units):
     return max((len(tokens) for tokens, _ in units), default=1)
 
@@ -83,8 +97,12 @@ class Trainer:
         The parts of a run (see :meth:`new`).
     checkpoint_path : str or Path or None, optional
         Where to write checkpoints (at every evaluation and at the end).
-    progress : bool, optional
-        Show a tqdm progress bar on stderr.
+    progress : bool or callable, optional
+        ``progress(total, initial)`` makes the bar the run updates: a context
+        manager with ``update(tokens, train_bits)`` and ``set_valid(bits)``,
+        given the tokens the run will process (``None`` for a time budget)
+        and those already processed.  ``True``: the console's tqdm bar on
+        stderr (:class:`normrnn.cli.progress.ProgressBar`); ``False``: none.
     callback : callable or None, optional
         Called as ``callback(trainer)`` after every step.
     """
@@ -142,12 +160,15 @@ class Trainer:
             From :func:`~normrnn.training.checkpoint.load_checkpoint`.
         documents : sequence of Document
             The corpus of the original run: other documents (a different
-            :func:`~normrnn.training.corpus_setup.corpus_fingerprint`) are
+            :func:`~normrnn.data.corpus_setup.corpus_fingerprint`) are
             refused unless ``allow_new_corpus``.  A checkpoint saved without
             a fingerprint (``""``) cannot tell: its run resumes unchecked.
         overrides : dict, optional
-            New budget (``epochs``, ``minutes``, ``max_steps``) or ``lr``.
-            Without a new ``lr`` the run continues bit for bit.
+            New budget (``epochs``, ``minutes``, ``max_steps``: replaces the
+            saved budget as a whole) or ``lr``; other fields only with their
+            saved values (:meth:`TrainConfig.resumed
+            <normrnn.training.config.TrainConfig.resumed>`).  Without a new
+            ``lr`` the run continues bit for bit.
         allow_new_corpus : bool, optional
             Train on other documents: the model, optimizer, step count and
             history carry on, the vocabulary stays the checkpoint's (new
@@ -163,10 +184,11 @@ class Trainer:
         Raises
         ------
         ValueError
-            For other documents without ``allow_new_corpus``, or a saved
-            schedule that does not fit the documents.
+            For an override that would change what defines the run, other
+            documents without ``allow_new_corpus``, or a saved schedule that
+            does not fit the documents.
         """
-        config = dataclasses.replace(checkpoint.config, **(overrides or {}))
+        config = checkpoint.config.resumed(overrides or {})
         checkpoint.optimizer.lr = config.learning_rate
         corpus, _ = encode_corpus(documents, checkpoint.tokenizer, config)
         new_corpus = bool(checkpoint.fingerprint) and corpus.fingerprint != checkpoint.fingerprint
@@ -292,6 +314,14 @@ class Trainer:
             bar.set_valid(self.evaluate()[1])
             self.save()
 
+    def _progress_bar(self, total):
+        if callable(self.progress):
+            return self.progress(total, self.state.tokens)
+        if self.progress:
+            from ..cli.progress import ProgressBar      # the console's, imported when shown
+            return ProgressBar(total, self.state.tokens)
+        return _NoProgress()
+
     def run(self):
         """Train until a budget is reached or Ctrl-C; return a :class:`TrainResult`."""
         start, base, first_tokens = time.perf_counter(), self.state.elapsed, self.state.tokens
@@ -299,7 +329,7 @@ class Trainer:
                  if self.config.epoch_budget is not None else None)
         # parallel over documents: BLAS threads would only compete with them
         with threadpool_limits(limits=1, user_api="blas"), self.stop.on_sigint(), \
-                ProgressBar(total, self.state.tokens, disable=not self.progress) as bar:
+                self._progress_bar(total) as bar:
             while (reason := self._budget_reason()) is None:
                 if self._needs_epoch():
                     self._start_epoch()

@@ -36,7 +36,7 @@ from _toy import toy_corpus  # noqa: E402
 from normrnn import cli  # noqa: E402
 from normrnn.training import TrainConfig, Trainer  # noqa: E402
 from normrnn.training.checkpoint import is_checkpoint  # noqa: E402
-from normrnn.training.plotting import looks_like_plot  # noqa: E402
+from normrnn.cli.plotting import looks_like_plot  # noqa: E402
 
 SETTINGS = settings(max_examples=80, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

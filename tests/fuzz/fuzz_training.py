@@ -36,7 +36,7 @@ from normrnn.training import (
     make_optimizer,
     sample,
 )
-from normrnn.training.npz import checksum
+from normrnn.training.checkpoint import checksum
 from normrnn.training.sampling import sample_tokens
 
 sys.path.insert(0, str(pathlib.Path(__file__).parents[1]))

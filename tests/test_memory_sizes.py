@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from _cli import assert_user_error, cli_env, run_cli
 from _toy import toy_corpus, write_folder
-from conftest import make_model
+from helpers import make_model
 
 import normrnn.memory
 import normrnn.model

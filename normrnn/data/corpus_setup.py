@@ -5,10 +5,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.split import split_documents
-from ..data.tokenizer import CharTokenizer
-from .evaluation import unigram_bits_per_token, unigram_counts
-from .streams import segment_document
+from ..training.evaluation import unigram_bits_per_token, unigram_counts
+from ..training.streams import segment_document
+from .split import split_documents
+from .tokenizer import CharTokenizer
 
 __all__ = ["EncodedCorpus", "encode_corpus", "corpus_fingerprint"]
 

@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .atomic import atomic_file
+from ..training.atomic import atomic_file
 
 __all__ = ["plot_loss_curve", "plot_formats", "plot_format", "looks_like_plot"]
 

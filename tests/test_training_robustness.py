@@ -24,7 +24,7 @@ from normrnn.training import (
     TrainingDiverged,
     load_checkpoint,
 )
-from normrnn.training import npz as npz_module
+from normrnn.training import checkpoint as checkpoint_module
 from normrnn.training import trainer as trainer_module
 
 ARGS = ["--hidden", "8", "--batch-size", "4", "--threads", "1", "--lr", "0.03",
@@ -85,7 +85,7 @@ def test_ctrl_c_while_a_checkpoint_is_written_keeps_the_old_one(tmp_path, monkey
         real_savez(file, **{k: arrays[k] for k in list(arrays)[:3]})   # half a file ...
         raise KeyboardInterrupt                                      # ... then Ctrl-C
 
-    monkeypatch.setattr(npz_module.np, "savez", interrupted)
+    monkeypatch.setattr(checkpoint_module.np, "savez", interrupted)
     trainer.config.max_steps = 4
     with pytest.raises(KeyboardInterrupt):
         trainer.run()
@@ -102,8 +102,8 @@ def test_the_temporary_file_is_renamed_within_its_folder(tmp_path, monkeypatch):
         renames.append((os.path.dirname(src), os.path.dirname(dst)))
         real_replace(src, dst)
 
-    monkeypatch.setattr(npz_module.os, "replace", record)
-    npz_module.write_npz(tmp_path / "sub" / "x.npz", {"a": np.zeros(2)})
+    monkeypatch.setattr(checkpoint_module.os, "replace", record)
+    checkpoint_module.write_npz(tmp_path / "sub" / "x.npz", {"a": np.zeros(2)})
     assert renames == [(str(tmp_path / "sub"), str(tmp_path / "sub"))]
 
 
@@ -257,7 +257,7 @@ def test_an_unwritable_plot_is_one_line_and_the_checkpoint_is_kept(texts, tmp_pa
     A folder given as --plot is refused at start-up (tests/test_cli_paths.py); here
     the start-up check is skipped, as if the folder had appeared while training.
     """
-    monkeypatch.setattr("normrnn.training.run.check_outputs", lambda *a, **k: None)
+    monkeypatch.setattr("normrnn.cli.outputs.check_outputs", lambda *a, **k: None)
     out, plot = tmp_path / "run.npz", tmp_path / "plot.png"
     plot.mkdir()                                   # savefig cannot write a folder
     status = cli.main(["train", str(texts), "--out", str(out), "--max-steps", "2",

@@ -9,15 +9,17 @@ import numpy as np
 
 from ..data.default_corpus import default_corpus
 from ..data.tokenizer import CharTokenizer
-from .config import TrainConfig, default_threads, require_training_memory
-from .evaluation import evaluate
-from .ngram import ngram_bits_per_token
-from .outputs import Output, OutputError, check_outputs
-from .plotting import plot_loss_curve
-from .sampling import prefix_state, sample
-from .trainer import Trainer
+from ..training.config import TrainConfig, default_threads, require_training_memory
+from ..training.evaluation import evaluate
+from ..training.ngram import ngram_bits_per_token
+from ..training.sampling import prefix_state, sample
+from ..training.trainer import Trainer
+from .messages import USAGE, fail
+from .options import NONNEG_INT, POS_FLOAT, POS_INT
 
-__all__ = ["DEMO_TITLES", "run_demo"]
+__all__ = ["HELP", "DEMO_TITLES", "configure", "run", "run_demo"]
+
+HELP = "check the gradients, train on the built-in corpus, sample, plot"
 
 #: Titles the demo writes texts for (standard-library names, as in the corpus).
 DEMO_TITLES = ("json.dumps", "heapq", "textwrap.dedent")
@@ -25,6 +27,32 @@ DEMO_TITLES = ("json.dumps", "heapq", "textwrap.dedent")
 #: The demo's model and optimizer: small enough to learn visibly in a minute.
 DEMO_CONFIG = {"hidden_size": 48, "optimizer": "adam", "lr": 0.02, "batch_size": 32,
                "eval_every": 100}
+
+
+def configure(p):
+    """Add the arguments of ``normrnn demo`` to the parser ``p``."""
+    p.add_argument("--out", default="normrnn-demo-loss.png", type=Path,
+                   help="where to write the loss plot (default: %(default)s)")
+    p.add_argument("--minutes", type=POS_FLOAT, default=1.0,
+                   help="training time budget (default: %(default)s)")
+    p.add_argument("--hidden", type=POS_INT, default=None, help="hidden size (default: demo's)")
+    p.add_argument("--gain", choices=["fixed", "learned"], default="fixed",
+                   help="row scale of S: fixed 1/H, or learned per row (default: %(default)s)")
+    p.add_argument("--seed", type=NONNEG_INT, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--threads", type=POS_INT, default=None, help="threads (default: up to 2)")
+    p.add_argument("--checkpoint", type=Path, default=None,
+                   help="also save the trained model here, for `normrnn sample`")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing --out that is not an image of its format, or "
+                   "--checkpoint that is not a normrnn checkpoint")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def run(args):
+    """Run ``normrnn demo``; return the exit status."""
+    return run_demo(plot_path=args.out, minutes=args.minutes, hidden_size=args.hidden,
+                    seed=args.seed, n_threads=args.threads, checkpoint_path=args.checkpoint,
+                    progress=not args.no_progress, force=args.force, gain=args.gain)
 
 
 def _heading(text, out):
@@ -40,9 +68,11 @@ def _gradient_checks(out):
 
 
 def _train(config, checkpoint_path, progress, out):
+    from .progress import ProgressBar          # tqdm: imported when the demo runs
     _heading("2. Training on the embedded corpus (standard-library docstrings)", out)
     documents = default_corpus()
-    trainer = Trainer.new(documents, config, checkpoint_path=checkpoint_path, progress=progress)
+    trainer = Trainer.new(documents, config, checkpoint_path=checkpoint_path,
+                          progress=ProgressBar if progress else False)
     print(f"{len(documents)} documents, {sum(len(d.text) for d in documents)} characters, "
           f"vocabulary of {trainer.tokenizer.vocab_size} tokens; hidden size "
           f"{config.hidden_size}, {config.optimizer} lr {config.learning_rate}, "
@@ -151,8 +181,10 @@ def run_demo(*, plot_path="normrnn-demo-loss.png", minutes=1.0, hidden_size=None
     -------
     int
         0, 1 if a gradient check failed, 2 if an output path cannot be used
-        (:func:`~normrnn.training.outputs.check_outputs`, before any work).
+        (:func:`~normrnn.cli.outputs.check_outputs`, before any work).
     """
+    from .outputs import Output, OutputError, check_outputs   # matplotlib: imported when run
+    from .plotting import plot_loss_curve
     out = sys.stdout if out is None else out
     outputs = [Output(Path(plot_path), "plot", "--out")]
     if checkpoint_path is not None:
@@ -160,8 +192,7 @@ def run_demo(*, plot_path="normrnn-demo-loss.png", minutes=1.0, hidden_size=None
     try:
         check_outputs(outputs, force=force)
     except OutputError as exc:
-        print(f"normrnn: error: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc, USAGE)
     start = time.perf_counter()
     settings = dict(DEMO_CONFIG, minutes=minutes, seed=seed, gain=gain,
                     n_threads=n_threads or default_threads())

@@ -7,7 +7,7 @@ would grow a learner's notebook session one error at a time.
 
 
 import numpy as np
-from conftest import make_model, traced_growth
+from helpers import make_model, traced_growth
 
 TOKENS = [1, 3, 3, 0, 6, 2, 1, 3, 5, 4, 4]
 # a leak of one small object per call would be >= 5,000 * 50 bytes = 250 kB; allow

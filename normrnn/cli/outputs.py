@@ -16,7 +16,7 @@ so that no file is destroyed:
 4. an existing checkpoint output must be a normrnn checkpoint
    (:func:`~normrnn.training.checkpoint.is_checkpoint`), an existing plot
    output an image of its suffix's format
-   (:func:`~normrnn.training.plotting.looks_like_plot`), an existing JSON
+   (:func:`~normrnn.cli.plotting.looks_like_plot`), an existing JSON
    report one that ``normrnn bench --json`` wrote: anything else is only replaced when ``force`` is
    given;
 5. every output's folder must let a file be created now (a missing folder is
@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..data.corpus import text_folder_files
-from .atomic import check_writable
-from .checkpoint import is_checkpoint
+from ..training.atomic import check_writable
+from ..training.checkpoint import is_checkpoint
 from .plotting import looks_like_plot, plot_format
 
 __all__ = ["OutputError", "Output", "Input", "data_inputs", "check_outputs", "show_path"]

@@ -18,7 +18,7 @@ from _toy import toy_corpus
 
 from normrnn import cli
 from normrnn.training import CheckpointError, TrainConfig, Trainer, load_checkpoint
-from normrnn.training.npz import checksum
+from normrnn.training.checkpoint import checksum
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,42 @@
+"""Helpers the tests import: small models of odd sizes, and a leak detector.
+
+Imported as ``from helpers import make_model``, like the other helper modules
+here (``_cli``, ``_toy``): pytest puts this folder on ``sys.path``.  The
+``model`` fixture of ``conftest.py`` is :func:`make_model`'s default.
+"""
+
+import gc
+import tracemalloc
+
+import numpy as np
+
+import normrnn
+
+
+def make_model(V=7, H=5, *, seed=0, dtype=np.float64, bias=0.3):
+    """A small model with a nonzero bias (the default initialises it to zero)."""
+    model = normrnn.NormRNN(V, H, seed=seed, dtype=dtype)
+    model.bias[:] = np.random.default_rng(seed + 1).normal(0, bias, H)
+    return model
+
+
+def traced_growth(function, calls, warm_up=1_000):
+    """Bytes of traced Python memory still held after ``calls`` calls of ``function(i)``.
+
+    Tracing starts before the warm-up: bounded caches whose entries are replaced
+    (threadpoolctl's ctypes lookups, freelists, the kernels' workspaces) are then
+    traced at both ends and cancel out, while a leak keeps growing.
+    """
+    tracemalloc.start()
+    try:
+        for i in range(warm_up):
+            function(i)
+        gc.collect()
+        first, _ = tracemalloc.get_traced_memory()
+        for i in range(calls):
+            function(i)
+        gc.collect()
+        last, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return last - first
