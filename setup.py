@@ -38,11 +38,11 @@ extensions = [
         f"normrnn._kernels.{name}",
         [f"normrnn/_kernels/{name}.pyx"],
         include_dirs=[numpy.get_include(), "normrnn/_kernels"],     # matvec.h
-        depends=["normrnn/_kernels/matvec.h"],
+        depends=["normrnn/_kernels/matvec.h", "normrnn/_kernels/rows_matmul.h"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=compile_args,
     )
-    for name in ("sections", "bptt_sections", "bptt")
+    for name in ("sections", "bptt_sections", "bptt", "lockstep", "_testing")
 ]
 
 setup(
