@@ -14,7 +14,8 @@ import os
 
 import numpy as np
 
-__all__ = ["available_memory", "bytes_per_token", "document_memory", "format_bytes",
+__all__ = ["available_memory", "batch_memory", "bytes_per_token", "document_memory",
+           "format_bytes",
            "require_memory", "CHECK_ABOVE"]
 
 #: Calls that need less than this are not checked (reading what is available
@@ -79,6 +80,34 @@ def document_memory(vocab_size, hidden_size, length, dtype=np.float64):
     fixed = 3 * H * H + H                      # S, S^T, dS and g_t
     distinct = 3 * min(V, T) * H               # u = f(E[x]), W_ih u + b, summed deltas
     return T * bytes_per_token(V, H, dtype) + item * (grads + fixed + distinct) + 4 * (T + 2 * V)
+
+
+def batch_memory(vocab_size, hidden_size, lengths, dtype=np.float64):
+    """Bytes one lockstep batch (one worker's share of a batch) of documents needs.
+
+    The lockstep kernel keeps the same per-token arrays as one document of
+    the total length (no padding: :mod:`normrnn._kernels.lockstep`), plus,
+    per document, its initial and last state and a step-schedule entry, and
+    V rows per distinct-token array.
+
+    Parameters
+    ----------
+    vocab_size, hidden_size : int
+        V and H.
+    lengths : sequence of int
+        The documents' lengths T_b.
+    dtype : {numpy.float64, numpy.float32}, optional
+
+    Returns
+    -------
+    int
+    """
+    V, H = int(vocab_size), int(hidden_size)
+    lengths = [int(T) for T in lengths]
+    item = np.dtype(dtype).itemsize
+    per_document = 4 * H * item + 8 + 4        # states in and out, a loss-only row, offsets
+    return (document_memory(V, H, sum(lengths), dtype) + 3 * V * H * item
+            + len(lengths) * per_document + 8 * max(lengths, default=0))
 
 
 def _meminfo_available():

@@ -156,18 +156,19 @@ cdef Py_ssize_t _input_terms(const floating[:, ::1] embedding,   # IN  (V, H)
                              int[::1] slot,                      # OUT (V,) row of each token, -1 if unread
                              int[::1] distinct,                  # OUT (>= k,) the k tokens read
                              floating[:, ::1] embeddeds,         # OUT (>= k, H) u_x = f(E[x])
-                             floating[:, ::1] inputs             # OUT (>= k, H) W_ih u_x + b
+                             floating[:, ::1] inputs,            # OUT (>= k, H) W_ih u_x + b
+                             bint read_last=False
                              ) noexcept nogil:
     """W_ih f(E[x]) + b once per distinct token x that some step reads; returns k.
 
     The tokens read are x_0 .. x_{T_b - 2} of every document b (the last
-    token is only predicted).
+    token is only predicted), or all of them with ``read_last``.
     """
     cdef Py_ssize_t B = offsets.shape[0] - 1, H = ih.shape[0], k = 0, b, i, j, r
     cdef int x
     slot[:] = -1
     for b in range(B):
-        for i in range(offsets[b], offsets[b + 1] - 1):
+        for i in range(offsets[b], offsets[b + 1] - (0 if read_last else 1)):
             x = tokens[i]
             if slot[x] < 0:
                 slot[x] = <int> k
@@ -444,7 +445,11 @@ class LockstepWorkspace:
             self.block_logits = np.empty((LOSS_BLOCK_STEPS * B, V), dtype=dtype)
             self.block_targets = np.empty(LOSS_BLOCK_STEPS * B, dtype=np.int32)
         if backward and rows > self.rows:
-            self.rows = max(rows, 2 * self.rows)
+            # room to grow into, unless that would hold more than 64 MiB
+            # beyond what this batch needs (the memory check counts what it needs)
+            per_row = (4 * H + V) * np.dtype(dtype).itemsize
+            grown = 2 * self.rows
+            self.rows = grown if rows < grown and (grown - rows) * per_row <= 2**26 else rows
             self.states = np.empty((self.rows, H), dtype=dtype)        # s_t, then last states
             self.middles = np.empty((self.rows, H), dtype=dtype)       # a_t
             self.deltas = np.empty((self.rows, H), dtype=dtype)        # delta_t
@@ -614,3 +619,38 @@ def batch_loss(
             for j in range(H):
                 last_states[b, j] = state[b, j]
     return loss
+
+
+def read_tokens(
+        const floating[:, ::1] embedding,      # IN  (V, H)
+        const floating[:, ::1] ih,             # IN  (H, H)
+        const floating[:, ::1] hh,             # IN  (H, H)
+        const floating[::1] bias,              # IN  (H,)
+        const floating[::1] gain,              # IN  (H,) or None
+        const int[::1] tokens,                 # IN  (T,) T >= 1
+        floating[::1] state,                   # INOUT (H,) s_0 on entry, s_T on return
+        workspace):
+    """Read every token: state <- f(S state + W_ih f(E[x]) + b) for x in ``tokens``, in order.
+
+    The state after the whole sequence, s_T (:func:`batch_loss`'s last state
+    is s_{T-1}, which has not read the last token).  No logits, nothing
+    kept.  Unchecked, as :func:`batch_loss_and_grads`.
+    """
+    cdef Py_ssize_t T = tokens.shape[0], H = hh.shape[0], t, j
+    cdef int[::1] offsets = np.array([0, T], dtype=np.int32)
+    workspace.reserve(0, 1, 1, backward=False)
+    cdef floating[:, ::1] scaled_hh = workspace.scaled_hh
+    cdef floating[:, ::1] scaled_hh_t = workspace.scaled_hh_t
+    cdef int[::1] slot = workspace.slot
+    cdef int[::1] distinct = workspace.distinct
+    cdef floating[:, ::1] embeddeds = workspace.embeddeds
+    cdef floating[:, ::1] inputs = workspace.inputs
+    cdef floating[:, ::1] middle = workspace.middle
+    with nogil:
+        _scaled_hh(hh, gain, scaled_hh, scaled_hh_t)
+        _input_terms(embedding, ih, bias, tokens, offsets, slot, distinct, embeddeds, inputs,
+                     read_last=True)
+        for t in range(T):
+            _step_forward(t, 1, scaled_hh_t, tokens, offsets, slot, inputs, &state[0],
+                          &middle[0, 0])
+            _activate(H, &middle[0, 0], &state[0])
