@@ -27,6 +27,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 from threadpoolctl import ThreadpoolController
 
+from ._kernels import bptt as _bptt  # noqa: F401  (loads the BLAS the controller must see)
+
 __all__ = ["LONG_DOCUMENT", "blas_threads", "document_blas", "map_in_order"]
 
 #: Documents from this many tokens on let BLAS use its own thread setting in
@@ -37,7 +39,9 @@ LONG_DOCUMENT = 16384
 
 _lock = threading.Lock()
 _pools = {}
-_controller = []
+# made once, at import (about a millisecond): made by the first call instead,
+# its lookups would land in that call's time and memory
+_controller = ThreadpoolController()
 
 
 def blas_threads(limit):
@@ -48,10 +52,7 @@ def blas_threads(limit):
     limit : int or None
         None leaves BLAS's own setting.
     """
-    with _lock:
-        if not _controller:
-            _controller.append(ThreadpoolController())
-    return _controller[0].limit(limits=limit, user_api="blas")
+    return _controller.limit(limits=limit, user_api="blas")
 
 
 def document_blas(length):

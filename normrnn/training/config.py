@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from .._validate import gain_choice
-from ..memory import document_memory, require_memory
+from ..memory import lockstep_memory, require_memory
 from .optimizers import DEFAULT_LEARNING_RATES, OPTIMIZERS
 
 #: Arrays of the parameters' size per optimizer: its state
@@ -153,9 +153,10 @@ def training_memory(config, vocab_size, longest_unit=None):
 
     The parameters (V H + 2 H^2 + H numbers) with their gradients (one set per
     thread and a total), the optimizer's state and the copy kept to undo a
-    step; per thread, the scratch space of a chunk of ``bptt + 1`` tokens
-    (:func:`normrnn.memory.document_memory`); and the state carried by each of
-    the ``batch_size`` streams.
+    step; per thread, the scratch space of its share of the minibatch, read
+    in lockstep: ``batch_size / n_threads`` chunks of ``bptt + 1`` tokens
+    (:func:`normrnn.memory.lockstep_memory`); and the state carried by each
+    of the ``batch_size`` streams.
 
     Parameters
     ----------
@@ -176,7 +177,9 @@ def training_memory(config, vocab_size, longest_unit=None):
     copies = 1 + _OPTIMIZER_COPIES.get(config.optimizer, 2) + 1 + (threads + 1)
     rows = config.bptt + 1 if longest_unit is None else min(config.bptt + 1, longest_unit)
     streams = config.batch_size * (H * dtype.itemsize + 16)
-    return copies * parameters + threads * document_memory(V, H, rows, dtype) + streams
+    share = -(-config.batch_size // threads)            # chunks per thread, rounded up
+    scratch = lockstep_memory(V, H, rows * share, share, dtype)
+    return copies * parameters + threads * scratch + streams
 
 
 def require_training_memory(config, vocab_size, longest_unit=None):
