@@ -585,9 +585,10 @@ class NormRNN:
         if backward:
             shares = [lengths for *_, lengths in batch.shares]
             needed = sum(batch_memory(V, H, lengths, dtype) for lengths in shares)
+            longest = max(len(tokens) for tokens, _ in docs)
             require_memory(
-                needed, f"{method} of {len(docs):,} documents of {sum(map(sum, shares)):,} "
-                f"tokens at V={V}, H={H}, {dtype.name} "
+                needed, f"{method} of {len(docs):,} documents, the longest of {longest:,} "
+                f"tokens ({sum(map(sum, shares)):,} in all), at V={V}, H={H}, {dtype.name} "
                 f"({format_bytes(bytes_per_token(V, H, dtype))} per token"
                 f"{f', on {batch.n_threads} threads' if batch.n_threads > 1 else ''})",
                 _BATCH_REMEDY)
