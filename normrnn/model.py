@@ -77,36 +77,57 @@ def _sequence(documents):
                     f"got {type(documents).__name__}")
 
 
+#: Documents a worker reads in lockstep at once (its share of a batch is read
+#: in groups of this many, longest first).  The per-step product gains
+#: little beyond a few documents (``rows_matmul.h`` reads S once per four),
+#: while the arrays kept for the backward pass grow with the group: 8
+#: documents of 256 tokens at H = 128 keep about 10 MB, which stays in cache
+#: far better than 64 documents' 80 MB (measured on a 2-core AVX2 machine:
+#: groups of 64 ran about a third slower per token than groups of 8).
+LOCKSTEP_GROUP = 8
+
+
 class _Lockstep:
-    """A checked batch, sorted longest first and split among workers, in kernel form.
+    """A checked batch, sorted longest first, split among workers and into groups.
 
     Worker k takes the sorted documents k, k + n, k + 2n, ...: every worker
-    gets documents of about the same lengths, and its own share is still
-    sorted, as the lockstep kernel needs.
+    gets documents of about the same lengths, and its share is still sorted,
+    as the lockstep kernel needs.  The share is read in consecutive groups of
+    at most :data:`LOCKSTEP_GROUP` documents.
     """
 
     def __init__(self, docs, initial_states, n_threads, dtype, hidden_size):
         order = sorted(range(len(docs)), key=lambda b: -len(docs[b][0]))
         self.n_threads = min(n_threads, len(docs))
-        self.shares = []
+        self.shares = []                       # per worker, a list of groups
         for k in range(self.n_threads):
             share = order[k::self.n_threads]
-            lengths = [len(docs[b][0]) for b in share]
-            offsets = np.zeros(len(share) + 1, dtype=np.int32)
-            np.cumsum(lengths, out=offsets[1:])
-            tokens = np.concatenate([docs[b][0] for b in share]).astype(np.int32, copy=False)
-            titles = np.array([docs[b][1] for b in share], dtype=np.int32)
-            if initial_states is None:
-                starts = np.zeros((len(share), hidden_size), dtype=dtype)
-            else:
-                starts = np.ascontiguousarray(initial_states[share])
-            self.shares.append((np.asarray(share), tokens, offsets, titles, starts, lengths))
+            groups = []
+            for start in range(0, len(share), LOCKSTEP_GROUP):
+                group = share[start:start + LOCKSTEP_GROUP]
+                lengths = [len(docs[b][0]) for b in group]
+                offsets = np.zeros(len(group) + 1, dtype=np.int32)
+                np.cumsum(lengths, out=offsets[1:])
+                tokens = np.concatenate([docs[b][0] for b in group]).astype(np.int32,
+                                                                               copy=False)
+                titles = np.array([docs[b][1] for b in group], dtype=np.int32)
+                if initial_states is None:
+                    starts = np.zeros((len(group), hidden_size), dtype=dtype)
+                else:
+                    starts = np.ascontiguousarray(initial_states[group])
+                groups.append((np.asarray(group), tokens, offsets, titles, starts, lengths))
+            self.shares.append(groups)
+
+    def largest_groups(self):
+        """The lengths of each worker's largest group (by total tokens)."""
+        return [max((g[5] for g in groups), key=sum) for groups in self.shares]
 
     def last_states(self, results, count, hidden_size, dtype):
-        """The workers' last states (rows in their share's order), back in the batch's order."""
+        """The groups' last states (rows in group order), back in the batch's order."""
         out = np.empty((count, hidden_size), dtype=dtype)
-        for (share, *_), last in zip(self.shares, results, strict=True):
-            out[share] = last
+        for groups, lasts in zip(self.shares, results, strict=True):
+            for (indices, *_), last in zip(groups, lasts, strict=True):
+                out[indices] = last
         return out
 
 
@@ -583,35 +604,39 @@ class NormRNN:
         V, H, dtype = self._key
         batch = _Lockstep(docs, initial_states, n_threads, dtype, H)
         if backward:
-            shares = [lengths for *_, lengths in batch.shares]
-            needed = sum(batch_memory(V, H, lengths, dtype) for lengths in shares)
+            groups = batch.largest_groups()
+            needed = sum(batch_memory(V, H, lengths, dtype) for lengths in groups)
             longest = max(len(tokens) for tokens, _ in docs)
             require_memory(
                 needed, f"{method} of {len(docs):,} documents, the longest of {longest:,} "
-                f"tokens ({sum(map(sum, shares)):,} in all), at V={V}, H={H}, {dtype.name} "
-                f"({format_bytes(bytes_per_token(V, H, dtype))} per token"
-                f"{f', on {batch.n_threads} threads' if batch.n_threads > 1 else ''})",
+                f"tokens, at V={V}, H={H}, {dtype.name} "
+                f"({format_bytes(bytes_per_token(V, H, dtype))} per token, "
+                f"{sum(map(sum, groups)):,} tokens at once"
+                f"{f' on {batch.n_threads} threads' if batch.n_threads > 1 else ''})",
                 _BATCH_REMEDY)
         stop = threading.Event()
 
         def run(worker):
-            _, tokens, offsets, titles, starts, _ = batch.shares[worker]
-            last = np.empty_like(starts)
+            # one worker: its groups one after the other, into its own buffers
+            grads = Grads.zeros_like(self) if backward else None
+            loss, lasts = 0.0, []
             try:
-                if stop.is_set():                 # the caller was interrupted
-                    return None
                 workspace = _lockstep_workspace(V, H, dtype)
-                if not backward:
-                    loss = _lockstep.batch_loss(
-                        self.embedding, self.ih, self.hh, self.bias, self.gain, tokens,
-                        offsets, titles, starts, last, workspace)
-                    return loss, None, last
-                grads = Grads.zeros_like(self)
-                loss = _lockstep.batch_loss_and_grads(
-                    self.embedding, self.ih, self.hh, self.bias, self.gain, tokens,
-                    offsets, titles, starts, grads.embedding, grads.ih, grads.hh,
-                    grads.bias, grads.gain, last, workspace)
-                return loss, grads, last
+                for _, tokens, offsets, titles, starts, _ in batch.shares[worker]:
+                    if stop.is_set():             # the caller was interrupted
+                        return None
+                    last = np.empty_like(starts)
+                    if backward:
+                        loss += _lockstep.batch_loss_and_grads(
+                            self.embedding, self.ih, self.hh, self.bias, self.gain, tokens,
+                            offsets, titles, starts, grads.embedding, grads.ih, grads.hh,
+                            grads.bias, grads.gain, last, workspace)
+                    else:
+                        loss += _lockstep.batch_loss(
+                            self.embedding, self.ih, self.hh, self.bias, self.gain, tokens,
+                            offsets, titles, starts, last, workspace)
+                    lasts.append(last)
+                return loss, grads, lasts
             finally:
                 _release_workspace()
 

@@ -61,6 +61,8 @@ to the rounding of reordered sums.  Every kernel here trusts its caller
 
 import numpy as np
 
+from normrnn._kernels.bptt import _aligned_empty
+
 from cython cimport floating
 
 from normrnn._kernels.activation cimport f, f_grad
@@ -417,8 +419,9 @@ class LockstepWorkspace:
     def __init__(self, vocab_size, hidden_size, dtype):
         self.key = (vocab_size, hidden_size, np.dtype(dtype))
         square = (hidden_size, hidden_size)
-        self.scaled_hh = np.empty(square, dtype=dtype)             # S
-        self.scaled_hh_t = np.empty(square, dtype=dtype)           # S^T
+        # S and S^T start on a cache line: the per-step products read them whole
+        self.scaled_hh = _aligned_empty(square, dtype)             # S
+        self.scaled_hh_t = _aligned_empty(square, dtype)           # S^T
         self.d_scaled_hh = np.empty(square, dtype=dtype)           # dS
         self.slot = np.empty(vocab_size, dtype=np.int32)           # row of each token
         self.distinct = np.empty(vocab_size, dtype=np.int32)       # the distinct tokens
