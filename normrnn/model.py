@@ -532,9 +532,10 @@ class NormRNN:
         by :func:`normrnn._kernels.lockstep.batch_loss_and_grads`: at every
         step the states of all documents still reading are multiplied by S at
         once, which reads S once for the batch instead of once per document.
-        With ``n_threads`` > 1, worker k takes the sorted documents k, k + n,
-        k + 2n, ... as its own lockstep batch, with the GIL released and its
-        own gradient buffers; the buffers are then summed in worker order.
+        Worker k of ``n_threads`` takes the sorted documents k, k + n,
+        k + 2n, ... and reads them in lockstep groups of up to
+        :data:`LOCKSTEP_GROUP`, with the GIL released, into its own gradient
+        buffers; the buffers are then summed in worker order.
         The split and the order are fixed, so a run is reproducible for a
         given ``n_threads`` (different thread counts differ only by the
         rounding of reordered sums).  BLAS runs on one thread meanwhile

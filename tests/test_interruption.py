@@ -67,9 +67,9 @@ def checkpoint(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def long_documents(tmp_path_factory):
-    """Two documents of 1,500,000 characters: many seconds of evaluation."""
+    """Two documents of 6,000,000 characters: many seconds of evaluation, even forward only."""
     text = " ".join(d.text for d in toy_corpus(n=200))
-    text = (text * (1_500_000 // len(text) + 1))[:1_500_000]
+    text = (text * (6_000_000 // len(text) + 1))[:6_000_000]
     path = tmp_path_factory.mktemp("long") / "long.jsonl"
     path.write_text("".join(json.dumps({"title": f"long {i}", "text": text}) + "\n"
                             for i in range(2)))

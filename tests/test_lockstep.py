@@ -194,3 +194,20 @@ def test_batch_arguments_are_checked():
         model.batch_loss([([1], 0), ([99], 0)])
     with pytest.raises(ValueError, match="at least one"):
         model.batch_loss([])
+
+
+def test_the_result_does_not_depend_on_what_the_workspace_read_before():
+    # the workspaces grow and are reused: a batch read after a bigger one must
+    # give the same bits as in a fresh thread
+    model = _model(np.float64, "fixed")
+    docs = _ragged(np.random.default_rng(7), model.vocab_size, [70, 40, 3])
+    fresh_loss = model.batch_loss(docs)
+    fresh = model.batch_loss_and_grads(docs)
+    big = _ragged(np.random.default_rng(8), model.vocab_size, [300] * 20)
+    model.batch_loss(big)
+    model.batch_loss_and_grads(big)
+    assert model.batch_loss(docs) == fresh_loss
+    again = model.batch_loss_and_grads(docs)
+    assert again[0] == fresh[0]
+    for name, g in fresh[1].items():
+        np.testing.assert_array_equal(getattr(again[1], name), g)

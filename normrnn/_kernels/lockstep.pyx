@@ -597,7 +597,9 @@ def batch_loss(
     cdef floating[:, ::1] block_states = workspace.block_states
     cdef floating[:, ::1] block_logits = workspace.block_logits
     cdef int[::1] block_targets = workspace.block_targets
-    cdef Py_ssize_t block_rows = block_states.shape[0]
+    # blocks of this batch's size, not the workspace's: where a block ends
+    # decides the order of the loss's sum, which must not depend on history
+    cdef Py_ssize_t block_rows = _LOSS_BLOCK_STEPS * B
     with nogil:
         _scaled_hh(hh, gain, scaled_hh, scaled_hh_t)
         k = _input_terms(embedding, ih, bias, tokens, offsets, slot, distinct, embeddeds, inputs)
