@@ -255,8 +255,11 @@ cdef void _forward(const floating[:, ::1] scaled_hh_t,     # IN  (H, H)
         _step_forward(t, c, scaled_hh_t, tokens, offsets, slot, inputs,
                       &states[first[t], 0], &middles[first[t], 0])
         # documents 0 .. c_next - 1 read s_{t+1} at step t + 1; c_next .. c - 1 end here
-        _activate(c_next * H, &middles[first[t], 0], &states[first[t + 1], 0])
-        _activate((c - c_next) * H, &middles[first[t] + c_next, 0], &states[N + c_next, 0])
+        # (no address is taken of a row that is not there: the debug build checks)
+        if c_next > 0:
+            _activate(c_next * H, &middles[first[t], 0], &states[first[t + 1], 0])
+        if c > c_next:
+            _activate((c - c_next) * H, &middles[first[t] + c_next, 0], &states[N + c_next, 0])
 
 
 cdef double _logits(const floating[:, ::1] embedding,      # IN  (V, H)
