@@ -107,15 +107,6 @@ def in_range(value, name, start, stop):
     return value
 
 
-def index(value, name, low, high):
-    """Return ``value`` as an int in [low, high], both inclusive: ``in_range(..., high + 1)``.
-
-    Kept only until :mod:`normrnn.model` calls :func:`in_range`; new code
-    uses :func:`in_range`.
-    """
-    return in_range(value, name, low, high + 1)
-
-
 def non_negative_int(value, name):
     """Return ``value`` as an int >= 0."""
     value = integer(value, name)

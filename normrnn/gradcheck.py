@@ -306,7 +306,9 @@ def check_model(model, tokens, title_length):
     """Check a whole model's gradients against central finite differences.
 
     The analytic gradients come from ``model.loss_and_grads`` in the model's
-    dtype; the finite differences from a float64 copy of the model.
+    dtype; the finite differences from a float64 copy of the model, each
+    evaluation forward only (:meth:`~normrnn.NormRNN.loss`, which keeps
+    nothing for a backward pass).
 
     Parameters
     ----------

@@ -14,7 +14,8 @@ import os
 
 import numpy as np
 
-__all__ = ["available_memory", "bytes_per_token", "document_memory", "format_bytes",
+__all__ = ["available_memory", "batch_memory", "bytes_per_token", "document_memory",
+           "format_bytes", "lockstep_memory",
            "require_memory", "CHECK_ABOVE"]
 
 #: Calls that need less than this are not checked (reading what is available
@@ -79,6 +80,54 @@ def document_memory(vocab_size, hidden_size, length, dtype=np.float64):
     fixed = 3 * H * H + H                      # S, S^T, dS and g_t
     distinct = 3 * min(V, T) * H               # u = f(E[x]), W_ih u + b, summed deltas
     return T * bytes_per_token(V, H, dtype) + item * (grads + fixed + distinct) + 4 * (T + 2 * V)
+
+
+def batch_memory(vocab_size, hidden_size, lengths, dtype=np.float64):
+    """Bytes one lockstep batch (one worker's share of a batch) of documents needs.
+
+    :func:`lockstep_memory` of their total length and number.
+
+    Parameters
+    ----------
+    vocab_size, hidden_size : int
+        V and H.
+    lengths : sequence of int
+        The documents' lengths T_b.
+    dtype : {numpy.float64, numpy.float32}, optional
+
+    Returns
+    -------
+    int
+    """
+    lengths = [int(T) for T in lengths]
+    return lockstep_memory(vocab_size, hidden_size, sum(lengths), len(lengths), dtype)
+
+
+def lockstep_memory(vocab_size, hidden_size, tokens, documents, dtype=np.float64):
+    """Bytes :meth:`~normrnn.NormRNN.batch_loss_and_grads` needs for one worker's documents.
+
+    The lockstep kernel keeps the same per-token arrays as one document of
+    the total length (no padding: see :mod:`normrnn._kernels.lockstep`), V
+    rows per distinct-token array, and per document its initial and last
+    state, a row of the forward-only path and its offsets.
+
+    Parameters
+    ----------
+    vocab_size, hidden_size : int
+        V and H.
+    tokens, documents : int
+        Total tokens of the documents, and how many there are.
+    dtype : {numpy.float64, numpy.float32}, optional
+
+    Returns
+    -------
+    int
+    """
+    V, H, B = int(vocab_size), int(hidden_size), int(documents)
+    item = np.dtype(dtype).itemsize
+    per_document = 4 * H * item + 12
+    return (document_memory(V, H, int(tokens), dtype) + 3 * V * H * item
+            + B * per_document + 8 * int(tokens))
 
 
 def _meminfo_available():

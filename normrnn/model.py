@@ -1,17 +1,16 @@
 """The model: parameters, loss and gradients of one document, or of many."""
 
-import math
-import numbers
 import threading
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from . import _validate, sections
 from ._kernels import bptt as _bptt
-from .memory import CHECK_ABOVE, bytes_per_token, document_memory, format_bytes, require_memory
+from ._kernels import lockstep as _lockstep
+from .memory import (CHECK_ABOVE, batch_memory, bytes_per_token, document_memory,
+                     format_bytes, require_memory)
+from .parallel import document_blas, map_in_order
 
 #: The parameters of the notes' model (``gain="fixed"``), in order.
 PARAMETER_NAMES = ("embedding", "ih", "hh", "bias")
@@ -20,11 +19,8 @@ LEARNED_GAIN_PARAMETER_NAMES = PARAMETER_NAMES + ("gain",)
 #: The two settings of :class:`NormRNN`'s ``gain``.
 GAINS = _validate.GAINS
 
-# Per-thread scratch space of the kernels, the BLAS thread limit and the
-# worker pools: made once, used by every model.
+# Per-thread scratch space of the kernels, made once, used by every model.
 _local = threading.local()
-_pools = {}
-_blas = []
 
 
 def _workspace(vocab_size, hidden_size, dtype):
@@ -36,59 +32,36 @@ def _workspace(vocab_size, hidden_size, dtype):
     return workspace
 
 
-def _release_workspace():
-    """Drop this thread's workspace if it holds more than :data:`~normrnn.memory.CHECK_ABOVE`.
+def _lockstep_workspace(vocab_size, hidden_size, dtype):
+    """This thread's :class:`~normrnn._kernels.lockstep.LockstepWorkspace` for (V, H, dtype)."""
+    key = (vocab_size, hidden_size, np.dtype(dtype))
+    workspace = getattr(_local, "lockstep", None)
+    if workspace is None or workspace.key != key:
+        workspace = _local.lockstep = _lockstep.LockstepWorkspace(*key)
+    return workspace
 
-    A workspace grows to the longest document it has read; one that a very
-    long document made large would otherwise keep its memory for good.
-    Small ones stay, to be reused.
+
+def _release_workspace():
+    """Drop this thread's workspaces if one holds more than :data:`~normrnn.memory.CHECK_ABOVE`.
+
+    A workspace grows to the longest document (or largest batch) it has read;
+    one that a very long document made large would otherwise keep its memory
+    for good.  Small ones stay, to be reused.
     """
     workspace = getattr(_local, "workspace", None)
     if workspace is not None and sum(
             a.nbytes for a in vars(workspace).values() if isinstance(a, np.ndarray)) > CHECK_ABOVE:
         _local.workspace = None
+    workspace = getattr(_local, "lockstep", None)
+    if workspace is not None and workspace.nbytes() > CHECK_ABOVE:
+        _local.lockstep = None
 
 
 _REMEDY = ("read it in pieces, passing each piece's last state (return_last_state=True) "
            "as the next piece's initial_state: truncated BPTT, as normrnn.training does "
            "(normrnn.training.evaluate computes a long document's loss that way)")
-
-
-def _one_blas_thread():
-    """Context: BLAS on one thread.
-
-    The kernels' BLAS calls are small (matrix-vector products of size H);
-    BLAS threads would only contend with each other and with the documents'
-    own threads.
-    """
-    if not _blas:
-        _blas.append(ThreadpoolController())
-    return _blas[0].limit(limits=1, user_api="blas")
-
-
-def _pool(n_threads):
-    """A thread pool of ``n_threads`` workers, kept for the next batch."""
-    if n_threads not in _pools:
-        _pools[n_threads] = ThreadPoolExecutor(max_workers=n_threads,
-                                               thread_name_prefix="normrnn")
-    return _pools[n_threads]
-
-
-def _gather(pool, function, items, stop):
-    """``[function(x) for x in items]`` on ``pool``, in order; Ctrl-C stops it soon.
-
-    A ``KeyboardInterrupt`` (or any error) in the waiting thread sets ``stop``,
-    which ``function`` checks between documents, and waits for the workers to
-    return before it propagates: no worker outlives the call by more than the
-    document it was reading.
-    """
-    futures = [pool.submit(function, x) for x in items]
-    try:
-        return [f.result() for f in futures]
-    except BaseException:
-        stop.set()
-        wait(futures)
-        raise
+_BATCH_REMEDY = ("pass fewer or shorter documents per call, or read long ones in pieces "
+                 "with initial_states and return_last_states (truncated BPTT)")
 
 
 def _sequence(documents):
@@ -100,6 +73,60 @@ def _sequence(documents):
             pass
     raise TypeError("documents must be a sequence of (tokens, title_length) pairs, "
                     f"got {type(documents).__name__}")
+
+
+#: Documents a worker reads in lockstep at once (its share of a batch is read
+#: in groups of this many, longest first).  The per-step product gains
+#: little beyond a few documents (``rows_matmul.h`` reads S once per four),
+#: while the arrays kept for the backward pass grow with the group: 8
+#: documents of 256 tokens at H = 128 keep about 10 MB, which stays in cache
+#: far better than 64 documents' 80 MB (measured on a 2-core AVX2 machine:
+#: groups of 64 ran about a third slower per token than groups of 8).
+LOCKSTEP_GROUP = 8
+
+
+class _Lockstep:
+    """A checked batch, sorted longest first, split among workers and into groups.
+
+    Worker k takes the sorted documents k, k + n, k + 2n, ...: every worker
+    gets documents of about the same lengths, and its share is still sorted,
+    as the lockstep kernel needs.  The share is read in consecutive groups of
+    at most :data:`LOCKSTEP_GROUP` documents.
+    """
+
+    def __init__(self, docs, initial_states, n_threads, dtype, hidden_size):
+        order = sorted(range(len(docs)), key=lambda b: -len(docs[b][0]))
+        self.n_threads = min(n_threads, len(docs))
+        self.shares = []                       # per worker, a list of groups
+        for k in range(self.n_threads):
+            share = order[k::self.n_threads]
+            groups = []
+            for start in range(0, len(share), LOCKSTEP_GROUP):
+                group = share[start:start + LOCKSTEP_GROUP]
+                lengths = [len(docs[b][0]) for b in group]
+                offsets = np.zeros(len(group) + 1, dtype=np.int32)
+                np.cumsum(lengths, out=offsets[1:])
+                tokens = np.concatenate([docs[b][0] for b in group]).astype(np.int32,
+                                                                               copy=False)
+                titles = np.array([docs[b][1] for b in group], dtype=np.int32)
+                if initial_states is None:
+                    starts = np.zeros((len(group), hidden_size), dtype=dtype)
+                else:
+                    starts = np.ascontiguousarray(initial_states[group])
+                groups.append((np.asarray(group), tokens, offsets, titles, starts, lengths))
+            self.shares.append(groups)
+
+    def largest_groups(self):
+        """The lengths of each worker's largest group (by total tokens)."""
+        return [max((g[5] for g in groups), key=sum) for groups in self.shares]
+
+    def last_states(self, results, count, hidden_size, dtype):
+        """The groups' last states (rows in group order), back in the batch's order."""
+        out = np.empty((count, hidden_size), dtype=dtype)
+        for groups, lasts in zip(self.shares, results, strict=True):
+            for (indices, *_), last in zip(groups, lasts, strict=True):
+                out[indices] = last
+        return out
 
 
 @dataclass
@@ -299,7 +326,7 @@ class NormRNN:
 
     def _document(self, tokens, title_length, initial_state):
         tokens = _validate.tokens(tokens, self.vocab_size)
-        title_length = _validate.index(title_length, "title_length", 0, len(tokens))
+        title_length = _validate.in_range(title_length, "title_length", 0, len(tokens) + 1)
         if initial_state is None:
             initial_state = np.zeros(self.hidden_size, dtype=self.dtype)
         else:
@@ -320,8 +347,13 @@ class NormRNN:
             raise type(exc)(f"documents[{i}]: {exc}") from None
 
     # --- one document ---------------------------------------------------------
-    def loss(self, tokens, title_length, *, initial_state=None):
+    def loss(self, tokens, title_length, *, initial_state=None, return_last_state=False):
         """Loss of one document: summed -log p over the text positions.
+
+        Forward only (:func:`normrnn._kernels.lockstep.batch_loss` with one
+        document): nothing is kept for a backward pass, so it is several
+        times faster than :meth:`loss_and_grads` and its memory does not grow
+        with the document.
 
         Parameters
         ----------
@@ -331,13 +363,23 @@ class NormRNN:
             m in [0, T]: positions t < m (the title) condition but carry no loss.
         initial_state : ndarray, shape (H,), optional
             s_0 (zero by default); truncated BPTT passes the carried state.
+        return_last_state : bool, optional
+            Also return s_{T-1}, as :meth:`loss_and_grads` does.
 
         Returns
         -------
-        float
+        loss : float
             L = sum_{t=m}^{T-1} -log softmax(E s_t)[x_t], in nats.
+        last_state : ndarray, shape (H,)
+            Only if ``return_last_state``.
         """
-        return self.loss_and_grads(tokens, title_length, initial_state=initial_state)[0]
+        self.check_parameters()
+        tokens, title_length, initial_state = self._document(tokens, title_length, initial_state)
+        docs = [(tokens, title_length)]
+        loss, last = self._run_batch(docs, initial_state[None, :], 1, backward=False)
+        if return_last_state:
+            return loss, last[0]
+        return loss
 
     def loss_and_grads(self, tokens, title_length, *, initial_state=None,
                        return_last_state=False):
@@ -345,9 +387,9 @@ class NormRNN:
 
         Forward and backpropagation through time run in one Cython call
         (:func:`normrnn._kernels.bptt.document_loss_and_grads`), with no Python
-        per token.  Its BLAS calls run on BLAS's own thread setting;
-        :meth:`batch_loss_and_grads` and training set it to one thread and
-        run documents in parallel instead.
+        per token.  BLAS runs on one thread unless the document has at least
+        :data:`normrnn.parallel.LONG_DOCUMENT` tokens (see :mod:`normrnn.parallel`):
+        a Python loop of short documents would otherwise oversubscribe the cores.
 
         Parameters
         ----------
@@ -369,7 +411,8 @@ class NormRNN:
         self._require_memory("loss_and_grads", [len(tokens)])
         grads = Grads.zeros_like(self)
         try:
-            loss, states = self._run_document(tokens, title_length, initial_state, grads)
+            with document_blas(len(tokens)):
+                loss, states = self._run_document(tokens, title_length, initial_state, grads)
         finally:
             _release_workspace()
         if return_last_state:
@@ -377,17 +420,50 @@ class NormRNN:
         return loss, grads
 
     def states(self, tokens, *, initial_state=None):
-        """The hidden states s_0 .. s_{T-1} while reading ``tokens``, shape (T, H)."""
+        """The hidden states s_0 .. s_{T-1} while reading ``tokens``, shape (T, H).
+
+        s_{T-1} has read all but the last token; :meth:`final_state` gives the
+        state after the last one, s_T, without keeping the others.
+        """
         self.check_parameters()
         tokens, _, initial_state = self._document(tokens, 0, initial_state)
         self._require_memory("states", [len(tokens)])
         states = np.empty((len(tokens), self.hidden_size), dtype=self.dtype)
         try:
-            _bptt.document_states(self.embedding, self.ih, self.hh, self.bias, tokens,
-                                  initial_state, states, _workspace(*self._key), self.gain)
+            with document_blas(len(tokens)):
+                _bptt.document_states(self.embedding, self.ih, self.hh, self.bias, tokens,
+                                      initial_state, states, _workspace(*self._key), self.gain)
         finally:
             _release_workspace()
         return states
+
+    def final_state(self, tokens, *, initial_state=None):
+        """s_T, the state after reading every token of ``tokens``, shape (H,).
+
+        One step per token (:func:`normrnn._kernels.lockstep.read_tokens`), no
+        logits, nothing kept: what a sampler needs to read a prompt.
+
+        Parameters
+        ----------
+        tokens : sequence of int
+            x_0 .. x_{T-1}, T >= 1.
+        initial_state : ndarray, shape (H,), optional
+            s_0 (zero by default).
+
+        Returns
+        -------
+        ndarray, shape (H,)
+        """
+        self.check_parameters()
+        tokens, _, initial_state = self._document(tokens, 0, initial_state)
+        return self._read(tokens, initial_state)
+
+    def _read(self, tokens, state):
+        """The unchecked kernel call of :meth:`final_state`: a new array, s_T."""
+        state = state.copy()
+        _lockstep.read_tokens(self.embedding, self.ih, self.hh, self.bias, self.gain, tokens,
+                              state, _lockstep_workspace(*self._key))
+        return state
 
     @property
     def _key(self):
@@ -416,24 +492,21 @@ class NormRNN:
         return loss, states
 
     def next_state(self, state, token):
-        """One step of the recurrence: f(S s + W_ih f(E[x]) + b)."""
+        """One step of the recurrence: f(S s + W_ih f(E[x]) + b), shape (H,).
+
+        Checks the parameters once and runs one step
+        (:func:`normrnn._kernels.lockstep.read_tokens`); no dummy token.
+        """
         self.check_parameters()
         _validate.array(state, "state", dtype=self.dtype, shape=(self.hidden_size,))
-        token = _validate.index(token, "token", 0, self.vocab_size - 1)
-        return self.states([token, 0], initial_state=state)[1]
+        token = _validate.in_range(token, "token", 0, self.vocab_size)
+        return self._read(np.array([token], dtype=np.int32), state)
 
     def probabilities(self, state, *, temperature=1.0):
         """softmax(E s / temperature), the next-token distribution, shape (V,)."""
         self.check_parameters()
         _validate.array(state, "state", dtype=self.dtype, shape=(self.hidden_size,))
-        if not isinstance(temperature, numbers.Real) or isinstance(temperature, (bool, np.bool_)):
-            raise TypeError(f"temperature must be a number, got {type(temperature).__name__}")
-        try:
-            t = float(temperature)
-        except OverflowError:            # an int beyond float range
-            t = math.inf
-        if not (t > 0 and math.isfinite(t)):
-            raise ValueError(f"temperature must be a positive finite number, got {temperature!r}")
+        t = _validate.temperature(temperature)
         z = self.embedding.astype(np.float64) @ state.astype(np.float64)
         # shift before dividing: z / t overflows for a tiny temperature, while
         # (z - max z) / t only goes to -inf, whose exp is an exact 0
@@ -442,20 +515,34 @@ class NormRNN:
         return p / p.sum()
 
     # --- many documents -------------------------------------------------------
-    def batch_loss_and_grads(self, documents, *, n_threads=1):
-        """Summed loss and gradients over several documents, in parallel.
+    def batch_loss_and_grads(self, documents, *, n_threads=1, initial_states=None,
+                             return_last_states=False):
+        """Summed loss and gradients over several documents, read in lockstep.
 
-        Worker k of ``n_threads`` takes documents k, k + n, k + 2n, ... with the
-        GIL released, accumulating into its own gradient buffers; the buffers
-        are then summed in worker order.  The split and the order are fixed, so
-        a run is reproducible for a given ``n_threads`` (different thread counts
-        differ only by the rounding of a reordered sum).
+        The documents are sorted by length, longest first, and read together
+        by :func:`normrnn._kernels.lockstep.batch_loss_and_grads`: at every
+        step the states of all documents still reading are multiplied by S at
+        once, which reads S once for the batch instead of once per document.
+        Worker k of ``n_threads`` takes the sorted documents k, k + n,
+        k + 2n, ... and reads them in lockstep groups of up to
+        :data:`LOCKSTEP_GROUP`, with the GIL released, into its own gradient
+        buffers; the buffers are then summed in worker order.
+        The split and the order are fixed, so a run is reproducible for a
+        given ``n_threads`` (different thread counts differ only by the
+        rounding of reordered sums).  BLAS runs on one thread meanwhile
+        (:mod:`normrnn.parallel`).
 
         Parameters
         ----------
         documents : sequence of (tokens, title_length)
         n_threads : int, optional
-            Number of threads (documents computed at once).
+            Number of threads (lockstep sub-batches computed at once).
+        initial_states : ndarray, shape (B, H), optional
+            s_0 of each document (zero by default), as ``initial_state`` of
+            :meth:`loss_and_grads`; no gradient flows into them.
+        return_last_states : bool, optional
+            Also return each document's s_{T-1} (the state that has read all
+            but its last token), row b for ``documents[b]``.
 
         Returns
         -------
@@ -463,40 +550,94 @@ class NormRNN:
             The sum of the documents' losses.
         grads : Grads
             The sum of their gradients.
+        last_states : ndarray, shape (B, H)
+            Only if ``return_last_states``.
         """
+        return self._batch("batch_loss_and_grads", documents, n_threads, initial_states,
+                           return_last_states, backward=True)
+
+    def batch_loss(self, documents, *, n_threads=1, initial_states=None,
+                   return_last_states=False):
+        """Summed loss of several documents, forward only, in lockstep.
+
+        :meth:`batch_loss_and_grads` without the gradients
+        (:func:`normrnn._kernels.lockstep.batch_loss`): nothing is kept for a
+        backward pass, so it is several times faster per token and its memory
+        is O(B (H + V)) whatever the documents' lengths.  Same arguments.
+
+        Returns
+        -------
+        loss : float
+        last_states : ndarray, shape (B, H)
+            Only if ``return_last_states``.
+        """
+        return self._batch("batch_loss", documents, n_threads, initial_states,
+                           return_last_states, backward=False)
+
+    def _batch(self, method, documents, n_threads, initial_states, return_last_states,
+               backward):
         self.check_parameters()
         n_threads = _validate.positive_int(n_threads, "n_threads")
         docs = [self._batch_document(i, doc) for i, doc in enumerate(_sequence(documents))]
         if not docs:
             raise ValueError("documents must hold at least one (tokens, title_length) pair")
-        zero = np.zeros(self.hidden_size, dtype=self.dtype)
-        n_threads = min(n_threads, len(docs))
-        self._require_memory("batch_loss_and_grads", [
-            max(len(tokens) for tokens, _ in docs[k::n_threads]) for k in range(n_threads)])
+        if initial_states is not None:
+            _validate.array(initial_states, "initial_states", dtype=self.dtype,
+                            shape=(len(docs), self.hidden_size))
+        result = self._run_batch(docs, initial_states, n_threads, backward, method)
+        if backward:
+            loss, grads, last = result
+            return (loss, grads, last) if return_last_states else (loss, grads)
+        loss, last = result
+        return (loss, last) if return_last_states else loss
 
+    def _run_batch(self, docs, initial_states, n_threads, backward, method="loss"):
+        """The checked batch through the lockstep kernels: (loss[, grads], last_states)."""
+        V, H, dtype = self._key
+        batch = _Lockstep(docs, initial_states, n_threads, dtype, H)
+        if backward:
+            groups = batch.largest_groups()
+            needed = sum(batch_memory(V, H, lengths, dtype) for lengths in groups)
+            longest = max(len(tokens) for tokens, _ in docs)
+            require_memory(
+                needed, f"{method} of {len(docs):,} documents, the longest of {longest:,} "
+                f"tokens, at V={V}, H={H}, {dtype.name} "
+                f"({format_bytes(bytes_per_token(V, H, dtype))} per token, "
+                f"{sum(map(sum, groups)):,} tokens at once"
+                f"{f' on {batch.n_threads} threads' if batch.n_threads > 1 else ''})",
+                _BATCH_REMEDY)
         stop = threading.Event()
 
         def run(worker):
-            # worker k takes documents k, k + n, k + 2n, ... into its own buffers
+            # one worker: its groups one after the other, into its own buffers
+            grads = Grads.zeros_like(self) if backward else None
+            loss, lasts = 0.0, []
             try:
-                grads = Grads.zeros_like(self)
-                loss = 0.0
-                for tokens, m in docs[worker::n_threads]:
+                workspace = _lockstep_workspace(V, H, dtype)
+                for _, tokens, offsets, titles, starts, _ in batch.shares[worker]:
                     if stop.is_set():             # the caller was interrupted
                         return None
-                    loss += self._run_document(tokens, m, zero, grads)[0]
-                return loss, grads
+                    last = np.empty_like(starts)
+                    if backward:
+                        loss += _lockstep.batch_loss_and_grads(
+                            self.embedding, self.ih, self.hh, self.bias, self.gain, tokens,
+                            offsets, titles, starts, grads.embedding, grads.ih, grads.hh,
+                            grads.bias, grads.gain, last, workspace)
+                    else:
+                        loss += _lockstep.batch_loss(
+                            self.embedding, self.ih, self.hh, self.bias, self.gain, tokens,
+                            offsets, titles, starts, last, workspace)
+                    lasts.append(last)
+                return loss, grads, lasts
             finally:
                 _release_workspace()
 
-        with _one_blas_thread():
-            if n_threads == 1:
-                results = [run(0)]
-            else:
-                results = _gather(_pool(n_threads), run, range(n_threads), stop)
-        loss, total = results[0]
-        for worker_loss, grads in results[1:]:    # fixed order: reproducible sums
+        results = map_in_order(run, range(batch.n_threads), batch.n_threads, stop=stop)
+        loss, total, _ = results[0]
+        for worker_loss, grads, _ in results[1:]:   # fixed order: reproducible sums
             loss += worker_loss
-            for name, g in grads.items():
-                getattr(total, name)[...] += g
-        return loss, total
+            if backward:
+                for name, g in grads.items():
+                    getattr(total, name)[...] += g
+        last = batch.last_states([r[2] for r in results], len(docs), H, dtype)
+        return (loss, total, last) if backward else (loss, last)

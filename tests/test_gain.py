@@ -43,7 +43,12 @@ def test_fixed_model_computes_the_same_bits_as_before_the_gain_existed():
     if probe() != golden["probe"]:
         pytest.skip("this CPU or BLAS rounds matvec/gemm differently from the machine that "
                     "recorded the golden values; bitwise equality is not defined across them")
-    assert record() == golden["cases"]
+    # the batches are left out: batch_loss_and_grads now reads documents in
+    # lockstep, which reorders its sums (tests/test_lockstep.py holds it to the
+    # per-document kernel within round-off); each document's bits must not move
+    recorded = {k: v for k, v in golden["cases"].items() if not k.endswith(".batch")}
+    assert {k: v for k, v in record().items() if not k.endswith(".batch")} == recorded
+    assert len(recorded) == 12
 
 
 @pytest.mark.parametrize("dtype", FLOATS)

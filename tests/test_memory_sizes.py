@@ -64,12 +64,11 @@ def little_memory(monkeypatch):
     monkeypatch.setattr(normrnn.memory, "available_memory", lambda: 100 * 10**6)
 
 
-@pytest.mark.parametrize("call", ["loss_and_grads", "loss", "states", "batch"])
+@pytest.mark.parametrize("call", ["loss_and_grads", "states", "batch"])
 def test_a_long_document_is_refused_before_allocating(little_memory, call):
     model = make_model(V=96, H=128)
     tokens = np.zeros(400_000, dtype=np.int32)           # 400,000 x 4864 bytes: 1.9 GB
     calls = {"loss_and_grads": lambda: model.loss_and_grads(tokens, 0),
-             "loss": lambda: model.loss(tokens, 0),
              "states": lambda: model.states(tokens),
              "batch": lambda: model.batch_loss_and_grads([(tokens, 0), (tokens[:9], 0)],
                                                          n_threads=2)}
@@ -84,6 +83,27 @@ def test_a_long_document_is_refused_before_allocating(little_memory, call):
     assert "400,000 tokens" in message and "4.86 kB per token" in message
     assert "100 MB is available" in message and "initial_state" in message
     assert peak < 10 * 2**20                             # nothing of that size was allocated
+
+
+@pytest.mark.parametrize("call", ["loss", "batch_loss"])
+def test_the_loss_alone_needs_no_memory_per_token(little_memory, call):
+    # forward only: one state row per document and a block of logits, whatever
+    # the length; the 400,000 tokens that loss_and_grads refuses above run here
+    model = make_model(V=96, H=128)
+    tokens = np.arange(400_000, dtype=np.int32) % 96
+    run = {"loss": lambda: model.loss(tokens, 0),
+           "batch_loss": lambda: model.batch_loss([(tokens, 0), (tokens[:9], 0)], n_threads=2)}
+    run[call]()                                          # the workspace, made once
+    tracemalloc.start()
+    try:
+        loss = run[call]()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.isfinite(loss)
+    # checking and gathering the tokens costs a few bytes per token (int32
+    # copies, boolean masks); nothing of H or V numbers per token (4,864 bytes)
+    assert peak < 2**20 + 16 * len(tokens)
 
 
 def test_large_scratch_memory_is_released_small_is_kept():

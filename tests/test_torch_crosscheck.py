@@ -15,11 +15,12 @@ from helpers import make_model  # noqa: E402
 from normrnn import gradcheck  # noqa: E402
 
 
-def torch_loss(embedding, ih, hh, bias, tokens, title_length):
+def torch_loss(embedding, ih, hh, bias, tokens, title_length, initial_state=None):
     """The model's forward, in PyTorch, with the row norms kept as a column."""
     H = hh.shape[1]
     scaled_hh = hh / (H * torch.linalg.norm(hh, dim=1, keepdim=True))
-    state = torch.zeros(H, dtype=embedding.dtype)
+    state = (torch.zeros(H, dtype=embedding.dtype) if initial_state is None
+             else torch.as_tensor(initial_state))
     loss = torch.zeros((), dtype=embedding.dtype)
     for t, token in enumerate(tokens):
         if t >= title_length:
@@ -46,6 +47,25 @@ def test_autograd_agrees(tokens, m):
         want = params[name].grad
         want = np.zeros_like(g) if want is None else want.numpy()
         assert gradcheck.relative_error(g, want) < 1e-10, name
+
+
+def test_autograd_agrees_with_the_lockstep_batch():
+    # a ragged batch with its own initial states, through batch_loss_and_grads:
+    # torch sums the documents' losses, one document at a time
+    model = make_model()
+    model.hh *= np.logspace(-2, 2, 5)[:, None]
+    docs = [([1, 3, 3, 0, 6, 2, 1, 3, 5], 3), ([4, 1], 0), ([6], 0), ([2, 2, 2, 5, 5], 5),
+            ([0, 4, 4, 1], 1)]
+    starts = np.random.default_rng(0).normal(0, 0.5, (len(docs), 5))
+    loss, grads = model.batch_loss_and_grads(docs, n_threads=2, initial_states=starts)
+    params = {name: torch.tensor(p, requires_grad=True)
+              for name, p in model.parameters().items()}
+    want = sum(torch_loss(*params.values(), tokens, m, start)
+               for (tokens, m), start in zip(docs, starts, strict=True))
+    want.backward()
+    assert loss == pytest.approx(want.item(), rel=1e-10)
+    for name, g in grads.items():
+        assert gradcheck.relative_error(g, params[name].grad.numpy()) < 1e-10, name
 
 
 def test_torch_without_keepdim_is_erratum_4():

@@ -1,6 +1,6 @@
 """The compiled Cython kernels of normrnn.
 
-The modules of this package (``sections``, ``bptt_sections``, ``bptt``) are
+The modules of this package (``sections``, ``bptt_sections``, ``bptt``, ``lockstep``, ``_testing``) are
 extension modules: they exist only once the ``.pyx`` sources beside this file
 have been compiled.  Importing the package checks that they have, so that a
 source tree without its build fails with a message that says what to do,
@@ -11,7 +11,7 @@ import importlib.machinery
 import os
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-_MODULES = ("sections", "bptt_sections", "bptt")
+_MODULES = ("sections", "bptt_sections", "bptt", "lockstep", "_testing")
 
 
 def _missing_extensions(directory=_HERE):

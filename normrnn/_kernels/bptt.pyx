@@ -36,15 +36,17 @@ import numpy as np
 from cython cimport floating
 
 from normrnn._kernels.activation cimport f, f_grad
-from normrnn._kernels.blas cimport gemm, gemv
+from normrnn._kernels.blas cimport gemm
 from normrnn._kernels.matvec cimport _matvec_t_add
 from normrnn._kernels.sections cimport (
     _embedding_activation_backward, _gain_backward, _gain_forward, _row_normalise,
     _row_normalise_backward, _softmax_cross_entropy)
 
 
-cdef Py_ssize_t _distinct_tokens(const int[::1] tokens, int[::1] slot,
-                                 int[::1] distinct) noexcept nogil:
+cdef Py_ssize_t _distinct_tokens(const int[::1] tokens,   # IN  (n,)
+                                 int[::1] slot,            # OUT (V,)
+                                 int[::1] distinct         # OUT (>= k,)
+                                 ) noexcept nogil:
     """distinct[:k] = the k different tokens, in order of first appearance; slot[x] = row of x.
 
     Returns k.  slot (V,) is -1 for tokens that do not occur.
@@ -59,10 +61,15 @@ cdef Py_ssize_t _distinct_tokens(const int[::1] tokens, int[::1] slot,
     return k
 
 
-cdef Py_ssize_t _inputs(const floating[:, ::1] embedding, const floating[:, ::1] ih,
-                        const floating[::1] bias, const int[::1] tokens,
-                        int[::1] slot, int[::1] distinct, floating[:, ::1] embeddeds,
-                        floating[:, ::1] inputs) noexcept nogil:
+cdef Py_ssize_t _input_terms(const floating[:, ::1] embedding,   # IN  (V, H)
+                             const floating[:, ::1] ih,          # IN  (H, H)
+                             const floating[::1] bias,           # IN  (H,)
+                             const int[::1] tokens,              # IN  (n,) the tokens read
+                             int[::1] slot,                      # OUT (V,)
+                             int[::1] distinct,                  # OUT (>= k,)
+                             floating[:, ::1] embeddeds,         # OUT (>= k, H) u = f(E[x])
+                             floating[:, ::1] inputs             # OUT (>= k, H) W_ih u + b
+                             ) noexcept nogil:
     """inputs[slot[x]] = W_ih f(E[x]) + b for every token x of ``tokens``; returns how many.
 
     embeddeds keeps u = f(E[x]), one row per distinct token.
@@ -80,9 +87,13 @@ cdef Py_ssize_t _inputs(const floating[:, ::1] embedding, const floating[:, ::1]
     return k
 
 
-cdef void _forward(const floating[:, ::1] scaled_hh_t, const int[::1] tokens,
-                   const int[::1] slot, const floating[:, ::1] inputs,
-                   floating[:, ::1] states, floating[:, ::1] middles) noexcept nogil:
+cdef void _recurrence_forward(const floating[:, ::1] scaled_hh_t,   # IN  (H, H) S^T
+                              const int[::1] tokens,               # IN  (T,)
+                              const int[::1] slot,                 # IN  (V,)
+                              const floating[:, ::1] inputs,       # IN  (k, H)
+                              floating[:, ::1] states,             # INOUT (T, H) s_0 on entry
+                              floating[:, ::1] middles             # OUT (T-1, H) a_t
+                              ) noexcept nogil:
     """s_{t+1} = f(a_t), a_t = (W_ih u_t + b) + S s_t, from states[0]; keeps a_t."""
     cdef Py_ssize_t n = tokens.shape[0] - 1, H = scaled_hh_t.shape[0], t, j, r
     for t in range(n):
@@ -95,7 +106,9 @@ cdef void _forward(const floating[:, ::1] scaled_hh_t, const int[::1] tokens,
             states[t + 1, j] = f(middles[t, j])
 
 
-cdef void _transpose(const floating[:, ::1] a, floating[:, ::1] out) noexcept nogil:
+cdef void _transpose(const floating[:, ::1] a,     # IN  (n, n)
+                     floating[:, ::1] out          # OUT (n, n)
+                     ) noexcept nogil:
     """out = a^T for a square a, in 16 x 16 tiles that stay in L1."""
     cdef Py_ssize_t n = a.shape[0], i0, j0, i, j
     for i0 in range(0, n, 16):
@@ -105,15 +118,24 @@ cdef void _transpose(const floating[:, ::1] a, floating[:, ::1] out) noexcept no
                     out[j, i] = a[i, j]
 
 
-cdef Py_ssize_t _read(const floating[:, ::1] embedding, const floating[:, ::1] ih,
-                      const floating[:, ::1] hh, const floating[::1] bias,
-                      const floating[::1] gain, const int[::1] tokens, floating[:, ::1] scaled_hh,
-                      floating[:, ::1] scaled_hh_t, int[::1] slot, int[::1] distinct,
-                      floating[:, ::1] embeddeds, floating[:, ::1] inputs,
-                      floating[:, ::1] states, floating[:, ::1] middles) noexcept nogil:
-    """Read the document: S and S^T, the inputs per distinct token, then the states.
+cdef Py_ssize_t _forward(const floating[:, ::1] embedding,   # IN  (V, H)
+                         const floating[:, ::1] ih,          # IN  (H, H)
+                         const floating[:, ::1] hh,          # IN  (H, H)
+                         const floating[::1] bias,           # IN  (H,)
+                         const floating[::1] gain,           # IN  (H,) or None
+                         const int[::1] tokens,              # IN  (T,)
+                         floating[:, ::1] scaled_hh,         # OUT (H, H) S
+                         floating[:, ::1] scaled_hh_t,       # OUT (H, H) S^T
+                         int[::1] slot,                      # OUT (V,)
+                         int[::1] distinct,                  # OUT (>= k,)
+                         floating[:, ::1] embeddeds,         # OUT (>= k, H)
+                         floating[:, ::1] inputs,            # OUT (>= k, H)
+                         floating[:, ::1] states,            # INOUT (T, H) s_0 on entry
+                         floating[:, ::1] middles            # OUT (T-1, H)
+                         ) noexcept nogil:
+    """The forward pass: S and S^T, the inputs per distinct token, then the states.
 
-    Returns the number of distinct tokens among x_0 .. x_{T-2} (see :func:`_inputs`).
+    Returns the number of distinct tokens among x_0 .. x_{T-2} (see :func:`_input_terms`).
     S is the notes' row normalisation, or the learned gain's when ``gain`` is
     not None: once per document, so the gain costs nothing per token.
     """
@@ -123,14 +145,18 @@ cdef Py_ssize_t _read(const floating[:, ::1] embedding, const floating[:, ::1] i
     else:
         _gain_forward(hh, gain, scaled_hh)
     _transpose(scaled_hh, scaled_hh_t)
-    k = _inputs(embedding, ih, bias, tokens[:n], slot, distinct, embeddeds, inputs)
-    _forward(scaled_hh_t, tokens, slot, inputs, states, middles)
+    k = _input_terms(embedding, ih, bias, tokens[:n], slot, distinct, embeddeds, inputs)
+    _recurrence_forward(scaled_hh_t, tokens, slot, inputs, states, middles)
     return k
 
-cdef double _logits(const floating[:, ::1] embedding, const int[::1] tokens,
-                    int m, const floating[:, ::1] states, floating[:, ::1] logits,
-                    floating[:, ::1] d_embedding,
-                    floating[:, ::1] logit_grads) noexcept nogil:
+cdef double _logits(const floating[:, ::1] embedding,   # IN  (V, H)
+                    const int[::1] tokens,              # IN  (T,)
+                    int m,
+                    const floating[:, ::1] states,      # IN  (T, H)
+                    floating[:, ::1] logits,            # OUT (T-m, V) z, then dz
+                    floating[:, ::1] d_embedding,       # INOUT (V, H)
+                    floating[:, ::1] logit_grads        # OUT (T-m, H) E^T dz
+                    ) noexcept nogil:
     """Loss over positions t >= m; dE += dZ^T S_m; logit_grads = dZ E (row t-m is E^T dz_t)."""
     cdef Py_ssize_t T = tokens.shape[0], V = embedding.shape[0], H = embedding.shape[1], r
     cdef Py_ssize_t k = T - m
@@ -148,11 +174,13 @@ cdef double _logits(const floating[:, ::1] embedding, const int[::1] tokens,
     return loss
 
 
-cdef void _backward_through_time(const floating[:, ::1] scaled_hh, int m,
-                                 const floating[:, ::1] middles,
-                                 const floating[:, ::1] logit_grads,
-                                 floating[:, ::1] deltas,
-                                 floating[::1] grad) noexcept nogil:
+cdef void _backward_through_time(const floating[:, ::1] scaled_hh,    # IN  (H, H) S
+                                 int m,
+                                 const floating[:, ::1] middles,      # IN  (T-1, H) a_t
+                                 const floating[:, ::1] logit_grads,  # IN  (T-m, H) E^T dz
+                                 floating[:, ::1] deltas,             # OUT (T-1, H) delta_t
+                                 floating[::1] grad                   # OUT (H,) scratch g_t
+                                 ) noexcept nogil:
     """delta_{t-1} = (E^T dz_t + S^T delta_t) * f'(a_{t-1}), t = T-1 down to 1."""
     cdef Py_ssize_t n = middles.shape[0], H = scaled_hh.shape[0], t, j
     for t in range(n, 0, -1):
@@ -164,19 +192,29 @@ cdef void _backward_through_time(const floating[:, ::1] scaled_hh, int m,
             deltas[t - 1, j] = grad[j] * f_grad(middles[t - 1, j])
 
 
-cdef void _gather(const floating[:, ::1] embedding, const floating[:, ::1] ih,
-                  const floating[:, ::1] hh, const floating[::1] gain,
-                  const int[::1] tokens,
-                  const int[::1] slot, const int[::1] distinct, Py_ssize_t k,
-                  const floating[:, ::1] states, const floating[:, ::1] deltas,
-                  floating[:, ::1] embeddeds, floating[:, ::1] token_deltas,
-                  floating[:, ::1] d_scaled_hh, floating[:, ::1] d_embedding,
-                  floating[:, ::1] d_ih, floating[:, ::1] d_hh,
-                  floating[::1] d_bias, floating[::1] d_gain) noexcept nogil:
+cdef void _parameter_grads(const floating[:, ::1] embedding,    # IN  (V, H)
+                           const floating[:, ::1] ih,           # IN  (H, H)
+                           const floating[:, ::1] hh,           # IN  (H, H)
+                           const floating[::1] gain,            # IN  (H,) or None
+                           const int[::1] tokens,               # IN  (T-1,) x_0 .. x_{T-2}
+                           const int[::1] slot,                 # IN  (V,)
+                           const int[::1] distinct,             # IN  (k,)
+                           Py_ssize_t k,
+                           const floating[:, ::1] states,       # IN  (T, H)
+                           const floating[:, ::1] deltas,       # IN  (T-1, H)
+                           floating[:, ::1] embeddeds,          # INOUT (k, H) U on entry, dU after
+                           floating[:, ::1] token_deltas,       # OUT (k, H) D
+                           floating[:, ::1] d_scaled_hh,        # OUT (H, H) dS
+                           floating[:, ::1] d_embedding,        # INOUT (V, H)
+                           floating[:, ::1] d_ih,               # INOUT (H, H)
+                           floating[:, ::1] d_hh,               # INOUT (H, H)
+                           floating[::1] d_bias,                # INOUT (H,)
+                           floating[::1] d_gain                 # INOUT (H,) or None
+                           ) noexcept nogil:
     """The sums over time of the bias, ih, embedding-activation and hh sections.
 
     ``tokens`` are x_0 .. x_{T-2}, the inputs of delta_0 .. delta_{T-2};
-    ``slot``, ``distinct``, ``k`` and ``embeddeds`` (U) are as :func:`_inputs`
+    ``slot``, ``distinct``, ``k`` and ``embeddeds`` (U) are as :func:`_input_terms`
     left them.  ``gain`` and ``d_gain`` are None for the notes' fixed 1/H.
     """
     cdef Py_ssize_t n = deltas.shape[0], H = hh.shape[0], t, r, j
@@ -202,59 +240,6 @@ cdef void _gather(const floating[:, ::1] embedding, const floating[:, ::1] ih,
         _row_normalise_backward(hh, d_scaled_hh, d_hh)
     else:
         _gain_backward(hh, gain, d_scaled_hh, d_hh, d_gain)
-
-
-def matvec_t_add(const floating[:, ::1] m, const floating[::1] x, floating[::1] y):
-    """y += m^T x, the sequential product, through ``matvec.h``'s kernel (for tests).
-
-    Parameters
-    ----------
-    m : ndarray, shape (rows, cols), C-contiguous
-    x : ndarray, shape (rows,)
-    y : ndarray, shape (cols,), same dtype; updated in place.
-
-    Raises
-    ------
-    ValueError
-        If the shapes do not fit.
-    """
-    if x.shape[0] != m.shape[0] or y.shape[0] != m.shape[1]:
-        raise ValueError(f"matvec_t_add needs m (rows, cols), x (rows,), y (cols,); "
-                         f"got ({m.shape[0]}, {m.shape[1]}), {x.shape[0]}, {y.shape[0]}")
-    if m.shape[0] == 0 or m.shape[1] == 0:
-        return
-    with nogil:
-        _matvec_t_add(<int> m.shape[0], <int> m.shape[1], &m[0, 0], &x[0], &y[0])
-
-
-def sequential_products(const floating[:, ::1] m, floating[:, ::1] xs, bint blas=False):
-    """xs[k] = m^T xs[k-1] for k = 1 .. n-1: a chain of dependent products (for benchmarks).
-
-    Each product needs the one before it, as S s_t and S^T delta_t do in
-    BPTT, so the chain times the sequential part of a document alone.  With
-    ``blas``, every product is BLAS gemv instead of ``matvec.h``'s kernel.
-
-    Parameters
-    ----------
-    m : ndarray, shape (H, H), C-contiguous
-        Should preserve norms (orthogonal, say), so that the chain neither
-        overflows nor sinks into slow subnormal numbers.
-    xs : ndarray, shape (n, H), same dtype
-        xs[0] is the start; rows 1 .. n-1 are overwritten.
-    blas : bool, optional
-    """
-    cdef Py_ssize_t H = m.shape[0], k, j
-    if m.shape[1] != H or xs.shape[1] != H:
-        raise ValueError(f"sequential_products needs m (H, H) and xs (n, H); "
-                         f"got ({m.shape[0]}, {m.shape[1]}) and ({xs.shape[0]}, {xs.shape[1]})")
-    with nogil:
-        for k in range(1, xs.shape[0]):
-            if blas:
-                gemv(True, H, H, 1, &m[0, 0], H, &xs[k - 1, 0], 0, &xs[k, 0])
-            else:
-                for j in range(H):
-                    xs[k, j] = 0
-                _matvec_t_add(H, H, &m[0, 0], &xs[k - 1, 0], &xs[k, 0])
 
 
 def _aligned_empty(shape, dtype, alignment=64):
@@ -315,12 +300,21 @@ class Workspace:
 
 
 def document_loss_and_grads(
-        const floating[:, ::1] embedding, const floating[:, ::1] ih,
-        const floating[:, ::1] hh, const floating[::1] bias,
-        const int[::1] tokens, int title_length, const floating[::1] initial_state,
-        floating[:, ::1] d_embedding, floating[:, ::1] d_ih,
-        floating[:, ::1] d_hh, floating[::1] d_bias, floating[:, ::1] states,
-        workspace, const floating[::1] gain=None, floating[::1] d_gain=None):
+        const floating[:, ::1] embedding,      # IN  (V, H)
+        const floating[:, ::1] ih,             # IN  (H, H)
+        const floating[:, ::1] hh,             # IN  (H, H)
+        const floating[::1] bias,              # IN  (H,)
+        const int[::1] tokens,                 # IN  (T,)
+        int title_length,
+        const floating[::1] initial_state,     # IN  (H,)
+        floating[:, ::1] d_embedding,          # INOUT (V, H)
+        floating[:, ::1] d_ih,                 # INOUT (H, H)
+        floating[:, ::1] d_hh,                 # INOUT (H, H)
+        floating[::1] d_bias,                  # INOUT (H,)
+        floating[:, ::1] states,               # OUT (T, H)
+        workspace,
+        const floating[::1] gain=None,         # IN  (H,) or None
+        floating[::1] d_gain=None):            # INOUT (H,) or None
     """Loss of one document; adds its gradients into ``d_embedding``, ``d_ih``, ``d_hh``, ``d_bias``.
 
     Unchecked: the caller (:meth:`normrnn.NormRNN.loss_and_grads`) guarantees
@@ -349,23 +343,28 @@ def document_loss_and_grads(
     cdef double loss
     states[0, :] = initial_state
     with nogil:
-        k = _read(embedding, ih, hh, bias, gain, tokens, scaled_hh, scaled_hh_t, slot,
+        k = _forward(embedding, ih, hh, bias, gain, tokens, scaled_hh, scaled_hh_t, slot,
                   distinct, embeddeds, inputs, states, middles)
         loss = _logits(embedding, tokens, title_length, states, logits,
                        d_embedding, logit_grads)
         if T > 1:
             _backward_through_time(scaled_hh, title_length, middles, logit_grads,
                                    deltas, grad)
-            _gather(embedding, ih, hh, gain, tokens[:n], slot, distinct, k, states, deltas,
+            _parameter_grads(embedding, ih, hh, gain, tokens[:n], slot, distinct, k, states, deltas,
                     embeddeds, token_deltas, d_scaled_hh, d_embedding, d_ih, d_hh,
                     d_bias, d_gain)
     return loss
 
 
-def document_states(const floating[:, ::1] embedding, const floating[:, ::1] ih,
-                    const floating[:, ::1] hh, const floating[::1] bias,
-                    const int[::1] tokens, const floating[::1] initial_state,
-                    floating[:, ::1] states, workspace, const floating[::1] gain=None):
+def document_states(const floating[:, ::1] embedding,    # IN  (V, H)
+                    const floating[:, ::1] ih,           # IN  (H, H)
+                    const floating[:, ::1] hh,           # IN  (H, H)
+                    const floating[::1] bias,            # IN  (H,)
+                    const int[::1] tokens,               # IN  (T,)
+                    const floating[::1] initial_state,   # IN  (H,)
+                    floating[:, ::1] states,             # OUT (T, H)
+                    workspace,
+                    const floating[::1] gain=None):      # IN  (H,) or None
     """Write s_0 .. s_{T-1} into ``states`` (T, H), starting from ``initial_state``.
 
     Unchecked, like :func:`document_loss_and_grads`; ``gain`` as there.
@@ -380,5 +379,5 @@ def document_states(const floating[:, ::1] embedding, const floating[:, ::1] ih,
     cdef floating[:, ::1] middles = workspace.middles
     states[0, :] = initial_state
     with nogil:
-        _read(embedding, ih, hh, bias, gain, tokens, scaled_hh, scaled_hh_t, slot,
+        _forward(embedding, ih, hh, bias, gain, tokens, scaled_hh, scaled_hh_t, slot,
               distinct, embeddeds, inputs, states, middles)

@@ -11,7 +11,7 @@ import importlib.util
 import numpy as np
 
 from .. import reference
-from .._kernels import bptt, bptt_sections
+from .._kernels import _testing, bptt_sections
 from ..model import Grads
 
 LABELS = {
@@ -226,12 +226,12 @@ def sequential_functions(hidden_size, length, dtype, *, seed=0):
     """
     rng = np.random.default_rng(seed)
     q = np.linalg.qr(rng.standard_normal((hidden_size, hidden_size)))[0]
-    matrix = bptt._aligned_empty(q.shape, dtype)
+    matrix = _testing.aligned_empty(q.shape, dtype)
     matrix[...] = q
     xs = np.zeros((2 * (length - 1) + 1, hidden_size), dtype=dtype)
     xs[0] = rng.standard_normal(hidden_size)
-    return {"matvec": lambda: bptt.sequential_products(matrix, xs),
-            "gemv": lambda: bptt.sequential_products(matrix, xs, blas=True)}
+    return {"matvec": lambda: _testing.sequential_products(matrix, xs),
+            "gemv": lambda: _testing.sequential_products(matrix, xs, blas=True)}
 
 
 def gemm_function(n, dtype, *, seed=0):

@@ -9,7 +9,8 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from .._validate import gain_choice
-from ..memory import document_memory, require_memory
+from ..memory import lockstep_memory, require_memory
+from ..model import LOCKSTEP_GROUP
 from .optimizers import DEFAULT_LEARNING_RATES, OPTIMIZERS
 
 #: Arrays of the parameters' size per optimizer: its state
@@ -193,9 +194,10 @@ def training_memory(config, vocab_size, longest_unit=None):
 
     The parameters (V H + 2 H^2 + H numbers) with their gradients (one set per
     thread and a total), the optimizer's state and the copy kept to undo a
-    step; per thread, the scratch space of a chunk of ``bptt + 1`` tokens
-    (:func:`normrnn.memory.document_memory`); and the state carried by each of
-    the ``batch_size`` streams.
+    step; per thread, the scratch space of the chunks of ``bptt + 1`` tokens
+    it reads in lockstep at once (its share of the minibatch, at most
+    :data:`normrnn.model.LOCKSTEP_GROUP`; :func:`normrnn.memory.lockstep_memory`);
+    and the state carried by each of the ``batch_size`` streams.
 
     Parameters
     ----------
@@ -216,7 +218,10 @@ def training_memory(config, vocab_size, longest_unit=None):
     copies = 1 + _OPTIMIZER_COPIES.get(config.optimizer, 2) + 1 + (threads + 1)
     rows = config.bptt + 1 if longest_unit is None else min(config.bptt + 1, longest_unit)
     streams = config.batch_size * (H * dtype.itemsize + 16)
-    return copies * parameters + threads * document_memory(V, H, rows, dtype) + streams
+    # chunks a thread reads at once: its share, rounded up, in groups of at most 8
+    share = min(-(-config.batch_size // threads), LOCKSTEP_GROUP)
+    scratch = lockstep_memory(V, H, rows * share, share, dtype)
+    return copies * parameters + threads * scratch + streams
 
 
 def require_training_memory(config, vocab_size, longest_unit=None):

@@ -61,6 +61,9 @@ class Evaluation:
 def document_loss(model, tokens, title_length, chunk_length=4096, *, stop=None):
     """Exact loss of one document, read in chunks with the state carried.
 
+    Forward only (:meth:`~normrnn.NormRNN.loss`), whose memory does not grow
+    with the chunk; chunks only bound the time between two looks at ``stop``.
+
     Parameters
     ----------
     model : NormRNN
@@ -84,7 +87,7 @@ def document_loss(model, tokens, title_length, chunk_length=4096, *, stop=None):
     for a, b in chunk_bounds(len(tokens), chunk_length):
         if stop is not None and stop.is_set():
             return None
-        loss, _, state = model.loss_and_grads(
+        loss, state = model.loss(
             tokens[a:b + 1], chunk_title_length(title_length, a, b),
             initial_state=state, return_last_state=True)
         total += loss
@@ -103,7 +106,8 @@ def evaluate(model, documents, *, n_threads=1, chunk_length=4096, batch_size=64)
     chunk_length : int, optional
         Documents longer than this are read in chunks (:func:`document_loss`).
     batch_size : int, optional
-        Short documents per call of :meth:`~normrnn.NormRNN.batch_loss_and_grads`.
+        Short documents per call of :meth:`~normrnn.NormRNN.batch_loss`, which
+        reads them in lockstep, forward only.
 
     Returns
     -------
@@ -113,8 +117,7 @@ def evaluate(model, documents, *, n_threads=1, chunk_length=4096, batch_size=64)
     long = [d for d in documents if len(d[0]) > chunk_length + 1]
     nats = 0.0
     for start in range(0, len(short), batch_size):
-        nats += model.batch_loss_and_grads(short[start:start + batch_size],
-                                           n_threads=n_threads)[0]
+        nats += model.batch_loss(short[start:start + batch_size], n_threads=n_threads)
     stop = threading.Event()            # set by a Ctrl-C in the calling thread
     nats += sum(parallel_map(lambda d: document_loss(model, d[0], d[1], chunk_length, stop=stop),
                              long, n_threads, stop=stop))

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..data.corpus_setup import encode_corpus
 from ..model import NormRNN
+from ..parallel import blas_threads
 from .checkpoint import save_checkpoint
 from .compute import chunks_loss_and_grads
 from .config import require_training_memory
@@ -328,7 +328,8 @@ class Trainer:
         total = (self.config.epoch_budget * self.corpus.train_tokens
                  if self.config.epoch_budget is not None else None)
         # parallel over documents: BLAS threads would only compete with them
-        with threadpool_limits(limits=1, user_api="blas"), self.stop.on_sigint(), \
+        # (normrnn.parallel's policy; the optimizer's array updates are small too)
+        with blas_threads(1), self.stop.on_sigint(), \
                 self._progress_bar(total) as bar:
             while (reason := self._budget_reason()) is None:
                 if self._needs_epoch():

@@ -1,0 +1,670 @@
+"""Many documents in lockstep: forward and BPTT of a batch, and its loss alone.
+
+:mod:`normrnn._kernels.bptt` reads one document at a time, so its two
+sequential products per token, S s_t forward and S^T delta_t backward, are
+matrix-vector products: they read all of S (H x H) for 2 H^2 flops, and run at
+the speed of memory, not of arithmetic.  Here B documents advance together:
+at step t the states of every document still reading are the rows of one
+matrix, and ``S [s_1 ... s_B]`` is one small matrix-matrix product that reads
+S once for B documents.  Everything else is gathered into big products over
+all positions of all documents, as :mod:`normrnn._kernels.bptt` does for one.
+
+**Ragged batches.**  The caller sorts the documents by length, longest first
+(:meth:`normrnn.NormRNN.batch_loss_and_grads` does, and undoes the order for
+the states it returns).  Document b has n_b = T_b - 1 steps; the documents
+still stepping at step t are then those with n_b > t, always a *prefix*
+0 .. c_t - 1 that shrinks as documents end.  So each step's rows are
+contiguous and no row is padding: the batch keeps exactly the rows its
+documents need, the same memory as reading them one by one.  (Padding to the
+longest document would cost ragged batches memory and time; a mask per step
+would break the products into pieces.)
+
+**Layout.**  Rows are numbered step by step: row ``first[t] + b`` (b < c_t)
+holds, for document b at step t, the state it reads s_t, its pre-activation
+a_t and delta_t.  These N = sum_b n_b rows are followed by B rows, one per
+document, holding its last state s_{T_b - 1} (read by no step, but scored).
+So
+
+* dS = sum over all steps of delta_t (x) s_t is Delta^T S_read over rows 0 .. N-1,
+  one gemm, as are dW_ih = D^T U (D: deltas summed per distinct token of the
+  whole batch) and the logits Z = S_scored E^T, dE += dZ^T S_scored,
+  E^T dz = dZ E over every row from the first scored step on (unscored rows,
+  t < m_b, get dz = 0);
+* the input term W_ih f(E[x]) + b is computed once per distinct token of the
+  whole batch.
+
+**The per-step product.**  ``rows x S^T`` forward and ``rows x S`` backward
+(c_t rows, H x H) run in ``rows_matmul.h``, a register-blocked kernel that
+reads S once for every four documents and sums each row in the same order
+as ``matvec.h`` (so a document gets the same bits alone or in a batch).
+BLAS gemm is slower at these sizes: OpenBLAS's call and packing cost more
+than the product of a few rows.  Measured at V = 96, H = 128, T = 256 on one
+thread of an AVX2 machine, tokens/s of the whole loss and gradients with the
+kernel against gemm for every step: float64 267k / 143k at B = 4, 234k / 196k
+at B = 16, 243k / 216k at B = 64; float32 477k / 199k, 477k / 355k,
+468k / 405k.  :func:`gemm_rows` switches large steps to gemm (never, by
+default); a single row goes to ``matvec.h``, whose eight accumulators hide
+the multiply-add latency that one row of this kernel cannot.
+
+**Loss only.**  :func:`batch_loss` runs the same forward without keeping
+anything for the backward: one state row per document, and the scored rows of
+a block of :data:`LOSS_BLOCK_STEPS` steps whose logits are one gemm.  Its
+memory is O(B (H + V)) whatever the lengths.
+
+Initial states (B, H) are optional (zero otherwise); the last states are
+returned in ``last_states``, the state that has read all but the last token,
+as truncated BPTT carries it.  The learned gain is supported as in
+:mod:`normrnn._kernels.bptt`.  The results equal the per-document kernel's up
+to the rounding of reordered sums.  Every kernel here trusts its caller
+(:class:`normrnn.NormRNN` checks); they run without the GIL.
+"""
+
+import numpy as np
+
+from normrnn._kernels.bptt import _aligned_empty
+
+from cython cimport floating
+
+from normrnn._kernels.activation cimport f, f_grad
+from normrnn._kernels.blas cimport gemm
+from normrnn._kernels.matvec cimport _matvec_t_add
+
+cdef extern from "rows_matmul.h" nogil:
+    void normrnn_rows_matmul_add_d(int n, int rows, int cols, const double *m,
+                                   const double *x, int ldx, double *y, int ldy)
+    void normrnn_rows_matmul_add_f(int n, int rows, int cols, const float *m,
+                                   const float *x, int ldx, float *y, int ldy)
+from normrnn._kernels.sections cimport (
+    _embedding_activation_backward, _gain_backward, _gain_forward, _row_normalise,
+    _row_normalise_backward, _softmax_cross_entropy)
+
+cdef enum:
+    _LOSS_BLOCK_STEPS = 32
+
+# Steps with at least this many documents stepping use one BLAS gemm for
+# S s / S^T delta; fewer use rows_matmul.h (see gemm_rows(); never by default).
+cdef int _gemm_rows[2]
+_gemm_rows[0] = 1 << 30       # float32
+_gemm_rows[1] = 1 << 30       # float64
+
+
+def gemm_rows(dtype, rows=None):
+    """The number of documents stepping from which a step's product is a BLAS gemm.
+
+    Below it, ``rows_matmul.h``'s kernel runs.  Pass ``rows`` to set it (for
+    benchmarks); returns the value in force.
+    """
+    cdef int i = 1 if np.dtype(dtype) == np.float64 else 0
+    if rows is not None:
+        _gemm_rows[i] = max(int(rows), 1)
+    return _gemm_rows[i]
+
+#: Steps per block of :func:`batch_loss`'s logits product.
+LOSS_BLOCK_STEPS = _LOSS_BLOCK_STEPS
+
+
+# --- small helpers ------------------------------------------------------------
+
+cdef void _rows_times_add(Py_ssize_t rows, Py_ssize_t H,
+                          const floating *matrix,    # IN  (H, H)
+                          const floating *x,         # IN  (rows, H), row stride H
+                          floating *y                # INOUT (rows, H), row stride H
+                          ) noexcept nogil:
+    """y += x @ matrix, row by row: y[r] += matrix^T x[r].
+
+    The sequential product of one step for every document stepping: a BLAS
+    gemm from :func:`gemm_rows` rows on, ``rows_matmul.h``'s kernel below.
+    """
+    cdef int threshold
+    if floating is double:
+        threshold = _gemm_rows[1]
+    else:
+        threshold = _gemm_rows[0]
+    if rows == 1:                  # matvec.h's 8 accumulators hide the multiply-add latency
+        _matvec_t_add(<int> H, <int> H, matrix, x, y)
+    elif rows >= threshold:
+        gemm(False, False, <int> rows, <int> H, <int> H, 1, x, <int> H, matrix, <int> H,
+             1, y, <int> H)
+    elif floating is double:
+        normrnn_rows_matmul_add_d(<int> rows, <int> H, <int> H, matrix, x, <int> H, y, <int> H)
+    else:
+        normrnn_rows_matmul_add_f(<int> rows, <int> H, <int> H, matrix, x, <int> H, y, <int> H)
+
+
+cdef void _transpose(const floating[:, ::1] a,     # IN  (n, n)
+                     floating[:, ::1] out          # OUT (n, n)
+                     ) noexcept nogil:
+    """out = a^T for a square a, in 16 x 16 tiles that stay in L1."""
+    cdef Py_ssize_t n = a.shape[0], i0, j0, i, j
+    for i0 in range(0, n, 16):
+        for j0 in range(0, n, 16):
+            for i in range(i0, min(i0 + 16, n)):
+                for j in range(j0, min(j0 + 16, n)):
+                    out[j, i] = a[i, j]
+
+
+cdef void _scaled_hh(const floating[:, ::1] hh,      # IN  (H, H)
+                     const floating[::1] gain,       # IN  (H,) or None
+                     floating[:, ::1] scaled_hh,     # OUT (H, H) S
+                     floating[:, ::1] scaled_hh_t    # OUT (H, H) S^T
+                     ) noexcept nogil:
+    """S (the notes' row normalisation, or the learned gain's) and its transpose."""
+    if gain is None:
+        _row_normalise(hh, scaled_hh)
+    else:
+        _gain_forward(hh, gain, scaled_hh)
+    _transpose(scaled_hh, scaled_hh_t)
+
+
+cdef Py_ssize_t _input_terms(const floating[:, ::1] embedding,   # IN  (V, H)
+                             const floating[:, ::1] ih,          # IN  (H, H)
+                             const floating[::1] bias,           # IN  (H,)
+                             const int[::1] tokens,              # IN  (total,) all documents
+                             const int[::1] offsets,             # IN  (B + 1,)
+                             int[::1] slot,                      # OUT (V,) row of each token, -1 if unread
+                             int[::1] distinct,                  # OUT (>= k,) the k tokens read
+                             floating[:, ::1] embeddeds,         # OUT (>= k, H) u_x = f(E[x])
+                             floating[:, ::1] inputs,            # OUT (>= k, H) W_ih u_x + b
+                             bint read_last=False
+                             ) noexcept nogil:
+    """W_ih f(E[x]) + b once per distinct token x that some step reads; returns k.
+
+    The tokens read are x_0 .. x_{T_b - 2} of every document b (the last
+    token is only predicted), or all of them with ``read_last``.
+    """
+    cdef Py_ssize_t B = offsets.shape[0] - 1, H = ih.shape[0], k = 0, b, i, j, r
+    cdef int x
+    slot[:] = -1
+    for b in range(B):
+        for i in range(offsets[b], offsets[b + 1] - (0 if read_last else 1)):
+            x = tokens[i]
+            if slot[x] < 0:
+                slot[x] = <int> k
+                distinct[k] = x
+                k += 1
+    for r in range(k):
+        for j in range(H):
+            embeddeds[r, j] = f(embedding[distinct[r], j])
+    gemm(False, True, <int> k, <int> H, <int> H, 1, &embeddeds[0, 0], <int> H, &ih[0, 0],
+         <int> H, 0, &inputs[0, 0], <int> H)                   # U W_ih^T
+    for r in range(k):
+        for j in range(H):
+            inputs[r, j] += bias[j]
+    return k
+
+
+cdef Py_ssize_t _schedule(const int[::1] offsets,   # IN  (B + 1,) lengths non-increasing
+                          int[::1] stepping,        # OUT (n_max + 1,) c_t, then 0
+                          int[::1] first            # OUT (n_max + 1,) first row of step t
+                          ) noexcept nogil:
+    """c_t = #{b: T_b - 1 > t} and first[t] = c_0 + ... + c_{t-1}; returns N = first[n_max]."""
+    cdef Py_ssize_t B = offsets.shape[0] - 1, n_max = offsets[1] - offsets[0] - 1, t
+    cdef Py_ssize_t c = B, row = 0
+    for t in range(n_max + 1):
+        while c > 0 and offsets[c] - offsets[c - 1] - 1 <= t:
+            c -= 1
+        stepping[t] = <int> c
+        first[t] = <int> row
+        row += c
+    return row
+
+
+cdef void _step_forward(Py_ssize_t t, Py_ssize_t c,
+                        const floating[:, ::1] scaled_hh_t,   # IN  (H, H) S^T
+                        const int[::1] tokens,                # IN  (total,)
+                        const int[::1] offsets,               # IN  (B + 1,)
+                        const int[::1] slot,                  # IN  (V,)
+                        const floating[:, ::1] inputs,        # IN  (k, H)
+                        const floating *states,               # IN  (c, H) s_t of documents 0 .. c-1
+                        floating *middles                     # OUT (c, H) a_t
+                        ) noexcept nogil:
+    """a_t = (W_ih u_t + b) + S s_t for the c documents stepping at step t."""
+    cdef Py_ssize_t H = scaled_hh_t.shape[0], b, j, r
+    for b in range(c):
+        r = slot[tokens[offsets[b] + t]]
+        for j in range(H):
+            middles[b * H + j] = inputs[r, j]
+    _rows_times_add(c, H, &scaled_hh_t[0, 0], states, middles)   # += S s_t (sequential)
+
+
+cdef inline void _activate(Py_ssize_t n, const floating *middles, floating *states) noexcept nogil:
+    """states[i] = f(middles[i]) for n numbers."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        states[i] = f(middles[i])
+
+
+# --- loss and gradients -------------------------------------------------------
+
+cdef void _forward(const floating[:, ::1] scaled_hh_t,     # IN  (H, H)
+                   const int[::1] tokens,                  # IN  (total,)
+                   const int[::1] offsets,                 # IN  (B + 1,)
+                   const int[::1] slot,                    # IN  (V,)
+                   const floating[:, ::1] inputs,          # IN  (k, H)
+                   const int[::1] stepping,                # IN  (n_max + 1,)
+                   const int[::1] first,                   # IN  (n_max + 1,)
+                   floating[:, ::1] states,                # INOUT (N + B, H); rows 0 .. c_0 - 1
+                                                           #   and N + b (T_b = 1) hold s_0 on entry
+                   floating[:, ::1] middles                # OUT (N, H) a_t
+                   ) noexcept nogil:
+    """Every state of every document, step after step, in the layout of the module docstring."""
+    cdef Py_ssize_t H = states.shape[1], N = first[first.shape[0] - 1], t, c, c_next
+    for t in range(first.shape[0] - 1):
+        c = stepping[t]
+        c_next = stepping[t + 1]
+        _step_forward(t, c, scaled_hh_t, tokens, offsets, slot, inputs,
+                      &states[first[t], 0], &middles[first[t], 0])
+        # documents 0 .. c_next - 1 read s_{t+1} at step t + 1; c_next .. c - 1 end here
+        # (no address is taken of a row that is not there: the debug build checks)
+        if c_next > 0:
+            _activate(c_next * H, &middles[first[t], 0], &states[first[t + 1], 0])
+        if c > c_next:
+            _activate((c - c_next) * H, &middles[first[t] + c_next, 0], &states[N + c_next, 0])
+
+
+cdef double _logits(const floating[:, ::1] embedding,      # IN  (V, H)
+                    const int[::1] tokens,                 # IN  (total,)
+                    const int[::1] offsets,                # IN  (B + 1,)
+                    const int[::1] title_lengths,          # IN  (B,)
+                    const int[::1] stepping,               # IN  (n_max + 1,)
+                    const int[::1] first,                  # IN  (n_max + 1,)
+                    Py_ssize_t first_scored,               # IN  rows before it are never scored
+                    const floating[:, ::1] states,         # IN  (N + B, H)
+                    floating[:, ::1] logits,               # OUT (N + B - first_scored, V) dz
+                    floating[:, ::1] d_embedding,          # INOUT (V, H) += dZ^T S_scored
+                    floating[:, ::1] logit_grads           # OUT (N + B - first_scored, H) dZ E
+                    ) noexcept nogil:
+    """The loss of every scored position; dE += dZ^T S; E^T dz_t for every row from first_scored.
+
+    Row i of ``logits`` and ``logit_grads`` belongs to state row first_scored + i;
+    rows of title positions (t < m_b) get dz = 0, so E^T dz is 0 there.
+    """
+    cdef Py_ssize_t V = embedding.shape[0], H = embedding.shape[1]
+    cdef Py_ssize_t B = offsets.shape[0] - 1, N = first[first.shape[0] - 1]
+    cdef Py_ssize_t rows = N + B - first_scored, t, b, r, j
+    cdef double loss = 0
+    if rows == 0:
+        return 0
+    gemm(False, True, <int> rows, <int> V, <int> H, 1, &states[first_scored, 0], <int> H,
+         &embedding[0, 0], <int> H, 0, &logits[0, 0], <int> V)     # Z = S E^T
+    for t in range(first.shape[0] - 1):                             # rows read by step t
+        for b in range(stepping[t]):
+            r = first[t] + b - first_scored
+            if r < 0:
+                continue
+            if t >= title_lengths[b]:
+                loss += _softmax_cross_entropy(logits[r], tokens[offsets[b] + t])
+            else:
+                for j in range(V):
+                    logits[r, j] = 0
+    for b in range(B):                                              # last states
+        r = N + b - first_scored
+        t = offsets[b + 1] - offsets[b] - 1
+        if t >= title_lengths[b]:
+            loss += _softmax_cross_entropy(logits[r], tokens[offsets[b] + t])
+        else:
+            for j in range(V):
+                logits[r, j] = 0
+    gemm(True, False, <int> V, <int> H, <int> rows, 1, &logits[0, 0], <int> V,
+         &states[first_scored, 0], <int> H, 1, &d_embedding[0, 0], <int> H)   # dE += dZ^T S
+    gemm(False, False, <int> rows, <int> H, <int> V, 1, &logits[0, 0], <int> V,
+         &embedding[0, 0], <int> H, 0, &logit_grads[0, 0], <int> H)           # G = dZ E
+    return loss
+
+
+cdef inline void _copy_grads(Py_ssize_t n, Py_ssize_t row, Py_ssize_t first_scored,
+                             const floating[:, ::1] logit_grads, floating *out) noexcept nogil:
+    """out[0 .. n H) = E^T dz of state rows row .. row + n - 1 (0 before first_scored)."""
+    cdef Py_ssize_t H = logit_grads.shape[1], i, j
+    for i in range(n):
+        if row + i < first_scored:
+            for j in range(H):
+                out[i * H + j] = 0
+        else:
+            for j in range(H):
+                out[i * H + j] = logit_grads[row + i - first_scored, j]
+
+
+cdef void _backward_through_time(const floating[:, ::1] scaled_hh,    # IN  (H, H) S
+                                 const int[::1] stepping,             # IN  (n_max + 1,)
+                                 const int[::1] first,                # IN  (n_max + 1,)
+                                 Py_ssize_t first_scored,
+                                 const floating[:, ::1] middles,      # IN  (N, H) a_t
+                                 const floating[:, ::1] logit_grads,  # IN  E^T dz, see _logits
+                                 floating[:, ::1] deltas              # OUT (N, H) delta_t
+                                 ) noexcept nogil:
+    """delta_t = (E^T dz_{t+1} + S^T delta_{t+1}) * f'(a_t), the last step first.
+
+    Document b's E^T dz_{t+1} is state row first[t + 1] + b while it steps
+    again, and its last-state row N + b at its last step.
+    """
+    cdef Py_ssize_t H = scaled_hh.shape[0], N = first[first.shape[0] - 1]
+    cdef Py_ssize_t t, c, c_next, i
+    cdef floating *delta
+    cdef const floating *middle
+    for t in range(first.shape[0] - 2, -1, -1):
+        c = stepping[t]
+        c_next = stepping[t + 1]
+        delta = &deltas[first[t], 0]
+        _copy_grads(c_next, first[t + 1], first_scored, logit_grads, delta)
+        _copy_grads(c - c_next, N + c_next, first_scored, logit_grads, delta + c_next * H)
+        if c_next > 0:                                # += S^T delta_{t+1} (sequential)
+            _rows_times_add(c_next, H, &scaled_hh[0, 0], &deltas[first[t + 1], 0], delta)
+        middle = &middles[first[t], 0]
+        for i in range(c * H):
+            delta[i] = delta[i] * f_grad(middle[i])
+
+
+cdef void _parameter_grads(const floating[:, ::1] embedding,    # IN  (V, H)
+                           const floating[:, ::1] ih,           # IN  (H, H)
+                           const floating[:, ::1] hh,           # IN  (H, H)
+                           const floating[::1] gain,            # IN  (H,) or None
+                           const int[::1] tokens,               # IN  (total,)
+                           const int[::1] offsets,              # IN  (B + 1,)
+                           const int[::1] stepping,             # IN  (n_max + 1,)
+                           const int[::1] first,                # IN  (n_max + 1,)
+                           const int[::1] slot,                 # IN  (V,)
+                           const int[::1] distinct,             # IN  (k,)
+                           Py_ssize_t k,
+                           const floating[:, ::1] states,       # IN  (N + B, H)
+                           const floating[:, ::1] deltas,       # IN  (N, H)
+                           floating[:, ::1] embeddeds,          # INOUT (k, H) U on entry, then dU
+                           floating[:, ::1] token_deltas,       # OUT (k, H) D
+                           floating[:, ::1] d_scaled_hh,        # OUT (H, H) dS
+                           floating[:, ::1] d_embedding,        # INOUT (V, H)
+                           floating[:, ::1] d_ih,               # INOUT (H, H)
+                           floating[:, ::1] d_hh,               # INOUT (H, H)
+                           floating[::1] d_bias,                # INOUT (H,)
+                           floating[::1] d_gain                 # INOUT (H,) or None
+                           ) noexcept nogil:
+    """The sums over all steps of all documents: db, dW_ih, dE (input part), dS, then dW_hh (and dg)."""
+    cdef Py_ssize_t H = hh.shape[0], N = first[first.shape[0] - 1], t, b, r, j, row
+    for r in range(k):
+        for j in range(H):
+            token_deltas[r, j] = 0
+    for t in range(first.shape[0] - 1):               # D[x] = sum of delta_t where x_t = x
+        for b in range(stepping[t]):
+            row = first[t] + b
+            r = slot[tokens[offsets[b] + t]]
+            for j in range(H):
+                token_deltas[r, j] += deltas[row, j]
+    for r in range(k):                                # db += sum of all deltas
+        for j in range(H):
+            d_bias[j] += token_deltas[r, j]
+    gemm(True, False, <int> H, <int> H, <int> k, 1, &token_deltas[0, 0], <int> H,
+         &embeddeds[0, 0], <int> H, 1, &d_ih[0, 0], <int> H)          # dW_ih += D^T U
+    # U is not needed any more: embeddeds now holds dU = D W_ih
+    gemm(False, False, <int> k, <int> H, <int> H, 1, &token_deltas[0, 0], <int> H,
+         &ih[0, 0], <int> H, 0, &embeddeds[0, 0], <int> H)
+    for r in range(k):                                # dE[x] += du_x * f'(E[x])
+        _embedding_activation_backward(embedding, distinct[r], embeddeds[r], d_embedding)
+    gemm(True, False, <int> H, <int> H, <int> N, 1, &deltas[0, 0], <int> H,
+         &states[0, 0], <int> H, 0, &d_scaled_hh[0, 0], <int> H)      # dS = Delta^T S_read
+    if gain is None:
+        _row_normalise_backward(hh, d_scaled_hh, d_hh)
+    else:
+        _gain_backward(hh, gain, d_scaled_hh, d_hh, d_gain)
+
+
+class LockstepWorkspace:
+    """Scratch arrays of :func:`batch_loss_and_grads` and :func:`batch_loss`, reused.
+
+    Grows to the largest batch it has seen (total tokens and documents).  Not
+    thread-safe: one per thread (:class:`normrnn.NormRNN` keeps one per thread).
+
+    Parameters
+    ----------
+    vocab_size, hidden_size : int
+        V and H.
+    dtype : {numpy.float64, numpy.float32}
+    """
+
+    def __init__(self, vocab_size, hidden_size, dtype):
+        self.key = (vocab_size, hidden_size, np.dtype(dtype))
+        square = (hidden_size, hidden_size)
+        # S and S^T start on a cache line: the per-step products read them whole
+        self.scaled_hh = _aligned_empty(square, dtype)             # S
+        self.scaled_hh_t = _aligned_empty(square, dtype)           # S^T
+        self.d_scaled_hh = np.empty(square, dtype=dtype)           # dS
+        self.slot = np.empty(vocab_size, dtype=np.int32)           # row of each token
+        self.distinct = np.empty(vocab_size, dtype=np.int32)       # the distinct tokens
+        self.embeddeds = np.empty((vocab_size, hidden_size), dtype=dtype)     # U, then dU
+        self.inputs = np.empty((vocab_size, hidden_size), dtype=dtype)        # W_ih u + b
+        self.token_deltas = np.empty((vocab_size, hidden_size), dtype=dtype)  # D
+        self.rows = self.steps = self.documents = -1
+        self.reserve(1, 1, 1)
+
+    def nbytes(self):
+        """Bytes held by the workspace's arrays."""
+        return sum(a.nbytes for a in vars(self).values() if isinstance(a, np.ndarray))
+
+    def reserve(self, rows, steps, documents, backward=True):
+        """Make room for ``rows`` state rows (N + B), ``steps`` steps and ``documents`` documents.
+
+        With ``backward`` False only :func:`batch_loss`'s arrays are made.
+        """
+        V, H, dtype = self.key
+        if steps > self.steps:
+            self.steps = max(steps, 2 * self.steps)
+            self.stepping = np.empty(self.steps + 1, dtype=np.int32)   # c_t
+            self.first = np.empty(self.steps + 1, dtype=np.int32)      # first row of step t
+        if documents > self.documents:
+            self.documents = max(documents, 2 * self.documents)
+            B = self.documents
+            self.state = np.empty((B, H), dtype=dtype)                 # batch_loss: s_t
+            self.middle = np.empty((B, H), dtype=dtype)                # batch_loss: a_t
+            self.block_states = np.empty((LOSS_BLOCK_STEPS * B, H), dtype=dtype)
+            self.block_logits = np.empty((LOSS_BLOCK_STEPS * B, V), dtype=dtype)
+            self.block_targets = np.empty(LOSS_BLOCK_STEPS * B, dtype=np.int32)
+        if backward and rows > self.rows:
+            # room to grow into, unless that would hold more than 64 MiB
+            # beyond what this batch needs (the memory check counts what it needs)
+            per_row = (4 * H + V) * np.dtype(dtype).itemsize
+            grown = 2 * self.rows
+            self.rows = grown if rows < grown and (grown - rows) * per_row <= 2**26 else rows
+            self.states = np.empty((self.rows, H), dtype=dtype)        # s_t, then last states
+            self.middles = np.empty((self.rows, H), dtype=dtype)       # a_t
+            self.deltas = np.empty((self.rows, H), dtype=dtype)        # delta_t
+            self.logits = np.empty((self.rows, V), dtype=dtype)        # z, then dz
+            self.logit_grads = np.empty((self.rows, H), dtype=dtype)   # E^T dz
+
+
+def batch_loss_and_grads(
+        const floating[:, ::1] embedding,      # IN  (V, H)
+        const floating[:, ::1] ih,             # IN  (H, H)
+        const floating[:, ::1] hh,             # IN  (H, H)
+        const floating[::1] bias,              # IN  (H,)
+        const floating[::1] gain,              # IN  (H,) or None
+        const int[::1] tokens,                 # IN  (total,) the documents, one after the other
+        const int[::1] offsets,                # IN  (B + 1,) document b is tokens[offsets[b]:offsets[b+1]]
+        const int[::1] title_lengths,          # IN  (B,)
+        const floating[:, ::1] initial_states, # IN  (B, H) s_0 of each document
+        floating[:, ::1] d_embedding,          # INOUT (V, H)
+        floating[:, ::1] d_ih,                 # INOUT (H, H)
+        floating[:, ::1] d_hh,                 # INOUT (H, H)
+        floating[::1] d_bias,                  # INOUT (H,)
+        floating[::1] d_gain,                  # INOUT (H,) or None
+        floating[:, ::1] last_states,          # OUT (B, H) s_{T_b - 1}
+        workspace):
+    """Summed loss of B documents in lockstep; adds their gradients into ``d_*``.
+
+    L = sum_b sum_{t = m_b}^{T_b - 1} -log softmax(E s^b_t)[x^b_t], with
+    s^b_0 = ``initial_states[b]`` and s^b_{t+1} = f(S s^b_t + W_ih f(E[x^b_t]) + b).
+    Gradients of L are *added* into ``d_embedding``, ``d_ih``, ``d_hh``,
+    ``d_bias`` (and ``d_gain`` with a learned ``gain``); none flows into the
+    initial states.  ``last_states[b]`` gets s^b_{T_b - 1}.
+
+    Unchecked: the caller guarantees B >= 1, lengths T_b >= 1 non-increasing
+    in b (longest first), tokens in [0, V), 0 <= m_b <= T_b, nonzero rows of
+    ``hh``, and a :class:`LockstepWorkspace` of the same V, H, dtype.
+    """
+    cdef Py_ssize_t B = offsets.shape[0] - 1, H = hh.shape[0]
+    cdef Py_ssize_t n_max = offsets[1] - offsets[0] - 1, N, k, b, j, first_scored
+    cdef int m_min = title_lengths[0]
+    cdef double loss
+    for b in range(B):
+        m_min = min(m_min, title_lengths[b])
+    workspace.reserve(offsets[B] - offsets[0], n_max, B)
+    # the typed views of the workspace, unpacked once
+    cdef floating[:, ::1] scaled_hh = workspace.scaled_hh
+    cdef floating[:, ::1] scaled_hh_t = workspace.scaled_hh_t
+    cdef floating[:, ::1] d_scaled_hh = workspace.d_scaled_hh
+    cdef int[::1] slot = workspace.slot
+    cdef int[::1] distinct = workspace.distinct
+    cdef floating[:, ::1] embeddeds = workspace.embeddeds
+    cdef floating[:, ::1] inputs = workspace.inputs
+    cdef floating[:, ::1] token_deltas = workspace.token_deltas
+    cdef int[::1] stepping = workspace.stepping[:n_max + 1]
+    cdef int[::1] first = workspace.first[:n_max + 1]
+    cdef floating[:, ::1] states = workspace.states
+    cdef floating[:, ::1] middles = workspace.middles
+    cdef floating[:, ::1] deltas = workspace.deltas
+    cdef floating[:, ::1] logits = workspace.logits
+    cdef floating[:, ::1] logit_grads = workspace.logit_grads
+    with nogil:
+        _scaled_hh(hh, gain, scaled_hh, scaled_hh_t)
+        k = _input_terms(embedding, ih, bias, tokens, offsets, slot, distinct, embeddeds, inputs)
+        N = _schedule(offsets, stepping, first)
+        for b in range(B):                            # s_0: read by step 0, or, for
+            for j in range(H):                        # T_b = 1, the last state
+                states[b if b < stepping[0] else N + b, j] = initial_states[b, j]
+        _forward(scaled_hh_t, tokens, offsets, slot, inputs, stepping, first, states, middles)
+        first_scored = first[m_min] if m_min <= n_max else N
+        loss = _logits(embedding, tokens, offsets, title_lengths, stepping, first,
+                       first_scored, states, logits, d_embedding, logit_grads)
+        if N > 0:
+            _backward_through_time(scaled_hh, stepping, first, first_scored, middles,
+                                   logit_grads, deltas)
+            _parameter_grads(embedding, ih, hh, gain, tokens, offsets, stepping, first, slot,
+                             distinct, k, states, deltas, embeddeds, token_deltas,
+                             d_scaled_hh, d_embedding, d_ih, d_hh, d_bias, d_gain)
+        for b in range(B):
+            for j in range(H):
+                last_states[b, j] = states[N + b, j]
+    return loss
+
+
+# --- the loss alone -----------------------------------------------------------
+
+cdef double _block_loss(const floating[:, ::1] embedding,   # IN  (V, H)
+                        Py_ssize_t rows,
+                        const floating[:, ::1] block_states, # IN  (rows, H) scored states
+                        const int[::1] block_targets,        # IN  (rows,) their tokens
+                        floating[:, ::1] block_logits        # OUT (rows, V) scratch
+                        ) noexcept nogil:
+    """sum_r -log softmax(E s_r)[x_r] over a block of scored states: one gemm for the logits."""
+    cdef Py_ssize_t V = embedding.shape[0], H = embedding.shape[1], r
+    cdef double loss = 0
+    if rows == 0:
+        return 0
+    gemm(False, True, <int> rows, <int> V, <int> H, 1, &block_states[0, 0], <int> H,
+         &embedding[0, 0], <int> H, 0, &block_logits[0, 0], <int> V)
+    for r in range(rows):                       # dz is computed too, and dropped
+        loss += _softmax_cross_entropy(block_logits[r], block_targets[r])
+    return loss
+
+
+def batch_loss(
+        const floating[:, ::1] embedding,      # IN  (V, H)
+        const floating[:, ::1] ih,             # IN  (H, H)
+        const floating[:, ::1] hh,             # IN  (H, H)
+        const floating[::1] bias,              # IN  (H,)
+        const floating[::1] gain,              # IN  (H,) or None
+        const int[::1] tokens,                 # IN  (total,)
+        const int[::1] offsets,                # IN  (B + 1,)
+        const int[::1] title_lengths,          # IN  (B,)
+        const floating[:, ::1] initial_states, # IN  (B, H)
+        floating[:, ::1] last_states,          # OUT (B, H) s_{T_b - 1}
+        workspace):
+    """The summed loss of :func:`batch_loss_and_grads`, forward only, in O(B (H + V)) memory.
+
+    Same arguments and guarantees, without the gradients: nothing is kept for
+    a backward pass.  Each document's state lives in one row, updated in
+    place; the scored states of :data:`LOSS_BLOCK_STEPS` steps are scored
+    together, one gemm for their logits.  ``last_states[b]`` gets s^b_{T_b - 1}.
+    """
+    cdef Py_ssize_t B = offsets.shape[0] - 1, H = hh.shape[0]
+    cdef Py_ssize_t n_max = offsets[1] - offsets[0] - 1, k, b, t, c, rows = 0, j
+    cdef double loss = 0
+    workspace.reserve(0, n_max, B, backward=False)
+    cdef floating[:, ::1] scaled_hh = workspace.scaled_hh
+    cdef floating[:, ::1] scaled_hh_t = workspace.scaled_hh_t
+    cdef int[::1] slot = workspace.slot
+    cdef int[::1] distinct = workspace.distinct
+    cdef floating[:, ::1] embeddeds = workspace.embeddeds
+    cdef floating[:, ::1] inputs = workspace.inputs
+    cdef int[::1] stepping = workspace.stepping[:n_max + 1]
+    cdef int[::1] first = workspace.first[:n_max + 1]
+    cdef floating[:, ::1] state = workspace.state
+    cdef floating[:, ::1] middle = workspace.middle
+    cdef floating[:, ::1] block_states = workspace.block_states
+    cdef floating[:, ::1] block_logits = workspace.block_logits
+    cdef int[::1] block_targets = workspace.block_targets
+    # blocks of this batch's size, not the workspace's: where a block ends
+    # decides the order of the loss's sum, which must not depend on history
+    cdef Py_ssize_t block_rows = _LOSS_BLOCK_STEPS * B
+    with nogil:
+        _scaled_hh(hh, gain, scaled_hh, scaled_hh_t)
+        k = _input_terms(embedding, ih, bias, tokens, offsets, slot, distinct, embeddeds, inputs)
+        _schedule(offsets, stepping, first)
+        for b in range(B):
+            for j in range(H):
+                state[b, j] = initial_states[b, j]
+        for t in range(n_max + 1):
+            if rows + B > block_rows:                 # room for this step's B rows
+                loss += _block_loss(embedding, rows, block_states, block_targets, block_logits)
+                rows = 0
+            # s_t of every document still reading (T_b > t), scored from m_b on
+            for b in range(B):
+                if offsets[b + 1] - offsets[b] <= t:
+                    break
+                if t >= title_lengths[b]:
+                    for j in range(H):
+                        block_states[rows, j] = state[b, j]
+                    block_targets[rows] = tokens[offsets[b] + t]
+                    rows += 1
+            c = stepping[t]
+            if c > 0:                                 # s_{t+1} = f(a_t), in place
+                _step_forward(t, c, scaled_hh_t, tokens, offsets, slot, inputs,
+                              &state[0, 0], &middle[0, 0])
+                _activate(c * H, &middle[0, 0], &state[0, 0])
+        loss += _block_loss(embedding, rows, block_states, block_targets, block_logits)
+        for b in range(B):                            # row b stopped at s_{T_b - 1}
+            for j in range(H):
+                last_states[b, j] = state[b, j]
+    return loss
+
+
+def read_tokens(
+        const floating[:, ::1] embedding,      # IN  (V, H)
+        const floating[:, ::1] ih,             # IN  (H, H)
+        const floating[:, ::1] hh,             # IN  (H, H)
+        const floating[::1] bias,              # IN  (H,)
+        const floating[::1] gain,              # IN  (H,) or None
+        const int[::1] tokens,                 # IN  (T,) T >= 1
+        floating[::1] state,                   # INOUT (H,) s_0 on entry, s_T on return
+        workspace):
+    """Read every token: state <- f(S state + W_ih f(E[x]) + b) for x in ``tokens``, in order.
+
+    The state after the whole sequence, s_T (:func:`batch_loss`'s last state
+    is s_{T-1}, which has not read the last token).  No logits, nothing
+    kept.  Unchecked, as :func:`batch_loss_and_grads`.
+    """
+    cdef Py_ssize_t T = tokens.shape[0], H = hh.shape[0], t, j
+    cdef int[::1] offsets = np.array([0, T], dtype=np.int32)
+    workspace.reserve(0, 1, 1, backward=False)
+    cdef floating[:, ::1] scaled_hh = workspace.scaled_hh
+    cdef floating[:, ::1] scaled_hh_t = workspace.scaled_hh_t
+    cdef int[::1] slot = workspace.slot
+    cdef int[::1] distinct = workspace.distinct
+    cdef floating[:, ::1] embeddeds = workspace.embeddeds
+    cdef floating[:, ::1] inputs = workspace.inputs
+    cdef floating[:, ::1] middle = workspace.middle
+    with nogil:
+        _scaled_hh(hh, gain, scaled_hh, scaled_hh_t)
+        _input_terms(embedding, ih, bias, tokens, offsets, slot, distinct, embeddeds, inputs,
+                     read_last=True)
+        for t in range(T):
+            _step_forward(t, 1, scaled_hh_t, tokens, offsets, slot, inputs, &state[0],
+                          &middle[0, 0])
+            _activate(H, &middle[0, 0], &state[0])
