@@ -48,12 +48,6 @@ def assert_interrupted(process, err):
     assert err.strip() == "normrnn: interrupted", err
 
 
-@pytest.mark.parametrize("delay", [0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.45, 0.6, 0.8])
-def test_ctrl_c_during_imports_exits_130_quietly(delay):
-    process = start("gradcheck", entry=True)
-    assert process.stdout.readline() == b"up\n"
-    _, _, err = interrupt(process, delay)
-    assert_interrupted(process, err)
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +68,17 @@ def long_documents(tmp_path_factory):
     path.write_text("".join(json.dumps({"title": f"long {i}", "text": text}) + "\n"
                             for i in range(2)))
     return path
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.45, 0.6, 0.8])
+def test_ctrl_c_during_imports_exits_130_quietly(checkpoint, long_documents, delay):
+    # a command that runs for seconds after its imports, so that every delay
+    # falls before it ends: during the imports, or soon after them
+    process = start("evaluate", checkpoint, long_documents, entry=True)
+    assert process.stdout.readline() == b"up\n"
+    _, out, err = interrupt(process, delay)
+    assert out == "", "the evaluation ended before the signal: make the documents longer"
+    assert_interrupted(process, err)
 
 
 @pytest.mark.parametrize("threads", [1, 2])
