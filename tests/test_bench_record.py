@@ -17,7 +17,7 @@ DOCS_RECORD = os.path.join(ROOT, "docs", "performance", "recorded_bench.json")
 
 def test_json_round_trip_gives_the_same_report(monkeypatch, capsys):
     monkeypatch.setattr(report, "QUICK", TINY_CONFIG)
-    results = bench.run_benchmark(quick=True, use_torch=False, peers=())   # peers: test_bench_peers
+    results = bench.run_benchmark(quick=True, use_torch=False, peers=())
     back = restore(json.loads(json.dumps(bench.jsonable(results))))
     assert 2 in back["threads"]["float64"]["tokens_per_s"]      # thread counts are ints again
     assert bench.format_report(back) == bench.format_report(results)

@@ -37,6 +37,7 @@ import importlib.util
 import json
 import math
 import os
+import select
 import statistics
 import subprocess
 import sys
@@ -327,7 +328,11 @@ class _Worker:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
             env=_environment(spec["threads"]))
 
-    def receive(self):
+    def receive(self, timeout):
+        # one line answers each request, so nothing waits in the reader's buffer
+        if not select.select([self.process.stdout], [], [], timeout)[0]:
+            self.process.kill()
+            raise RuntimeError(f"no answer within {timeout} s")
         line = self.process.stdout.readline()
         if not line:
             self.log.seek(0)
@@ -338,7 +343,7 @@ class _Worker:
     def ask(self, command):
         self.process.stdin.write(command + "\n")
         self.process.stdin.flush()
-        return self.receive()
+        return self.receive(_ROUND_TIMEOUT)
 
     def close(self):
         try:
@@ -362,7 +367,7 @@ def _group(spec, names, rounds):
         ready = {}
         for name, w in list(workers.items()):
             try:
-                answer = w.receive()
+                answer = w.receive(_SETUP_TIMEOUT)
             except (RuntimeError, ValueError) as exc:
                 answer = {"error": str(exc)}
             if "error" in answer:
@@ -378,7 +383,12 @@ def _group(spec, names, rounds):
         for r in range(rounds):
             order = list(workers)
             for name in order[r % len(order):] + order[:r % len(order)]:
-                answer = workers[name].ask("round")
+                try:
+                    answer = workers[name].ask("round")
+                except (RuntimeError, ValueError, OSError) as exc:
+                    rows[name] = {"status": "failed", "error": f"while timed: {exc}"}
+                    workers.pop(name).close()
+                    continue
                 for B, seconds in answer["seconds"].items():
                     samples[name][int(B)].append(seconds)
                 cpu[name] += answer["cpu"]
@@ -393,7 +403,7 @@ def _group(spec, names, rounds):
         for w in workers.values():
             w.close()
     tokens = spec["length"]
-    for name in workers:
+    for name in (n for n in names if n in workers):
         rates = {B: B * tokens / statistics.median(s) for B, s in samples[name].items() if s}
         best = max(rates, key=rates.get) if rates else None
         rows[name] = {"status": "ok", "tokens_per_s": rates, "best_batch": best,
