@@ -17,11 +17,17 @@ from ..model import Grads
 LABELS = {
     "normrnn": "normrnn (fast BPTT)",
     "by_section": "normrnn, per token by section",
-    "numpy": "NumPy per-token BPTT",
-    "torch": "PyTorch eager (batched)",
-    "torch_per_token": "PyTorch eager (per token)",
+    "numpy": "NumPy per token (learner's)",
+    "torch": "PyTorch eager, one document",
+    "torch_per_token": "PyTorch per token (learner's)",
 }
-"""Readable names of the implementations, in table order."""
+"""Readable names of the implementations, in table order.
+
+The per-token NumPy and PyTorch versions are what a learner writes after the
+notes; "PyTorch eager, one document" moves the input and logit products out
+of the loop (batched over positions, not documents: the peers,
+:mod:`~normrnn.bench.peers`, batch documents).
+"""
 
 
 def flops_per_token(vocab_size, hidden_size):
