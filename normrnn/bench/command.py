@@ -29,7 +29,8 @@ def configure(parser):
         The ``bench`` sub-parser (or a parser of its own, as in :func:`main`).
     """
     parser.add_argument("--quick", action="store_true",
-                        help="fewer and shorter measurements: seconds, noisier")
+                        help="fewer and shorter measurements, and peers on B = 16 and 64 "
+                             "only: about a minute, noisier")
     parser.add_argument("--scaling", action="store_true",
                         help="also sweep H (32..512) and T (64..4096); implied by --plot")
     parser.add_argument("--plot", metavar="PATH",
