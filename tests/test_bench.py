@@ -117,7 +117,8 @@ def test_command_json_to_stdout(monkeypatch, capsys):
     results = json.loads(capsys.readouterr().out)
     assert results["scaling"] is None
     keys = [(t["key"], t["beyond"]) for t in results["targets"]]
-    # the four performance goals, then the batched PyTorch version held to the same bar
+    # the performance goals (the peers: one row, not measured), then the one-document
+    # PyTorch version (positions batched) held to the same bar
     assert keys == [("numpy", False), ("torch", False), ("float32", False), ("threads", False),
                     ("peers", False), ("torch", True)]
     assert results["peers"] is None                              # --peers none
