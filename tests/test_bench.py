@@ -19,7 +19,8 @@ from normrnn.bench import report
 TINY = {"vocab_size": 7, "hidden_size": 5, "length": 12, "title_length": 2}   # T >= V
 TINY_CONFIG = dict(report.QUICK, **TINY, rounds=1, min_seconds=0.0, gemm_size=16,
                    documents=3, train_steps=1, scaling_hidden=(4, 8), scaling_length=(6, 12),
-                   scaling_rounds=1, scaling_min_seconds=0.0)
+                   scaling_rounds=1, scaling_min_seconds=0.0, peer_batch_sizes=(1, 3),
+                   peer_rounds=1, peer_min_seconds=0.0)
 
 
 def test_flops_per_token():
@@ -96,7 +97,7 @@ def test_command_writes_table_json_and_plot(tmp_path, monkeypatch, capsys):
     pytest.importorskip("matplotlib")
     monkeypatch.setattr(report, "QUICK", TINY_CONFIG)
     out_json, out_png = tmp_path / "bench.json", tmp_path / "bench.png"
-    status = bench.main(["--quick", "--no-torch", "--json", str(out_json),
+    status = bench.main(["--quick", "--no-torch", "--peers", "none", "--json", str(out_json),
                          "--plot", str(out_png)])
     assert status == 0
     text = capsys.readouterr().out
@@ -112,16 +113,19 @@ def test_command_writes_table_json_and_plot(tmp_path, monkeypatch, capsys):
 
 def test_command_json_to_stdout(monkeypatch, capsys):
     monkeypatch.setattr(report, "QUICK", TINY_CONFIG)
-    assert bench.main(["--quick", "--no-torch", "--json"]) == 0
+    assert bench.main(["--quick", "--no-torch", "--peers", "none", "--json"]) == 0
     results = json.loads(capsys.readouterr().out)
     assert results["scaling"] is None
     keys = [(t["key"], t["beyond"]) for t in results["targets"]]
-    # the four performance goals, then the batched PyTorch version held to the same bar
+    # the performance goals (the peers: one row, not measured), then the one-document
+    # PyTorch version (positions batched) held to the same bar
     assert keys == [("numpy", False), ("torch", False), ("float32", False), ("threads", False),
-                    ("torch", True)]
-    # without torch the PyTorch targets are not measured: neither met nor failed
+                    ("peers", False), ("torch", True)]
+    assert results["peers"] is None                              # --peers none
+    # without torch the PyTorch targets are not measured, nor without peers the lead
+    # over them: neither met nor failed
     for target in results["targets"]:
-        if target["key"] == "torch":
+        if target["key"] in ("torch", "peers"):
             assert target["met"] is None and target["value"] is None
         else:
             assert target["met"] in (True, False) and target["value"] > 0

@@ -17,7 +17,7 @@ DOCS_RECORD = os.path.join(ROOT, "docs", "performance", "recorded_bench.json")
 
 def test_json_round_trip_gives_the_same_report(monkeypatch, capsys):
     monkeypatch.setattr(report, "QUICK", TINY_CONFIG)
-    results = bench.run_benchmark(quick=True, use_torch=False)
+    results = bench.run_benchmark(quick=True, use_torch=False, peers=())
     back = restore(json.loads(json.dumps(bench.jsonable(results))))
     assert 2 in back["threads"]["float64"]["tokens_per_s"]      # thread counts are ints again
     assert bench.format_report(back) == bench.format_report(results)
@@ -40,3 +40,19 @@ def test_the_docs_record_is_a_full_run_that_renders():
     assert description.startswith("$ normrnn bench --scaling --json\nrecorded ")
     assert "Targets" in bench.format_report(data["results"])
     bench.plot_results(data["results"])
+
+
+def test_record_script_names_the_peers_a_record_lacks():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "record_script", os.path.join(ROOT, "benchmarks", "record.py"))
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.missing_peers({"peers": None}) == ["the peers were not run"]
+    ok = {"status": "ok"}
+    peers = {"threads": [1], "float64": {1: {"rows": {
+        "normrnn": ok, "jax": {"status": "not installed"},
+        "torch_compile": {"status": "left out", "reason": "left out by --quick"}}}}}
+    assert script.missing_peers({"peers": peers}) == [
+        "jax was not timed: not installed", "torch_compile was not timed: left out by --quick"]

@@ -18,11 +18,16 @@ implementations timed side by side (:data:`LABELS`), in interleaved rounds:
 plus a square matrix product (BLAS gemm) in the same rounds: the peak that
 every implementation's FLOP rate is compared with.  One thread throughout,
 except in the thread benchmark, which runs
-:meth:`normrnn.NormRNN.batch_loss_and_grads` on 1 and 2 threads.
+:meth:`normrnn.NormRNN.batch_loss_and_grads` on 1 and 2 threads, and the
+peers (:mod:`~normrnn.bench.peers`): normrnn's batches of B documents
+against PyTorch eager and ``torch.compile`` of :mod:`normrnn.torch` and a
+JAX version (:mod:`~normrnn.bench.jax_peer`), each in a process of its own,
+on 1 and 2 threads, at its best B.
 
 Modules: :mod:`~normrnn.bench.baselines` (what is timed),
 :mod:`~normrnn.bench.timing` (how), :mod:`~normrnn.bench.experiments` (the
-step, thread and scaling benchmarks), :mod:`~normrnn.bench.memory`,
+step, thread and scaling benchmarks), :mod:`~normrnn.bench.peers` and
+:mod:`~normrnn.bench.jax_peer`, :mod:`~normrnn.bench.memory`,
 :mod:`~normrnn.bench.report` (targets and the text report),
 :mod:`~normrnn.bench.plot`, :mod:`~normrnn.bench.command` (``normrnn bench``)
 and :mod:`~normrnn.bench.recorded` (a run kept in a file, as the docs show it).
@@ -47,12 +52,14 @@ from .baselines import (
 from .command import configure, main, run
 from .experiments import gain_benchmark, scaling_benchmark, step_benchmark, thread_benchmark
 from .memory import memory_benchmark
+from .peers import PEER_LABELS, PEERS, leads, peer_benchmark
 from .plot import plot_results, plot_scaling, plot_step
 from .recorded import describe_record, load_record, record
 from .report import (
     FULL,
     QUICK,
     TARGETS,
+    peer_choice,
     check_targets,
     format_report,
     jsonable,
@@ -65,7 +72,7 @@ __all__ = [
     "FULL", "LABELS", "QUICK", "TARGETS", "check_targets", "configure", "describe_record",
     "flops_per_token", "load_record", "record",
     "format_report", "gain_benchmark", "gemm_function", "jsonable", "machine_info", "main", "memory_benchmark",
-    "one_thread", "other_load", "plot_results", "plot_scaling", "plot_step", "run", "run_benchmark",
+    "one_thread", "other_load", "PEER_LABELS", "PEERS", "leads", "peer_benchmark", "peer_choice", "plot_results", "plot_scaling", "plot_step", "run", "run_benchmark",
     "scaling_benchmark", "scaling_options", "sequential_functions", "step_benchmark",
     "step_functions",
     "thread_benchmark", "time_interleaved", "torch_available", "torch_loss",

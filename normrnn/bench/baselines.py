@@ -17,11 +17,17 @@ from ..model import Grads
 LABELS = {
     "normrnn": "normrnn (fast BPTT)",
     "by_section": "normrnn, per token by section",
-    "numpy": "NumPy per-token BPTT",
-    "torch": "PyTorch eager (batched)",
-    "torch_per_token": "PyTorch eager (per token)",
+    "numpy": "NumPy per token (learner's)",
+    "torch": "PyTorch eager, one document",
+    "torch_per_token": "PyTorch per token (learner's)",
 }
-"""Readable names of the implementations, in table order."""
+"""Readable names of the implementations, in table order.
+
+The per-token NumPy and PyTorch versions are what a learner writes after the
+notes; "PyTorch eager, one document" moves the input and logit products out
+of the loop (batched over positions, not documents: the peers,
+:mod:`~normrnn.bench.peers`, batch documents).
+"""
 
 
 def flops_per_token(vocab_size, hidden_size):
@@ -55,16 +61,16 @@ def torch_available():
 
 
 def torch_loss(embedding, ih, hh, bias, tokens, title_length):
-    """The model's loss in PyTorch, batched wherever the maths allows.
+    """The model's loss in PyTorch, batched wherever the maths allows: the package's own.
 
-    The inputs W_ih f(E[x_t]) + b of all steps are one matrix product before
-    the loop, and the logits of all scored states one after it; only the
-    recurrence s_{t+1} = f(S s_t + ...) runs per token, one ``addmv`` each.
-    The inputs are split with ``unbind`` once: indexing ``inputs[t]`` at every
-    step would make each step's backward write a whole (T, H) gradient, a
-    backward pass of O(T^2 H).  This is the faster of the two PyTorch
-    versions, the one a PyTorch user who batches what can be batched would
-    write; the benchmark holds it to the same 13x goal on a line of its own.
+    :func:`normrnn.torch.padded_loss` on a batch of one document: the inputs
+    W_ih f(E[x_t]) + b of all steps are one matrix product before the loop,
+    and the logits of all positions one after it; only the recurrence
+    s_{t+1} = f(S s_t + ...) runs per token, one ``addmm`` each.  This is the
+    faster of the two PyTorch versions, the one a PyTorch user who batches
+    what can be batched would write; the benchmark holds it to the same 13x
+    goal on a line of its own.  (The peers part times the same function on B
+    documents at once, eager and through ``torch.compile``.)
 
     Parameters
     ----------
@@ -82,20 +88,11 @@ def torch_loss(embedding, ih, hh, bias, tokens, title_length):
     """
     import torch
 
-    H = hh.shape[1]
-    scaled_hh = hh / (H * torch.linalg.norm(hh, dim=1, keepdim=True))
-    x = embedding[tokens[:-1]]
-    inputs = ((1 - 1 / (x * x + x + 1)) @ ih.T + bias).unbind(0)
-    state = torch.zeros(H, dtype=embedding.dtype)
-    states = [state]
-    for t in range(len(tokens) - 1):
-        a = torch.addmv(inputs[t], scaled_hh, state)
-        state = 1 - 1 / (a * a + a + 1)
-        states.append(state)
-    if title_length >= len(tokens):                  # nothing scored
-        return torch.zeros((), dtype=embedding.dtype)
-    logits = torch.stack(states[title_length:]) @ embedding.T
-    return torch.nn.functional.cross_entropy(logits, tokens[title_length:], reduction="sum")
+    from ..torch import padded_loss
+
+    tokens = torch.as_tensor(tokens, dtype=torch.int64)
+    return padded_loss(embedding, ih, hh, bias, None, tokens[None],
+                       torch.tensor([len(tokens)]), torch.tensor([title_length]))
 
 
 def torch_loss_per_token(embedding, ih, hh, bias, tokens, title_length):

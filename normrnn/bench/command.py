@@ -12,7 +12,9 @@ DESCRIPTION = (
     "Time one training step (loss and all gradients) of one document with normrnn, a "
     "per-token NumPy BPTT and PyTorch eager autograd, on one thread, interleaved in one "
     "run, with this machine's gemm peak; then 1 against 2 threads on a batch of "
-    "documents, and memory.  Prints a table and whether the targets are met.  The "
+    "documents; then batches of B documents against the strong peers (PyTorch eager "
+    "and torch.compile through normrnn.torch, JAX jit over lax.scan; each in a process "
+    "of its own, on 1 and 2 threads, at its best B), and memory.  Prints a table and whether the targets are met.  The "
     "environment variables OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, if set, override "
     "OpenBLAS's choice of kernels: the report says which run; for representative "
     "numbers run `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE normrnn bench`.")
@@ -27,7 +29,8 @@ def configure(parser):
         The ``bench`` sub-parser (or a parser of its own, as in :func:`main`).
     """
     parser.add_argument("--quick", action="store_true",
-                        help="fewer and shorter measurements: seconds, noisier")
+                        help="fewer and shorter measurements, and peers on B = 16 and 64 "
+                             "only: about a minute, noisier")
     parser.add_argument("--scaling", action="store_true",
                         help="also sweep H (32..512) and T (64..4096); implied by --plot")
     parser.add_argument("--plot", metavar="PATH",
@@ -37,9 +40,30 @@ def configure(parser):
                              "the table, when PATH is left out")
     parser.add_argument("--no-torch", action="store_true",
                         help="leave out PyTorch even if it is installed")
+    parser.add_argument("--no-jax", action="store_true",
+                        help="leave out the JAX peer even if JAX is installed")
+    parser.add_argument("--peers", metavar="NAMES", type=_peer_names,
+                        help="the peers timed on batches of documents, comma-separated, from "
+                             "torch, torch-compile, jax (default: all; with --quick all but "
+                             "torch-compile, whose first compile takes minutes), or none")
     parser.add_argument("--force", action="store_true",
                         help="replace an existing --plot that is not an image of its format, "
                              "or --json file that is not a normrnn bench report")
+
+
+def _peer_names(text):
+    """``--peers``: comma-separated names -> keys of PEER_LABELS (``none``: empty)."""
+    from .peers import PEER_OPTIONS
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if names == ["none"]:
+        return ()
+    unknown = [n for n in names if n not in PEER_OPTIONS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown peer {unknown[0] if unknown else text!r}: choose from "
+            f"{', '.join(PEER_OPTIONS)}, or none")
+    return tuple(PEER_OPTIONS[n] for n in names)
 
 
 def _check_outputs(args):
@@ -84,6 +108,7 @@ def run(args):
         print(f"normrnn bench: {message} ...", file=sys.stderr, flush=True)
 
     results = run_benchmark(quick=args.quick, use_torch=not args.no_torch,
+                            use_jax=not args.no_jax, peers=args.peers,
                             scaling=args.scaling or bool(args.plot), progress=progress)
     if args.plot:
         import matplotlib

@@ -7,6 +7,7 @@ import numpy as np
 from .baselines import LABELS, flops_per_token
 from .experiments import gain_benchmark, scaling_benchmark, step_benchmark, thread_benchmark
 from .memory import memory_benchmark
+from .peers import BATCH_SIZES, PEER_LABELS, PEERS, installed, leads, peer_benchmark
 from .timing import machine_info, other_load
 
 TARGETS = {
@@ -14,24 +15,30 @@ TARGETS = {
     "torch": 13.0,      # ... over PyTorch eager's
     "float32": 1.6,     # normrnn's float32 tokens/s over its float64 tokens/s
     "threads": 1.7,     # float64 batch of documents: 2 threads over 1
+    "peers": 1.1,       # batch of B documents, each at its best B: over the best peer
 }
 """normrnn's performance goals: ratios of tokens/s.
 
 The PyTorch goal is over PyTorch eager autograd of the same model written the
 way a learner writes it: the model one token at a time, as the notes'
-"thoughts" write it.  The report holds the batched PyTorch version to the
-same 13x on a line of its own, below the goals.
+"thoughts" write it.  The report holds the one-document PyTorch version
+(positions batched) to the same 13x on a line of its own, below the goals.  The peers goal is over the
+fastest of the strong peers (:mod:`normrnn.bench.peers`: PyTorch eager and
+``torch.compile`` batched over B documents, JAX ``jit`` over ``lax.scan``),
+each at its best B, for each dtype and thread count.
 """
 
 FULL = {"vocab_size": 96, "hidden_size": 128, "length": 256, "title_length": 16,
         "rounds": 7, "min_seconds": 0.1, "gemm_size": 1024, "documents": 16,
         "train_steps": 5, "scaling_hidden": (32, 64, 128, 256, 512),
         "scaling_length": (64, 256, 1024, 4096), "scaling_rounds": 3,
-        "scaling_min_seconds": 0.05}
+        "scaling_min_seconds": 0.05, "peer_batch_sizes": BATCH_SIZES, "peer_rounds": 5,
+        "peer_min_seconds": 0.2}
 """The configuration of ``normrnn bench``: the V, H, T and m of the goals."""
 
 QUICK = dict(FULL, rounds=3, min_seconds=0.02, gemm_size=512, documents=8, train_steps=2,
-             scaling_length=(64, 256, 1024), scaling_rounds=3, scaling_min_seconds=0.0)
+             scaling_length=(64, 256, 1024), scaling_rounds=3, scaling_min_seconds=0.0,
+             peer_batch_sizes=(16, 64), peer_rounds=2, peer_min_seconds=0.05)
 """``normrnn bench --quick``: the same sizes, fewer and shorter measurements."""
 
 
@@ -53,13 +60,56 @@ def scaling_options(config):
             "rounds": config["scaling_rounds"], "min_seconds": config["scaling_min_seconds"]}
 
 
-def run_benchmark(*, quick=False, use_torch=True, scaling=False, progress=None):
-    """Run the benchmark: one step, documents in parallel, memory, and optionally scaling.
+def peer_choice(*, quick=False, use_torch=True, use_jax=True, peers=None):
+    """Which peers the benchmark times, and why the others are left out.
 
     Parameters
     ----------
     quick : bool, optional
-        :data:`QUICK` instead of :data:`FULL`: seconds instead of a minute,
+        ``--quick`` leaves ``torch.compile`` out unless ``peers`` names it:
+        its first compile of the T-step recurrence takes minutes.
+    use_torch, use_jax : bool, optional
+        False leaves the PyTorch peers, or JAX, out.
+    peers : sequence of str, optional
+        Keys of :data:`~normrnn.bench.peers.PEER_LABELS` to time (default:
+        all, or all but ``torch.compile`` with ``quick``); an empty sequence
+        leaves the whole peer part out.
+
+    Returns
+    -------
+    timed : tuple of str
+    left_out : dict
+        Name -> the reason, for the report's row.
+    """
+    left_out = {}
+    if peers is None:
+        timed = list(PEERS)
+        if quick:
+            timed.remove("torch_compile")
+            left_out["torch_compile"] = ("left out by --quick (its first compile takes "
+                                         "minutes); --peers torch-compile adds it")
+    else:
+        timed = [p for p in PEERS if p in peers]
+        left_out.update({p: "not in --peers" for p in PEERS if p not in peers})
+    for name, on, flag in (("torch_batched", use_torch, "--no-torch"),
+                           ("torch_compile", use_torch, "--no-torch"),
+                           ("jax", use_jax, "--no-jax")):
+        if not on and name in timed:
+            timed.remove(name)
+            left_out[name] = f"left out by {flag}"
+    if peers is not None and not peers:
+        return (), {}
+    return tuple(timed), {p: left_out[p] for p in PEERS if p in left_out}
+
+
+def run_benchmark(*, quick=False, use_torch=True, scaling=False, progress=None,
+                  use_jax=True, peers=None):
+    """Run the benchmark: one step, documents in parallel, the peers, memory, and optionally scaling.
+
+    Parameters
+    ----------
+    quick : bool, optional
+        :data:`QUICK` instead of :data:`FULL`: seconds instead of minutes,
         noisier numbers.
     use_torch : bool, optional
         Time the PyTorch versions (when torch is installed).
@@ -67,6 +117,11 @@ def run_benchmark(*, quick=False, use_torch=True, scaling=False, progress=None):
         Also run :func:`~normrnn.bench.scaling_benchmark`.
     progress : callable, optional
         Called with a short message before each part.
+    use_jax : bool, optional
+        Time the JAX peer (when JAX is installed).
+    peers : sequence of str, optional
+        The peers to time (see :func:`peer_choice`); ``()`` leaves the peer
+        part out.
 
     Returns
     -------
@@ -74,8 +129,9 @@ def run_benchmark(*, quick=False, use_torch=True, scaling=False, progress=None):
         ``config``, ``machine`` (:func:`~normrnn.bench.machine_info`, plus
         ``other_load``: for each part, the cores other programs kept busy
         meanwhile, see :class:`~normrnn.bench.other_load`), ``step``,
-        ``threads``, ``gain`` (:func:`~normrnn.bench.gain_benchmark`), ``memory``, ``scaling`` (None unless asked for) and
-        ``targets``.
+        ``threads``, ``gain`` (:func:`~normrnn.bench.gain_benchmark`),
+        ``peers`` (:func:`~normrnn.bench.peer_benchmark`, None when left
+        out), ``memory``, ``scaling`` (None unless asked for) and ``targets``.
     """
     c = QUICK if quick else FULL
     say = progress or (lambda message: None)
@@ -95,6 +151,17 @@ def run_benchmark(*, quick=False, use_torch=True, scaling=False, progress=None):
          documents=c["documents"], rounds=c["rounds"], min_seconds=c["min_seconds"])
     part("gain", "gain fixed and learned", gain_benchmark, **doc, documents=c["documents"],
          rounds=c["rounds"], min_seconds=c["min_seconds"])
+    timed, left_out = peer_choice(quick=quick, use_torch=use_torch, use_jax=use_jax,
+                                  peers=peers)
+    results["peers"] = None
+    if timed or left_out:
+        say("batches of documents against the peers, each in a process of its own")
+        results["peers"] = peer_benchmark(
+            **doc, batch_sizes=c["peer_batch_sizes"], peers=timed, left_out=left_out,
+            rounds=c["peer_rounds"], min_seconds=c["peer_min_seconds"], progress=say)
+        groups = [g["other_load"] for d in ("float64", "float32")
+                  for g in results["peers"].get(d, {}).values() if g["other_load"] is not None]
+        loads["peers"] = sum(groups) / len(groups) if groups else None
     part("memory", "memory", memory_benchmark, **doc, documents=c["documents"],
          train_steps=c["train_steps"])
     results["scaling"] = None
@@ -112,7 +179,9 @@ def check_targets(results):
     one a learner writes (the notes' "thoughts" loop).  The batched
     PyTorch version, which moves the input and logit products out of the
     loop, is a stronger baseline than the goal names: it is held to the
-    same 13x on a row marked ``"beyond": True``.
+    same 13x on a row marked ``"beyond": True``.  The peers goal has one row
+    per dtype and thread count: normrnn's tokens/s over the fastest peer's,
+    each at its best batch size (:func:`~normrnn.bench.peers.leads`).
 
     Parameters
     ----------
@@ -141,8 +210,16 @@ def check_targets(results):
          if "normrnn" in f32 and "normrnn" in f64 else None, False),
         ("threads", "float64, batch of documents: 2 threads / 1 thread",
          threads["speedup"].get(2) if threads else None, False),
-        ("torch", "float64, 1 thread: normrnn / PyTorch eager, batched", speedup("torch"), True),
     ]
+    peer_leads = leads(results.get("peers") or {}) or [
+        {"dtype": "float64", "threads": 1, "over": None, "value": None}]   # peers not run
+    for lead in peer_leads:
+        over = f" ({PEER_LABELS[lead['over']]})" if lead["over"] else ""
+        rows.append(("peers", f"{lead['dtype']}, {lead['threads']} thread"
+                              f"{'s' * (lead['threads'] > 1)}, best B: normrnn / best peer"
+                              f"{over}", lead["value"], False))
+    rows.append(("torch", "float64, 1 thread: normrnn / PyTorch eager, one document",
+                 speedup("torch"), True))
     return [{"key": key, "target": name, "value": value, "threshold": TARGETS[key],
              "met": None if value is None else bool(value >= TARGETS[key]), "beyond": beyond}
             for key, name, value, beyond in rows]
@@ -255,6 +332,68 @@ def _gain_lines(gain):
     return lines
 
 
+_SHORT = {"normrnn": "normrnn", "torch_batched": "eager", "torch_compile": "compile",
+          "jax": "JAX"}
+
+
+def _peer_cell(row):
+    if row.get("status") != "ok":
+        return row.get("status", "-")
+    return f"{row['best_tokens_per_s']:,.0f} B={row['best_batch']}"
+
+
+def _peer_lines(peers, config):
+    dtypes = [d for d in ("float64", "float32") if d in peers]
+    columns = [(d, k) for d in dtypes for k in peers["threads"]]
+    sizes = ", ".join(str(b) for b in peers["batch_sizes"])
+    lines = _para(f"B documents of T={config['length']} at once, loss and all gradients; "
+                  f"B swept over {sizes}; tokens/s (wall) at each one's best B, median of "
+                  f"{config['peer_rounds']} rounds interleaved between processes, one "
+                  "process per implementation with its thread setting.")
+    width = 14
+    lines += ["", f"  {'':<28}" + "".join(f"{d:^{2 * width}}" for d in dtypes),
+              f"  {'implementation':<28}" + "".join(
+                  f"{f'{k} thread' + 's' * (k > 1):>{width}}" for _, k in columns)]
+    for name in peers["peers"]:
+        cells = [peers[d][k]["rows"].get(name, {}) for d, k in columns]
+        lines.append(f"  {PEER_LABELS[name]:<28}" + "".join(
+            f"{_peer_cell(c):>{width}}" for c in cells))
+    leads_ = {(x["dtype"], x["threads"]): x["value"] for x in leads(peers)}
+    lines.append(f"  {'normrnn / best peer':<28}" + "".join(
+        f"{'-' if leads_.get(c) is None else f'{leads_[c]:.2f}x':>{width}}" for c in columns))
+    lines.append("")
+    notes = {}
+    for d, k in columns:
+        for name, row in peers[d][k]["rows"].items():
+            if row.get("status") in ("left out", "failed"):
+                notes[name] = row.get("reason") or row.get("error")
+    for name, why in notes.items():
+        lines += _para(f"{PEER_LABELS[name]}: {why}.")
+    differences = []
+    for d in dtypes:
+        diffs = [r["max_relative_difference"] for k in peers["threads"]
+                 for n, r in peers[d][k]["rows"].items() if n != "normrnn" and r["status"] == "ok"]
+        if diffs:
+            differences.append(f"{d} {max(diffs):.0e}")
+    if differences:
+        lines += _para("Before timing, every peer's loss and gradients on a ragged padded batch "
+                       "agree with normrnn's, largest relative difference: "
+                       + ", ".join(differences) + ".")
+    used = []
+    for d, k in columns:
+        group = peers[d][k]
+        cores = ", ".join(f"{_SHORT[n]} {r['cores_used']:.2f}"
+                          for n, r in group["rows"].items()
+                          if r.get("status") == "ok" and r.get("cores_used") is not None)
+        load = ([] if group["other_load"] is None
+                else [f"other programs {group['other_load']:.2f}"])
+        used.append(f"{d}, {k} thread{'s' * (k > 1)}: "
+                    + ", ".join(([cores] if cores else []) + load or ["-"]))
+    lines += _para("Cores kept busy while timed (CPU time over wall time, where timed for "
+                   "0.5 s or more): " + "; ".join(used) + ".")
+    return lines
+
+
 def _memory_lines(memory):
     doc, batch, run = memory["per_document"], memory["batch"], memory["training_run"]
     lines = _para(f"One document (float64): traced peak {_mib(doc['peak_bytes'])} at "
@@ -292,11 +431,13 @@ def _target_lines(targets):
     lines = ["Targets (normrnn's performance goals)"]
     for beyond in (False, True):
         if beyond:
-            lines.append("Held to the same bar, beyond the goals: the batched PyTorch version")
+            lines.append("Beyond the goals, the same 13x: PyTorch eager on one document "
+                         "(positions batched)")
         for t in (t for t in targets if t["beyond"] == beyond):
             mark = {True: "met", False: "NOT MET", None: "not measured"}[t["met"]]
             value = "-" if t["value"] is None else f"{t['value']:.2f}x"
-            lines.append(f"  {mark:<9}{value:>7} (>= {t['threshold']:>4}x)  {t['target']}")
+            lines += textwrap.wrap(f"{mark:<9}{value:>7} (>= {t['threshold']:>4}x)  {t['target']}",
+                                   WIDTH, initial_indent="  ", subsequent_indent=" " * 30)
     return lines
 
 
@@ -323,6 +464,9 @@ def format_report(results):
     if results.get("gain"):
         lines += ["Gain fixed (1/H) against learned (tokens/s; S is made once per document)",
                   *_gain_lines(results["gain"]), ""]
+    if results.get("peers"):
+        lines += ["Batches of documents against the strong peers",
+                  *_peer_lines(results["peers"], c), ""]
     lines += ["Memory", *_memory_lines(results["memory"])]
     if results.get("scaling"):
         lines += ["", (f"Scaling, one thread (dgemm peak "
