@@ -51,8 +51,8 @@ def _one_by_one(model, docs, initial_states=None):
     loss, total, last = 0.0, normrnn.Grads.zeros_like(model), []
     for b, (tokens, m) in enumerate(docs):
         start = None if initial_states is None else initial_states[b]
-        l, g, s = model.loss_and_grads(tokens, m, initial_state=start, return_last_state=True)
-        loss += l
+        one, g, s = model.loss_and_grads(tokens, m, initial_state=start, return_last_state=True)
+        loss += one
         last.append(s)
         for name, a in g.items():
             getattr(total, name)[...] += a

@@ -159,16 +159,16 @@ def test_functional_form_is_the_module():
 
 
 @pytest.mark.parametrize("call, error, match", [
-    (lambda m, t, l, s: m(t.double(), s, lengths=l), TypeError, "integer ids"),
-    (lambda m, t, l, s: m(t, s, lengths=l[:-1]), ValueError, "lengths must have shape"),
-    (lambda m, t, l, s: m(t, s, lengths=l * 0), ValueError, r"lengths must be in \[1,"),
-    (lambda m, t, l, s: m(t, s, lengths=l + 100), ValueError, r"lengths must be in \[1,"),
-    (lambda m, t, l, s: m(t, s + 100, lengths=l), ValueError, "title_lengths must be in"),
-    (lambda m, t, l, s: m(t, s - 100, lengths=l), ValueError, "title_lengths must be in"),
-    (lambda m, t, l, s: m(t, s.double(), lengths=l), TypeError, "title_lengths must hold"),
-    (lambda m, t, l, s: m(t + 11, s, lengths=l), ValueError, r"ids in \[0, 11\)"),
-    (lambda m, t, l, s: m(t, s, torch.zeros(2, 6), lengths=l), ValueError, "initial_state"),
-    (lambda m, t, l, s: m(t[0], 1, lengths=l), TypeError, "lengths is for a padded batch"),
+    (lambda m, t, n, s: m(t.double(), s, lengths=n), TypeError, "integer ids"),
+    (lambda m, t, n, s: m(t, s, lengths=n[:-1]), ValueError, "lengths must have shape"),
+    (lambda m, t, n, s: m(t, s, lengths=n * 0), ValueError, r"lengths must be in \[1,"),
+    (lambda m, t, n, s: m(t, s, lengths=n + 100), ValueError, r"lengths must be in \[1,"),
+    (lambda m, t, n, s: m(t, s + 100, lengths=n), ValueError, "title_lengths must be in"),
+    (lambda m, t, n, s: m(t, s - 100, lengths=n), ValueError, "title_lengths must be in"),
+    (lambda m, t, n, s: m(t, s.double(), lengths=n), TypeError, "title_lengths must hold"),
+    (lambda m, t, n, s: m(t + 11, s, lengths=n), ValueError, r"ids in \[0, 11\)"),
+    (lambda m, t, n, s: m(t, s, torch.zeros(2, 6), lengths=n), ValueError, "initial_state"),
+    (lambda m, t, n, s: m(t[0], 1, lengths=n), TypeError, "lengths is for a padded batch"),
 ])
 def test_bad_batches_are_refused_with_the_argument_named(call, error, match):
     module = to_torch(make_model())

@@ -99,6 +99,7 @@ def gemm_rows(dtype, rows=None):
         _gemm_rows[i] = max(int(rows), 1)
     return _gemm_rows[i]
 
+
 #: Steps per block of :func:`batch_loss`'s logits product.
 LOSS_BLOCK_STEPS = _LOSS_BLOCK_STEPS
 
@@ -478,7 +479,7 @@ def batch_loss_and_grads(
         const int[::1] tokens,                 # IN  (total,) the documents, one after the other
         const int[::1] offsets,                # IN  (B + 1,) document b is tokens[offsets[b]:offsets[b+1]]
         const int[::1] title_lengths,          # IN  (B,)
-        const floating[:, ::1] initial_states, # IN  (B, H) s_0 of each document
+        const floating[:, ::1] initial_states,  # IN  (B, H) s_0 of each document
         floating[:, ::1] d_embedding,          # INOUT (V, H)
         floating[:, ::1] d_ih,                 # INOUT (H, H)
         floating[:, ::1] d_hh,                 # INOUT (H, H)
@@ -548,7 +549,7 @@ def batch_loss_and_grads(
 
 cdef double _block_loss(const floating[:, ::1] embedding,   # IN  (V, H)
                         Py_ssize_t rows,
-                        const floating[:, ::1] block_states, # IN  (rows, H) scored states
+                        const floating[:, ::1] block_states,  # IN  (rows, H) scored states
                         const int[::1] block_targets,        # IN  (rows,) their tokens
                         floating[:, ::1] block_logits        # OUT (rows, V) scratch
                         ) noexcept nogil:
@@ -573,7 +574,7 @@ def batch_loss(
         const int[::1] tokens,                 # IN  (total,)
         const int[::1] offsets,                # IN  (B + 1,)
         const int[::1] title_lengths,          # IN  (B,)
-        const floating[:, ::1] initial_states, # IN  (B, H)
+        const floating[:, ::1] initial_states,  # IN  (B, H)
         floating[:, ::1] last_states,          # OUT (B, H) s_{T_b - 1}
         workspace):
     """The summed loss of :func:`batch_loss_and_grads`, forward only, in O(B (H + V)) memory.
@@ -584,7 +585,7 @@ def batch_loss(
     together, one gemm for their logits.  ``last_states[b]`` gets s^b_{T_b - 1}.
     """
     cdef Py_ssize_t B = offsets.shape[0] - 1, H = hh.shape[0]
-    cdef Py_ssize_t n_max = offsets[1] - offsets[0] - 1, k, b, t, c, rows = 0, j
+    cdef Py_ssize_t n_max = offsets[1] - offsets[0] - 1, b, t, c, rows = 0, j
     cdef double loss = 0
     workspace.reserve(0, n_max, B, backward=False)
     cdef floating[:, ::1] scaled_hh = workspace.scaled_hh
@@ -605,7 +606,7 @@ def batch_loss(
     cdef Py_ssize_t block_rows = _LOSS_BLOCK_STEPS * B
     with nogil:
         _scaled_hh(hh, gain, scaled_hh, scaled_hh_t)
-        k = _input_terms(embedding, ih, bias, tokens, offsets, slot, distinct, embeddeds, inputs)
+        _input_terms(embedding, ih, bias, tokens, offsets, slot, distinct, embeddeds, inputs)
         _schedule(offsets, stepping, first)
         for b in range(B):
             for j in range(H):
@@ -650,7 +651,7 @@ def read_tokens(
     is s_{T-1}, which has not read the last token).  No logits, nothing
     kept.  Unchecked, as :func:`batch_loss_and_grads`.
     """
-    cdef Py_ssize_t T = tokens.shape[0], H = hh.shape[0], t, j
+    cdef Py_ssize_t T = tokens.shape[0], H = hh.shape[0], t
     cdef int[::1] offsets = np.array([0, T], dtype=np.int32)
     workspace.reserve(0, 1, 1, backward=False)
     cdef floating[:, ::1] scaled_hh = workspace.scaled_hh

@@ -7,7 +7,7 @@ import numpy as np
 from .baselines import LABELS, flops_per_token
 from .experiments import gain_benchmark, scaling_benchmark, step_benchmark, thread_benchmark
 from .memory import memory_benchmark
-from .peers import BATCH_SIZES, PEER_LABELS, PEERS, installed, leads, peer_benchmark
+from .peers import BATCH_SIZES, PEER_LABELS, PEERS, leads, peer_benchmark
 from .timing import machine_info, other_load
 
 TARGETS = {
