@@ -167,8 +167,8 @@ def pad_documents(documents, *, padding=0):
         if tokens.ndim != 1 or tokens.size < 1 or tokens.dtype.kind not in "iu":
             raise ValueError(f"documents[{i}]: tokens must be a non-empty 1-D sequence of "
                              "integers")
-        docs.append((tokens, _validate.index(title_length, f"documents[{i}] title_length",
-                                             0, tokens.size)))
+        docs.append((tokens, _validate.in_range(title_length, f"documents[{i}] title_length",
+                                                0, tokens.size + 1)))
     if not docs:
         raise ValueError("documents must hold at least one (tokens, title_length) pair")
     longest = max(t.size for t, _ in docs)
@@ -244,7 +244,7 @@ def _module_class():
                 if not isinstance(title_lengths, numbers.Integral):
                     raise TypeError("title_length must be an integer for one document, "
                                     f"got {type(title_lengths).__name__}")
-                title_lengths = [_validate.index(title_lengths, "title_length", 0, len(tokens))]
+                title_lengths = [_validate.in_range(title_lengths, "title_length", 0, len(tokens) + 1)]
                 tokens, lengths = torch.from_numpy(tokens.astype(np.int64))[None], [len(tokens)]
                 if initial_state is not None:
                     initial_state = torch.as_tensor(initial_state)[None]

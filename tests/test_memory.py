@@ -24,9 +24,9 @@ def test_no_memory_growth_over_10000_calls(dtype):
     for i in range(1000):                  # warm up: caches, allocator pools, workspaces
         step(i)
     rss_before = _rss_bytes()
-    # measured twice: a leak grows in both measurements, a bounded cache or
-    # a worker thread caught mid-task (noise near the bound) not in both
-    traced = min(traced_growth(step, 10_000) for _ in range(2))
+    # over two windows (see traced_growth): a leak grows in both, a bounded
+    # cache or a worker thread caught mid-task (noise near the bound) not in both
+    traced = traced_growth(step, 10_000)
     rss = _rss_bytes() - rss_before
     # a leak of one small array per call would be >= 10,000 * 40 bytes = 400 kB
     # of traced memory; allow a few kB of interpreter noise
