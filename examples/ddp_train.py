@@ -102,6 +102,11 @@ def train(rank, world_size, port, args):
             if args.out:
                 np.savez(args.out, **{name: p.detach().numpy()
                                       for name, p in module.named_parameters()})
+        # tear down together: the DDP wrapper first, then the group, only when
+        # every rank is here (a rank that closes its connections while another
+        # still saves was seen to abort gloo's threads in the other)
+        del model, optimizer
+        dist.barrier()
     finally:
         dist.destroy_process_group()
     if not identical:
