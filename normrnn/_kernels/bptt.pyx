@@ -61,6 +61,26 @@ cdef Py_ssize_t _distinct_tokens(const int[::1] tokens,   # IN  (n,)
     return k
 
 
+cdef void _distinct_inputs(const floating[:, ::1] embedding,   # IN  (V, H)
+                           const floating[:, ::1] ih,          # IN  (H, H)
+                           const floating[::1] bias,           # IN  (H,)
+                           const int[::1] distinct,            # IN  (>= k,) the tokens
+                           Py_ssize_t k,
+                           floating[:, ::1] embeddeds,         # OUT (>= k, H) u = f(E[x])
+                           floating[:, ::1] inputs             # OUT (>= k, H) W_ih u + b
+                           ) noexcept nogil:
+    """inputs[r] = W_ih f(E[x]) + b for each x = distinct[r], r < k: U, then one product U W_ih^T."""
+    cdef Py_ssize_t H = ih.shape[0], r, j
+    for r in range(k):                               # U: u = f(E[x]) per distinct x
+        for j in range(H):
+            embeddeds[r, j] = f(embedding[distinct[r], j])
+    gemm(False, True, <int> k, <int> H, <int> H, 1, &embeddeds[0, 0], <int> H, &ih[0, 0],
+         <int> H, 0, &inputs[0, 0], <int> H)         # U W_ih^T
+    for r in range(k):
+        for j in range(H):
+            inputs[r, j] += bias[j]                  # + b
+
+
 cdef Py_ssize_t _input_terms(const floating[:, ::1] embedding,   # IN  (V, H)
                              const floating[:, ::1] ih,          # IN  (H, H)
                              const floating[::1] bias,           # IN  (H,)
@@ -75,15 +95,7 @@ cdef Py_ssize_t _input_terms(const floating[:, ::1] embedding,   # IN  (V, H)
     embeddeds keeps u = f(E[x]), one row per distinct token.
     """
     cdef Py_ssize_t k = _distinct_tokens(tokens, slot, distinct)
-    cdef Py_ssize_t H = ih.shape[0], r, j
-    for r in range(k):                               # U: u = f(E[x]) per distinct x
-        for j in range(H):
-            embeddeds[r, j] = f(embedding[distinct[r], j])
-    gemm(False, True, k, H, H, 1, &embeddeds[0, 0], H, &ih[0, 0], H,
-         0, &inputs[0, 0], H)                        # U W_ih^T
-    for r in range(k):
-        for j in range(H):
-            inputs[r, j] += bias[j]                  # + b
+    _distinct_inputs(embedding, ih, bias, distinct, k, embeddeds, inputs)
     return k
 
 
@@ -118,6 +130,19 @@ cdef void _transpose(const floating[:, ::1] a,     # IN  (n, n)
                     out[j, i] = a[i, j]
 
 
+cdef void _scaled_hh(const floating[:, ::1] hh,      # IN  (H, H)
+                     const floating[::1] gain,       # IN  (H,) or None
+                     floating[:, ::1] scaled_hh,     # OUT (H, H) S
+                     floating[:, ::1] scaled_hh_t    # OUT (H, H) S^T
+                     ) noexcept nogil:
+    """S (the notes' row normalisation, or the learned gain's) and its transpose."""
+    if gain is None:
+        _row_normalise(hh, scaled_hh)
+    else:
+        _gain_forward(hh, gain, scaled_hh)
+    _transpose(scaled_hh, scaled_hh_t)
+
+
 cdef Py_ssize_t _forward(const floating[:, ::1] embedding,   # IN  (V, H)
                          const floating[:, ::1] ih,          # IN  (H, H)
                          const floating[:, ::1] hh,          # IN  (H, H)
@@ -140,11 +165,7 @@ cdef Py_ssize_t _forward(const floating[:, ::1] embedding,   # IN  (V, H)
     not None: once per document, so the gain costs nothing per token.
     """
     cdef Py_ssize_t n = max(tokens.shape[0] - 1, 0), k
-    if gain is None:
-        _row_normalise(hh, scaled_hh)
-    else:
-        _gain_forward(hh, gain, scaled_hh)
-    _transpose(scaled_hh, scaled_hh_t)
+    _scaled_hh(hh, gain, scaled_hh, scaled_hh_t)
     k = _input_terms(embedding, ih, bias, tokens[:n], slot, distinct, embeddeds, inputs)
     _recurrence_forward(scaled_hh_t, tokens, slot, inputs, states, middles)
     return k
@@ -192,6 +213,50 @@ cdef void _backward_through_time(const floating[:, ::1] scaled_hh,    # IN  (H, 
             deltas[t - 1, j] = grad[j] * f_grad(middles[t - 1, j])
 
 
+cdef void _token_sums_to_grads(const floating[:, ::1] embedding,    # IN  (V, H)
+                               const floating[:, ::1] ih,           # IN  (H, H)
+                               const floating[:, ::1] hh,           # IN  (H, H)
+                               const floating[::1] gain,            # IN  (H,) or None
+                               const int[::1] distinct,             # IN  (k,)
+                               Py_ssize_t k,
+                               Py_ssize_t n,
+                               const floating[:, ::1] states,       # IN  (>= n, H) s of each delta's step
+                               const floating[:, ::1] deltas,       # IN  (>= n, H)
+                               floating[:, ::1] embeddeds,          # INOUT (k, H) U on entry, dU after
+                               const floating[:, ::1] token_deltas,  # IN  (k, H) D
+                               floating[:, ::1] d_scaled_hh,        # OUT (H, H) dS
+                               floating[:, ::1] d_embedding,        # INOUT (V, H)
+                               floating[:, ::1] d_ih,               # INOUT (H, H)
+                               floating[:, ::1] d_hh,               # INOUT (H, H)
+                               floating[::1] d_bias,                # INOUT (H,)
+                               floating[::1] d_gain                 # INOUT (H,) or None
+                               ) noexcept nogil:
+    """From D (the deltas summed by token) and the n rows of deltas and states, every sum.
+
+    db += sum of D's rows; dW_ih += D^T U; dU = D W_ih, then dE[x] += du_x * f'(E[x]);
+    dS = Delta^T S over the n rows; then dW_hh (and dg) through the row
+    normalisation, or the learned gain, once.  The per-document kernel and
+    the lockstep one differ only in how they build D and lay out the rows.
+    """
+    cdef Py_ssize_t H = hh.shape[0], r, j
+    for r in range(k):                               # db += sum_t delta_t
+        for j in range(H):
+            d_bias[j] += token_deltas[r, j]
+    gemm(True, False, <int> H, <int> H, <int> k, 1, &token_deltas[0, 0], <int> H,
+         &embeddeds[0, 0], <int> H, 1, &d_ih[0, 0], <int> H)          # dW_ih += D^T U
+    # U is not needed any more: embeddeds now holds dU = D W_ih
+    gemm(False, False, <int> k, <int> H, <int> H, 1, &token_deltas[0, 0], <int> H,
+         &ih[0, 0], <int> H, 0, &embeddeds[0, 0], <int> H)
+    for r in range(k):                               # dE[x] += du_x * f'(E[x])
+        _embedding_activation_backward(embedding, distinct[r], embeddeds[r], d_embedding)
+    gemm(True, False, <int> H, <int> H, <int> n, 1, &deltas[0, 0], <int> H,
+         &states[0, 0], <int> H, 0, &d_scaled_hh[0, 0], <int> H)      # dS = Delta^T S
+    if gain is None:                                 # once per call
+        _row_normalise_backward(hh, d_scaled_hh, d_hh)
+    else:
+        _gain_backward(hh, gain, d_scaled_hh, d_hh, d_gain)
+
+
 cdef void _parameter_grads(const floating[:, ::1] embedding,    # IN  (V, H)
                            const floating[:, ::1] ih,           # IN  (H, H)
                            const floating[:, ::1] hh,           # IN  (H, H)
@@ -225,21 +290,8 @@ cdef void _parameter_grads(const floating[:, ::1] embedding,    # IN  (V, H)
         r = slot[tokens[t]]
         for j in range(H):
             token_deltas[r, j] += deltas[t, j]
-    for r in range(k):                               # db += sum_t delta_t
-        for j in range(H):
-            d_bias[j] += token_deltas[r, j]
-    gemm(True, False, H, H, k, 1, &token_deltas[0, 0], H, &embeddeds[0, 0], H,
-         1, &d_ih[0, 0], H)                          # dW_ih += D^T U
-    gemm(False, False, k, H, H, 1, &token_deltas[0, 0], H, &ih[0, 0], H,
-         0, &embeddeds[0, 0], H)                     # dU = D W_ih (U no longer needed)
-    for r in range(k):                               # dE[x] += du_x * f'(E[x])
-        _embedding_activation_backward(embedding, distinct[r], embeddeds[r], d_embedding)
-    gemm(True, False, H, H, n, 1, &deltas[0, 0], H, &states[0, 0], H,
-         0, &d_scaled_hh[0, 0], H)                   # dS = Delta^T S_{0..T-2}
-    if gain is None:                                 # once per document
-        _row_normalise_backward(hh, d_scaled_hh, d_hh)
-    else:
-        _gain_backward(hh, gain, d_scaled_hh, d_hh, d_gain)
+    _token_sums_to_grads(embedding, ih, hh, gain, distinct, k, n, states, deltas, embeddeds,
+                         token_deltas, d_scaled_hh, d_embedding, d_ih, d_hh, d_bias, d_gain)
 
 
 def _aligned_empty(shape, dtype, alignment=64):
@@ -254,6 +306,21 @@ def _aligned_empty(shape, dtype, alignment=64):
     buffer = np.empty(size + alignment, dtype=np.uint8)
     start = -buffer.ctypes.data % alignment
     return buffer[start:start + size].view(dtype).reshape(shape)
+
+
+def _allocate_fixed(workspace, vocab_size, hidden_size, dtype):
+    """The scratch arrays whose size does not depend on the documents, for both workspaces.
+
+    ``key`` (V, H, dtype); S and S^T, on a cache line each since the
+    sequential products read them whole at every step; dS; and ``slot``,
+    the row of each token id among the distinct tokens.
+    """
+    workspace.key = (vocab_size, hidden_size, np.dtype(dtype))
+    square = (hidden_size, hidden_size)
+    workspace.scaled_hh = _aligned_empty(square, dtype)            # S
+    workspace.scaled_hh_t = _aligned_empty(square, dtype)          # S^T
+    workspace.d_scaled_hh = np.empty(square, dtype=dtype)          # dS
+    workspace.slot = np.empty(vocab_size, dtype=np.int32)          # row of each token
 
 
 class Workspace:
@@ -272,13 +339,8 @@ class Workspace:
     """
 
     def __init__(self, vocab_size, hidden_size, dtype):
-        self.key = (vocab_size, hidden_size, np.dtype(dtype))
-        square = (hidden_size, hidden_size)
-        self.scaled_hh = _aligned_empty(square, dtype)             # S
-        self.scaled_hh_t = _aligned_empty(square, dtype)           # S^T
-        self.d_scaled_hh = np.empty(square, dtype=dtype)           # dS
+        _allocate_fixed(self, vocab_size, hidden_size, dtype)
         self.grad = np.empty(hidden_size, dtype=dtype)             # g_t
-        self.slot = np.empty(vocab_size, dtype=np.int32)           # row of each token
         self.rows = 0
         self.reserve(1)
 

@@ -57,11 +57,17 @@ as truncated BPTT carries it.  The learned gain is supported as in
 :mod:`normrnn._kernels.bptt`.  The results equal the per-document kernel's up
 to the rounding of reordered sums.  Every kernel here trusts its caller
 (:class:`normrnn.NormRNN` checks); they run without the GIL.
+
+What does not depend on how the steps are laid out comes from
+:mod:`normrnn._kernels.bptt` (declared in ``bptt.pxd``): S and S^T, the
+inputs of the distinct tokens, and every gradient from the deltas summed by
+token.  The argument lists and workspace arrays here mirror that module's
+on purpose, name for name, so that the two kernels read side by side.
 """
 
 import numpy as np
 
-from normrnn._kernels.bptt import _aligned_empty
+from normrnn._kernels.bptt import _allocate_fixed
 
 from cython cimport floating
 
@@ -74,9 +80,9 @@ cdef extern from "rows_matmul.h" nogil:
                                    const double *x, int ldx, double *y, int ldy)
     void normrnn_rows_matmul_add_f(int n, int rows, int cols, const float *m,
                                    const float *x, int ldx, float *y, int ldy)
-from normrnn._kernels.sections cimport (
-    _embedding_activation_backward, _gain_backward, _gain_forward, _row_normalise,
-    _row_normalise_backward, _softmax_cross_entropy)
+from normrnn._kernels.bptt cimport _distinct_inputs, _scaled_hh, _token_sums_to_grads
+from normrnn._kernels.sections cimport _softmax_cross_entropy
+
 
 cdef enum:
     _LOSS_BLOCK_STEPS = 32
@@ -132,31 +138,6 @@ cdef void _rows_times_add(Py_ssize_t rows, Py_ssize_t H,
         normrnn_rows_matmul_add_f(<int> rows, <int> H, <int> H, matrix, x, <int> H, y, <int> H)
 
 
-cdef void _transpose(const floating[:, ::1] a,     # IN  (n, n)
-                     floating[:, ::1] out          # OUT (n, n)
-                     ) noexcept nogil:
-    """out = a^T for a square a, in 16 x 16 tiles that stay in L1."""
-    cdef Py_ssize_t n = a.shape[0], i0, j0, i, j
-    for i0 in range(0, n, 16):
-        for j0 in range(0, n, 16):
-            for i in range(i0, min(i0 + 16, n)):
-                for j in range(j0, min(j0 + 16, n)):
-                    out[j, i] = a[i, j]
-
-
-cdef void _scaled_hh(const floating[:, ::1] hh,      # IN  (H, H)
-                     const floating[::1] gain,       # IN  (H,) or None
-                     floating[:, ::1] scaled_hh,     # OUT (H, H) S
-                     floating[:, ::1] scaled_hh_t    # OUT (H, H) S^T
-                     ) noexcept nogil:
-    """S (the notes' row normalisation, or the learned gain's) and its transpose."""
-    if gain is None:
-        _row_normalise(hh, scaled_hh)
-    else:
-        _gain_forward(hh, gain, scaled_hh)
-    _transpose(scaled_hh, scaled_hh_t)
-
-
 cdef Py_ssize_t _input_terms(const floating[:, ::1] embedding,   # IN  (V, H)
                              const floating[:, ::1] ih,          # IN  (H, H)
                              const floating[::1] bias,           # IN  (H,)
@@ -173,7 +154,7 @@ cdef Py_ssize_t _input_terms(const floating[:, ::1] embedding,   # IN  (V, H)
     The tokens read are x_0 .. x_{T_b - 2} of every document b (the last
     token is only predicted), or all of them with ``read_last``.
     """
-    cdef Py_ssize_t B = offsets.shape[0] - 1, H = ih.shape[0], k = 0, b, i, j, r
+    cdef Py_ssize_t B = offsets.shape[0] - 1, k = 0, b, i
     cdef int x
     slot[:] = -1
     for b in range(B):
@@ -183,14 +164,7 @@ cdef Py_ssize_t _input_terms(const floating[:, ::1] embedding,   # IN  (V, H)
                 slot[x] = <int> k
                 distinct[k] = x
                 k += 1
-    for r in range(k):
-        for j in range(H):
-            embeddeds[r, j] = f(embedding[distinct[r], j])
-    gemm(False, True, <int> k, <int> H, <int> H, 1, &embeddeds[0, 0], <int> H, &ih[0, 0],
-         <int> H, 0, &inputs[0, 0], <int> H)                   # U W_ih^T
-    for r in range(k):
-        for j in range(H):
-            inputs[r, j] += bias[j]
+    _distinct_inputs(embedding, ih, bias, distinct, k, embeddeds, inputs)
     return k
 
 
@@ -389,22 +363,8 @@ cdef void _parameter_grads(const floating[:, ::1] embedding,    # IN  (V, H)
             r = slot[tokens[offsets[b] + t]]
             for j in range(H):
                 token_deltas[r, j] += deltas[row, j]
-    for r in range(k):                                # db += sum of all deltas
-        for j in range(H):
-            d_bias[j] += token_deltas[r, j]
-    gemm(True, False, <int> H, <int> H, <int> k, 1, &token_deltas[0, 0], <int> H,
-         &embeddeds[0, 0], <int> H, 1, &d_ih[0, 0], <int> H)          # dW_ih += D^T U
-    # U is not needed any more: embeddeds now holds dU = D W_ih
-    gemm(False, False, <int> k, <int> H, <int> H, 1, &token_deltas[0, 0], <int> H,
-         &ih[0, 0], <int> H, 0, &embeddeds[0, 0], <int> H)
-    for r in range(k):                                # dE[x] += du_x * f'(E[x])
-        _embedding_activation_backward(embedding, distinct[r], embeddeds[r], d_embedding)
-    gemm(True, False, <int> H, <int> H, <int> N, 1, &deltas[0, 0], <int> H,
-         &states[0, 0], <int> H, 0, &d_scaled_hh[0, 0], <int> H)      # dS = Delta^T S_read
-    if gain is None:
-        _row_normalise_backward(hh, d_scaled_hh, d_hh)
-    else:
-        _gain_backward(hh, gain, d_scaled_hh, d_hh, d_gain)
+    _token_sums_to_grads(embedding, ih, hh, gain, distinct, k, N, states, deltas, embeddeds,
+                         token_deltas, d_scaled_hh, d_embedding, d_ih, d_hh, d_bias, d_gain)
 
 
 class LockstepWorkspace:
@@ -421,13 +381,7 @@ class LockstepWorkspace:
     """
 
     def __init__(self, vocab_size, hidden_size, dtype):
-        self.key = (vocab_size, hidden_size, np.dtype(dtype))
-        square = (hidden_size, hidden_size)
-        # S and S^T start on a cache line: the per-step products read them whole
-        self.scaled_hh = _aligned_empty(square, dtype)             # S
-        self.scaled_hh_t = _aligned_empty(square, dtype)           # S^T
-        self.d_scaled_hh = np.empty(square, dtype=dtype)           # dS
-        self.slot = np.empty(vocab_size, dtype=np.int32)           # row of each token
+        _allocate_fixed(self, vocab_size, hidden_size, dtype)      # S, S^T, dS, slot
         self.distinct = np.empty(vocab_size, dtype=np.int32)       # the distinct tokens
         self.embeddeds = np.empty((vocab_size, hidden_size), dtype=dtype)     # U, then dU
         self.inputs = np.empty((vocab_size, hidden_size), dtype=dtype)        # W_ih u + b

@@ -1,0 +1,21 @@
+# The helpers of bptt.pyx that the lockstep kernel (lockstep.pyx) shares: one
+# document and a batch in lockstep make S, the inputs of their distinct tokens
+# and the summed gradients the same way, and differ only in how they lay out
+# the steps.
+
+from cython cimport floating
+
+cdef void _transpose(const floating[:, ::1] a, floating[:, ::1] out) noexcept nogil
+cdef void _scaled_hh(const floating[:, ::1] hh, const floating[::1] gain,
+                     floating[:, ::1] scaled_hh, floating[:, ::1] scaled_hh_t) noexcept nogil
+cdef void _distinct_inputs(const floating[:, ::1] embedding, const floating[:, ::1] ih,
+                           const floating[::1] bias, const int[::1] distinct, Py_ssize_t k,
+                           floating[:, ::1] embeddeds, floating[:, ::1] inputs) noexcept nogil
+cdef void _token_sums_to_grads(const floating[:, ::1] embedding, const floating[:, ::1] ih,
+                               const floating[:, ::1] hh, const floating[::1] gain,
+                               const int[::1] distinct, Py_ssize_t k, Py_ssize_t n,
+                               const floating[:, ::1] states, const floating[:, ::1] deltas,
+                               floating[:, ::1] embeddeds, const floating[:, ::1] token_deltas,
+                               floating[:, ::1] d_scaled_hh, floating[:, ::1] d_embedding,
+                               floating[:, ::1] d_ih, floating[:, ::1] d_hh,
+                               floating[::1] d_bias, floating[::1] d_gain) noexcept nogil
