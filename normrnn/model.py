@@ -23,22 +23,25 @@ GAINS = _validate.GAINS
 _local = threading.local()
 
 
+def _thread_workspace(name, kind, vocab_size, hidden_size, dtype):
+    """This thread's workspace ``name`` of class ``kind`` for (V, H, dtype), made when missing."""
+    key = (vocab_size, hidden_size, np.dtype(dtype))
+    workspace = getattr(_local, name, None)
+    if workspace is None or workspace.key != key:
+        workspace = kind(*key)
+        setattr(_local, name, workspace)
+    return workspace
+
+
 def _workspace(vocab_size, hidden_size, dtype):
     """This thread's :class:`~normrnn._kernels.bptt.Workspace` for (V, H, dtype)."""
-    key = (vocab_size, hidden_size, np.dtype(dtype))
-    workspace = getattr(_local, "workspace", None)
-    if workspace is None or workspace.key != key:
-        workspace = _local.workspace = _bptt.Workspace(*key)
-    return workspace
+    return _thread_workspace("workspace", _bptt.Workspace, vocab_size, hidden_size, dtype)
 
 
 def _lockstep_workspace(vocab_size, hidden_size, dtype):
     """This thread's :class:`~normrnn._kernels.lockstep.LockstepWorkspace` for (V, H, dtype)."""
-    key = (vocab_size, hidden_size, np.dtype(dtype))
-    workspace = getattr(_local, "lockstep", None)
-    if workspace is None or workspace.key != key:
-        workspace = _local.lockstep = _lockstep.LockstepWorkspace(*key)
-    return workspace
+    return _thread_workspace("lockstep", _lockstep.LockstepWorkspace, vocab_size, hidden_size,
+                             dtype)
 
 
 def _release_workspace():
@@ -48,13 +51,11 @@ def _release_workspace():
     one that a very long document made large would otherwise keep its memory
     for good.  Small ones stay, to be reused.
     """
-    workspace = getattr(_local, "workspace", None)
-    if workspace is not None and sum(
-            a.nbytes for a in vars(workspace).values() if isinstance(a, np.ndarray)) > CHECK_ABOVE:
-        _local.workspace = None
-    workspace = getattr(_local, "lockstep", None)
-    if workspace is not None and workspace.nbytes() > CHECK_ABOVE:
-        _local.lockstep = None
+    for name in ("workspace", "lockstep"):
+        workspace = getattr(_local, name, None)
+        if workspace is not None and sum(a.nbytes for a in vars(workspace).values()
+                                         if isinstance(a, np.ndarray)) > CHECK_ABOVE:
+            setattr(_local, name, None)
 
 
 _REMEDY = ("read it in pieces, passing each piece's last state (return_last_state=True) "

@@ -389,10 +389,6 @@ class LockstepWorkspace:
         self.rows = self.steps = self.documents = -1
         self.reserve(1, 1, 1)
 
-    def nbytes(self):
-        """Bytes held by the workspace's arrays."""
-        return sum(a.nbytes for a in vars(self).values() if isinstance(a, np.ndarray))
-
     def reserve(self, rows, steps, documents, backward=True):
         """Make room for ``rows`` state rows (N + B), ``steps`` steps and ``documents`` documents.
 

@@ -2,20 +2,8 @@
 
 import numpy as np
 
-from ..parallel import map_in_order
 
-__all__ = ["chunks_loss_and_grads", "parallel_map"]
-
-
-def parallel_map(function, items, n_threads, *, stop=None):
-    """``[function(x) for x in items]`` on ``n_threads`` threads, in order.
-
-    :func:`normrnn.parallel.map_in_order`: the workers of the shared pool,
-    BLAS on one thread meanwhile.  ``stop`` is set when the calling thread is
-    interrupted (Ctrl-C) or fails; a ``function`` that checks it between
-    pieces of work lets the call end within one piece.
-    """
-    return map_in_order(function, items, n_threads, stop=stop)
+__all__ = ["chunks_loss_and_grads"]
 
 
 def chunks_loss_and_grads(model, chunks, n_threads):

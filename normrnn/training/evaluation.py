@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .compute import parallel_map
+from ..parallel import map_in_order
 from .streams import chunk_bounds, chunk_title_length
 
 __all__ = ["Evaluation", "bits_per_token", "document_loss", "evaluate",
@@ -119,7 +119,7 @@ def evaluate(model, documents, *, n_threads=1, chunk_length=4096, batch_size=64)
     for start in range(0, len(short), batch_size):
         nats += model.batch_loss(short[start:start + batch_size], n_threads=n_threads)
     stop = threading.Event()            # set by a Ctrl-C in the calling thread
-    nats += sum(parallel_map(lambda d: document_loss(model, d[0], d[1], chunk_length, stop=stop),
+    nats += sum(map_in_order(lambda d: document_loss(model, d[0], d[1], chunk_length, stop=stop),
                              long, n_threads, stop=stop))
     tokens = sum(len(t) - m for t, m in documents)
     return Evaluation(float(nats), int(tokens), len(documents))
