@@ -16,7 +16,7 @@ notes                     maths       code         shape
 ``states``                s_t         state        (H,)
 ``middleState``           a_t         middle       (H,)
 ``embedded``              u_t         embedded     (H,)
-``dL_dY``                 dz_t        dlogits      (V,)
+``dL_dY``                 dz_t        d_logits     (V,)
 ========================  ==========  ===========  ==========================
 
 Unlike the Cython kernels, which accumulate into output arrays, these
@@ -83,12 +83,12 @@ def activation_grad(x):
     return (2.0 * x + 1.0) / (q * q)
 
 
-def activation_backward(grad_state, middle):
+def activation_backward(d_state, middle):
     """Gradient through the activation: delta = g * f'(a).
 
     Parameters
     ----------
-    grad_state : ndarray, shape (H,)
+    d_state : ndarray, shape (H,)
         g_{t+1}, the gradient with respect to s_{t+1} = f(a_t).
     middle : ndarray, shape (H,)
         a_t, the pre-activation.
@@ -98,7 +98,7 @@ def activation_backward(grad_state, middle):
     delta : ndarray, shape (H,)
         The gradient with respect to a_t.
     """
-    return grad_state * activation_grad(middle)
+    return d_state * activation_grad(middle)
 
 
 # --- logits ------------------------------------------------------------------

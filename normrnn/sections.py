@@ -88,7 +88,7 @@ def activation_grad(x):
     return activation_backward(np.ones_like(_vector(x, "x")), x)
 
 
-def activation_backward(grad_state, middle):
+def activation_backward(d_state, middle):
     """Gradient through the activation: delta = g ⊙ f'(a).
 
     s_{t+1} = f(a_t) elementwise, so each component of the gradient g with
@@ -96,7 +96,7 @@ def activation_backward(grad_state, middle):
 
     Parameters
     ----------
-    grad_state : ndarray, shape (H,)
+    d_state : ndarray, shape (H,)
         g_{t+1}, the gradient of the loss with respect to s_{t+1}.
     middle : ndarray, shape (H,)
         a_t, the pre-activation.
@@ -107,9 +107,9 @@ def activation_backward(grad_state, middle):
         The gradient with respect to a_t.
     """
     _vector(middle, "middle")
-    _vector(grad_state, "grad_state", middle.dtype, middle.shape[0])
+    _vector(d_state, "d_state", middle.dtype, middle.shape[0])
     delta = np.zeros_like(middle)
-    _k.activation_backward(grad_state, middle, delta)
+    _k.activation_backward(d_state, middle, delta)
     return delta
 
 
@@ -156,10 +156,10 @@ def logits_backward(embedding, state, token):
     _matrix(embedding, "embedding")
     _vector(state, "state", embedding.dtype, embedding.shape[1])
     token = _token(token, embedding.shape[0])
-    dlogits = np.empty(embedding.shape[0], dtype=embedding.dtype)
+    d_logits = np.empty(embedding.shape[0], dtype=embedding.dtype)
     d_embedding = np.zeros_like(embedding)
     d_state = np.zeros_like(state)
-    loss = _k.logits_backward(embedding, state, token, dlogits, d_embedding, d_state)
+    loss = _k.logits_backward(embedding, state, token, d_logits, d_embedding, d_state)
     return loss, d_embedding, d_state
 
 

@@ -18,10 +18,10 @@ def logits_backward(embedding, state, token):
         "vh,v->h", embedding, dz)
 
 
-def activation_backward(grad_state, middle):
+def activation_backward(d_state, middle):
     out = np.empty_like(middle)
     for i, x in enumerate(middle):
-        out[i] = grad_state[i] * (2 * x + 1) / (x**2 + x + 1) ** 2
+        out[i] = d_state[i] * (2 * x + 1) / (x**2 + x + 1) ** 2
     return out
 
 

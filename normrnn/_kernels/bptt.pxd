@@ -15,7 +15,7 @@ cdef void _token_sums_to_grads(const floating[:, ::1] embedding, const floating[
                                const floating[:, ::1] hh, const floating[::1] gain,
                                const int[::1] distinct, Py_ssize_t k, Py_ssize_t n,
                                const floating[:, ::1] states, const floating[:, ::1] deltas,
-                               floating[:, ::1] embeddeds, const floating[:, ::1] token_deltas,
+                               floating[:, ::1] embeddeds, const floating[:, ::1] deltas_by_token,
                                floating[:, ::1] d_scaled_hh, floating[:, ::1] d_embedding,
                                floating[:, ::1] d_ih, floating[:, ::1] d_hh,
                                floating[::1] d_bias, floating[::1] d_gain) noexcept nogil

@@ -176,9 +176,9 @@ cdef double _logits(const floating[:, ::1] embedding,   # IN  (V, H)
                     const floating[:, ::1] states,      # IN  (T, H)
                     floating[:, ::1] logits,            # OUT (T-m, V) z, then dz
                     floating[:, ::1] d_embedding,       # INOUT (V, H)
-                    floating[:, ::1] logit_grads        # OUT (T-m, H) E^T dz
+                    floating[:, ::1] d_states_direct        # OUT (T-m, H) E^T dz
                     ) noexcept nogil:
-    """Loss over positions t >= m; dE += dZ^T S_m; logit_grads = dZ E (row t-m is E^T dz_t)."""
+    """Loss over positions t >= m; dE += dZ^T S_m; d_states_direct = dZ E (row t-m is E^T dz_t)."""
     cdef Py_ssize_t T = tokens.shape[0], V = embedding.shape[0], H = embedding.shape[1], r
     cdef Py_ssize_t k = T - m
     cdef double loss = 0
@@ -191,26 +191,26 @@ cdef double _logits(const floating[:, ::1] embedding,   # IN  (V, H)
     gemm(True, False, V, H, k, 1, &logits[0, 0], V, &states[m, 0], H,
          1, &d_embedding[0, 0], H)                   # dE += dZ^T S_m
     gemm(False, False, k, H, V, 1, &logits[0, 0], V, &embedding[0, 0], H,
-         0, &logit_grads[0, 0], H)                   # G = dZ E
+         0, &d_states_direct[0, 0], H)                   # G = dZ E
     return loss
 
 
 cdef void _backward_through_time(const floating[:, ::1] scaled_hh,    # IN  (H, H) S
                                  int m,
                                  const floating[:, ::1] middles,      # IN  (T-1, H) a_t
-                                 const floating[:, ::1] logit_grads,  # IN  (T-m, H) E^T dz
+                                 const floating[:, ::1] d_states_direct,  # IN  (T-m, H) E^T dz
                                  floating[:, ::1] deltas,             # OUT (T-1, H) delta_t
-                                 floating[::1] grad                   # OUT (H,) scratch g_t
+                                 floating[::1] d_state                   # OUT (H,) scratch g_t
                                  ) noexcept nogil:
     """delta_{t-1} = (E^T dz_t + S^T delta_t) * f'(a_{t-1}), t = T-1 down to 1."""
     cdef Py_ssize_t n = middles.shape[0], H = scaled_hh.shape[0], t, j
     for t in range(n, 0, -1):
         for j in range(H):                           # g_t = E^T dz_t (0 in the title)
-            grad[j] = logit_grads[t - m, j] if t >= m else 0
+            d_state[j] = d_states_direct[t - m, j] if t >= m else 0
         if t < n:                                    #     + S^T delta_t  (sequential)
-            _matvec_t_add(H, H, &scaled_hh[0, 0], &deltas[t, 0], &grad[0])
+            _matvec_t_add(H, H, &scaled_hh[0, 0], &deltas[t, 0], &d_state[0])
         for j in range(H):
-            deltas[t - 1, j] = grad[j] * f_grad(middles[t - 1, j])
+            deltas[t - 1, j] = d_state[j] * f_grad(middles[t - 1, j])
 
 
 cdef void _token_sums_to_grads(const floating[:, ::1] embedding,    # IN  (V, H)
@@ -223,7 +223,7 @@ cdef void _token_sums_to_grads(const floating[:, ::1] embedding,    # IN  (V, H)
                                const floating[:, ::1] states,       # IN  (>= n, H) s of each delta's step
                                const floating[:, ::1] deltas,       # IN  (>= n, H)
                                floating[:, ::1] embeddeds,          # INOUT (k, H) U on entry, dU after
-                               const floating[:, ::1] token_deltas,  # IN  (k, H) D
+                               const floating[:, ::1] deltas_by_token,  # IN  (k, H) D
                                floating[:, ::1] d_scaled_hh,        # OUT (H, H) dS
                                floating[:, ::1] d_embedding,        # INOUT (V, H)
                                floating[:, ::1] d_ih,               # INOUT (H, H)
@@ -241,11 +241,11 @@ cdef void _token_sums_to_grads(const floating[:, ::1] embedding,    # IN  (V, H)
     cdef Py_ssize_t H = hh.shape[0], r, j
     for r in range(k):                               # db += sum_t delta_t
         for j in range(H):
-            d_bias[j] += token_deltas[r, j]
-    gemm(True, False, <int> H, <int> H, <int> k, 1, &token_deltas[0, 0], <int> H,
+            d_bias[j] += deltas_by_token[r, j]
+    gemm(True, False, <int> H, <int> H, <int> k, 1, &deltas_by_token[0, 0], <int> H,
          &embeddeds[0, 0], <int> H, 1, &d_ih[0, 0], <int> H)          # dW_ih += D^T U
     # U is not needed any more: embeddeds now holds dU = D W_ih
-    gemm(False, False, <int> k, <int> H, <int> H, 1, &token_deltas[0, 0], <int> H,
+    gemm(False, False, <int> k, <int> H, <int> H, 1, &deltas_by_token[0, 0], <int> H,
          &ih[0, 0], <int> H, 0, &embeddeds[0, 0], <int> H)
     for r in range(k):                               # dE[x] += du_x * f'(E[x])
         _embedding_activation_backward(embedding, distinct[r], embeddeds[r], d_embedding)
@@ -268,7 +268,7 @@ cdef void _parameter_grads(const floating[:, ::1] embedding,    # IN  (V, H)
                            const floating[:, ::1] states,       # IN  (T, H)
                            const floating[:, ::1] deltas,       # IN  (T-1, H)
                            floating[:, ::1] embeddeds,          # INOUT (k, H) U on entry, dU after
-                           floating[:, ::1] token_deltas,       # OUT (k, H) D
+                           floating[:, ::1] deltas_by_token,       # OUT (k, H) D
                            floating[:, ::1] d_scaled_hh,        # OUT (H, H) dS
                            floating[:, ::1] d_embedding,        # INOUT (V, H)
                            floating[:, ::1] d_ih,               # INOUT (H, H)
@@ -285,13 +285,13 @@ cdef void _parameter_grads(const floating[:, ::1] embedding,    # IN  (V, H)
     cdef Py_ssize_t n = deltas.shape[0], H = hh.shape[0], t, r, j
     for r in range(k):
         for j in range(H):
-            token_deltas[r, j] = 0
+            deltas_by_token[r, j] = 0
     for t in range(n):                               # D[x] = sum of delta_t where x_t = x
         r = slot[tokens[t]]
         for j in range(H):
-            token_deltas[r, j] += deltas[t, j]
+            deltas_by_token[r, j] += deltas[t, j]
     _token_sums_to_grads(embedding, ih, hh, gain, distinct, k, n, states, deltas, embeddeds,
-                         token_deltas, d_scaled_hh, d_embedding, d_ih, d_hh, d_bias, d_gain)
+                         deltas_by_token, d_scaled_hh, d_embedding, d_ih, d_hh, d_bias, d_gain)
 
 
 def _aligned_empty(shape, dtype, alignment=64):
@@ -340,7 +340,7 @@ class Workspace:
 
     def __init__(self, vocab_size, hidden_size, dtype):
         _allocate_fixed(self, vocab_size, hidden_size, dtype)
-        self.grad = np.empty(hidden_size, dtype=dtype)             # g_t
+        self.d_state = np.empty(hidden_size, dtype=dtype)             # g_t
         self.rows = 0
         self.reserve(1)
 
@@ -354,11 +354,11 @@ class Workspace:
         self.distinct = np.empty(tokens, dtype=np.int32)
         self.embeddeds = np.empty((tokens, H), dtype=dtype)        # u = f(E[x]), then du
         self.inputs = np.empty((tokens, H), dtype=dtype)           # W_ih u + b
-        self.token_deltas = np.empty((tokens, H), dtype=dtype)     # D: deltas summed by token
+        self.deltas_by_token = np.empty((tokens, H), dtype=dtype)     # D: deltas summed by token
         self.middles = np.empty((self.rows, H), dtype=dtype)       # a_t
         self.deltas = np.empty((self.rows, H), dtype=dtype)        # delta_t
         self.logits = np.empty((self.rows, V), dtype=dtype)        # z_t, then dz_t
-        self.logit_grads = np.empty((self.rows, H), dtype=dtype)   # E^T dz_t
+        self.d_states_direct = np.empty((self.rows, H), dtype=dtype)   # E^T dz_t
 
 
 def document_loss_and_grads(
@@ -396,24 +396,24 @@ def document_loss_and_grads(
     cdef int[::1] distinct = workspace.distinct
     cdef floating[:, ::1] embeddeds = workspace.embeddeds
     cdef floating[:, ::1] inputs = workspace.inputs
-    cdef floating[:, ::1] token_deltas = workspace.token_deltas
+    cdef floating[:, ::1] deltas_by_token = workspace.deltas_by_token
     cdef floating[:, ::1] middles = workspace.middles[:max(n, 1)]
     cdef floating[:, ::1] deltas = workspace.deltas[:max(n, 1)]
     cdef floating[:, ::1] logits = workspace.logits
-    cdef floating[:, ::1] logit_grads = workspace.logit_grads
-    cdef floating[::1] grad = workspace.grad
+    cdef floating[:, ::1] d_states_direct = workspace.d_states_direct
+    cdef floating[::1] d_state = workspace.d_state
     cdef double loss
     states[0, :] = initial_state
     with nogil:
         k = _forward(embedding, ih, hh, bias, gain, tokens, scaled_hh, scaled_hh_t, slot,
                   distinct, embeddeds, inputs, states, middles)
         loss = _logits(embedding, tokens, title_length, states, logits,
-                       d_embedding, logit_grads)
+                       d_embedding, d_states_direct)
         if T > 1:
-            _backward_through_time(scaled_hh, title_length, middles, logit_grads,
-                                   deltas, grad)
+            _backward_through_time(scaled_hh, title_length, middles, d_states_direct,
+                                   deltas, d_state)
             _parameter_grads(embedding, ih, hh, gain, tokens[:n], slot, distinct, k, states, deltas,
-                    embeddeds, token_deltas, d_scaled_hh, d_embedding, d_ih, d_hh,
+                    embeddeds, deltas_by_token, d_scaled_hh, d_embedding, d_ih, d_hh,
                     d_bias, d_gain)
     return loss
 

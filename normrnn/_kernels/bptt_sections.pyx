@@ -27,13 +27,13 @@ cdef double _document_by_section(
         floating[:, ::1] d_hh, floating[::1] d_bias, floating[::1] d_gain,
         floating[:, ::1] states, floating[:, ::1] middles,
         floating[:, ::1] embeddeds, floating[:, ::1] scaled_hh,
-        floating[:, ::1] d_scaled_hh, floating[::1] dlogits,
-        floating[::1] grad, floating[::1] next_grad, floating[::1] delta,
+        floating[:, ::1] d_scaled_hh, floating[::1] d_logits,
+        floating[::1] d_state, floating[::1] d_previous_state, floating[::1] delta,
         floating[::1] d_embedded) noexcept nogil:
     """Forward from ``states[0]``, then BPTT; returns the loss, adds into the d_ arrays.
 
     Workspaces: middles and embeddeds (T-1, H), scaled_hh and d_scaled_hh
-    (H, H, the latter zeroed), dlogits (V,), grad, next_grad, delta and
+    (H, H, the latter zeroed), d_logits (V,), d_state, d_previous_state, delta and
     d_embedded (H,).  ``gain`` and ``d_gain`` are None for the notes' fixed 1/H.
     """
     cdef Py_ssize_t T = tokens.shape[0], H = hh.shape[1], t, j
@@ -52,24 +52,24 @@ cdef double _document_by_section(
         for j in range(H):
             states[t + 1, j] = f(middles[t, j])
 
-    # backward, t = T-1 down to 1; grad holds g_t, the gradient w.r.t. s_t
-    grad[:] = 0
+    # backward, t = T-1 down to 1; d_state holds g_t, the gradient w.r.t. s_t
+    d_state[:] = 0
     for t in range(T - 1, 0, -1):
         if t >= title_length:                                          # 1. logits
             loss += _logits_backward(embedding, states[t], tokens[t],
-                                     dlogits, d_embedding, grad)
+                                     d_logits, d_embedding, d_state)
         delta[:] = 0
-        _activation_backward(grad, middles[t - 1], delta)             # 2. activation
+        _activation_backward(d_state, middles[t - 1], delta)             # 2. activation
         _bias_backward(delta, d_bias)                                  # 3. bias
         d_embedded[:] = 0
         _ih_backward(ih, embeddeds[t - 1], delta, d_ih, d_embedded)   # 4. ih
         _embedding_activation_backward(embedding, tokens[t - 1],       # 5. embedding
                                        d_embedded, d_embedding)        #    activation
-        next_grad[:] = 0
-        _hh_backward(scaled_hh, states[t - 1], delta, d_scaled_hh, next_grad)  # 6. hh
-        grad[:] = next_grad
+        d_previous_state[:] = 0
+        _hh_backward(scaled_hh, states[t - 1], delta, d_scaled_hh, d_previous_state)  # 6. hh
+        d_state[:] = d_previous_state
     if title_length == 0:             # position 0 is scored, but has no step before it
-        loss += _logits_backward(embedding, states[0], tokens[0], dlogits, d_embedding, grad)
+        loss += _logits_backward(embedding, states[0], tokens[0], d_logits, d_embedding, d_state)
     if gain is None:                                                   # once, after the loop
         _row_normalise_backward(hh, d_scaled_hh, d_hh)
     else:
@@ -97,7 +97,7 @@ def document_loss_and_grads_by_section(
     cdef floating[:, ::1] embeddeds = np.empty((max(T - 1, 1), H), dtype=dtype)
     cdef floating[:, ::1] scaled_hh = np.empty((H, H), dtype=dtype)
     cdef floating[:, ::1] d_scaled_hh = np.zeros((H, H), dtype=dtype)
-    cdef floating[::1] dlogits = np.empty(V, dtype=dtype)
+    cdef floating[::1] d_logits = np.empty(V, dtype=dtype)
     cdef floating[:, ::1] vectors = np.empty((4, H), dtype=dtype)
     cdef double loss
     states[0, :] = initial_state
@@ -105,6 +105,6 @@ def document_loss_and_grads_by_section(
         loss = _document_by_section(
             embedding, ih, hh, bias, gain, tokens, title_length,
             d_embedding, d_ih, d_hh, d_bias, d_gain, states, middles, embeddeds,
-            scaled_hh, d_scaled_hh, dlogits,
+            scaled_hh, d_scaled_hh, d_logits,
             vectors[0], vectors[1], vectors[2], vectors[3])
     return loss

@@ -247,11 +247,11 @@ cdef double _logits(const floating[:, ::1] embedding,      # IN  (V, H)
                     const floating[:, ::1] states,         # IN  (N + B, H)
                     floating[:, ::1] logits,               # OUT (N + B - first_scored, V) dz
                     floating[:, ::1] d_embedding,          # INOUT (V, H) += dZ^T S_scored
-                    floating[:, ::1] logit_grads           # OUT (N + B - first_scored, H) dZ E
+                    floating[:, ::1] d_states_direct           # OUT (N + B - first_scored, H) dZ E
                     ) noexcept nogil:
     """The loss of every scored position; dE += dZ^T S; E^T dz_t for every row from first_scored.
 
-    Row i of ``logits`` and ``logit_grads`` belongs to state row first_scored + i;
+    Row i of ``logits`` and ``d_states_direct`` belongs to state row first_scored + i;
     rows of title positions (t < m_b) get dz = 0, so E^T dz is 0 there.
     """
     cdef Py_ssize_t V = embedding.shape[0], H = embedding.shape[1]
@@ -283,21 +283,21 @@ cdef double _logits(const floating[:, ::1] embedding,      # IN  (V, H)
     gemm(True, False, <int> V, <int> H, <int> rows, 1, &logits[0, 0], <int> V,
          &states[first_scored, 0], <int> H, 1, &d_embedding[0, 0], <int> H)   # dE += dZ^T S
     gemm(False, False, <int> rows, <int> H, <int> V, 1, &logits[0, 0], <int> V,
-         &embedding[0, 0], <int> H, 0, &logit_grads[0, 0], <int> H)           # G = dZ E
+         &embedding[0, 0], <int> H, 0, &d_states_direct[0, 0], <int> H)           # G = dZ E
     return loss
 
 
 cdef inline void _copy_grads(Py_ssize_t n, Py_ssize_t row, Py_ssize_t first_scored,
-                             const floating[:, ::1] logit_grads, floating *out) noexcept nogil:
+                             const floating[:, ::1] d_states_direct, floating *out) noexcept nogil:
     """out[0 .. n H) = E^T dz of state rows row .. row + n - 1 (0 before first_scored)."""
-    cdef Py_ssize_t H = logit_grads.shape[1], i, j
+    cdef Py_ssize_t H = d_states_direct.shape[1], i, j
     for i in range(n):
         if row + i < first_scored:
             for j in range(H):
                 out[i * H + j] = 0
         else:
             for j in range(H):
-                out[i * H + j] = logit_grads[row + i - first_scored, j]
+                out[i * H + j] = d_states_direct[row + i - first_scored, j]
 
 
 cdef void _backward_through_time(const floating[:, ::1] scaled_hh,    # IN  (H, H) S
@@ -305,7 +305,7 @@ cdef void _backward_through_time(const floating[:, ::1] scaled_hh,    # IN  (H, 
                                  const int[::1] first,                # IN  (n_max + 1,)
                                  Py_ssize_t first_scored,
                                  const floating[:, ::1] middles,      # IN  (N, H) a_t
-                                 const floating[:, ::1] logit_grads,  # IN  E^T dz, see _logits
+                                 const floating[:, ::1] d_states_direct,  # IN  E^T dz, see _logits
                                  floating[:, ::1] deltas              # OUT (N, H) delta_t
                                  ) noexcept nogil:
     """delta_t = (E^T dz_{t+1} + S^T delta_{t+1}) * f'(a_t), the last step first.
@@ -321,8 +321,8 @@ cdef void _backward_through_time(const floating[:, ::1] scaled_hh,    # IN  (H, 
         c = stepping[t]
         c_next = stepping[t + 1]
         delta = &deltas[first[t], 0]
-        _copy_grads(c_next, first[t + 1], first_scored, logit_grads, delta)
-        _copy_grads(c - c_next, N + c_next, first_scored, logit_grads, delta + c_next * H)
+        _copy_grads(c_next, first[t + 1], first_scored, d_states_direct, delta)
+        _copy_grads(c - c_next, N + c_next, first_scored, d_states_direct, delta + c_next * H)
         if c_next > 0:                                # += S^T delta_{t+1} (sequential)
             _rows_times_add(c_next, H, &scaled_hh[0, 0], &deltas[first[t + 1], 0], delta)
         middle = &middles[first[t], 0]
@@ -344,7 +344,7 @@ cdef void _parameter_grads(const floating[:, ::1] embedding,    # IN  (V, H)
                            const floating[:, ::1] states,       # IN  (N + B, H)
                            const floating[:, ::1] deltas,       # IN  (N, H)
                            floating[:, ::1] embeddeds,          # INOUT (k, H) U on entry, then dU
-                           floating[:, ::1] token_deltas,       # OUT (k, H) D
+                           floating[:, ::1] deltas_by_token,       # OUT (k, H) D
                            floating[:, ::1] d_scaled_hh,        # OUT (H, H) dS
                            floating[:, ::1] d_embedding,        # INOUT (V, H)
                            floating[:, ::1] d_ih,               # INOUT (H, H)
@@ -356,15 +356,15 @@ cdef void _parameter_grads(const floating[:, ::1] embedding,    # IN  (V, H)
     cdef Py_ssize_t H = hh.shape[0], N = first[first.shape[0] - 1], t, b, r, j, row
     for r in range(k):
         for j in range(H):
-            token_deltas[r, j] = 0
+            deltas_by_token[r, j] = 0
     for t in range(first.shape[0] - 1):               # D[x] = sum of delta_t where x_t = x
         for b in range(stepping[t]):
             row = first[t] + b
             r = slot[tokens[offsets[b] + t]]
             for j in range(H):
-                token_deltas[r, j] += deltas[row, j]
+                deltas_by_token[r, j] += deltas[row, j]
     _token_sums_to_grads(embedding, ih, hh, gain, distinct, k, N, states, deltas, embeddeds,
-                         token_deltas, d_scaled_hh, d_embedding, d_ih, d_hh, d_bias, d_gain)
+                         deltas_by_token, d_scaled_hh, d_embedding, d_ih, d_hh, d_bias, d_gain)
 
 
 class LockstepWorkspace:
@@ -385,7 +385,7 @@ class LockstepWorkspace:
         self.distinct = np.empty(vocab_size, dtype=np.int32)       # the distinct tokens
         self.embeddeds = np.empty((vocab_size, hidden_size), dtype=dtype)     # U, then dU
         self.inputs = np.empty((vocab_size, hidden_size), dtype=dtype)        # W_ih u + b
-        self.token_deltas = np.empty((vocab_size, hidden_size), dtype=dtype)  # D
+        self.deltas_by_token = np.empty((vocab_size, hidden_size), dtype=dtype)  # D
         self.rows = self.steps = self.documents = -1
         self.reserve(1, 1, 1)
 
@@ -417,7 +417,7 @@ class LockstepWorkspace:
             self.middles = np.empty((self.rows, H), dtype=dtype)       # a_t
             self.deltas = np.empty((self.rows, H), dtype=dtype)        # delta_t
             self.logits = np.empty((self.rows, V), dtype=dtype)        # z, then dz
-            self.logit_grads = np.empty((self.rows, H), dtype=dtype)   # E^T dz
+            self.d_states_direct = np.empty((self.rows, H), dtype=dtype)   # E^T dz
 
 
 def batch_loss_and_grads(
@@ -464,14 +464,14 @@ def batch_loss_and_grads(
     cdef int[::1] distinct = workspace.distinct
     cdef floating[:, ::1] embeddeds = workspace.embeddeds
     cdef floating[:, ::1] inputs = workspace.inputs
-    cdef floating[:, ::1] token_deltas = workspace.token_deltas
+    cdef floating[:, ::1] deltas_by_token = workspace.deltas_by_token
     cdef int[::1] stepping = workspace.stepping[:n_max + 1]
     cdef int[::1] first = workspace.first[:n_max + 1]
     cdef floating[:, ::1] states = workspace.states
     cdef floating[:, ::1] middles = workspace.middles
     cdef floating[:, ::1] deltas = workspace.deltas
     cdef floating[:, ::1] logits = workspace.logits
-    cdef floating[:, ::1] logit_grads = workspace.logit_grads
+    cdef floating[:, ::1] d_states_direct = workspace.d_states_direct
     with nogil:
         _scaled_hh(hh, gain, scaled_hh, scaled_hh_t)
         k = _input_terms(embedding, ih, bias, tokens, offsets, slot, distinct, embeddeds, inputs)
@@ -482,12 +482,12 @@ def batch_loss_and_grads(
         _forward(scaled_hh_t, tokens, offsets, slot, inputs, stepping, first, states, middles)
         first_scored = first[m_min] if m_min <= n_max else N
         loss = _logits(embedding, tokens, offsets, title_lengths, stepping, first,
-                       first_scored, states, logits, d_embedding, logit_grads)
+                       first_scored, states, logits, d_embedding, d_states_direct)
         if N > 0:
             _backward_through_time(scaled_hh, stepping, first, first_scored, middles,
-                                   logit_grads, deltas)
+                                   d_states_direct, deltas)
             _parameter_grads(embedding, ih, hh, gain, tokens, offsets, stepping, first, slot,
-                             distinct, k, states, deltas, embeddeds, token_deltas,
+                             distinct, k, states, deltas, embeddeds, deltas_by_token,
                              d_scaled_hh, d_embedding, d_ih, d_hh, d_bias, d_gain)
         for b in range(B):
             for j in range(H):

@@ -10,7 +10,7 @@ cdef void _outer_add_and_matvec_t_add(const floating[:, ::1] w,
                                       floating[:, ::1] d_w,
                                       floating[::1] d_x) noexcept nogil
 cdef void _activation(const floating[::1] x, floating[::1] out) noexcept nogil
-cdef void _activation_backward(const floating[::1] grad_state,
+cdef void _activation_backward(const floating[::1] d_state,
                                const floating[::1] middle,
                                floating[::1] delta) noexcept nogil
 cdef void _logits_forward(const floating[:, ::1] embedding,
@@ -19,7 +19,7 @@ cdef void _logits_forward(const floating[:, ::1] embedding,
 cdef double _softmax_cross_entropy(floating[::1] logits, int token) noexcept nogil
 cdef double _logits_backward(const floating[:, ::1] embedding,
                              const floating[::1] state, int token,
-                             floating[::1] dlogits,
+                             floating[::1] d_logits,
                              floating[:, ::1] d_embedding,
                              floating[::1] d_state) noexcept nogil
 cdef void _bias_backward(const floating[::1] delta, floating[::1] d_bias) noexcept nogil

@@ -55,13 +55,13 @@ cdef void _activation(const floating[::1] x, floating[::1] out) noexcept nogil:
         out[j] = f(x[j])
 
 
-cdef void _activation_backward(const floating[::1] grad_state,
+cdef void _activation_backward(const floating[::1] d_state,
                                const floating[::1] middle,
                                floating[::1] delta) noexcept nogil:
-    """delta[j] += grad_state[j] f'(middle[j]): the gradient reaching a_t from s_{t+1}."""
+    """delta[j] += d_state[j] f'(middle[j]): the gradient reaching a_t from s_{t+1}."""
     cdef Py_ssize_t j
     for j in range(middle.shape[0]):
-        delta[j] += grad_state[j] * f_grad(middle[j])
+        delta[j] += d_state[j] * f_grad(middle[j])
 # [/section:activation]
 
 
@@ -101,18 +101,18 @@ cdef double _softmax_cross_entropy(floating[::1] logits, int token) noexcept nog
 
 cdef double _logits_backward(const floating[:, ::1] embedding,
                              const floating[::1] state, int token,
-                             floating[::1] dlogits,
+                             floating[::1] d_logits,
                              floating[:, ::1] d_embedding,
                              floating[::1] d_state) noexcept nogil:
     """Softmax cross-entropy of z = E s at ``token``, and its backward.
 
-    dz = softmax(E s) - onehot(token) is written to ``dlogits`` (V,);
+    dz = softmax(E s) - onehot(token) is written to ``d_logits`` (V,);
     d_embedding (V, H) += dz ⊗ s; d_state (H,) += E^T dz.  Returns the loss.
     """
-    dlogits[:] = 0
-    _logits_forward(embedding, state, dlogits)
-    cdef double loss = _softmax_cross_entropy(dlogits, token)
-    _outer_add_and_matvec_t_add(embedding, state, dlogits, d_embedding, d_state)
+    d_logits[:] = 0
+    _logits_forward(embedding, state, d_logits)
+    cdef double loss = _softmax_cross_entropy(d_logits, token)
+    _outer_add_and_matvec_t_add(embedding, state, d_logits, d_embedding, d_state)
     return loss
 # [/section:logits]
 
@@ -271,11 +271,11 @@ def activation(const floating[::1] x, floating[::1] out):
         _activation(x, out)
 
 
-def activation_backward(const floating[::1] grad_state, const floating[::1] middle,
+def activation_backward(const floating[::1] d_state, const floating[::1] middle,
                         floating[::1] delta):
-    """delta += grad_state * f'(middle).  Unchecked."""
+    """delta += d_state * f'(middle).  Unchecked."""
     with nogil:
-        _activation_backward(grad_state, middle, delta)
+        _activation_backward(d_state, middle, delta)
 
 
 def logits_forward(const floating[:, ::1] embedding, const floating[::1] state,
@@ -286,12 +286,12 @@ def logits_forward(const floating[:, ::1] embedding, const floating[::1] state,
 
 
 def logits_backward(const floating[:, ::1] embedding, const floating[::1] state,
-                    int token, floating[::1] dlogits, floating[:, ::1] d_embedding,
+                    int token, floating[::1] d_logits, floating[:, ::1] d_embedding,
                     floating[::1] d_state):
-    """Loss at ``token``; dlogits = dz; d_embedding += dz ⊗ s; d_state += E^T dz.  Unchecked."""
+    """Loss at ``token``; d_logits = dz; d_embedding += dz ⊗ s; d_state += E^T dz.  Unchecked."""
     cdef double loss
     with nogil:
-        loss = _logits_backward(embedding, state, token, dlogits, d_embedding, d_state)
+        loss = _logits_backward(embedding, state, token, d_logits, d_embedding, d_state)
     return loss
 
 

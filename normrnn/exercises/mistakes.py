@@ -95,16 +95,16 @@ def _logits(case):
 
 
 def _activation(case):
-    grad_state, middle = case.args64
+    d_state, middle = case.args64
     q = middle * middle + middle + 1.0
     return [
-        Candidate("f(a) where f'(a) is due", {"delta": grad_state * reference.activation(middle)}),
+        Candidate("f(a) where f'(a) is due", {"delta": d_state * reference.activation(middle)}),
         Candidate("f'(a) without the square in its denominator: (2a + 1) / (a^2 + a + 1)",
-                  {"delta": grad_state * (2 * middle + 1) / q}),
+                  {"delta": d_state * (2 * middle + 1) / q}),
         Candidate("the incoming gradient g is left out: delta = f'(a)",
                   {"delta": reference.activation_grad(middle)}),
         Candidate("g / f'(a) where g * f'(a) is due",
-                  {"delta": grad_state / reference.activation_grad(middle)}),
+                  {"delta": d_state / reference.activation_grad(middle)}),
     ]
 
 

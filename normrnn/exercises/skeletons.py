@@ -45,9 +45,9 @@ d_state : ndarray, shape (H,)
         "Differentiate -log softmax(z)[x] with respect to z first: the result "
         "has a famously simple form.  Then z = E s is linear in E and in s."),
     "activation": (
-        "grad_state, middle", "sections/activation", "Activation",
+        "d_state, middle", "sections/activation", "Activation",
         "The gradient through s_{t+1} = f(a_t), f(x) = 1 - 1 / (x^2 + x + 1).",
-        """grad_state : ndarray, shape (H,)
+        """d_state : ndarray, shape (H,)
     g_{t+1}, d loss / d s_{t+1}.
 middle : ndarray, shape (H,)
     a_t, the pre-activation.

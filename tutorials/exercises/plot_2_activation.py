@@ -24,12 +24,12 @@ from normrnn.exercises.plot import plot_grade
 # ``normrnn exercise start`` writes to a file of its own.
 
 
-def activation_backward(grad_state, middle):
+def activation_backward(d_state, middle):
     """The gradient through s_{t+1} = f(a_t), f(x) = 1 - 1 / (x^2 + x + 1).
 
     Parameters
     ----------
-    grad_state : ndarray, shape (H,)
+    d_state : ndarray, shape (H,)
         g_{t+1}, d loss / d s_{t+1}.
     middle : ndarray, shape (H,)
         a_t, the pre-activation.
