@@ -441,8 +441,8 @@ class NormRNN:
     def final_state(self, tokens, *, initial_state=None):
         """s_T, the state after reading every token of ``tokens``, shape (H,).
 
-        One step per token (:func:`normrnn._kernels.lockstep.read_tokens`), no
-        logits, nothing kept: what a sampler needs to read a prompt.
+        One step per token (:func:`normrnn._kernels.lockstep.batch_loss` with
+        ``read_last``, scoring nothing), no logits, nothing kept: what a sampler needs to read a prompt.
 
         Parameters
         ----------
@@ -461,10 +461,13 @@ class NormRNN:
 
     def _read(self, tokens, state):
         """The unchecked kernel call of :meth:`final_state`: a new array, s_T."""
-        state = state.copy()
-        _lockstep.read_tokens(self.embedding, self.ih, self.hh, self.bias, self.gain, tokens,
-                              state, _lockstep_workspace(*self._key))
-        return state
+        T = len(tokens)
+        last = np.empty((1, self.hidden_size), dtype=self.dtype)
+        _lockstep.batch_loss(self.embedding, self.ih, self.hh, self.bias, self.gain, tokens,
+                             np.array([0, T], dtype=np.int32), np.array([T], dtype=np.int32),
+                             state[np.newaxis], last, _lockstep_workspace(*self._key),
+                             read_last=True)
+        return last[0]
 
     @property
     def _key(self):
@@ -496,7 +499,7 @@ class NormRNN:
         """One step of the recurrence: f(S s + W_ih f(E[x]) + b), shape (H,).
 
         Checks the parameters once and runs one step
-        (:func:`normrnn._kernels.lockstep.read_tokens`); no dummy token.
+        (:meth:`final_state` of one token); no dummy token.
         """
         self.check_parameters()
         _validate.array(state, "state", dtype=self.dtype, shape=(self.hidden_size,))

@@ -168,6 +168,33 @@ def test_final_state_and_next_state_read_every_token(dtype):
     assert state.dtype == dtype and state.shape == (model.hidden_size,)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_batch_loss_read_last_reads_every_token_and_scores_the_same(dtype):
+    # read_last: each document steps once more, over its last token, so its
+    # last state is s_{T_b}; what is scored (positions m_b .. T_b - 1) is not
+    # changed by that extra step, so the loss is the same.
+    model = _model(dtype, "learned")
+    rng = np.random.default_rng(9)
+    lengths = [9, 6, 6, 2, 1]
+    docs = _ragged(rng, model.vocab_size, lengths)
+    tokens = np.concatenate([t for t, _ in docs]).astype(np.int32)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    titles = np.array([m for _, m in docs], dtype=np.int32)
+    starts = rng.normal(0, 0.5, (len(docs), model.hidden_size)).astype(dtype)
+    workspace = lockstep.LockstepWorkspace(model.vocab_size, model.hidden_size, dtype)
+    args = (model.embedding, model.ih, model.hh, model.bias, model.gain, tokens, offsets,
+            titles, starts)
+    read, unread = np.empty_like(starts), np.empty_like(starts)
+    loss_read = lockstep.batch_loss(*args, read, workspace, read_last=True)
+    loss = lockstep.batch_loss(*args, unread, workspace)
+    assert abs(loss_read - loss) <= TOL[dtype] * abs(loss)
+    for b, (doc, _) in enumerate(docs):
+        want = model.final_state(doc, initial_state=starts[b])
+        assert gradcheck.relative_error(read[b], want) < TOL[dtype]
+        assert gradcheck.relative_error(
+            unread[b], model.states(doc, initial_state=starts[b])[-1]) < TOL[dtype]
+
+
 def test_loss_is_the_forward_only_kernel_and_agrees():
     model = _model(np.float64, "fixed")
     tokens = np.random.default_rng(6).integers(0, model.vocab_size, 300)

@@ -29,6 +29,11 @@ document.  The result equals the section-by-section BPTT up to the rounding
 of reordered sums; the tests check that.  Memory is O(T (H + V) + V H + H^2)
 per document, in a :class:`Workspace` that is reused from one document to the
 next.
+
+:mod:`normrnn._kernels.lockstep` runs the same passes for a batch of
+documents.  It shares this module's helpers (``bptt.pxd``), and its argument
+lists and workspace arrays repeat these, name for name, on purpose: the two
+kernels read side by side, and differ only in how the steps are laid out.
 """
 
 import numpy as np
@@ -176,7 +181,7 @@ cdef double _logits(const floating[:, ::1] embedding,   # IN  (V, H)
                     const floating[:, ::1] states,      # IN  (T, H)
                     floating[:, ::1] logits,            # OUT (T-m, V) z, then dz
                     floating[:, ::1] d_embedding,       # INOUT (V, H)
-                    floating[:, ::1] d_states_direct        # OUT (T-m, H) E^T dz
+                    floating[:, ::1] d_states_direct    # OUT (T-m, H) E^T dz
                     ) noexcept nogil:
     """Loss over positions t >= m; dE += dZ^T S_m; d_states_direct = dZ E (row t-m is E^T dz_t)."""
     cdef Py_ssize_t T = tokens.shape[0], V = embedding.shape[0], H = embedding.shape[1], r
@@ -191,7 +196,7 @@ cdef double _logits(const floating[:, ::1] embedding,   # IN  (V, H)
     gemm(True, False, V, H, k, 1, &logits[0, 0], V, &states[m, 0], H,
          1, &d_embedding[0, 0], H)                   # dE += dZ^T S_m
     gemm(False, False, k, H, V, 1, &logits[0, 0], V, &embedding[0, 0], H,
-         0, &d_states_direct[0, 0], H)                   # G = dZ E
+         0, &d_states_direct[0, 0], H)               # E^T dz_t, all rows: dZ E
     return loss
 
 
@@ -200,7 +205,7 @@ cdef void _backward_through_time(const floating[:, ::1] scaled_hh,    # IN  (H, 
                                  const floating[:, ::1] middles,      # IN  (T-1, H) a_t
                                  const floating[:, ::1] d_states_direct,  # IN  (T-m, H) E^T dz
                                  floating[:, ::1] deltas,             # OUT (T-1, H) delta_t
-                                 floating[::1] d_state                   # OUT (H,) scratch g_t
+                                 floating[::1] d_state                # OUT (H,) scratch g_t
                                  ) noexcept nogil:
     """delta_{t-1} = (E^T dz_t + S^T delta_t) * f'(a_{t-1}), t = T-1 down to 1."""
     cdef Py_ssize_t n = middles.shape[0], H = scaled_hh.shape[0], t, j
@@ -268,7 +273,7 @@ cdef void _parameter_grads(const floating[:, ::1] embedding,    # IN  (V, H)
                            const floating[:, ::1] states,       # IN  (T, H)
                            const floating[:, ::1] deltas,       # IN  (T-1, H)
                            floating[:, ::1] embeddeds,          # INOUT (k, H) U on entry, dU after
-                           floating[:, ::1] deltas_by_token,       # OUT (k, H) D
+                           floating[:, ::1] deltas_by_token,    # OUT (k, H) D
                            floating[:, ::1] d_scaled_hh,        # OUT (H, H) dS
                            floating[:, ::1] d_embedding,        # INOUT (V, H)
                            floating[:, ::1] d_ih,               # INOUT (H, H)
@@ -281,6 +286,8 @@ cdef void _parameter_grads(const floating[:, ::1] embedding,    # IN  (V, H)
     ``tokens`` are x_0 .. x_{T-2}, the inputs of delta_0 .. delta_{T-2};
     ``slot``, ``distinct``, ``k`` and ``embeddeds`` (U) are as :func:`_input_terms`
     left them.  ``gain`` and ``d_gain`` are None for the notes' fixed 1/H.
+    Builds D, then hands its arguments on to :func:`_token_sums_to_grads`,
+    which is why the two argument lists repeat each other.
     """
     cdef Py_ssize_t n = deltas.shape[0], H = hh.shape[0], t, r, j
     for r in range(k):
@@ -354,11 +361,65 @@ class Workspace:
         self.distinct = np.empty(tokens, dtype=np.int32)
         self.embeddeds = np.empty((tokens, H), dtype=dtype)        # u = f(E[x]), then du
         self.inputs = np.empty((tokens, H), dtype=dtype)           # W_ih u + b
-        self.deltas_by_token = np.empty((tokens, H), dtype=dtype)     # D: deltas summed by token
+        self.deltas_by_token = np.empty((tokens, H), dtype=dtype)  # D: deltas summed by token
         self.middles = np.empty((self.rows, H), dtype=dtype)       # a_t
         self.deltas = np.empty((self.rows, H), dtype=dtype)        # delta_t
         self.logits = np.empty((self.rows, V), dtype=dtype)        # z_t, then dz_t
-        self.d_states_direct = np.empty((self.rows, H), dtype=dtype)   # E^T dz_t
+        self.d_states_direct = np.empty((self.rows, H), dtype=dtype)  # E^T dz_t
+
+
+cdef double _document(const floating[:, ::1] embedding,     # IN  (V, H)
+                      const floating[:, ::1] ih,            # IN  (H, H)
+                      const floating[:, ::1] hh,            # IN  (H, H)
+                      const floating[::1] bias,             # IN  (H,)
+                      const floating[::1] gain,             # IN  (H,) or None
+                      const int[::1] tokens,                # IN  (T,)
+                      int title_length,
+                      const floating[::1] initial_state,    # IN  (H,)
+                      floating[:, ::1] states,              # OUT (T, H)
+                      workspace,
+                      bint backward,
+                      floating[:, ::1] d_embedding,         # INOUT (V, H), or None without backward
+                      floating[:, ::1] d_ih,                # INOUT (H, H), or None
+                      floating[:, ::1] d_hh,                # INOUT (H, H), or None
+                      floating[::1] d_bias,                 # INOUT (H,), or None
+                      floating[::1] d_gain                  # INOUT (H,), or None
+                      ) except? -1:
+    """The forward pass of one document and, with ``backward``, its loss and BPTT.
+
+    The one place where the workspace's arrays become typed views; both
+    ``def`` kernels below call it.  Returns the loss (0 without ``backward``).
+    """
+    cdef Py_ssize_t T = tokens.shape[0], n = max(T - 1, 0), k
+    cdef double loss = 0
+    workspace.reserve(T)
+    cdef floating[:, ::1] scaled_hh = workspace.scaled_hh
+    cdef floating[:, ::1] scaled_hh_t = workspace.scaled_hh_t
+    cdef floating[:, ::1] d_scaled_hh = workspace.d_scaled_hh
+    cdef int[::1] slot = workspace.slot
+    cdef int[::1] distinct = workspace.distinct
+    cdef floating[:, ::1] embeddeds = workspace.embeddeds
+    cdef floating[:, ::1] inputs = workspace.inputs
+    cdef floating[:, ::1] deltas_by_token = workspace.deltas_by_token
+    cdef floating[:, ::1] middles = workspace.middles[:max(n, 1)]
+    cdef floating[:, ::1] deltas = workspace.deltas[:max(n, 1)]
+    cdef floating[:, ::1] logits = workspace.logits
+    cdef floating[:, ::1] d_states_direct = workspace.d_states_direct
+    cdef floating[::1] d_state = workspace.d_state
+    states[0, :] = initial_state
+    with nogil:
+        k = _forward(embedding, ih, hh, bias, gain, tokens, scaled_hh, scaled_hh_t, slot,
+                     distinct, embeddeds, inputs, states, middles)
+        if backward:
+            loss = _logits(embedding, tokens, title_length, states, logits, d_embedding,
+                           d_states_direct)
+        if backward and T > 1:
+            _backward_through_time(scaled_hh, title_length, middles, d_states_direct,
+                                   deltas, d_state)
+            _parameter_grads(embedding, ih, hh, gain, tokens[:n], slot, distinct, k, states,
+                             deltas, embeddeds, deltas_by_token, d_scaled_hh, d_embedding,
+                             d_ih, d_hh, d_bias, d_gain)
+    return loss
 
 
 def document_loss_and_grads(
@@ -387,35 +448,8 @@ def document_loss_and_grads(
     s_0 .. s_{T-1} into ``states``; scratch space comes from ``workspace``
     (a :class:`Workspace` of the same V, H and dtype).  Runs without the GIL.
     """
-    cdef Py_ssize_t T = tokens.shape[0], n = max(T - 1, 0), k
-    workspace.reserve(T)
-    cdef floating[:, ::1] scaled_hh = workspace.scaled_hh
-    cdef floating[:, ::1] scaled_hh_t = workspace.scaled_hh_t
-    cdef floating[:, ::1] d_scaled_hh = workspace.d_scaled_hh
-    cdef int[::1] slot = workspace.slot
-    cdef int[::1] distinct = workspace.distinct
-    cdef floating[:, ::1] embeddeds = workspace.embeddeds
-    cdef floating[:, ::1] inputs = workspace.inputs
-    cdef floating[:, ::1] deltas_by_token = workspace.deltas_by_token
-    cdef floating[:, ::1] middles = workspace.middles[:max(n, 1)]
-    cdef floating[:, ::1] deltas = workspace.deltas[:max(n, 1)]
-    cdef floating[:, ::1] logits = workspace.logits
-    cdef floating[:, ::1] d_states_direct = workspace.d_states_direct
-    cdef floating[::1] d_state = workspace.d_state
-    cdef double loss
-    states[0, :] = initial_state
-    with nogil:
-        k = _forward(embedding, ih, hh, bias, gain, tokens, scaled_hh, scaled_hh_t, slot,
-                  distinct, embeddeds, inputs, states, middles)
-        loss = _logits(embedding, tokens, title_length, states, logits,
-                       d_embedding, d_states_direct)
-        if T > 1:
-            _backward_through_time(scaled_hh, title_length, middles, d_states_direct,
-                                   deltas, d_state)
-            _parameter_grads(embedding, ih, hh, gain, tokens[:n], slot, distinct, k, states, deltas,
-                    embeddeds, deltas_by_token, d_scaled_hh, d_embedding, d_ih, d_hh,
-                    d_bias, d_gain)
-    return loss
+    return _document(embedding, ih, hh, bias, gain, tokens, title_length, initial_state,
+                     states, workspace, True, d_embedding, d_ih, d_hh, d_bias, d_gain)
 
 
 def document_states(const floating[:, ::1] embedding,    # IN  (V, H)
@@ -431,15 +465,7 @@ def document_states(const floating[:, ::1] embedding,    # IN  (V, H)
 
     Unchecked, like :func:`document_loss_and_grads`; ``gain`` as there.
     """
-    workspace.reserve(tokens.shape[0])
-    cdef floating[:, ::1] scaled_hh = workspace.scaled_hh
-    cdef floating[:, ::1] scaled_hh_t = workspace.scaled_hh_t
-    cdef int[::1] slot = workspace.slot
-    cdef int[::1] distinct = workspace.distinct
-    cdef floating[:, ::1] embeddeds = workspace.embeddeds
-    cdef floating[:, ::1] inputs = workspace.inputs
-    cdef floating[:, ::1] middles = workspace.middles
-    states[0, :] = initial_state
-    with nogil:
-        _forward(embedding, ih, hh, bias, gain, tokens, scaled_hh, scaled_hh_t, slot,
-              distinct, embeddeds, inputs, states, middles)
+    cdef floating[:, ::1] no_matrix = None          # no gradients without the backward pass
+    cdef floating[::1] no_vector = None
+    _document(embedding, ih, hh, bias, gain, tokens, 0, initial_state, states, workspace,
+              False, no_matrix, no_matrix, no_matrix, no_vector, no_vector)

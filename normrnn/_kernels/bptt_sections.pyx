@@ -59,7 +59,7 @@ cdef double _document_by_section(
             loss += _logits_backward(embedding, states[t], tokens[t],
                                      d_logits, d_embedding, d_state)
         delta[:] = 0
-        _activation_backward(d_state, middles[t - 1], delta)             # 2. activation
+        _activation_backward(d_state, middles[t - 1], delta)           # 2. activation
         _bias_backward(delta, d_bias)                                  # 3. bias
         d_embedded[:] = 0
         _ih_backward(ih, embeddeds[t - 1], delta, d_ih, d_embedded)   # 4. ih

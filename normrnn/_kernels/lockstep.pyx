@@ -170,18 +170,47 @@ cdef Py_ssize_t _input_terms(const floating[:, ::1] embedding,   # IN  (V, H)
 
 cdef Py_ssize_t _schedule(const int[::1] offsets,   # IN  (B + 1,) lengths non-increasing
                           int[::1] stepping,        # OUT (n_max + 1,) c_t, then 0
-                          int[::1] first            # OUT (n_max + 1,) first row of step t
+                          int[::1] first,           # OUT (n_max + 1,) first row of step t
+                          bint read_last=False
                           ) noexcept nogil:
-    """c_t = #{b: T_b - 1 > t} and first[t] = c_0 + ... + c_{t-1}; returns N = first[n_max]."""
-    cdef Py_ssize_t B = offsets.shape[0] - 1, n_max = offsets[1] - offsets[0] - 1, t
-    cdef Py_ssize_t c = B, row = 0
+    """c_t = #{b: n_b > t} and first[t] = c_0 + ... + c_{t-1}; returns N = first[n_max].
+
+    Document b steps n_b = T_b - 1 times (its last token is only predicted),
+    or T_b times with ``read_last``.
+    """
+    cdef Py_ssize_t B = offsets.shape[0] - 1, n_max = offsets[1] - offsets[0] - 1 + read_last
+    cdef Py_ssize_t c = B, row = 0, t
     for t in range(n_max + 1):
-        while c > 0 and offsets[c] - offsets[c - 1] - 1 <= t:
+        while c > 0 and offsets[c] - offsets[c - 1] - 1 + read_last <= t:
             c -= 1
         stepping[t] = <int> c
         first[t] = <int> row
         row += c
     return row
+
+
+cdef Py_ssize_t _prepare(const floating[:, ::1] embedding,   # IN  (V, H)
+                         const floating[:, ::1] ih,          # IN  (H, H)
+                         const floating[:, ::1] hh,          # IN  (H, H)
+                         const floating[::1] bias,           # IN  (H,)
+                         const floating[::1] gain,           # IN  (H,) or None
+                         const int[::1] tokens,              # IN  (total,)
+                         const int[::1] offsets,             # IN  (B + 1,)
+                         bint read_last,
+                         floating[:, ::1] scaled_hh,         # OUT (H, H) S
+                         floating[:, ::1] scaled_hh_t,       # OUT (H, H) S^T
+                         int[::1] slot,                      # OUT (V,)
+                         int[::1] distinct,                  # OUT (>= k,)
+                         floating[:, ::1] embeddeds,         # OUT (>= k, H) U
+                         floating[:, ::1] inputs,            # OUT (>= k, H) W_ih u + b
+                         int[::1] stepping,                  # OUT (n_max + 1,) c_t
+                         int[::1] first                      # OUT (n_max + 1,)
+                         ) noexcept nogil:
+    """What every pass does first: S and S^T, the input terms, the schedule; returns k."""
+    _scaled_hh(hh, gain, scaled_hh, scaled_hh_t)
+    _schedule(offsets, stepping, first, read_last)
+    return _input_terms(embedding, ih, bias, tokens, offsets, slot, distinct, embeddeds, inputs,
+                        read_last)
 
 
 cdef void _step_forward(Py_ssize_t t, Py_ssize_t c,
@@ -247,7 +276,7 @@ cdef double _logits(const floating[:, ::1] embedding,      # IN  (V, H)
                     const floating[:, ::1] states,         # IN  (N + B, H)
                     floating[:, ::1] logits,               # OUT (N + B - first_scored, V) dz
                     floating[:, ::1] d_embedding,          # INOUT (V, H) += dZ^T S_scored
-                    floating[:, ::1] d_states_direct           # OUT (N + B - first_scored, H) dZ E
+                    floating[:, ::1] d_states_direct       # OUT (N + B - first_scored, H) dZ E
                     ) noexcept nogil:
     """The loss of every scored position; dE += dZ^T S; E^T dz_t for every row from first_scored.
 
@@ -283,7 +312,7 @@ cdef double _logits(const floating[:, ::1] embedding,      # IN  (V, H)
     gemm(True, False, <int> V, <int> H, <int> rows, 1, &logits[0, 0], <int> V,
          &states[first_scored, 0], <int> H, 1, &d_embedding[0, 0], <int> H)   # dE += dZ^T S
     gemm(False, False, <int> rows, <int> H, <int> V, 1, &logits[0, 0], <int> V,
-         &embedding[0, 0], <int> H, 0, &d_states_direct[0, 0], <int> H)           # G = dZ E
+         &embedding[0, 0], <int> H, 0, &d_states_direct[0, 0], <int> H)       # E^T dz_t, all rows: dZ E
     return loss
 
 
@@ -344,7 +373,7 @@ cdef void _parameter_grads(const floating[:, ::1] embedding,    # IN  (V, H)
                            const floating[:, ::1] states,       # IN  (N + B, H)
                            const floating[:, ::1] deltas,       # IN  (N, H)
                            floating[:, ::1] embeddeds,          # INOUT (k, H) U on entry, then dU
-                           floating[:, ::1] deltas_by_token,       # OUT (k, H) D
+                           floating[:, ::1] deltas_by_token,    # OUT (k, H) D
                            floating[:, ::1] d_scaled_hh,        # OUT (H, H) dS
                            floating[:, ::1] d_embedding,        # INOUT (V, H)
                            floating[:, ::1] d_ih,               # INOUT (H, H)
@@ -417,7 +446,17 @@ class LockstepWorkspace:
             self.middles = np.empty((self.rows, H), dtype=dtype)       # a_t
             self.deltas = np.empty((self.rows, H), dtype=dtype)        # delta_t
             self.logits = np.empty((self.rows, V), dtype=dtype)        # z, then dz
-            self.d_states_direct = np.empty((self.rows, H), dtype=dtype)   # E^T dz
+            self.d_states_direct = np.empty((self.rows, H), dtype=dtype)  # E^T dz
+
+    def prepared(self, steps):
+        """The arrays :func:`_prepare` fills, in its order, for a batch of ``steps`` steps.
+
+        S, S^T, ``slot``, ``distinct``, U, the input terms, and ``stepping``
+        and ``first`` cut to steps + 1 entries (the kernels count the steps
+        by their length).  Both passes unpack them with one assignment.
+        """
+        return (self.scaled_hh, self.scaled_hh_t, self.slot, self.distinct, self.embeddeds,
+                self.inputs, self.stepping[:steps + 1], self.first[:steps + 1])
 
 
 def batch_loss_and_grads(
@@ -456,26 +495,22 @@ def batch_loss_and_grads(
     for b in range(B):
         m_min = min(m_min, title_lengths[b])
     workspace.reserve(offsets[B] - offsets[0], n_max, B)
-    # the typed views of the workspace, unpacked once
-    cdef floating[:, ::1] scaled_hh = workspace.scaled_hh
-    cdef floating[:, ::1] scaled_hh_t = workspace.scaled_hh_t
+    # the arrays _prepare fills, as in batch_loss; then this pass's own
+    cdef floating[:, ::1] scaled_hh, scaled_hh_t, embeddeds, inputs
+    cdef int[::1] slot, distinct, stepping, first
+    scaled_hh, scaled_hh_t, slot, distinct, embeddeds, inputs, stepping, first = (
+        workspace.prepared(n_max))
     cdef floating[:, ::1] d_scaled_hh = workspace.d_scaled_hh
-    cdef int[::1] slot = workspace.slot
-    cdef int[::1] distinct = workspace.distinct
-    cdef floating[:, ::1] embeddeds = workspace.embeddeds
-    cdef floating[:, ::1] inputs = workspace.inputs
     cdef floating[:, ::1] deltas_by_token = workspace.deltas_by_token
-    cdef int[::1] stepping = workspace.stepping[:n_max + 1]
-    cdef int[::1] first = workspace.first[:n_max + 1]
     cdef floating[:, ::1] states = workspace.states
     cdef floating[:, ::1] middles = workspace.middles
     cdef floating[:, ::1] deltas = workspace.deltas
     cdef floating[:, ::1] logits = workspace.logits
     cdef floating[:, ::1] d_states_direct = workspace.d_states_direct
     with nogil:
-        _scaled_hh(hh, gain, scaled_hh, scaled_hh_t)
-        k = _input_terms(embedding, ih, bias, tokens, offsets, slot, distinct, embeddeds, inputs)
-        N = _schedule(offsets, stepping, first)
+        k = _prepare(embedding, ih, hh, bias, gain, tokens, offsets, False, scaled_hh,
+                     scaled_hh_t, slot, distinct, embeddeds, inputs, stepping, first)
+        N = first[n_max]
         for b in range(B):                            # s_0: read by step 0, or, for
             for j in range(H):                        # T_b = 1, the last state
                 states[b if b < stepping[0] else N + b, j] = initial_states[b, j]
@@ -525,27 +560,28 @@ def batch_loss(
         const int[::1] offsets,                # IN  (B + 1,)
         const int[::1] title_lengths,          # IN  (B,)
         const floating[:, ::1] initial_states,  # IN  (B, H)
-        floating[:, ::1] last_states,          # OUT (B, H) s_{T_b - 1}
-        workspace):
+        floating[:, ::1] last_states,          # OUT (B, H) s_{T_b - 1}, or s_{T_b}
+        workspace,
+        bint read_last=False):
     """The summed loss of :func:`batch_loss_and_grads`, forward only, in O(B (H + V)) memory.
 
     Same arguments and guarantees, without the gradients: nothing is kept for
     a backward pass.  Each document's state lives in one row, updated in
     place; the scored states of :data:`LOSS_BLOCK_STEPS` steps are scored
-    together, one gemm for their logits.  ``last_states[b]`` gets s^b_{T_b - 1}.
+    together, one gemm for their logits.  ``last_states[b]`` gets s^b_{T_b - 1},
+    or, with ``read_last``, s^b_{T_b}: the state after reading every token,
+    the last one too, as a sampler reading a prompt needs (give
+    title_lengths[b] = T_b to score nothing).
     """
     cdef Py_ssize_t B = offsets.shape[0] - 1, H = hh.shape[0]
-    cdef Py_ssize_t n_max = offsets[1] - offsets[0] - 1, b, t, c, rows = 0, j
+    cdef Py_ssize_t n_max = offsets[1] - offsets[0] - 1 + read_last, b, t, c, rows = 0, j
     cdef double loss = 0
     workspace.reserve(0, n_max, B, backward=False)
-    cdef floating[:, ::1] scaled_hh = workspace.scaled_hh
-    cdef floating[:, ::1] scaled_hh_t = workspace.scaled_hh_t
-    cdef int[::1] slot = workspace.slot
-    cdef int[::1] distinct = workspace.distinct
-    cdef floating[:, ::1] embeddeds = workspace.embeddeds
-    cdef floating[:, ::1] inputs = workspace.inputs
-    cdef int[::1] stepping = workspace.stepping[:n_max + 1]
-    cdef int[::1] first = workspace.first[:n_max + 1]
+    # the arrays _prepare fills, as in batch_loss_and_grads; then this pass's own
+    cdef floating[:, ::1] scaled_hh, scaled_hh_t, embeddeds, inputs
+    cdef int[::1] slot, distinct, stepping, first
+    scaled_hh, scaled_hh_t, slot, distinct, embeddeds, inputs, stepping, first = (
+        workspace.prepared(n_max))
     cdef floating[:, ::1] state = workspace.state
     cdef floating[:, ::1] middle = workspace.middle
     cdef floating[:, ::1] block_states = workspace.block_states
@@ -555,9 +591,8 @@ def batch_loss(
     # decides the order of the loss's sum, which must not depend on history
     cdef Py_ssize_t block_rows = _LOSS_BLOCK_STEPS * B
     with nogil:
-        _scaled_hh(hh, gain, scaled_hh, scaled_hh_t)
-        _input_terms(embedding, ih, bias, tokens, offsets, slot, distinct, embeddeds, inputs)
-        _schedule(offsets, stepping, first)
+        _prepare(embedding, ih, hh, bias, gain, tokens, offsets, read_last, scaled_hh,
+                 scaled_hh_t, slot, distinct, embeddeds, inputs, stepping, first)
         for b in range(B):
             for j in range(H):
                 state[b, j] = initial_states[b, j]
@@ -580,42 +615,7 @@ def batch_loss(
                               &state[0, 0], &middle[0, 0])
                 _activate(c * H, &middle[0, 0], &state[0, 0])
         loss += _block_loss(embedding, rows, block_states, block_targets, block_logits)
-        for b in range(B):                            # row b stopped at s_{T_b - 1}
+        for b in range(B):                            # row b stopped at s_{n_b}
             for j in range(H):
                 last_states[b, j] = state[b, j]
     return loss
-
-
-def read_tokens(
-        const floating[:, ::1] embedding,      # IN  (V, H)
-        const floating[:, ::1] ih,             # IN  (H, H)
-        const floating[:, ::1] hh,             # IN  (H, H)
-        const floating[::1] bias,              # IN  (H,)
-        const floating[::1] gain,              # IN  (H,) or None
-        const int[::1] tokens,                 # IN  (T,) T >= 1
-        floating[::1] state,                   # INOUT (H,) s_0 on entry, s_T on return
-        workspace):
-    """Read every token: state <- f(S state + W_ih f(E[x]) + b) for x in ``tokens``, in order.
-
-    The state after the whole sequence, s_T (:func:`batch_loss`'s last state
-    is s_{T-1}, which has not read the last token).  No logits, nothing
-    kept.  Unchecked, as :func:`batch_loss_and_grads`.
-    """
-    cdef Py_ssize_t T = tokens.shape[0], H = hh.shape[0], t
-    cdef int[::1] offsets = np.array([0, T], dtype=np.int32)
-    workspace.reserve(0, 1, 1, backward=False)
-    cdef floating[:, ::1] scaled_hh = workspace.scaled_hh
-    cdef floating[:, ::1] scaled_hh_t = workspace.scaled_hh_t
-    cdef int[::1] slot = workspace.slot
-    cdef int[::1] distinct = workspace.distinct
-    cdef floating[:, ::1] embeddeds = workspace.embeddeds
-    cdef floating[:, ::1] inputs = workspace.inputs
-    cdef floating[:, ::1] middle = workspace.middle
-    with nogil:
-        _scaled_hh(hh, gain, scaled_hh, scaled_hh_t)
-        _input_terms(embedding, ih, bias, tokens, offsets, slot, distinct, embeddeds, inputs,
-                     read_last=True)
-        for t in range(T):
-            _step_forward(t, 1, scaled_hh_t, tokens, offsets, slot, inputs, &state[0],
-                          &middle[0, 0])
-            _activate(H, &middle[0, 0], &state[0])

@@ -136,7 +136,8 @@ static TARGET void NAME(                                                        
 }
 
 #ifdef NORMRNN_LEVELS
-/* One function per level, each with its own register width ... */
+/* One function per level, each with its own register width (rows_matmul.h
+   defines its kernels per level the same way) ... */
 #define NORMRNN_V4 __attribute__((target("arch=x86-64-v4")))
 #define NORMRNN_V3 __attribute__((target("arch=x86-64-v3")))
 NORMRNN_DEFINE_PANEL(normrnn_panel_d64, double, normrnn_vd64)
@@ -179,26 +180,24 @@ static int normrnn_level(void)
     return level;
 }
 
-static void normrnn_matvec_t_add_d(int rows, int cols, const double *m,
-                                   const double *x, double *y)
-{
-    switch (normrnn_level()) {
-    case 4: normrnn_matvec_t_add_d_v4(rows, cols, m, x, y); break;
-    case 3: normrnn_matvec_t_add_d_v3(rows, cols, m, x, y); break;
-    default: normrnn_matvec_t_add_d_v1(rows, cols, m, x, y);
+/* NAME PARAMS: run NAME_v4, NAME_v3 or NAME_v1 ARGS, whichever this CPU can. */
+#define NORMRNN_DEFINE_DISPATCH(NAME, PARAMS, ARGS)                            \
+    static void NAME PARAMS                                                     \
+    {                                                                           \
+        switch (normrnn_level()) {                                              \
+        case 4: NAME##_v4 ARGS; break;                                          \
+        case 3: NAME##_v3 ARGS; break;                                          \
+        default: NAME##_v1 ARGS;                                                \
+        }                                                                       \
     }
-}
 
-static void normrnn_matvec_t_add_f(int rows, int cols, const float *m,
-                                   const float *x, float *y)
-{
-    switch (normrnn_level()) {
-    case 4: normrnn_matvec_t_add_f_v4(rows, cols, m, x, y); break;
-    case 3: normrnn_matvec_t_add_f_v3(rows, cols, m, x, y); break;
-    default: normrnn_matvec_t_add_f_v1(rows, cols, m, x, y);
-    }
-}
-#else
+NORMRNN_DEFINE_DISPATCH(normrnn_matvec_t_add_d,
+                        (int rows, int cols, const double *m, const double *x, double *y),
+                        (rows, cols, m, x, y))
+NORMRNN_DEFINE_DISPATCH(normrnn_matvec_t_add_f,
+                        (int rows, int cols, const float *m, const float *x, float *y),
+                        (rows, cols, m, x, y))
+#else   /* one build for this machine; rows_matmul.h ends the same way on purpose */
 NORMRNN_DEFINE_PANEL(normrnn_panel_d, double, normrnn_vd)
 NORMRNN_DEFINE_PANEL(normrnn_panel_f, float, normrnn_vf)
 NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_d, , normrnn_panel_d,

@@ -52,6 +52,16 @@ NORMRNN_INLINE void NAME(                                                       
             *(VEC *)(y + (size_t)r * ldy + k * lanes) = acc[r][k];              \
 }
 
+/* PANEL(nr, nv, ...) with nr in 1 .. 4 as a constant, so that the inlined
+   panel's loops over the rows unroll. */
+#define NORMRNN_ROWS_SWITCH(PANEL, NR, NV, ...)                                 \
+    switch (NR) {                                                               \
+    case 4: PANEL(4, NV, __VA_ARGS__); break;                                   \
+    case 3: PANEL(3, NV, __VA_ARGS__); break;                                   \
+    case 2: PANEL(2, NV, __VA_ARGS__); break;                                   \
+    default: PANEL(1, NV, __VA_ARGS__);                                         \
+    }
+
 /* y (n, cols) += x (n, rows) m (rows, cols), all row-major. */
 #define NORMRNN_DEFINE_ROWS_MATMUL(NAME, TARGET, PANEL, REAL, VEC)              \
 static TARGET void NAME(                                                        \
@@ -65,21 +75,10 @@ static TARGET void NAME(                                                        
         const REAL *xr = x + (size_t)r0 * ldx;                                  \
         REAL *yr = y + (size_t)r0 * ldy;                                        \
         int j = 0;                                                              \
-        for (; j + 2 * lanes <= cols; j += 2 * lanes) {                         \
-            switch (nr) {                                                       \
-            case 4: PANEL(4, 2, rows, cols, m + j, xr, ldx, yr + j, ldy); break; \
-            case 3: PANEL(3, 2, rows, cols, m + j, xr, ldx, yr + j, ldy); break; \
-            case 2: PANEL(2, 2, rows, cols, m + j, xr, ldx, yr + j, ldy); break; \
-            default: PANEL(1, 2, rows, cols, m + j, xr, ldx, yr + j, ldy);      \
-            }                                                                   \
-        }                                                                       \
+        for (; j + 2 * lanes <= cols; j += 2 * lanes)                           \
+            NORMRNN_ROWS_SWITCH(PANEL, nr, 2, rows, cols, m + j, xr, ldx, yr + j, ldy) \
         if (j + lanes <= cols) {                                                \
-            switch (nr) {                                                       \
-            case 4: PANEL(4, 1, rows, cols, m + j, xr, ldx, yr + j, ldy); break; \
-            case 3: PANEL(3, 1, rows, cols, m + j, xr, ldx, yr + j, ldy); break; \
-            case 2: PANEL(2, 1, rows, cols, m + j, xr, ldx, yr + j, ldy); break; \
-            default: PANEL(1, 1, rows, cols, m + j, xr, ldx, yr + j, ldy);      \
-            }                                                                   \
+            NORMRNN_ROWS_SWITCH(PANEL, nr, 1, rows, cols, m + j, xr, ldx, yr + j, ldy) \
             j += lanes;                                                         \
         }                                                                       \
         for (int r = 0; r < nr; r++)                /* the last cols % lanes */ \
@@ -93,6 +92,7 @@ static TARGET void NAME(                                                        
 }
 
 #ifdef NORMRNN_LEVELS
+/* One panel and one kernel per level and dtype, as matvec.h defines its own. */
 NORMRNN_DEFINE_ROWS_PANEL(normrnn_rows_panel_d64, double, normrnn_vd64)
 NORMRNN_DEFINE_ROWS_PANEL(normrnn_rows_panel_f64, float, normrnn_vf64)
 NORMRNN_DEFINE_ROWS_PANEL(normrnn_rows_panel_d32, double, normrnn_vd32)
@@ -112,26 +112,15 @@ NORMRNN_DEFINE_ROWS_MATMUL(normrnn_rows_matmul_add_d_v1, , normrnn_rows_panel_d1
 NORMRNN_DEFINE_ROWS_MATMUL(normrnn_rows_matmul_add_f_v1, , normrnn_rows_panel_f16,
                            float, normrnn_vf16)
 
-static void normrnn_rows_matmul_add_d(int n, int rows, int cols, const double *m,
-                                      const double *x, int ldx, double *y, int ldy)
-{
-    switch (normrnn_level()) {
-    case 4: normrnn_rows_matmul_add_d_v4(n, rows, cols, m, x, ldx, y, ldy); break;
-    case 3: normrnn_rows_matmul_add_d_v3(n, rows, cols, m, x, ldx, y, ldy); break;
-    default: normrnn_rows_matmul_add_d_v1(n, rows, cols, m, x, ldx, y, ldy);
-    }
-}
-
-static void normrnn_rows_matmul_add_f(int n, int rows, int cols, const float *m,
-                                      const float *x, int ldx, float *y, int ldy)
-{
-    switch (normrnn_level()) {
-    case 4: normrnn_rows_matmul_add_f_v4(n, rows, cols, m, x, ldx, y, ldy); break;
-    case 3: normrnn_rows_matmul_add_f_v3(n, rows, cols, m, x, ldx, y, ldy); break;
-    default: normrnn_rows_matmul_add_f_v1(n, rows, cols, m, x, ldx, y, ldy);
-    }
-}
-#else
+NORMRNN_DEFINE_DISPATCH(normrnn_rows_matmul_add_d,
+                        (int n, int rows, int cols, const double *m, const double *x, int ldx,
+                         double *y, int ldy),
+                        (n, rows, cols, m, x, ldx, y, ldy))
+NORMRNN_DEFINE_DISPATCH(normrnn_rows_matmul_add_f,
+                        (int n, int rows, int cols, const float *m, const float *x, int ldx,
+                         float *y, int ldy),
+                        (n, rows, cols, m, x, ldx, y, ldy))
+#else   /* one build for this machine, as matvec.h ends on purpose */
 NORMRNN_DEFINE_ROWS_PANEL(normrnn_rows_panel_d, double, normrnn_vd)
 NORMRNN_DEFINE_ROWS_PANEL(normrnn_rows_panel_f, float, normrnn_vf)
 NORMRNN_DEFINE_ROWS_MATMUL(normrnn_rows_matmul_add_d, , normrnn_rows_panel_d,

@@ -126,6 +126,9 @@ cdef void _bias_backward(const floating[::1] delta, floating[::1] d_bias) noexce
 # [/section:bias]
 
 
+# ih and hh (below) have the same shape on purpose: each is a matrix times a
+# vector, and shares its loops (_matvec_add, _outer_add_and_matvec_t_add); the
+# two sections keep their own names so each reads against its own derivation.
 # [section:ih]
 cdef void _ih_forward(const floating[:, ::1] ih, const floating[::1] embedded,
                       floating[::1] middle) noexcept nogil:
@@ -160,6 +163,7 @@ cdef void _embedding_activation_backward(const floating[:, ::1] embedding,
 # [/section:embedding_activation]
 
 
+# The same shape as ih (above) on purpose: see the comment there.
 # [section:hh]
 cdef void _hh_forward(const floating[:, ::1] scaled_hh, const floating[::1] state,
                       floating[::1] middle) noexcept nogil:
