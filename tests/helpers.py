@@ -1,4 +1,4 @@
-"""Helpers the tests import: small models of odd sizes, and a leak detector.
+"""Helpers the tests import: small models of odd sizes, sums of documents, a leak detector.
 
 Imported as ``from helpers import make_model``, like the other helper modules
 here (``_cli``, ``_toy``): pytest puts this folder on ``sys.path``.  The
@@ -18,6 +18,30 @@ def make_model(V=7, H=5, *, seed=0, dtype=np.float64, bias=0.3):
     model = normrnn.NormRNN(V, H, seed=seed, dtype=dtype)
     model.bias[:] = np.random.default_rng(seed + 1).normal(0, bias, H)
     return model
+
+
+def sum_of_documents(model, docs):
+    """The loss and gradients a batch of ``docs`` must have: the sum of each document's.
+
+    Parameters
+    ----------
+    model : normrnn.NormRNN
+    docs : list of (tokens, title_length)
+
+    Returns
+    -------
+    loss : float
+        The documents' losses summed in order.
+    grads : normrnn.Grads
+        Their gradients summed in order.
+    """
+    loss, grads = 0.0, normrnn.Grads.zeros_like(model)
+    for tokens, title_length in docs:
+        doc_loss, doc_grads = model.loss_and_grads(tokens, title_length)
+        loss += doc_loss
+        for name, g in doc_grads.items():
+            getattr(grads, name)[...] += g
+    return loss, grads
 
 
 def traced_growth(function, calls, warm_up=1_000):

@@ -149,13 +149,22 @@ def test_erratum_5_is_the_transpose():
     np.testing.assert_allclose(notes.hh_forward(s, state), reference.hh_forward(s.T, state), rtol=1e-14)
 
 
-def test_erratum_6_pseudocode_gets_the_loss_right_but_not_the_gradients():
+def _erratum_and_reference(number):
+    """The pseudocode's ``(loss, grads)`` with erratum ``number`` alone, then the reference's.
+
+    Both on one document of 7 tokens (the first 2 a title), with parameters
+    drawn from a standard normal (seed 0).
+    """
     rng = np.random.default_rng(0)
     params = [rng.normal(size=(7, 5)), rng.normal(size=(5, 5)), rng.normal(size=(5, 5)),
               rng.normal(size=5)]
     tokens = [1, 4, 4, 0, 6, 2, 5]
-    loss, grads = notes.pseudocode_loss_and_grads(*params, tokens, 2, errata=(6,))
-    ref_loss, ref_grads = reference.loss_and_grads(*params, tokens, 2)
+    return (notes.pseudocode_loss_and_grads(*params, tokens, 2, errata=(number,)),
+            reference.loss_and_grads(*params, tokens, 2))
+
+
+def test_erratum_6_pseudocode_gets_the_loss_right_but_not_the_gradients():
+    (loss, grads), (ref_loss, ref_grads) = _erratum_and_reference(6)
     assert loss == pytest.approx(ref_loss, rel=1e-13)
     # the last state in the logits and in hh: wrong by order one
     assert gradcheck.relative_error(grads["embedding"], ref_grads["embedding"]) > 0.1
@@ -163,12 +172,7 @@ def test_erratum_6_pseudocode_gets_the_loss_right_but_not_the_gradients():
 
 
 def test_erratum_9_pseudocode_takes_a_step_before_position_0():
-    rng = np.random.default_rng(0)
-    params = [rng.normal(size=(7, 5)), rng.normal(size=(5, 5)), rng.normal(size=(5, 5)),
-              rng.normal(size=5)]
-    tokens = [1, 4, 4, 0, 6, 2, 5]
-    loss, grads = notes.pseudocode_loss_and_grads(*params, tokens, 2, errata=(9,))
-    ref_loss, ref_grads = reference.loss_and_grads(*params, tokens, 2)
+    (loss, grads), (ref_loss, ref_grads) = _erratum_and_reference(9)
     assert loss == pytest.approx(ref_loss, rel=1e-13)
     # the extra step at tokenIndex = 0 adds what reaches s_0: small, since it has
     # decayed through T steps, but a million times rounding (1e-16 relative)

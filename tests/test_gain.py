@@ -11,7 +11,7 @@ import normrnn
 from normrnn import gradcheck, reference, sections
 from normrnn._kernels import bptt_sections
 
-from helpers import make_model
+from helpers import make_model, sum_of_documents
 
 FLOATS = (np.float64, np.float32)
 TOKENS = [1, 3, 3, 0, 6, 2, 1, 3, 5, 4, 4]
@@ -256,12 +256,7 @@ def test_batch_with_a_gain_is_the_sum_of_its_documents():
     model = learned_model()
     docs = [(TOKENS, 2), ([4, 1, 1, 0], 0), ([6, 5, 4, 3, 2], 3)]
     loss, grads = model.batch_loss_and_grads(docs, n_threads=2)
-    want_loss, want = 0.0, normrnn.Grads.zeros_like(model)
-    for tokens, m in docs:
-        doc_loss, doc_grads = model.loss_and_grads(tokens, m)
-        want_loss += doc_loss
-        for name, g in doc_grads.items():
-            getattr(want, name)[...] += g
+    want_loss, want = sum_of_documents(model, docs)
     assert loss == pytest.approx(want_loss, rel=1e-13)
     for name, g in want.items():
         assert gradcheck.relative_error(getattr(grads, name), g) <= 1e-13, name

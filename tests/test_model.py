@@ -7,7 +7,7 @@ import normrnn
 from normrnn import gradcheck, reference
 from normrnn._kernels import bptt_sections
 
-from helpers import make_model
+from helpers import make_model, sum_of_documents
 
 TOKENS = [1, 3, 3, 0, 6, 2, 1, 3, 5, 4, 4]
 
@@ -174,13 +174,7 @@ def test_batch_equals_sum_of_documents(n_threads):
     model = make_model()
     docs = [(TOKENS, 3), ([4, 1], 0), ([2, 2, 2, 5], 1), (TOKENS[::-1], 0), ([6], 0)]
     loss, grads = model.batch_loss_and_grads(docs, n_threads=n_threads)
-    want_loss = 0.0
-    want = normrnn.Grads.zeros_like(model)
-    for tokens, m in docs:
-        l, g = model.loss_and_grads(tokens, m)
-        want_loss += l
-        for name, a in g.items():
-            getattr(want, name)[...] += a
+    want_loss, want = sum_of_documents(model, docs)
     assert loss == pytest.approx(want_loss, rel=1e-14)
     for name, g in grads.items():
         assert gradcheck.relative_error(g, getattr(want, name)) < 1e-14

@@ -69,6 +69,7 @@ Returns
 d_bias : ndarray, shape (H,)
     d loss / d b from this step (a new array).""",
         "How does a_t change when b_i moves by a little?"),
+    # "ih" and "hh" are the same linear map (W_ih u_t and S s_t): they read alike on purpose.
     "ih": (
         "ih, embedded, delta", "sections/ih", "Input to hidden",
         "The gradients of the input's part of the step, W_ih u_t.",
@@ -104,6 +105,7 @@ d_embedding : ndarray, shape (V, H)
     d loss / d E from this step.""",
         "Only one row of E is read.  What is the gradient of the rows that are "
         "not?"),
+    # Reads like "ih" on purpose: the same linear map, with S and s_t for W_ih and u_t.
     "hh": (
         "scaled_hh, state, delta", "sections/hh", "Hidden to hidden",
         "The gradients of the recurrent part of the step, S s_t.",

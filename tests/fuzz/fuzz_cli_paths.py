@@ -17,7 +17,6 @@ file, with or without ``--force``.  The properties:
 """
 
 import contextlib
-import hashlib
 import io
 import json
 import os
@@ -31,6 +30,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _cli_run import TINY, snapshot  # noqa: E402
 from _toy import toy_corpus  # noqa: E402
 
 from normrnn import cli  # noqa: E402
@@ -40,8 +40,6 @@ from normrnn.cli.plotting import looks_like_plot  # noqa: E402
 
 SETTINGS = settings(max_examples=80, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
-TINY = ["--hidden", "4", "--batch-size", "2", "--threads", "1", "--max-steps", "1",
-        "--eval-every", "1", "--no-progress"]
 DOCS = toy_corpus(n=10)
 
 _MASTER = Path(tempfile.mkdtemp(prefix="normrnn-fuzz-paths-"))
@@ -89,18 +87,14 @@ def resolve(path, folder):
     return path
 
 
+def file_kind(path):
+    """What the file ``path`` holds: "checkpoint", "image" or "other"."""
+    return "checkpoint" if is_checkpoint(path) else "image" if looks_like_plot(path) else "other"
+
+
 def files(folder):
     """``{relative path: (sha256, kind)}`` of every regular file, links not followed."""
-    out = {}
-    for dirpath, _, names in os.walk(folder):
-        for name in names:
-            path = Path(dirpath) / name
-            if path.is_file() and not path.is_symlink():
-                kind = ("checkpoint" if is_checkpoint(path) else
-                        "image" if looks_like_plot(path) else "other")
-                out[str(path.relative_to(folder))] = (
-                    hashlib.sha256(path.read_bytes()).hexdigest(), kind)
-    return out
+    return {name: (digest, file_kind(folder / name)) for name, digest in snapshot(folder).items()}
 
 
 def relative(path, folder):

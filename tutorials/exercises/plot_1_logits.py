@@ -55,6 +55,7 @@ def logits_backward(embedding, state, token):
 # mistake when your answer matches a known wrong one computed on the same
 # inputs.  Stuck?  ``normrnn exercise solution logits`` prints the reference.
 
+# The same grading cell ends every exercise page, so each downloaded notebook runs on its own.
 result = grade("logits", logits_backward)
 print(result.report())
 plot_grade(result)

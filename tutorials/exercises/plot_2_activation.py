@@ -50,6 +50,7 @@ def activation_backward(d_state, middle):
 # mistake when your answer matches a known wrong one computed on the same
 # inputs.  Stuck?  ``normrnn exercise solution activation`` prints the reference.
 
+# The same grading cell ends every exercise page, so each downloaded notebook runs on its own.
 result = grade("activation", activation_backward)
 print(result.report())
 plot_grade(result)

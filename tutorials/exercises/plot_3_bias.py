@@ -47,6 +47,7 @@ def bias_backward(delta):
 # mistake when your answer matches a known wrong one computed on the same
 # inputs.  Stuck?  ``normrnn exercise solution bias`` prints the reference.
 
+# The same grading cell ends every exercise page, so each downloaded notebook runs on its own.
 result = grade("bias", bias_backward)
 print(result.report())
 plot_grade(result)

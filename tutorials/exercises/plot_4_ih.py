@@ -54,6 +54,7 @@ def ih_backward(ih, embedded, delta):
 # mistake when your answer matches a known wrong one computed on the same
 # inputs.  Stuck?  ``normrnn exercise solution ih`` prints the reference.
 
+# The same grading cell ends every exercise page, so each downloaded notebook runs on its own.
 result = grade("ih", ih_backward)
 print(result.report())
 plot_grade(result)

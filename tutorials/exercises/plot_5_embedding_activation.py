@@ -51,6 +51,7 @@ def embedding_activation_backward(embedding, token, d_embedded):
 # mistake when your answer matches a known wrong one computed on the same
 # inputs.  Stuck?  ``normrnn exercise solution embedding_activation`` prints the reference.
 
+# The same grading cell ends every exercise page, so each downloaded notebook runs on its own.
 result = grade("embedding_activation", embedding_activation_backward)
 print(result.report())
 plot_grade(result)

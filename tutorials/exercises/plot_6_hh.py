@@ -54,6 +54,7 @@ def hh_backward(scaled_hh, state, delta):
 # mistake when your answer matches a known wrong one computed on the same
 # inputs.  Stuck?  ``normrnn exercise solution hh`` prints the reference.
 
+# The same grading cell ends every exercise page, so each downloaded notebook runs on its own.
 result = grade("hh", hh_backward)
 print(result.report())
 plot_grade(result)

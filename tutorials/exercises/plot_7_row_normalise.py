@@ -50,6 +50,7 @@ def row_normalise_backward(hh, d_scaled_hh):
 # mistake when your answer matches a known wrong one computed on the same
 # inputs.  Stuck?  ``normrnn exercise solution row_normalise`` prints the reference.
 
+# The same grading cell ends every exercise page, so each downloaded notebook runs on its own.
 result = grade("row_normalise", row_normalise_backward)
 print(result.report())
 plot_grade(result)

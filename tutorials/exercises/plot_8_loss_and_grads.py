@@ -59,6 +59,7 @@ def loss_and_grads(embedding, ih, hh, bias, tokens, title_length):
 # mistake when your answer matches a known wrong one computed on the same
 # inputs.  Stuck?  ``normrnn exercise solution loss_and_grads`` prints the reference.
 
+# The same grading cell ends every exercise page, so each downloaded notebook runs on its own.
 result = grade("loss_and_grads", loss_and_grads)
 print(result.report())
 plot_grade(result)

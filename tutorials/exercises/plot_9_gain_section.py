@@ -55,6 +55,7 @@ def gain_backward(hh, gain, d_scaled_hh):
 # mistake when your answer matches a known one computed on the same inputs.
 # Stuck?  ``normrnn exercise solution gain`` prints the reference.
 
+# The same grading cell ends every exercise page, so each downloaded notebook runs on its own.
 result = grade("gain", gain_backward)
 print(result.report())
 plot_grade(result)
