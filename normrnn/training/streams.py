@@ -125,7 +125,8 @@ class DocumentStreams:
     Parameters
     ----------
     documents : list of (ndarray, int)
-        Encoded training units ``(tokens, title_length)``.
+        Encoded training units ``(tokens, title_length)``: documents, or the
+        segments :func:`segment_document` cuts them into.
     batch_size : int
         Number of slots.
     bptt : int
