@@ -386,6 +386,8 @@ def check_site(root, *, executable=None, screenshots=None, pages=None, progress=
     return problems + link_problems(root, links, ids), len(pages)
 
 
+# Documented as the other entry points' main(argv), in benchmarks/record.py and
+# normrnn/bench/command.py: alike on purpose.
 def main(argv=None):
     """Check a built site; print the problems; exit 1 if there are any.
 
@@ -397,7 +399,8 @@ def main(argv=None):
     Returns
     -------
     int
-        The exit status.
+        The exit status: 0 when no page has a problem, 1 when one has, 2 when
+        the site cannot be checked (no ``index.html``, or the browser fails).
     """
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("root", nargs="?", default="docs/_build/html",

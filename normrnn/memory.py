@@ -18,6 +18,10 @@ __all__ = ["available_memory", "batch_memory", "bytes_per_token", "document_memo
            "format_bytes", "lockstep_memory",
            "require_memory", "CHECK_ABOVE"]
 
+# The size formulas (bytes_per_token, document_memory, batch_memory,
+# lockstep_memory) take and document V, H, ... and dtype alike on purpose: one
+# formula each, to read against what the kernels allocate.
+
 #: Calls that need less than this are not checked (reading what is available
 #: costs more than they do); NumPy's own MemoryError still applies.
 CHECK_ABOVE = 64 * 2**20

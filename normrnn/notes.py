@@ -35,6 +35,11 @@ __all__ = [
     "activation_grad_as_python",
 ]
 
+# One function per erratum, each documented like its twin in reference.py, so
+# the errata of the same slip read alike on purpose: ih_backward and
+# hh_backward (a transpose read as a row sum), hh_forward and ih_forward
+# (``v @ M`` for M v).
+
 
 @dataclass(frozen=True)
 class Erratum:
@@ -64,6 +69,7 @@ class Erratum:
     function: str
 
 
+# The table the docs' errata page prints, one row per erratum: alike by design.
 ERRATA = (
     Erratum(1, "Input-to-hidden: the transpose became a row sum", "ih",
             "inputGrad[i] = grad[i] * sum_j ih[i][j]",

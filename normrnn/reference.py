@@ -49,6 +49,13 @@ __all__ = [
     "loss_and_grads",
 ]
 
+# One function per section, each with a docstring complete on its own: the docs'
+# section pages show each (literalinclude :pyobject:) beside its kernel, and
+# sections.py follows them.  So functions of the same operands read alike on
+# purpose: logits_forward and hh_forward, logits_backward and hh_backward (and
+# ih's), activation and activation_grad, and forward, loss and loss_and_grads,
+# which document the same parameters.
+
 
 # --- activation ------------------------------------------------------------
 

@@ -35,6 +35,12 @@ __all__ = [
     "gain_backward",
 ]
 
+# One function per section, each with a docstring complete on its own, as its
+# twin's in reference.py, so the docstrings of functions with the same operands
+# read alike on purpose: logits_forward/_backward and hh_forward/_backward (and
+# ih's), activation and activation_grad, gain_forward and gain_backward.  The
+# code they share is in the helpers below.
+
 
 def _vector(x, name, dtype=None, size=None):
     dtype = _validate.float_dtype(getattr(x, "dtype", None) if dtype is None else dtype,
@@ -52,6 +58,34 @@ def _matrix(x, name, dtype=None, shape=(None, None)):
 
 def _token(token, vocab_size):
     return _validate.in_range(token, "token", 0, vocab_size)
+
+
+# The forwards of the logits, ih and hh sections are all the product w x, and
+# the backwards of ih and hh its backward, as in the kernels (_matvec_add,
+# _outer_add_and_matvec_t_add): one check of w and x serves them all.
+
+def _product_operands(w, w_name, x, x_name):
+    """Check ``w``, a nonempty matrix, and ``x``, a vector of its dtype and width."""
+    _matrix(w, w_name)
+    _vector(x, x_name, w.dtype, w.shape[1])
+
+
+def _matvec(kernel, w, w_name, x, x_name):
+    """``w x``, by ``kernel(w, x, out)`` adding into zeros, after the checks."""
+    _product_operands(w, w_name, x, x_name)
+    out = np.zeros(w.shape[0], dtype=w.dtype)
+    kernel(w, x, out)
+    return out
+
+
+def _outer_and_matvec_t(kernel, w, w_name, x, x_name, delta):
+    """``(delta ⊗ x, w^T delta)``, the backward of ``w x``, by ``kernel``, after the checks."""
+    _product_operands(w, w_name, x, x_name)
+    _vector(delta, "delta", w.dtype, w.shape[0])
+    d_w = np.zeros_like(w)
+    d_x = np.zeros_like(x)
+    kernel(w, x, delta, d_w, d_x)
+    return d_w, d_x
 
 
 # --- activation ------------------------------------------------------------
@@ -127,11 +161,7 @@ def logits_forward(embedding, state):
     -------
     ndarray, shape (V,)
     """
-    _matrix(embedding, "embedding")
-    _vector(state, "state", embedding.dtype, embedding.shape[1])
-    z = np.zeros(embedding.shape[0], dtype=embedding.dtype)
-    _k.logits_forward(embedding, state, z)
-    return z
+    return _matvec(_k.logits_forward, embedding, "embedding", state, "state")
 
 
 def logits_backward(embedding, state, token):
@@ -153,8 +183,7 @@ def logits_backward(embedding, state, token):
     d_state : ndarray, shape (H,)
         E^T dz.
     """
-    _matrix(embedding, "embedding")
-    _vector(state, "state", embedding.dtype, embedding.shape[1])
+    _product_operands(embedding, "embedding", state, "state")
     token = _token(token, embedding.shape[0])
     d_logits = np.empty(embedding.shape[0], dtype=embedding.dtype)
     d_embedding = np.zeros_like(embedding)
@@ -197,11 +226,7 @@ def ih_forward(ih, embedded):
     -------
     ndarray, shape (H,)
     """
-    _matrix(ih, "ih")
-    _vector(embedded, "embedded", ih.dtype, ih.shape[1])
-    out = np.zeros(ih.shape[0], dtype=ih.dtype)
-    _k.ih_forward(ih, embedded, out)
-    return out
+    return _matvec(_k.ih_forward, ih, "ih", embedded, "embedded")
 
 
 def ih_backward(ih, embedded, delta):
@@ -219,13 +244,7 @@ def ih_backward(ih, embedded, delta):
     d_ih : ndarray, shape (H, H)
     d_embedded : ndarray, shape (H,)
     """
-    _matrix(ih, "ih")
-    _vector(embedded, "embedded", ih.dtype, ih.shape[1])
-    _vector(delta, "delta", ih.dtype, ih.shape[0])
-    d_ih = np.zeros_like(ih)
-    d_embedded = np.zeros_like(embedded)
-    _k.ih_backward(ih, embedded, delta, d_ih, d_embedded)
-    return d_ih, d_embedded
+    return _outer_and_matvec_t(_k.ih_backward, ih, "ih", embedded, "embedded", delta)
 
 
 # --- embedding activation ---------------------------------------------------
@@ -288,11 +307,7 @@ def hh_forward(scaled_hh, state):
     -------
     ndarray, shape (H,)
     """
-    _matrix(scaled_hh, "scaled_hh")
-    _vector(state, "state", scaled_hh.dtype, scaled_hh.shape[1])
-    out = np.zeros(scaled_hh.shape[0], dtype=scaled_hh.dtype)
-    _k.hh_forward(scaled_hh, state, out)
-    return out
+    return _matvec(_k.hh_forward, scaled_hh, "scaled_hh", state, "state")
 
 
 def hh_backward(scaled_hh, state, delta):
@@ -310,13 +325,7 @@ def hh_backward(scaled_hh, state, delta):
     d_scaled_hh : ndarray, shape (H, H)
     d_state : ndarray, shape (H,)
     """
-    _matrix(scaled_hh, "scaled_hh")
-    _vector(state, "state", scaled_hh.dtype, scaled_hh.shape[1])
-    _vector(delta, "delta", scaled_hh.dtype, scaled_hh.shape[0])
-    d_scaled_hh = np.zeros_like(scaled_hh)
-    d_state = np.zeros_like(state)
-    _k.hh_backward(scaled_hh, state, delta, d_scaled_hh, d_state)
-    return d_scaled_hh, d_state
+    return _outer_and_matvec_t(_k.hh_backward, scaled_hh, "scaled_hh", state, "state", delta)
 
 
 def row_normalise(hh):

@@ -1,12 +1,15 @@
 """Documents, the character tokenizer, corpus readers, the default corpus, the split."""
 
+import ast
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import normrnn.data
 from normrnn.data import (
     EOT,
     SEP,
@@ -212,3 +215,36 @@ def test_default_corpus_does_not_depend_on_logging_capturing_warnings():
         logging.captureWarnings(False)
     assert "warnings.showwarning" in [d.title for d in before]
     assert after == before
+
+
+# --- layering -----------------------------------------------------------------------
+def _imported_modules(path, package):
+    """The absolute names of the modules a source file imports (relative ones resolved)."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            base = base[:len(base) - node.level + 1] if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            names += [module] + [f"{module}.{alias.name}" for alias in node.names]
+    return names
+
+
+def test_data_does_not_import_training():
+    # the layers: cli -> training -> data -> model/kernels; data sits below training
+    files = sorted(Path(normrnn.data.__file__).parent.rglob("*.py"))
+    assert len(files) >= 6
+    offending = {f"{path.name}: {name}" for path in files
+                 for name in _imported_modules(path, "normrnn.data")
+                 if name == "normrnn.training" or name.startswith("normrnn.training.")}
+    assert not offending
+
+
+def test_the_import_scan_resolves_relative_imports(tmp_path):
+    source = tmp_path / "module.py"
+    source.write_text("from ..training.streams import x\nfrom .. import training\n"
+                      "from . import corpus\nimport normrnn.training\n")
+    names = _imported_modules(source, "normrnn.data")
+    assert {"normrnn.training.streams", "normrnn.training", "normrnn.data.corpus"} <= set(names)

@@ -1,4 +1,7 @@
-"""The model written independently in PyTorch; autograd must agree with the kernels.
+"""The model written independently of the kernels, in PyTorch; autograd must agree with them.
+
+The PyTorch model is the benchmark's per-token baseline,
+:func:`normrnn.bench.torch_loss_per_token`: the loop of the docs' *Model* page.
 
 Runs when torch is installed (CI installs it); skipped otherwise.  Both sides
 are float64 and compute the same formula, so they agree to rounding: 1e-10
@@ -13,24 +16,7 @@ torch = pytest.importorskip("torch")
 from helpers import make_model  # noqa: E402
 
 from normrnn import gradcheck  # noqa: E402
-
-
-def torch_loss(embedding, ih, hh, bias, tokens, title_length, initial_state=None):
-    """The model's forward, in PyTorch, with the row norms kept as a column."""
-    H = hh.shape[1]
-    scaled_hh = hh / (H * torch.linalg.norm(hh, dim=1, keepdim=True))
-    state = (torch.zeros(H, dtype=embedding.dtype) if initial_state is None
-             else torch.as_tensor(initial_state))
-    loss = torch.zeros((), dtype=embedding.dtype)
-    for t, token in enumerate(tokens):
-        if t >= title_length:
-            loss = loss - torch.log_softmax(embedding @ state, dim=0)[token]
-        if t < len(tokens) - 1:
-            x = embedding[token]
-            embedded = 1 - 1 / (x * x + x + 1)
-            a = scaled_hh @ state + ih @ embedded + bias
-            state = 1 - 1 / (a * a + a + 1)
-    return loss
+from normrnn.bench import torch_loss_per_token  # noqa: E402
 
 
 @pytest.mark.parametrize("tokens, m", [([1, 3, 3, 0, 6, 2, 1, 3, 5], 3), ([4, 1], 0),
@@ -40,7 +26,7 @@ def test_autograd_agrees(tokens, m):
     model.hh *= np.logspace(-2, 2, 5)[:, None]
     loss, grads = model.loss_and_grads(tokens, m)
     params = {k: torch.tensor(v, requires_grad=True) for k, v in model.parameters().items()}
-    t_loss = torch_loss(*params.values(), tokens, m)
+    t_loss = torch_loss_per_token(*params.values(), tokens, m)
     t_loss.backward()
     assert loss == pytest.approx(t_loss.item(), rel=1e-12, abs=1e-12)
     for name, g in grads.items():
@@ -60,7 +46,7 @@ def test_autograd_agrees_with_the_lockstep_batch():
     loss, grads = model.batch_loss_and_grads(docs, n_threads=2, initial_states=starts)
     params = {name: torch.tensor(p, requires_grad=True)
               for name, p in model.parameters().items()}
-    want = sum(torch_loss(*params.values(), tokens, m, start)
+    want = sum(torch_loss_per_token(*params.values(), tokens, m, start)
                for (tokens, m), start in zip(docs, starts, strict=True))
     want.backward()
     assert loss == pytest.approx(want.item(), rel=1e-10)

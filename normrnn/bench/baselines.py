@@ -95,12 +95,13 @@ def torch_loss(embedding, ih, hh, bias, tokens, title_length):
                        torch.tensor([len(tokens)]), torch.tensor([title_length]))
 
 
-def torch_loss_per_token(embedding, ih, hh, bias, tokens, title_length):
+def torch_loss_per_token(embedding, ih, hh, bias, tokens, title_length, initial_state=None):
     """The model's loss in PyTorch, one token at a time, as the docs' *Model* page states it.
 
     The learner's version: the loop of the notes' "thoughts" (logits, loss,
     next state, token after token), with autograd for the backward pass.
-    normrnn's 13x goal over PyTorch eager refers to this one.
+    normrnn's 13x goal over PyTorch eager refers to this one, and the test
+    suite checks normrnn's gradients against its autograd.
 
     Parameters
     ----------
@@ -110,6 +111,8 @@ def torch_loss_per_token(embedding, ih, hh, bias, tokens, title_length):
         The document x_0 .. x_{T-1}.
     title_length : int
         m: positions t < m carry no loss.
+    initial_state : array_like, shape (H,), optional
+        s_0; zero by default.  No gradient flows into it.
 
     Returns
     -------
@@ -120,7 +123,8 @@ def torch_loss_per_token(embedding, ih, hh, bias, tokens, title_length):
 
     H = hh.shape[1]
     scaled_hh = hh / (H * torch.linalg.norm(hh, dim=1, keepdim=True))
-    state = torch.zeros(H, dtype=embedding.dtype)
+    state = (torch.zeros(H, dtype=embedding.dtype) if initial_state is None
+             else torch.as_tensor(initial_state, dtype=embedding.dtype))
     loss = torch.zeros((), dtype=embedding.dtype)
     for t, token in enumerate(tokens):
         if t >= title_length:

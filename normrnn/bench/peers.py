@@ -69,6 +69,8 @@ _SETUP_TIMEOUT = 1800        # seconds: a first torch.compile of T = 256 steps t
 _ROUND_TIMEOUT = 600
 
 
+# numpydoc for one argument and one result, as recorded.describe_record and
+# report.check_targets: alike on purpose.
 def installed(name):
     """Whether the library a peer needs can be imported (checked without importing it).
 
@@ -482,7 +484,8 @@ def leads(peers):
     Parameters
     ----------
     peers : dict
-        As returned by :func:`peer_benchmark`.
+        As returned by :func:`peer_benchmark`: the ``peers`` entry of the
+        results of :func:`~normrnn.bench.run_benchmark`, or of a recorded run.
 
     Returns
     -------

@@ -172,6 +172,8 @@ def run_benchmark(*, quick=False, use_torch=True, scaling=False, progress=None,
     return results
 
 
+# numpydoc for one argument and one result, as peers.installed and
+# recorded.describe_record: alike on purpose.
 def check_targets(results):
     """The performance goals (:data:`TARGETS`) against the measured numbers.
 
@@ -447,7 +449,8 @@ def format_report(results):
     Parameters
     ----------
     results : dict
-        As returned by :func:`run_benchmark`.
+        As returned by :func:`run_benchmark`, or the ``results`` of a record
+        read by :func:`~normrnn.bench.load_record`.
 
     Returns
     -------

@@ -169,6 +169,9 @@ def _document_from_json(path, line_number, line):
     return Document(record["title"], record["text"])
 
 
+# load_jsonl, load_text_file and load_text_folder take the same (path, *,
+# max_bytes) and each documents them in full: their docstrings read alike on purpose.
+
 def load_jsonl(path, *, max_bytes=None):
     """Read a JSON Lines file: one object with string ``title`` and ``text`` per line.
 
@@ -206,6 +209,8 @@ def load_jsonl(path, *, max_bytes=None):
     return documents
 
 
+# Documented as cli.outputs.show_path and cli.plotting.plot_format
+# (a path in, a str out): alike on purpose.
 def title_from_name(path):
     """The title a file name gives: its stem, with bytes that are not UTF-8 as U+FFFD.
 

@@ -5,12 +5,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..training.evaluation import unigram_bits_per_token, unigram_counts
-from ..training.streams import segment_document
 from .split import split_documents
 from .tokenizer import CharTokenizer
+from .unigram import unigram_bits_per_token, unigram_counts
 
-__all__ = ["EncodedCorpus", "encode_corpus", "corpus_fingerprint"]
+__all__ = ["EncodedCorpus", "encode_corpus", "corpus_fingerprint", "segment_document"]
 
 
 def corpus_fingerprint(documents):
@@ -34,6 +33,32 @@ def corpus_fingerprint(documents):
     return digest.hexdigest()
 
 
+def segment_document(tokens, title_length, segment):
+    """Cut an encoded document into training units of at most ``segment`` text tokens.
+
+    Parameters
+    ----------
+    tokens : ndarray of int32
+        Title, separator, text, end marker.
+    title_length : int
+        m, the length of title and separator.
+    segment : int
+        Most scored tokens per unit.
+
+    Returns
+    -------
+    list of (ndarray, int)
+        ``(prefix + piece, m)`` for consecutive pieces of the scored part;
+        together they score every scored token exactly once.
+    """
+    if len(tokens) - title_length <= segment:
+        return [(tokens, title_length)]
+    prefix = tokens[:title_length]
+    return [(np.concatenate([prefix, tokens[start:start + segment]]), title_length)
+            for start in range(title_length, len(tokens), segment)]
+
+
+
 @dataclass
 class EncodedCorpus:
     """A corpus split and encoded for one run.
@@ -43,9 +68,8 @@ class EncodedCorpus:
     train, valid : list of (ndarray, int)
         Encoded documents ``(tokens, title_length)``.
     units : list of (ndarray, int)
-        The training documents cut into segments
-        (:func:`~normrnn.training.streams.segment_document`): what the
-        minibatch streams read.
+        The training documents cut into segments (:func:`segment_document`):
+        what the minibatch streams read.
     train_subset : list of (ndarray, int)
         The first training documents, up to ``eval_tokens`` scored tokens: the
         training loss is measured on these.

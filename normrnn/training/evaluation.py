@@ -2,15 +2,17 @@
 
 Bits per token = (summed loss in nats) / ln 2 / (number of scored tokens).
 Scored tokens are a document's text characters and its end marker (see
-:mod:`normrnn.data.tokenizer`).
+:mod:`normrnn.data.tokenizer`).  The unigram baseline,
+:func:`unigram_counts` and :func:`unigram_bits_per_token`, lives in
+:mod:`normrnn.data.unigram`, where the corpus setup computes it; it is
+importable from here too.
 """
 
 import math
 import threading
 from dataclasses import dataclass
 
-import numpy as np
-
+from ..data.unigram import unigram_bits_per_token, unigram_counts
 from ..parallel import map_in_order
 from .streams import chunk_bounds, chunk_title_length
 
@@ -123,44 +125,3 @@ def evaluate(model, documents, *, n_threads=1, chunk_length=4096, batch_size=64)
                              long, n_threads, stop=stop))
     tokens = sum(len(t) - m for t, m in documents)
     return Evaluation(float(nats), int(tokens), len(documents))
-
-
-def unigram_counts(documents, vocab_size):
-    """How often each token id occurs at a scored position.
-
-    Parameters
-    ----------
-    documents : list of (ndarray, int)
-    vocab_size : int
-
-    Returns
-    -------
-    ndarray of int64, shape (vocab_size,)
-    """
-    counts = np.zeros(vocab_size, dtype=np.int64)
-    for tokens, m in documents:
-        counts += np.bincount(tokens[m:], minlength=vocab_size)
-    return counts
-
-
-def unigram_bits_per_token(counts, documents):
-    """Cross-entropy, in bits per token, of a unigram model on ``documents``.
-
-    The baseline a language model must beat: predict every token from its
-    training frequency, ignoring context.  Counts are add-one (Laplace)
-    smoothed so a token never seen in training costs a finite amount.
-
-    Parameters
-    ----------
-    counts : ndarray of int64, shape (V,)
-        Training counts, from :func:`unigram_counts`.
-    documents : list of (ndarray, int)
-        Encoded documents to measure on (the validation set).
-
-    Returns
-    -------
-    float
-    """
-    probabilities = (counts + 1.0) / (counts.sum() + len(counts))
-    held_out = unigram_counts(documents, len(counts))
-    return float(-(held_out * np.log2(probabilities)).sum() / held_out.sum())

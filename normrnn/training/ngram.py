@@ -6,7 +6,7 @@ model's held-out loss means something only next to these: below the bigram,
 it uses more than the previous character; below the trigram, more than two.
 
 Counts are over the scored positions (t >= m, as the loss and
-:func:`~normrnn.training.evaluation.unigram_counts`), with the context read
+:func:`~normrnn.data.unigram.unigram_counts`), with the context read
 from the whole document, title included; positions before the document's
 start read a padding symbol.  Every level discounts each count by ``D = 0.75``
 and gives the mass taken to the level below, whose counts are continuation

@@ -27,12 +27,15 @@ step keeps a full minibatch (at the end of the last epoch they finish alone).
 (the last one ending with the end marker). A book-length document (a single
 ``.txt`` file) thus becomes many streams that train in parallel, instead of
 one stream the whole minibatch waits for. Evaluation always reads whole
-documents.
+documents. The cut is :func:`segment_document`, which the corpus setup
+(:mod:`normrnn.data.corpus_setup`) applies and this module re-exports.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..data.corpus_setup import segment_document
 
 __all__ = ["chunk_bounds", "chunk_title_length", "segment_document", "Chunk", "DocumentStreams"]
 
@@ -81,31 +84,6 @@ def chunk_title_length(title_length, a, b):
     return min(max(title_length - a, 1 if a > 0 else 0), b - a + 1)
 
 
-def segment_document(tokens, title_length, segment):
-    """Cut an encoded document into training units of at most ``segment`` text tokens.
-
-    Parameters
-    ----------
-    tokens : ndarray of int32
-        Title, separator, text, end marker.
-    title_length : int
-        m, the length of title and separator.
-    segment : int
-        Most scored tokens per unit.
-
-    Returns
-    -------
-    list of (ndarray, int)
-        ``(prefix + piece, m)`` for consecutive pieces of the scored part;
-        together they score every scored token exactly once.
-    """
-    if len(tokens) - title_length <= segment:
-        return [(tokens, title_length)]
-    prefix = tokens[:title_length]
-    return [(np.concatenate([prefix, tokens[start:start + segment]]), title_length)
-            for start in range(title_length, len(tokens), segment)]
-
-
 @dataclass
 class Chunk:
     """One slot's piece of work for a step.
@@ -147,7 +125,8 @@ class DocumentStreams:
     Parameters
     ----------
     documents : list of (ndarray, int)
-        Encoded training units ``(tokens, title_length)``.
+        Encoded training units ``(tokens, title_length)``: documents, or the
+        segments :func:`segment_document` cuts them into.
     batch_size : int
         Number of slots.
     bptt : int
