@@ -386,8 +386,6 @@ def check_site(root, *, executable=None, screenshots=None, pages=None, progress=
     return problems + link_problems(root, links, ids), len(pages)
 
 
-# Documented as the other entry points' main(argv), in benchmarks/record.py and
-# normrnn/bench/command.py: alike on purpose.
 def main(argv=None):
     """Check a built site; print the problems; exit 1 if there are any.
 

@@ -46,8 +46,6 @@ def missing_peers(results):
     return [f"{name} was not timed: {why}" for name, why in missing.items()]
 
 
-# Documented as the other entry points' main(argv), in normrnn/bench/command.py and
-# .ci/check_docs_browser.py: alike on purpose.
 def main(argv=None):
     """Record the benchmark into the docs (or ``--out``).
 

@@ -81,8 +81,6 @@ class Comparison:
         -------
         str
         """
-        # A header, a rule, a row each, as gradcheck.format_table lays out its
-        # own columns: alike on purpose, the columns are what differs.
         lines = [f"{'tensor':<20}{'step':>5}  {'exact':<6}{'approx.':<8}{'max difference':>15}",
                  "-" * 56]
         lines += [f"{r.tensor:<20}{'' if r.step is None else r.step:>5}  "

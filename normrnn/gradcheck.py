@@ -441,8 +441,6 @@ def format_table(rows):
     -------
     str
     """
-    # A header, a rule, a row each, as autograd_check.Comparison.table lays out
-    # its own columns: alike on purpose, the columns are what differs.
     lines = [f"{'section':<22}{'gradient of':<14}{'rel. error':>12}{'tolerance':>12}  result",
              "-" * 68]
     lines += [f"{r.section:<22}{r.wrt:<14}{r.error:>12.2e}{r.tolerance:>12.0e}  "

@@ -28,7 +28,6 @@ def configure(parser):
     parser : argparse.ArgumentParser
         The ``bench`` sub-parser (or a parser of its own, as in :func:`main`).
     """
-    # one add_argument per option: they read alike by nature
     parser.add_argument("--quick", action="store_true",
                         help="fewer and shorter measurements, and peers on B = 16 and 64 "
                              "only: about a minute, noisier")
@@ -132,8 +131,6 @@ def run(args):
     return 0
 
 
-# Documented as the other entry points' main(argv), in benchmarks/record.py and
-# .ci/check_docs_browser.py: alike on purpose.
 def main(argv=None):
     """``python -m normrnn.bench``: ``normrnn bench`` on its own.
 

@@ -69,8 +69,6 @@ _SETUP_TIMEOUT = 1800        # seconds: a first torch.compile of T = 256 steps t
 _ROUND_TIMEOUT = 600
 
 
-# numpydoc for one argument and one result, as recorded.describe_record and
-# report.check_targets: alike on purpose.
 def installed(name):
     """Whether the library a peer needs can be imported (checked without importing it).
 

@@ -109,8 +109,6 @@ def load_record(path):
     return data
 
 
-# numpydoc for one argument and one result, as peers.installed and
-# report.check_targets: alike on purpose.
 def describe_record(data):
     """Where a record comes from, in a few lines: command, date, commit, machine.
 

@@ -172,8 +172,6 @@ def run_benchmark(*, quick=False, use_torch=True, scaling=False, progress=None,
     return results
 
 
-# numpydoc for one argument and one result, as peers.installed and
-# recorded.describe_record: alike on purpose.
 def check_targets(results):
     """The performance goals (:data:`TARGETS`) against the measured numbers.
 

@@ -90,8 +90,6 @@ _KINDS = [(stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISSOCK, "a socket")]
 
 
-# Documented as cli.plotting.plot_format and data.corpus.title_from_name
-# (a path in, a str out): alike on purpose.
 def show_path(path):
     """``path`` as text that prints on one line on any terminal.
 

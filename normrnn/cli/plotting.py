@@ -38,8 +38,6 @@ def plot_formats():
     return Figure().canvas.get_supported_filetypes()
 
 
-# Documented as cli.outputs.show_path and data.corpus.title_from_name
-# (a path in, a str out): alike on purpose.
 def plot_format(path):
     """The format of a plot written to ``path``: its suffix, lower case, without the dot.
 

@@ -209,8 +209,6 @@ def load_jsonl(path, *, max_bytes=None):
     return documents
 
 
-# Documented as cli.outputs.show_path and cli.plotting.plot_format
-# (a path in, a str out): alike on purpose.
 def title_from_name(path):
     """The title a file name gives: its stem, with bytes that are not UTF-8 as U+FFFD.
 

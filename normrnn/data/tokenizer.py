@@ -103,9 +103,6 @@ class CharTokenizer:
     def __repr__(self):
         return f"CharTokenizer(vocab_size={self.vocab_size})"
 
-    # encode, encode_title and encode_document each check and document their one
-    # argument in full, so they read alike on purpose.
-
     def encode(self, text):
         """Token ids of ``text``, unknown characters as ``UNK``.
 
