@@ -88,3 +88,42 @@ def test_a_check_that_raises_fails_the_build_without_w(tmp_path):
         """)
     assert done.returncode != 0
     assert "normrnn.notes.ERRATA has no erratum 99" in done.stderr
+
+
+# --- kernel signatures on the API page ---------------------------------------------
+
+def _kernel_functions():
+    """(module, function) for every public ``def`` of the kernels that takes arrays."""
+    import importlib
+    found = []
+    for stem in ("sections", "bptt_sections", "bptt", "lockstep"):
+        module = importlib.import_module(f"normrnn._kernels.{stem}")
+        for name, obj in sorted(vars(module).items()):
+            if name.startswith("_") or not callable(obj) or isinstance(obj, type):
+                continue
+            signature = normrnn_docs._pyx_signature(obj)
+            if signature and "[" in signature:
+                found.append(pytest.param(module, obj, id=f"{stem}.{name}"))
+    return found
+
+
+@pytest.mark.parametrize("module, function", _kernel_functions())
+def test_kernel_signature_is_python_and_every_argument_is_marked(module, function):
+    import ast
+    signature = normrnn_docs._pyx_signature(function)
+    # Sphinx renders a signature it can parse as Python; the source's
+    # "# IN  (V, H)" comments are left out of it
+    parsed = ast.parse(f"def f{signature}: pass").body[0].args
+    names = [a.arg for a in parsed.args]
+    rows = normrnn_docs.kernel_arguments(normrnn_docs._pyx_text(function), function.__name__)
+    # ... and shown in the table below the docstring: every argument, in order,
+    # with its role and a shape or meaning
+    assert [argument for argument, _, _ in rows] == names
+    assert all(role in ("IN", "OUT", "INOUT") and text for _, role, text in rows)
+
+
+def test_kernel_functions_are_found():
+    # the parametrization above is not empty by accident
+    ids = {p.id for p in _kernel_functions()}
+    assert {"sections.logits_backward", "bptt.document_loss_and_grads",
+            "lockstep.batch_loss", "bptt_sections.document_loss_and_grads_by_section"} <= ids

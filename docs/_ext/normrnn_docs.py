@@ -694,7 +694,8 @@ _ARG = re.compile(r"^(?:const\s+)?(?P<type>[\w]+(?:\s*\[[^\]]*\])?)\s+(?P<name>\
                   r"(?P<default>\s*=\s*.+)?$")
 
 
-def _pyx_signature(obj):
+def _pyx_text(obj):
+    """The source of the ``.pyx`` file that defines ``obj``, or None."""
     module = sys.modules.get(getattr(obj, "__module__", "") or "")
     path = getattr(module, "__file__", None)
     if not path:
@@ -703,7 +704,16 @@ def _pyx_signature(obj):
     if not os.path.exists(pyx):
         return None
     with open(pyx, encoding="utf-8") as fh:
-        source = fh.read()
+        return fh.read()
+
+
+def _pyx_signature(obj):
+    source = _pyx_text(obj)
+    if source is None:
+        return None
+    # without the comments: the kernels mark each argument "# IN  (V, H)" and
+    # the like, which argument_table() shows beside the docstring instead
+    source = re.sub(r"#[^\n]*", "", source)
     for m in _DEF.finditer(source):
         if m.group(1) != obj.__name__:
             continue
@@ -732,6 +742,58 @@ def _pyx_signature(obj):
                          + (f" {default[0]} {default[1:].strip()}" if default else ""))
         return "(" + ", ".join(parts) + ")"
     return None
+
+
+_MARK = re.compile(r"#\s*(?P<role>INOUT|IN|OUT)\b\s*(?P<text>.*)$")
+_MARKED_NAME = re.compile(r"(\w+)\s*(?:=\s*[\w.]+)?\s*\)?\s*[,:]?\s*$")
+
+
+def kernel_arguments(source, name):
+    """[(argument, role, shape and meaning)] of ``def name`` as its comments mark them.
+
+    The kernels mark each argument of a ``def`` with a comment, ``# IN  (V, H)``,
+    ``# OUT (T, H)``, ``# INOUT (H,)``; a comment line without a mark goes on
+    the argument before it.  Empty when the function marks none.
+    """
+    start = re.search(rf"^def\s+{name}\s*\(", source, re.M)
+    if start is None:
+        return []
+    end = re.compile(r"\)\s*:\s*(?:#.*)?$")
+    rows = []
+    for line in source[start.start():].splitlines():
+        code, _, comment = line.partition("#")
+        mark = _MARK.match("#" + comment) if comment else None
+        named = _MARKED_NAME.search(code)
+        if mark and named:
+            rows.append((named.group(1), mark.group("role"), mark.group("text").strip()))
+        elif comment and not code.strip() and rows:
+            argument, role, text = rows[-1]
+            rows[-1] = (argument, role, f"{text} {comment.strip()}")
+        if end.search(line):
+            break
+    return rows
+
+
+def argument_table(app, what, name, obj, options, lines):
+    """Below a kernel's docstring, its arguments as the source marks them.
+
+    The kernels' signatures carry, argument by argument, whether it is read
+    (IN), written (OUT) or added into (INOUT), and its shape; the rendered
+    signature cannot hold comments, so they become a table.
+    """
+    if what != "function" or not name.startswith("normrnn._kernels."):
+        return
+    source = _pyx_text(obj)
+    rows = kernel_arguments(source, obj.__name__) if source else []
+    if not rows:
+        return
+    lines += ["", ".. list-table:: The arguments, as the source marks them",
+              "   :header-rows: 1", "", "   * - argument", "     - role",
+              "     - shape and meaning"]
+    for argument, role, text in rows:
+        lines += [f"   * - ``{argument}``", f"     - {role}",
+                  f"     - ``{text}``" if text else "     -"]
+    lines.append("")
 
 
 def fused_signature(app, what, name, obj, options, signature, return_annotation):
@@ -783,5 +845,6 @@ def setup(app):
     # before numpydoc (priority 500), which would keep the dispatcher's signature
     app.connect("autodoc-process-signature", fused_signature, priority=400)
     app.connect("autodoc-process-docstring", escape_bars)
+    app.connect("autodoc-process-docstring", argument_table, priority=600)   # after numpydoc
     app.add_directive("optional-toctree", _optional_toctree())
     return {"version": "1", "parallel_read_safe": False, "parallel_write_safe": True}

@@ -428,14 +428,14 @@ def document_loss_and_grads(
         const floating[:, ::1] hh,             # IN  (H, H)
         const floating[::1] bias,              # IN  (H,)
         const int[::1] tokens,                 # IN  (T,)
-        int title_length,
+        int title_length,                      # IN  m, 0 <= m <= T
         const floating[::1] initial_state,     # IN  (H,)
         floating[:, ::1] d_embedding,          # INOUT (V, H)
         floating[:, ::1] d_ih,                 # INOUT (H, H)
         floating[:, ::1] d_hh,                 # INOUT (H, H)
         floating[::1] d_bias,                  # INOUT (H,)
         floating[:, ::1] states,               # OUT (T, H)
-        workspace,
+        workspace,                             # INOUT scratch, a workspace of the same V, H, dtype
         const floating[::1] gain=None,         # IN  (H,) or None
         floating[::1] d_gain=None):            # INOUT (H,) or None
     """Loss of one document; adds its gradients into ``d_embedding``, ``d_ih``, ``d_hh``, ``d_bias``.
@@ -459,7 +459,7 @@ def document_states(const floating[:, ::1] embedding,    # IN  (V, H)
                     const int[::1] tokens,               # IN  (T,)
                     const floating[::1] initial_state,   # IN  (H,)
                     floating[:, ::1] states,             # OUT (T, H)
-                    workspace,
+                    workspace,                           # INOUT scratch, a workspace of V, H, dtype
                     const floating[::1] gain=None):      # IN  (H,) or None
     """Write s_0 .. s_{T-1} into ``states`` (T, H), starting from ``initial_state``.
 

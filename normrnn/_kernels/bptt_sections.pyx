@@ -78,12 +78,20 @@ cdef double _document_by_section(
 
 
 def document_loss_and_grads_by_section(
-        const floating[:, ::1] embedding, const floating[:, ::1] ih,
-        const floating[:, ::1] hh, const floating[::1] bias,
-        const int[::1] tokens, int title_length, const floating[::1] initial_state,
-        floating[:, ::1] d_embedding, floating[:, ::1] d_ih,
-        floating[:, ::1] d_hh, floating[::1] d_bias, floating[:, ::1] states,
-        const floating[::1] gain=None, floating[::1] d_gain=None):
+        const floating[:, ::1] embedding,      # IN  (V, H)
+        const floating[:, ::1] ih,             # IN  (H, H)
+        const floating[:, ::1] hh,             # IN  (H, H)
+        const floating[::1] bias,              # IN  (H,)
+        const int[::1] tokens,                 # IN  (T,)
+        int title_length,                      # IN  m, 0 <= m <= T
+        const floating[::1] initial_state,     # IN  (H,)
+        floating[:, ::1] d_embedding,          # INOUT (V, H)
+        floating[:, ::1] d_ih,                 # INOUT (H, H)
+        floating[:, ::1] d_hh,                 # INOUT (H, H)
+        floating[::1] d_bias,                  # INOUT (H,)
+        floating[:, ::1] states,               # OUT (T, H)
+        const floating[::1] gain=None,         # IN  (H,) or None
+        floating[::1] d_gain=None):            # INOUT (H,) or None
     """Loss of one document; adds its gradients into ``d_embedding``, ``d_ih``, ``d_hh``, ``d_bias``.
 
     Unchecked: the caller guarantees shapes (``states`` is (T, H)), token range,

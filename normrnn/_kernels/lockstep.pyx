@@ -475,7 +475,7 @@ def batch_loss_and_grads(
         floating[::1] d_bias,                  # INOUT (H,)
         floating[::1] d_gain,                  # INOUT (H,) or None
         floating[:, ::1] last_states,          # OUT (B, H) s_{T_b - 1}
-        workspace):
+        workspace):                            # INOUT scratch, a workspace of the same V, H, dtype
     """Summed loss of B documents in lockstep; adds their gradients into ``d_*``.
 
     L = sum_b sum_{t = m_b}^{T_b - 1} -log softmax(E s^b_t)[x^b_t], with
@@ -561,8 +561,8 @@ def batch_loss(
         const int[::1] title_lengths,          # IN  (B,)
         const floating[:, ::1] initial_states,  # IN  (B, H)
         floating[:, ::1] last_states,          # OUT (B, H) s_{T_b - 1}, or s_{T_b}
-        workspace,
-        bint read_last=False):
+        workspace,                             # INOUT scratch, a workspace of the same V, H, dtype
+        bint read_last=False):                 # IN  also read each document's last token
     """The summed loss of :func:`batch_loss_and_grads`, forward only, in O(B (H + V)) memory.
 
     Same arguments and guarantees, without the gradients: nothing is kept for

@@ -269,29 +269,35 @@ cdef void _gain_backward(const floating[:, ::1] hh, const floating[::1] gain,
 # normrnn.sections checks the arguments and allocates the outputs; tests and
 # the docs call these through it.
 
-def activation(const floating[::1] x, floating[::1] out):
+def activation(const floating[::1] x,  # IN  (n,)
+               floating[::1] out):     # OUT (n,)
     """out = f(x), elementwise.  Unchecked: see :func:`normrnn.sections.activation`."""
     with nogil:
         _activation(x, out)
 
 
-def activation_backward(const floating[::1] d_state, const floating[::1] middle,
-                        floating[::1] delta):
+def activation_backward(const floating[::1] d_state,  # IN  (H,)
+                        const floating[::1] middle,   # IN  (H,)
+                        floating[::1] delta):         # INOUT (H,)
     """delta += d_state * f'(middle).  Unchecked."""
     with nogil:
         _activation_backward(d_state, middle, delta)
 
 
-def logits_forward(const floating[:, ::1] embedding, const floating[::1] state,
-                   floating[::1] logits):
+def logits_forward(const floating[:, ::1] embedding,  # IN  (V, H)
+                   const floating[::1] state,         # IN  (H,)
+                   floating[::1] logits):             # INOUT (V,)
     """logits += E s.  Unchecked."""
     with nogil:
         _logits_forward(embedding, state, logits)
 
 
-def logits_backward(const floating[:, ::1] embedding, const floating[::1] state,
-                    int token, floating[::1] d_logits, floating[:, ::1] d_embedding,
-                    floating[::1] d_state):
+def logits_backward(const floating[:, ::1] embedding,  # IN  (V, H)
+                    const floating[::1] state,         # IN  (H,)
+                    int token,                         # IN  in [0, V)
+                    floating[::1] d_logits,            # OUT (V,)
+                    floating[:, ::1] d_embedding,      # INOUT (V, H)
+                    floating[::1] d_state):            # INOUT (H,)
     """Loss at ``token``; d_logits = dz; d_embedding += dz ⊗ s; d_state += E^T dz.  Unchecked."""
     cdef double loss
     with nogil:
@@ -299,80 +305,94 @@ def logits_backward(const floating[:, ::1] embedding, const floating[::1] state,
     return loss
 
 
-def bias_backward(const floating[::1] delta, floating[::1] d_bias):
+def bias_backward(const floating[::1] delta,  # IN  (H,)
+                  floating[::1] d_bias):      # INOUT (H,)
     """d_bias += delta.  Unchecked."""
     with nogil:
         _bias_backward(delta, d_bias)
 
 
-def ih_forward(const floating[:, ::1] ih, const floating[::1] embedded,
-               floating[::1] middle):
+def ih_forward(const floating[:, ::1] ih,     # IN  (H, H)
+               const floating[::1] embedded,  # IN  (H,)
+               floating[::1] middle):         # INOUT (H,)
     """middle += W_ih u.  Unchecked."""
     with nogil:
         _ih_forward(ih, embedded, middle)
 
 
-def ih_backward(const floating[:, ::1] ih, const floating[::1] embedded,
-                const floating[::1] delta, floating[:, ::1] d_ih,
-                floating[::1] d_embedded):
+def ih_backward(const floating[:, ::1] ih,     # IN  (H, H)
+                const floating[::1] embedded,  # IN  (H,)
+                const floating[::1] delta,     # IN  (H,)
+                floating[:, ::1] d_ih,         # INOUT (H, H)
+                floating[::1] d_embedded):     # INOUT (H,)
     """d_ih += delta ⊗ u; d_embedded += W_ih^T delta.  Unchecked."""
     with nogil:
         _ih_backward(ih, embedded, delta, d_ih, d_embedded)
 
 
-def embedding_activation_forward(const floating[:, ::1] embedding, int token,
-                                 floating[::1] embedded):
+def embedding_activation_forward(const floating[:, ::1] embedding,  # IN  (V, H)
+                                 int token,                         # IN  in [0, V)
+                                 floating[::1] embedded):           # OUT (H,)
     """embedded = f(E[token]).  Unchecked."""
     with nogil:
         _embedding_activation_forward(embedding, token, embedded)
 
 
-def embedding_activation_backward(const floating[:, ::1] embedding, int token,
-                                  const floating[::1] d_embedded,
-                                  floating[:, ::1] d_embedding):
+def embedding_activation_backward(const floating[:, ::1] embedding,  # IN  (V, H)
+                                  int token,                         # IN  in [0, V)
+                                  const floating[::1] d_embedded,    # IN  (H,)
+                                  floating[:, ::1] d_embedding):     # INOUT (V, H)
     """d_embedding[token] += d_embedded * f'(E[token]).  Unchecked."""
     with nogil:
         _embedding_activation_backward(embedding, token, d_embedded, d_embedding)
 
 
-def hh_forward(const floating[:, ::1] scaled_hh, const floating[::1] state,
-               floating[::1] middle):
+def hh_forward(const floating[:, ::1] scaled_hh,  # IN  (H, H)
+               const floating[::1] state,         # IN  (H,)
+               floating[::1] middle):             # INOUT (H,)
     """middle += S s.  Unchecked."""
     with nogil:
         _hh_forward(scaled_hh, state, middle)
 
 
-def hh_backward(const floating[:, ::1] scaled_hh, const floating[::1] state,
-                const floating[::1] delta, floating[:, ::1] d_scaled_hh,
-                floating[::1] d_state):
+def hh_backward(const floating[:, ::1] scaled_hh,  # IN  (H, H)
+                const floating[::1] state,         # IN  (H,)
+                const floating[::1] delta,         # IN  (H,)
+                floating[:, ::1] d_scaled_hh,      # INOUT (H, H)
+                floating[::1] d_state):            # INOUT (H,)
     """d_scaled_hh += delta ⊗ s; d_state += S^T delta.  Unchecked."""
     with nogil:
         _hh_backward(scaled_hh, state, delta, d_scaled_hh, d_state)
 
 
-def row_normalise(const floating[:, ::1] hh, floating[:, ::1] scaled_hh):
+def row_normalise(const floating[:, ::1] hh,    # IN  (H, H)
+                  floating[:, ::1] scaled_hh):  # OUT (H, H)
     """scaled_hh = hh / (H ||hh[i]||) row by row.  Unchecked: zero rows divide by zero."""
     with nogil:
         _row_normalise(hh, scaled_hh)
 
 
-def row_normalise_backward(const floating[:, ::1] hh, const floating[:, ::1] d_scaled_hh,
-                           floating[:, ::1] d_hh):
+def row_normalise_backward(const floating[:, ::1] hh,           # IN  (H, H)
+                           const floating[:, ::1] d_scaled_hh,  # IN  (H, H)
+                           floating[:, ::1] d_hh):              # INOUT (H, H)
     """d_hh += the row normalisation's backward of d_scaled_hh.  Unchecked."""
     with nogil:
         _row_normalise_backward(hh, d_scaled_hh, d_hh)
 
 
-def gain_forward(const floating[:, ::1] hh, const floating[::1] gain,
-                 floating[:, ::1] scaled_hh):
+def gain_forward(const floating[:, ::1] hh,    # IN  (H, H)
+                 const floating[::1] gain,     # IN  (H,)
+                 floating[:, ::1] scaled_hh):  # OUT (H, H)
     """scaled_hh = gain[i] hh[i] / ||hh[i]|| row by row.  Unchecked: zero rows divide by zero."""
     with nogil:
         _gain_forward(hh, gain, scaled_hh)
 
 
-def gain_backward(const floating[:, ::1] hh, const floating[::1] gain,
-                  const floating[:, ::1] d_scaled_hh, floating[:, ::1] d_hh,
-                  floating[::1] d_gain):
+def gain_backward(const floating[:, ::1] hh,           # IN  (H, H)
+                  const floating[::1] gain,            # IN  (H,)
+                  const floating[:, ::1] d_scaled_hh,  # IN  (H, H)
+                  floating[:, ::1] d_hh,               # INOUT (H, H)
+                  floating[::1] d_gain):               # INOUT (H,)
     """d_hh, d_gain += the gain section's backward of d_scaled_hh.  Unchecked."""
     with nogil:
         _gain_backward(hh, gain, d_scaled_hh, d_hh, d_gain)
