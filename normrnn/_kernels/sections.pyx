@@ -20,8 +20,10 @@ from normrnn._kernels.activation cimport f, f_grad
 
 # --- shared linear algebra: the ih and hh sections are the same two loops ----
 
-cdef void _matvec_add(const floating[:, ::1] w, const floating[::1] x,
-                      floating[::1] out) noexcept nogil:
+cdef void _matvec_add(const floating[:, ::1] w,  # IN  (m, n)
+                      const floating[::1] x,     # IN  (n,)
+                      floating[::1] out          # INOUT (m,)
+                      ) noexcept nogil:
     """out[i] += sum_j w[i, j] x[j]."""
     cdef Py_ssize_t i, j
     cdef floating acc
@@ -32,11 +34,12 @@ cdef void _matvec_add(const floating[:, ::1] w, const floating[::1] x,
         out[i] += acc
 
 
-cdef void _outer_add_and_matvec_t_add(const floating[:, ::1] w,
-                                      const floating[::1] x,
-                                      const floating[::1] delta,
-                                      floating[:, ::1] d_w,
-                                      floating[::1] d_x) noexcept nogil:
+cdef void _outer_add_and_matvec_t_add(const floating[:, ::1] w,   # IN  (m, n)
+                                      const floating[::1] x,      # IN  (n,)
+                                      const floating[::1] delta,  # IN  (m,)
+                                      floating[:, ::1] d_w,       # INOUT (m, n)
+                                      floating[::1] d_x           # INOUT (n,)
+                                      ) noexcept nogil:
     """The backward of y = w x: d_w[i, j] += delta[i] x[j]; d_x[j] += sum_i delta[i] w[i, j]."""
     cdef Py_ssize_t i, j
     cdef floating d
@@ -48,16 +51,19 @@ cdef void _outer_add_and_matvec_t_add(const floating[:, ::1] w,
 
 
 # [section:activation]
-cdef void _activation(const floating[::1] x, floating[::1] out) noexcept nogil:
+cdef void _activation(const floating[::1] x,  # IN  (n,)
+                      floating[::1] out       # OUT (n,)
+                      ) noexcept nogil:
     """out[j] = f(x[j]) = 1 - 1 / (x[j]^2 + x[j] + 1)."""
     cdef Py_ssize_t j
     for j in range(x.shape[0]):
         out[j] = f(x[j])
 
 
-cdef void _activation_backward(const floating[::1] d_state,
-                               const floating[::1] middle,
-                               floating[::1] delta) noexcept nogil:
+cdef void _activation_backward(const floating[::1] d_state,  # IN  (H,)
+                               const floating[::1] middle,   # IN  (H,)
+                               floating[::1] delta           # INOUT (H,)
+                               ) noexcept nogil:
     """delta[j] += d_state[j] f'(middle[j]): the gradient reaching a_t from s_{t+1}."""
     cdef Py_ssize_t j
     for j in range(middle.shape[0]):
@@ -66,14 +72,17 @@ cdef void _activation_backward(const floating[::1] d_state,
 
 
 # [section:logits]
-cdef void _logits_forward(const floating[:, ::1] embedding,
-                          const floating[::1] state,
-                          floating[::1] logits) noexcept nogil:
+cdef void _logits_forward(const floating[:, ::1] embedding,  # IN  (V, H)
+                          const floating[::1] state,         # IN  (H,)
+                          floating[::1] logits               # INOUT (V,)
+                          ) noexcept nogil:
     """logits[i] += sum_j E[i, j] s[j]: z = E s, shape (V,)."""
     _matvec_add(embedding, state, logits)
 
 
-cdef double _softmax_cross_entropy(floating[::1] logits, int token) noexcept nogil:
+cdef double _softmax_cross_entropy(floating[::1] logits,  # INOUT (V,) z on entry, dz on return
+                                   int token              # IN  in [0, V)
+                                   ) noexcept nogil:
     """Turn z into dz = softmax(z) - onehot(token) in place; return -log softmax(z)[token].
 
     Shifted by max(z) so exp never overflows; one exp per entry, in the
@@ -99,11 +108,13 @@ cdef double _softmax_cross_entropy(floating[::1] logits, int token) noexcept nog
     return loss + log(total)
 
 
-cdef double _logits_backward(const floating[:, ::1] embedding,
-                             const floating[::1] state, int token,
-                             floating[::1] d_logits,
-                             floating[:, ::1] d_embedding,
-                             floating[::1] d_state) noexcept nogil:
+cdef double _logits_backward(const floating[:, ::1] embedding,  # IN  (V, H)
+                             const floating[::1] state,         # IN  (H,)
+                             int token,                         # IN  in [0, V)
+                             floating[::1] d_logits,            # OUT (V,)
+                             floating[:, ::1] d_embedding,      # INOUT (V, H)
+                             floating[::1] d_state              # INOUT (H,)
+                             ) noexcept nogil:
     """Softmax cross-entropy of z = E s at ``token``, and its backward.
 
     dz = softmax(E s) - onehot(token) is written to ``d_logits`` (V,);
@@ -118,7 +129,9 @@ cdef double _logits_backward(const floating[:, ::1] embedding,
 
 
 # [section:bias]
-cdef void _bias_backward(const floating[::1] delta, floating[::1] d_bias) noexcept nogil:
+cdef void _bias_backward(const floating[::1] delta,  # IN  (H,)
+                         floating[::1] d_bias        # INOUT (H,)
+                         ) noexcept nogil:
     """d_bias[i] += delta[i]: a_t = ... + b, so da_t/db is the identity."""
     cdef Py_ssize_t i
     for i in range(delta.shape[0]):
@@ -130,32 +143,39 @@ cdef void _bias_backward(const floating[::1] delta, floating[::1] d_bias) noexce
 # vector, and shares its loops (_matvec_add, _outer_add_and_matvec_t_add); the
 # two sections keep their own names so each reads against its own derivation.
 # [section:ih]
-cdef void _ih_forward(const floating[:, ::1] ih, const floating[::1] embedded,
-                      floating[::1] middle) noexcept nogil:
+cdef void _ih_forward(const floating[:, ::1] ih,     # IN  (H, H)
+                      const floating[::1] embedded,  # IN  (H,)
+                      floating[::1] middle           # INOUT (H,)
+                      ) noexcept nogil:
     """middle[i] += sum_j ih[i, j] u[j]: the input's part W_ih u_t of a_t."""
     _matvec_add(ih, embedded, middle)
 
 
-cdef void _ih_backward(const floating[:, ::1] ih, const floating[::1] embedded,
-                       const floating[::1] delta, floating[:, ::1] d_ih,
-                       floating[::1] d_embedded) noexcept nogil:
+cdef void _ih_backward(const floating[:, ::1] ih,     # IN  (H, H)
+                       const floating[::1] embedded,  # IN  (H,)
+                       const floating[::1] delta,     # IN  (H,)
+                       floating[:, ::1] d_ih,         # INOUT (H, H)
+                       floating[::1] d_embedded       # INOUT (H,)
+                       ) noexcept nogil:
     """d_ih[i, j] += delta[i] u[j];  d_embedded[j] += sum_i delta[i] ih[i, j] (W_ih^T delta)."""
     _outer_add_and_matvec_t_add(ih, embedded, delta, d_ih, d_embedded)
 # [/section:ih]
 
 
 # [section:embedding_activation]
-cdef void _embedding_activation_forward(const floating[:, ::1] embedding,
-                                        int token,
-                                        floating[::1] embedded) noexcept nogil:
+cdef void _embedding_activation_forward(const floating[:, ::1] embedding,  # IN  (V, H)
+                                        int token,                         # IN  in [0, V)
+                                        floating[::1] embedded             # OUT (H,)
+                                        ) noexcept nogil:
     """embedded[j] = f(E[token, j]): the activated input embedding u_t."""
     _activation(embedding[token], embedded)
 
 
-cdef void _embedding_activation_backward(const floating[:, ::1] embedding,
-                                         int token,
-                                         const floating[::1] d_embedded,
-                                         floating[:, ::1] d_embedding) noexcept nogil:
+cdef void _embedding_activation_backward(const floating[:, ::1] embedding,  # IN  (V, H)
+                                         int token,                         # IN  in [0, V)
+                                         const floating[::1] d_embedded,    # IN  (H,)
+                                         floating[:, ::1] d_embedding       # INOUT (V, H)
+                                         ) noexcept nogil:
     """d_embedding[token, j] += d_embedded[j] f'(E[token, j]); other rows untouched."""
     cdef Py_ssize_t j
     for j in range(embedding.shape[1]):
@@ -165,23 +185,29 @@ cdef void _embedding_activation_backward(const floating[:, ::1] embedding,
 
 # The same shape as ih (above) on purpose: see the comment there.
 # [section:hh]
-cdef void _hh_forward(const floating[:, ::1] scaled_hh, const floating[::1] state,
-                      floating[::1] middle) noexcept nogil:
+cdef void _hh_forward(const floating[:, ::1] scaled_hh,  # IN  (H, H)
+                      const floating[::1] state,         # IN  (H,)
+                      floating[::1] middle               # INOUT (H,)
+                      ) noexcept nogil:
     """middle[i] += sum_j S[i, j] s[j]: the recurrent part S s_t of a_t."""
     _matvec_add(scaled_hh, state, middle)
 
 
-cdef void _hh_backward(const floating[:, ::1] scaled_hh, const floating[::1] state,
-                       const floating[::1] delta, floating[:, ::1] d_scaled_hh,
-                       floating[::1] d_state) noexcept nogil:
+cdef void _hh_backward(const floating[:, ::1] scaled_hh,  # IN  (H, H)
+                       const floating[::1] state,         # IN  (H,)
+                       const floating[::1] delta,         # IN  (H,)
+                       floating[:, ::1] d_scaled_hh,      # INOUT (H, H)
+                       floating[::1] d_state              # INOUT (H,)
+                       ) noexcept nogil:
     """d_scaled_hh[i, j] += delta[i] s[j];  d_state[j] += sum_i delta[i] S[i, j] (S^T delta)."""
     _outer_add_and_matvec_t_add(scaled_hh, state, delta, d_scaled_hh, d_state)
 # [/section:hh]
 
 
 # [section:row_normalise]
-cdef void _row_normalise(const floating[:, ::1] hh,
-                         floating[:, ::1] scaled_hh) noexcept nogil:
+cdef void _row_normalise(const floating[:, ::1] hh,  # IN  (H, H)
+                         floating[:, ::1] scaled_hh  # OUT (H, H)
+                         ) noexcept nogil:
     """scaled_hh[i, j] = hh[i, j] / (H ||hh[i]||).  Every row must be nonzero."""
     cdef Py_ssize_t i, j, H = hh.shape[1]
     cdef double sq
@@ -195,9 +221,10 @@ cdef void _row_normalise(const floating[:, ::1] hh,
             scaled_hh[i, j] = hh[i, j] * r
 
 
-cdef void _row_normalise_backward(const floating[:, ::1] hh,
-                                  const floating[:, ::1] d_scaled_hh,
-                                  floating[:, ::1] d_hh) noexcept nogil:
+cdef void _row_normalise_backward(const floating[:, ::1] hh,           # IN  (H, H)
+                                  const floating[:, ::1] d_scaled_hh,  # IN  (H, H)
+                                  floating[:, ::1] d_hh                # INOUT (H, H)
+                                  ) noexcept nogil:
     """d_hh[i] += (dS[i] - (dS[i] . w_i) w_i) / (H n_i), n_i = ||hh[i]||, w_i = hh[i] / n_i.
 
     The gradient with respect to S, projected off row i's own direction (moving
@@ -219,8 +246,10 @@ cdef void _row_normalise_backward(const floating[:, ::1] hh,
 
 
 # [section:gain]
-cdef void _gain_forward(const floating[:, ::1] hh, const floating[::1] gain,
-                        floating[:, ::1] scaled_hh) noexcept nogil:
+cdef void _gain_forward(const floating[:, ::1] hh,  # IN  (H, H)
+                        const floating[::1] gain,   # IN  (H,)
+                        floating[:, ::1] scaled_hh  # OUT (H, H)
+                        ) noexcept nogil:
     """scaled_hh[i, j] = gain[i] hh[i, j] / ||hh[i]||.  Every row must be nonzero.
 
     The row normalisation with the fixed 1/H replaced by a learned g_i; with
@@ -238,9 +267,12 @@ cdef void _gain_forward(const floating[:, ::1] hh, const floating[::1] gain,
             scaled_hh[i, j] = hh[i, j] * r
 
 
-cdef void _gain_backward(const floating[:, ::1] hh, const floating[::1] gain,
-                         const floating[:, ::1] d_scaled_hh, floating[:, ::1] d_hh,
-                         floating[::1] d_gain) noexcept nogil:
+cdef void _gain_backward(const floating[:, ::1] hh,           # IN  (H, H)
+                         const floating[::1] gain,            # IN  (H,)
+                         const floating[:, ::1] d_scaled_hh,  # IN  (H, H)
+                         floating[:, ::1] d_hh,               # INOUT (H, H)
+                         floating[::1] d_gain                 # INOUT (H,)
+                         ) noexcept nogil:
     """d_gain[i] += dS[i] . w_i;  d_hh[i] += (g_i / n_i) (dS[i] - (dS[i] . w_i) w_i).
 
     n_i = ||hh[i]||, w_i = hh[i] / n_i.  The gain takes the radial part of
