@@ -4,7 +4,9 @@ This is :func:`normrnn.reference.loss_and_grads` line for line, in Cython: the
 same six backward sections per step, in the order of the notes, with no Python
 call per token.  It is the version to read.  :mod:`normrnn._kernels.bptt` is the
 version to run: it gathers the outer products into matrix products after the
-loop, and the tests prove the two equal.
+loop, and the tests prove the two equal.  Its ``def`` takes the same arguments
+as :func:`normrnn._kernels.bptt.document_loss_and_grads`, on purpose (less
+the workspace): the two are one contract, read two ways.
 """
 
 import numpy as np
