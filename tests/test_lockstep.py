@@ -24,7 +24,7 @@ import normrnn
 from normrnn import gradcheck
 from normrnn._kernels import lockstep
 
-from conftest import make_model
+from helpers import make_model
 
 TOL = {np.float64: 1e-13, np.float32: 2e-5}
 
