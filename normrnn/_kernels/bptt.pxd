@@ -5,6 +5,8 @@
 
 from cython cimport floating
 
+cdef Py_ssize_t _add_distinct(const int[::1] tokens, int[::1] slot, int[::1] distinct,
+                              Py_ssize_t k) noexcept nogil
 cdef void _transpose(const floating[:, ::1] a, floating[:, ::1] out) noexcept nogil
 cdef void _scaled_hh(const floating[:, ::1] hh, const floating[::1] gain,
                      floating[:, ::1] scaled_hh, floating[:, ::1] scaled_hh_t) noexcept nogil

@@ -48,19 +48,20 @@ from normrnn._kernels.sections cimport (
     _row_normalise_backward, _softmax_cross_entropy)
 
 
-cdef Py_ssize_t _distinct_tokens(const int[::1] tokens,   # IN  (n,)
-                                 int[::1] slot,            # OUT (V,)
-                                 int[::1] distinct         # OUT (>= k,)
-                                 ) noexcept nogil:
-    """distinct[:k] = the k different tokens, in order of first appearance; slot[x] = row of x.
+cdef Py_ssize_t _add_distinct(const int[::1] tokens,   # IN  (n,)
+                              int[::1] slot,            # INOUT (V,) -1 for tokens not seen
+                              int[::1] distinct,        # INOUT (>= k,)
+                              Py_ssize_t k              # IN  how many are in distinct already
+                              ) noexcept nogil:
+    """Append the tokens of ``tokens`` not seen yet to distinct[:k], in order; returns the new k.
 
-    Returns k.  slot (V,) is -1 for tokens that do not occur.
+    slot[x] is the row of x in ``distinct``, -1 for a token not seen yet (the
+    caller sets slot to -1 before the first call).
     """
-    cdef Py_ssize_t t, k = 0
-    slot[:] = -1
+    cdef Py_ssize_t t
     for t in range(tokens.shape[0]):
         if slot[tokens[t]] < 0:
-            slot[tokens[t]] = k
+            slot[tokens[t]] = <int> k
             distinct[k] = tokens[t]
             k += 1
     return k
@@ -99,7 +100,9 @@ cdef Py_ssize_t _input_terms(const floating[:, ::1] embedding,   # IN  (V, H)
 
     embeddeds keeps u = f(E[x]), one row per distinct token.
     """
-    cdef Py_ssize_t k = _distinct_tokens(tokens, slot, distinct)
+    cdef Py_ssize_t k
+    slot[:] = -1
+    k = _add_distinct(tokens, slot, distinct, 0)
     _distinct_inputs(embedding, ih, bias, distinct, k, embeddeds, inputs)
     return k
 

@@ -80,7 +80,8 @@ cdef extern from "rows_matmul.h" nogil:
                                    const double *x, int ldx, double *y, int ldy)
     void normrnn_rows_matmul_add_f(int n, int rows, int cols, const float *m,
                                    const float *x, int ldx, float *y, int ldy)
-from normrnn._kernels.bptt cimport _distinct_inputs, _scaled_hh, _token_sums_to_grads
+from normrnn._kernels.bptt cimport (
+    _add_distinct, _distinct_inputs, _scaled_hh, _token_sums_to_grads)
 from normrnn._kernels.sections cimport _softmax_cross_entropy
 
 
@@ -154,16 +155,11 @@ cdef Py_ssize_t _input_terms(const floating[:, ::1] embedding,   # IN  (V, H)
     The tokens read are x_0 .. x_{T_b - 2} of every document b (the last
     token is only predicted), or all of them with ``read_last``.
     """
-    cdef Py_ssize_t B = offsets.shape[0] - 1, k = 0, b, i
-    cdef int x
+    cdef Py_ssize_t B = offsets.shape[0] - 1, k = 0, b
     slot[:] = -1
     for b in range(B):
-        for i in range(offsets[b], offsets[b + 1] - (0 if read_last else 1)):
-            x = tokens[i]
-            if slot[x] < 0:
-                slot[x] = <int> k
-                distinct[k] = x
-                k += 1
+        k = _add_distinct(tokens[offsets[b]:offsets[b + 1] - (0 if read_last else 1)], slot,
+                          distinct, k)
     _distinct_inputs(embedding, ih, bias, distinct, k, embeddeds, inputs)
     return k
 
