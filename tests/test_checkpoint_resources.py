@@ -127,22 +127,66 @@ def save(path):
     write_npz(path, {"x": np.arange(3)})
 
 
+OURS = ".model.npz.normrnn-0123456789abcdef.tmp"
+
+
 def test_stale_temporaries_of_the_same_path_are_removed_by_the_next_save(tmp_path):
     target = tmp_path / "model.npz"
-    ours = [".model.npz.0123abcd.tmp", ".model.npz.k2j_x9q1.tmp"]   # ours, an older tempfile's
-    others = [".other.npz.0123abcd.tmp", ".model.npz.notours.tmp", "model.npz.0123abcd.tmp",
-              ".model.npz.0123abcd.tmp.bak"]
-    for name in ours + others:
-        (tmp_path / name).write_bytes(b"half a checkpoint")
+    ours = {OURS: b"PK\x03\x04half a checkpoint", ".model.npz.normrnn-fedcba9876543210.tmp": b""}
+    for name, content in ours.items():
+        (tmp_path / name).write_bytes(content)
     save(target)
-    left = sorted(p.name for p in tmp_path.iterdir())
-    assert left == sorted(others + ["model.npz"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
     assert read_npz(target)["x"].tolist() == [0, 1, 2]
+
+
+#: files a person may name so: the sweep must keep every one, byte for byte
+USER_FILES = {
+    ".model.npz.old_copy.tmp": b"PK\x03\x04my old copy",     # the pattern of earlier versions
+    ".model.npz.20241201.tmp": b"PK\x03\x04a dated backup",
+    ".model.npz.0123abcd.tmp": b"PK\x03\x04eight hex digits",
+    ".model.npz.k2j_x9q1.tmp": b"notes",
+    ".model.npz.normrnn-0123456789abcdef.tmp": b"my notes, not a checkpoint",   # no PK
+    ".model.npz.normrnn-0123456789ABCDEF.tmp": b"PK\x03\x04upper-case digits",
+    ".model.npz.normrnn-0123456789abcde.tmp": b"PK\x03\x04fifteen digits",
+    ".model.npz.normrnn-0123456789abcdef0.tmp": b"PK\x03\x04seventeen digits",
+    ".other.npz.normrnn-0123456789abcdef.tmp": b"PK\x03\x04another target's",
+    "model.npz.normrnn-0123456789abcdef.tmp": b"PK\x03\x04no leading dot",
+    ".model.npz.normrnn-0123456789abcdef.tmp.bak": b"PK\x03\x04a suffix after",
+    ".model.npz.notours.tmp": b"PK",
+}
+
+
+@pytest.mark.parametrize("name", sorted(USER_FILES))
+def test_the_sweep_keeps_files_a_person_made(tmp_path, name):
+    (tmp_path / name).write_bytes(USER_FILES[name])
+    save(tmp_path / "model.npz")
+    save(tmp_path / "model.npz")
+    assert (tmp_path / name).read_bytes() == USER_FILES[name]
+    assert remove_stale_temporaries(tmp_path / "model.npz") == []
+
+
+def test_the_train_command_keeps_files_named_like_temporaries(tmp_path):
+    """Through the command: ``.ck.npz.old_copy.tmp`` and ``.ck.npz.20241201.tmp`` survive."""
+    (tmp_path / "data.jsonl").write_text("".join(
+        json.dumps({"title": d.title, "text": d.text}) + "\n" for d in toy_corpus(n=12)))
+    names = {".ck.npz.old_copy.tmp": b"PK\x03\x04copy", ".ck.npz.20241201.tmp": b"backup",
+             ".ck.png.normrnn-0123456789abcdef.tmp": b"my drawing"}
+    for name, content in names.items():
+        (tmp_path / name).write_bytes(content)
+    done = run_in(tmp_path, ["train", "data.jsonl", "--out", "ck.npz", "--max-steps", "2",
+                             "--eval-every", "1", "--hidden", "4", "--batch-size", "2",
+                             "--threads", "1", "--no-progress"])
+    assert done.returncode == 0, done.stderr
+    for name, content in names.items():
+        assert (tmp_path / name).read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [*names, "data.jsonl", "ck.npz", "ck.png"])
 
 
 def test_a_temporary_that_a_live_writer_holds_is_kept(tmp_path):
     target = tmp_path / "model.npz"
-    live = tmp_path / ".model.npz.feedbeef.tmp"
+    live = tmp_path / ".model.npz.normrnn-00000000feedbeef.tmp"
     with open(live, "wb") as held:
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)
         assert remove_stale_temporaries(target) == []

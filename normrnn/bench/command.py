@@ -114,9 +114,10 @@ def run(args):
         import matplotlib
 
         matplotlib.use("Agg")
+        from ..cli.plot_files import write_figure
         from .plot import plot_results
 
-        plot_results(results).savefig(args.plot, dpi=120)
+        write_figure(plot_results(results), args.plot, replace_any=args.force, dpi=120)
     if args.json == "-":
         json.dump(jsonable(results), sys.stdout, indent=1)
         print()

@@ -13,8 +13,9 @@ from ..training.config import TrainConfig, default_threads, require_training_mem
 from ..training.evaluation import evaluate
 from ..training.ngram import ngram_bits_per_token
 from ..training.sampling import prefix_state, sample
+from ..training.checkpoint import is_checkpoint
 from ..training.trainer import Trainer
-from .messages import USAGE, fail
+from .messages import USAGE, fail, warn
 from .options import NONNEG_INT, POS_FLOAT, POS_INT
 
 __all__ = ["HELP", "DEMO_TITLES", "configure", "run", "run_demo"]
@@ -67,12 +68,16 @@ def _gradient_checks(out):
     return all(row.passed for row in rows)
 
 
-def _train(config, checkpoint_path, progress, out):
+def _train(config, checkpoint_path, progress, out, force=False):
     from .progress import ProgressBar          # tqdm: imported when the demo runs
     _heading("2. Training on the embedded corpus (standard-library docstrings)", out)
     documents = default_corpus()
     trainer = Trainer.new(documents, config, checkpoint_path=checkpoint_path,
-                          progress=ProgressBar if progress else False)
+                          progress=ProgressBar if progress else False,
+                          may_replace=None if force else is_checkpoint,
+                          on_fallback=lambda o: warn(
+                              f"--checkpoint {checkpoint_path} could not be written "
+                              f"({o.reason}); the model was saved to {o.path} instead"))
     print(f"{len(documents)} documents, {sum(len(d.text) for d in documents)} characters, "
           f"vocabulary of {trainer.tokenizer.vocab_size} tokens; hidden size "
           f"{config.hidden_size}, {config.optimizer} lr {config.learning_rate}, "
@@ -202,15 +207,15 @@ def run_demo(*, plot_path="normrnn-demo-loss.png", minutes=1.0, hidden_size=None
     # refused now, not after the gradient checks
     require_training_memory(config, CharTokenizer.from_documents(default_corpus()).vocab_size)
     checks_passed = _gradient_checks(out)
-    trainer, result = _train(config, checkpoint_path, progress, out)
+    trainer, result = _train(config, checkpoint_path, progress, out, force)
     _recurrence_worth(trainer, result, out)
     _samples(trainer, seed, out)
     _heading("5. Loss curve", out)
     path = plot_loss_curve(result.state.history, plot_path, unigram_bits=result.unigram_bits,
-                           title="normrnn demo: standard-library docstrings")
+                           title="normrnn demo: standard-library docstrings", force=force)
     print(f"loss plot written to {path}", file=out)
     if checkpoint_path is not None:
-        print(f"model saved to {checkpoint_path}; try: normrnn sample {checkpoint_path} "
+        print(f"model saved to {trainer.saved_to}; try: normrnn sample {trainer.saved_to} "
               f"--title json.loads", file=out)
     print(f"demo finished in {time.perf_counter() - start:.0f} s", file=out)
     if not checks_passed:

@@ -7,7 +7,7 @@ status for the command to return.
 
 import sys
 
-__all__ = ["USAGE", "fail", "one_line", "tolerant_output"]
+__all__ = ["USAGE", "fail", "warn", "one_line", "tolerant_output"]
 
 #: The status of options or paths that cannot be used (argparse's own).
 USAGE = 2
@@ -17,6 +17,11 @@ def fail(message, status=1):
     """Print ``normrnn: error: message`` on stderr; return ``status``."""
     print(f"normrnn: error: {message}", file=sys.stderr)
     return status
+
+
+def warn(message):
+    """Print ``normrnn: warning: message`` on stderr (the command goes on)."""
+    print(f"normrnn: warning: {message}", file=sys.stderr, flush=True)
 
 
 def one_line(exc):

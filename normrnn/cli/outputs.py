@@ -15,8 +15,8 @@ so that no file is destroyed:
 3. a plot's suffix must name a format matplotlib writes;
 4. an existing checkpoint output must be a normrnn checkpoint
    (:func:`~normrnn.training.checkpoint.is_checkpoint`), an existing plot
-   output an image of its suffix's format
-   (:func:`~normrnn.cli.plotting.looks_like_plot`), an existing JSON
+   output a plot normrnn made, carrying its mark
+   (:func:`~normrnn.cli.plot_files.is_normrnn_plot`), an existing JSON
    report one that ``normrnn bench --json`` wrote: anything else is only replaced when ``force`` is
    given;
 5. every output's folder must let a file be created now (a missing folder is
@@ -36,7 +36,8 @@ from pathlib import Path
 from ..data.corpus import text_folder_files
 from ..training.atomic import check_writable
 from ..training.checkpoint import is_checkpoint
-from .plotting import looks_like_plot, plot_format
+from .plot_files import is_normrnn_plot
+from .plotting import plot_format
 
 __all__ = ["OutputError", "Output", "Input", "data_inputs", "check_outputs", "show_path"]
 
@@ -193,9 +194,9 @@ def _check_content(output, force):
     if output.kind == "checkpoint" and not is_checkpoint(output.path):
         raise OutputError(f"{output} exists and is not a normrnn checkpoint; give another "
                           "file name, or --force to replace it")
-    if output.kind == "plot" and not looks_like_plot(output.path):
-        fmt = output.path.suffix.lower().removeprefix(".")
-        raise OutputError(f"{output} exists and is not a {fmt} image; give another "
+    if output.kind == "plot" and not is_normrnn_plot(output.path):
+        other = "give --plot" if output.label.startswith("the loss plot") else "give"
+        raise OutputError(f"{output} exists and is not a plot normrnn made; {other} another "
                           "file name, or --force to replace it")
     if output.kind == "json" and not _is_bench_report(output.path):
         raise OutputError(f"{output} exists and is not a normrnn bench report; give "

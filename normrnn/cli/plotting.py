@@ -2,7 +2,8 @@
 
 The format follows the file's suffix (``.png``, ``.pdf``, ``.svg``, ...: any
 that matplotlib writes, :func:`plot_formats`).  The file is written
-atomically, like a checkpoint.
+atomically, like a checkpoint, marked as normrnn's, and replaces only a plot
+normrnn made (:mod:`normrnn.cli.plot_files`).
 """
 
 from pathlib import Path
@@ -11,21 +12,10 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ..training.atomic import atomic_file
+from .plot_files import is_normrnn_plot, looks_like_plot, write_figure
 
-__all__ = ["plot_loss_curve", "plot_formats", "plot_format", "looks_like_plot"]
-
-#: how a file of each format begins: (offset, bytes), any of them
-_SIGNATURES = {
-    "png": [(0, b"\x89PNG\r\n\x1a\n")], "pdf": [(0, b"%PDF")],
-    "ps": [(0, b"%!PS")], "eps": [(0, b"%!PS"), (0, b"\xc5\xd0\xd3\xc6")],
-    "svg": [(0, b"<?xml"), (0, b"<svg")], "svgz": [(0, b"\x1f\x8b")],
-    "jpg": [(0, b"\xff\xd8\xff")], "jpeg": [(0, b"\xff\xd8\xff")],
-    "tif": [(0, b"II*\x00"), (0, b"MM\x00*")], "tiff": [(0, b"II*\x00"), (0, b"MM\x00*")],
-    "gif": [(0, b"GIF8")], "webp": [(8, b"WEBP")], "avif": [(4, b"ftypavi")],
-    "pgf": [(0, b"%% Creator: Matplotlib")],
-}
-
+__all__ = ["plot_loss_curve", "plot_formats", "plot_format", "looks_like_plot",
+           "is_normrnn_plot"]
 
 def plot_formats():
     """The formats matplotlib can write here, by suffix.
@@ -64,30 +54,6 @@ def plot_format(path):
     return suffix
 
 
-def looks_like_plot(path):
-    """Whether the file ``path`` begins as an image of its suffix's format does.
-
-    Formats with no signature (``raw``, ``rgba``: bare pixels) never look
-    like a plot.
-
-    Parameters
-    ----------
-    path : str or Path
-        An existing file.
-
-    Returns
-    -------
-    bool
-    """
-    signatures = _SIGNATURES.get(Path(path).suffix.lower().removeprefix("."), [])
-    try:
-        with open(path, "rb") as f:
-            head = f.read(64)
-    except OSError:
-        return False
-    return any(head[at:at + len(sig)] == sig for at, sig in signatures)
-
-
 def _smooth(values, fraction=0.1):
     """Centred moving average whose half-width is ``fraction`` of the index.
 
@@ -102,7 +68,7 @@ def _smooth(values, fraction=0.1):
     return (cumsum[hi] - cumsum[lo]) / (hi - lo)
 
 
-def plot_loss_curve(history, path, *, unigram_bits=None, title="normrnn training"):
+def plot_loss_curve(history, path, *, unigram_bits=None, title="normrnn training", force=False):
     """Draw training and validation loss (bits per token) against tokens seen.
 
     Parameters
@@ -115,6 +81,9 @@ def plot_loss_curve(history, path, *, unigram_bits=None, title="normrnn training
     unigram_bits : float or None, optional
         Drawn as a dashed line: the baseline to beat.
     title : str, optional
+    force : bool, optional
+        Replace whatever file is at ``path``; by default only a plot normrnn
+        made (:func:`~normrnn.cli.plot_files.write_figure`).
 
     Returns
     -------
@@ -126,7 +95,7 @@ def plot_loss_curve(history, path, *, unigram_bits=None, title="normrnn training
     ValueError
         If matplotlib cannot write ``path``'s suffix (before anything is drawn).
     """
-    fmt = plot_format(path)
+    plot_format(path)                       # refused before anything is drawn
     fig = Figure(figsize=(7, 4.2), dpi=110)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -150,7 +119,4 @@ def plot_loss_curve(history, path, *, unigram_bits=None, title="normrnn training
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right", fontsize="small")
     fig.tight_layout()
-    path = Path(path)
-    with atomic_file(path) as f:
-        fig.savefig(f, format=fmt)
-    return path
+    return write_figure(fig, path, replace_any=force)

@@ -1,9 +1,10 @@
 """``normrnn train``: train (or resume) on documents, write the checkpoint and the loss plot."""
 
 import json
+import signal
 from pathlib import Path
 
-from .messages import USAGE, fail
+from .messages import USAGE, fail, warn
 from .options import FRACTION, NONNEG_INT, POS_FLOAT, POS_INT
 
 __all__ = ["HELP", "OPTIONS", "configure", "run", "train_command", "summary"]
@@ -144,17 +145,77 @@ def summary(result, checkpoint=None, plot=None):
             "plot": None if plot is None else str(plot)}
 
 
-def _print_summary(info, data, out):
+def _print_summary(info, data, out, signum=None):
     print(f"{info['steps']} steps, {info['epochs']} epochs, {info['tokens']} tokens in "
           f"{info['elapsed_seconds']:.1f} s ({info['tokens_per_second']:.0f} tokens/s)")
     print(f"bits per token: train {info['train_bits_per_token']:.4f}, "
           f"validation {info['valid_bits_per_token']:.4f} "
           f"(unigram baseline {info['unigram_bits_per_token']:.4f})")
-    print(f"checkpoint: {out}")
+    print(f"checkpoint: {info['checkpoint']}")
     if info["plot"]:
         print(f"loss plot:  {info['plot']}")
     if info["stopped_by"] == "interrupted":
-        print(f"interrupted; continue with: normrnn train {data} --resume {out} --out {out}")
+        how = ("interrupted" if signum in (None, signal.SIGINT)
+               else f"stopped by {signal.Signals(signum).name}")
+        print(f"{how}; continue with: normrnn train {data} --resume {info['checkpoint']} "
+              f"--out {out}")
+
+
+def _exit_status(trainer, result):
+    """0, or 128 + the signal's number for a run stopped by SIGTERM or SIGHUP (as the shell's).
+
+    A first Ctrl-C is the documented way to end a run early: status 0.
+    """
+    signum = trainer.stop.signum
+    if result.reason == "interrupted" and signum not in (None, signal.SIGINT):
+        return 128 + signum
+    return 0
+
+
+def _fallback_reporter(out):
+    """``on_fallback`` of the trainer: one line naming --out, the reason and the new path."""
+    from .outputs import show_path
+
+    def report(outcome):
+        warn(f"--out {show_path(out)} could not be written ({outcome.reason}); the "
+             f"checkpoint was saved to {show_path(outcome.path)} instead")
+    return report
+
+
+def _write_plot(history, plot, unigram_bits, force):
+    """Draw the loss plot; one line and False if it cannot be written."""
+    from .outputs import show_path
+    from .plotting import plot_loss_curve
+    try:
+        plot_loss_curve(history, plot, unigram_bits=unigram_bits, force=force)
+    except OSError as exc:
+        from ..training.atomic import ReplaceRefused
+        why = ("it now holds a file that normrnn did not make (kept)"
+               if isinstance(exc, ReplaceRefused) else exc.strerror or str(exc))
+        fail(f"the loss plot {show_path(plot)} was not written: {why}")
+        return False
+    return True
+
+
+def _train_locked(trainer, data, out, plot, as_json, force):
+    """Run the trainer, write the plot, print the summary; return the exit status."""
+    from ..training.rescue import SaveFailed
+    try:
+        result = trainer.run()
+    except SaveFailed as exc:
+        return fail(f"--out {exc}")
+    plotted = _write_plot(result.state.history, plot, result.unigram_bits, force)
+    info = summary(result, trainer.saved_to, plot if plotted else None)
+    try:
+        if as_json:
+            print(json.dumps(info), flush=True)
+        else:
+            _print_summary(info, data, out, trainer.stop.signum)
+    except OSError:
+        if trainer.stop.signum != getattr(signal, "SIGHUP", None):
+            raise             # after a hang-up the terminal is gone: the checkpoint is saved
+    status = _exit_status(trainer, result)
+    return status or (0 if plotted else 1)
 
 
 def train_command(data, out, *, options=None, resume=None, plot=None, progress=True,
@@ -188,39 +249,51 @@ def train_command(data, out, *, options=None, resume=None, plot=None, progress=T
     Returns
     -------
     int
-        0, or 2 (one line on stderr) for options or paths that cannot be used.
+        0; 2 (one line on stderr) for options or paths that cannot be used,
+        or an ``out`` another run is writing; 1 if the plot could not be
+        written (the checkpoint was); 128 + the signal's number for a run
+        stopped cleanly by ``SIGTERM`` (143) or ``SIGHUP`` (129).
 
     Notes
     -----
     Before anything is read, ``out`` and ``plot`` are checked by
     :func:`~normrnn.cli.outputs.check_outputs`: neither may be ``data``
     (or a file of it), ``resume`` (except ``out``), each other, or an
-    existing file of another kind; both must be writable.
+    existing file of another kind; both must be writable.  Then ``out`` is
+    locked for the run (:func:`~normrnn.training.output_lock.lock_output`).
+    At every save, ``out`` is replaced only if it still holds a checkpoint;
+    a save that fails goes to a fallback path, said in one line
+    (:mod:`normrnn.training.rescue`), and the summary names where the
+    checkpoint is.
     """
-    from ..data.corpus import load_corpus
-    from ..training import CheckpointError
-    from .outputs import OutputError, check_outputs
-    from .plotting import plot_loss_curve
-    from .progress import ProgressBar
+    from ..training.output_lock import OutputBusy, lock_output
+    from .outputs import OutputError, check_outputs, show_path
     outputs, inputs = _train_outputs(data, out, plot, resume)
     try:                              # refused now, not after the first hours of training
         check_outputs(outputs, inputs, force=force)
-    except OutputError as exc:
+        with lock_output(out, f"--out {show_path(out)}"):
+            return _load_and_train(data, out, outputs[1].path, options=options, resume=resume,
+                                   progress=progress, as_json=as_json, force=force,
+                                   allow_new_corpus=allow_new_corpus)
+    except (OutputError, OutputBusy) as exc:
         return fail(exc, USAGE)
-    plot = outputs[1].path
+
+
+def _load_and_train(data, out, plot, *, options, resume, progress, as_json, force,
+                    allow_new_corpus):
+    """:func:`train_command` once its outputs are checked and ``out`` is locked."""
+    from ..data.corpus import load_corpus
+    from ..training import CheckpointError
+    from ..training.checkpoint import is_checkpoint
+    from .progress import ProgressBar
     documents = load_corpus(data)
     try:
         trainer = _trainer(documents, dict(options or {}), resume, allow_new_corpus,
-                           checkpoint_path=Path(out), progress=ProgressBar if progress else False)
+                           checkpoint_path=Path(out), progress=ProgressBar if progress else False,
+                           may_replace=None if force else is_checkpoint,
+                           on_fallback=_fallback_reporter(out))
     except CheckpointError:           # a damaged file, not a usage error: exit 1 in main
         raise
     except ValueError as exc:
         return fail(exc, USAGE)
-    result = trainer.run()
-    plot_loss_curve(result.state.history, plot, unigram_bits=result.unigram_bits)
-    info = summary(result, out, plot)
-    if as_json:
-        print(json.dumps(info))
-    else:
-        _print_summary(info, data, out)
-    return 0
+    return _train_locked(trainer, data, out, plot, as_json, force)

@@ -97,7 +97,7 @@ def checksum(arrays):
     return digest.hexdigest()
 
 
-def write_npz(path, arrays):
+def write_npz(path, arrays, *, may_replace=None):
     """Write ``arrays`` plus a ``"checksum"`` entry to ``path`` atomically.
 
     The file is written to a short temporary name in the same folder, flushed
@@ -111,9 +111,14 @@ def write_npz(path, arrays):
     path : str or Path
     arrays : dict of str to ndarray
         No object arrays.
+    may_replace : callable or None, optional
+        ``may_replace(path) -> bool``, asked right before the rename when
+        ``path`` exists: a refusal keeps the file and raises
+        :class:`~normrnn.training.atomic.ReplaceRefused`.  ``None``: replace
+        whatever is there.
     """
     payload = dict(arrays, checksum=np.array(checksum(arrays)))
-    with atomic_file(path) as f:
+    with atomic_file(path, headers=(b"PK",), may_replace=may_replace) as f:
         np.savez(f, **payload)
 
 
@@ -272,7 +277,7 @@ class Checkpoint:
 
 
 def save_checkpoint(path, *, model, tokenizer, config, optimizer, state, streams, unigram,
-                    fingerprint=""):
+                    fingerprint="", may_replace=None):
     """Write a checkpoint atomically (temporary file, then rename).
 
     Parameters
@@ -286,6 +291,9 @@ def save_checkpoint(path, *, model, tokenizer, config, optimizer, state, streams
     streams : DocumentStreams
     unigram : ndarray of int64, shape (V,)
     fingerprint : str, optional
+    may_replace : callable or None, optional
+        Which existing file ``path`` may replace (:func:`write_npz`); for
+        example :func:`is_checkpoint`.  ``None``: any.
     """
     progress = dict(state.progress_json(), next_index=int(streams.next_index),
                     fingerprint=fingerprint)
@@ -297,7 +305,7 @@ def save_checkpoint(path, *, model, tokenizer, config, optimizer, state, streams
     arrays.update((f"param.{k}", v) for k, v in model.parameters().items())
     arrays.update((f"optimizer.{k}", v) for k, v in optimizer.state_dict().items())
     arrays.update(state.history.to_arrays())
-    write_npz(path, arrays)
+    write_npz(path, arrays, may_replace=may_replace)
 
 
 def _take(path, arrays, key, kind, shape):

@@ -96,7 +96,7 @@ def document_loss(model, tokens, title_length, chunk_length=4096, *, stop=None):
     return total
 
 
-def evaluate(model, documents, *, n_threads=1, chunk_length=4096, batch_size=64):
+def evaluate(model, documents, *, n_threads=1, chunk_length=4096, batch_size=64, stop=None):
     """Loss of ``model`` on encoded documents.
 
     Parameters
@@ -110,18 +110,30 @@ def evaluate(model, documents, *, n_threads=1, chunk_length=4096, batch_size=64)
     batch_size : int, optional
         Short documents per call of :meth:`~normrnn.NormRNN.batch_loss`, which
         reads them in lockstep, forward only.
+    stop : threading.Event or None, optional
+        Looked at before every batch of short documents and every chunk of a
+        long one: once it is set, the evaluation ends within one of them and
+        returns None (training passes its stop request, which Ctrl-C,
+        ``SIGTERM`` and ``SIGHUP`` set).  A ``KeyboardInterrupt`` in the
+        calling thread sets it too, for the worker threads.
 
     Returns
     -------
-    Evaluation
+    Evaluation or None
+        None if ``stop`` was set before the end.
     """
     short = [d for d in documents if len(d[0]) <= chunk_length + 1]
     long = [d for d in documents if len(d[0]) > chunk_length + 1]
+    stop = threading.Event() if stop is None else stop
     nats = 0.0
     for start in range(0, len(short), batch_size):
+        if stop.is_set():
+            return None
         nats += model.batch_loss(short[start:start + batch_size], n_threads=n_threads)
-    stop = threading.Event()            # set by a Ctrl-C in the calling thread
-    nats += sum(map_in_order(lambda d: document_loss(model, d[0], d[1], chunk_length, stop=stop),
-                             long, n_threads, stop=stop))
+    losses = map_in_order(lambda d: document_loss(model, d[0], d[1], chunk_length, stop=stop),
+                          long, n_threads, stop=stop)
+    if stop.is_set() or any(loss is None for loss in losses):
+        return None
+    nats += sum(losses)
     tokens = sum(len(t) - m for t, m in documents)
     return Evaluation(float(nats), int(tokens), len(documents))

@@ -1,9 +1,14 @@
 """The training loop: minibatches of streams, budgets, evaluation, checkpoints.
 
 A run stops at the first budget reached (epochs, minutes, steps) or on
-Ctrl-C.  The first Ctrl-C asks the loop to stop after the current step; it
-then writes a checkpoint and returns, so ``--resume`` continues exactly where
-it stopped (a second Ctrl-C aborts at once, keeping the last checkpoint).  A
+Ctrl-C, ``SIGTERM`` or ``SIGHUP``.  The first such signal asks the loop to
+stop after the current step (or within a chunk of the evaluation under
+way); it then writes a checkpoint and returns, so ``--resume`` continues
+exactly where it stopped (a second signal aborts at once, keeping the last
+checkpoint).  A checkpoint that cannot be written to ``checkpoint_path``
+(its folder gone or read-only, a full disk, a file that is not a checkpoint
+put there meanwhile) is retried, then written to a fallback path and
+reported (:mod:`normrnn.training.rescue`).  A
 loss or gradient that is not finite raises :class:`TrainingDiverged` before
 any parameter is touched, and an update that makes the parameters unusable
 (non-finite, or so large that a row norm of ``hh`` overflows) is undone
@@ -13,6 +18,7 @@ is written after it, so the last good checkpoint stays intact.
 
 import math
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,12 +27,13 @@ import numpy as np
 from ..data.corpus_setup import encode_corpus
 from ..model import NormRNN
 from ..parallel import blas_threads
-from .checkpoint import save_checkpoint
+from .checkpoint import is_checkpoint, save_checkpoint
 from .compute import chunks_loss_and_grads
 from .config import require_training_memory
 from .evaluation import bits_per_token, evaluate
 from .interrupt import StopRequest
 from .optimizers import clip_grad_norm, make_optimizer
+from .rescue import save_with_fallback
 from .state import TrainState
 from .streams import DocumentStreams
 
@@ -105,13 +112,30 @@ class Trainer:
         stderr (:class:`normrnn.cli.progress.ProgressBar`); ``False``: none.
     callback : callable or None, optional
         Called as ``callback(trainer)`` after every step.
+    may_replace : callable or None, optional
+        Which existing file at ``checkpoint_path`` a save may replace,
+        asked at every save right before the rename; default
+        :func:`~normrnn.training.checkpoint.is_checkpoint` (``None``: any).
+    on_fallback : callable or None, optional
+        ``on_fallback(outcome)`` with a
+        :class:`~normrnn.training.rescue.SaveOutcome` when a checkpoint goes
+        to a fallback path (once per new path); default: a ``RuntimeWarning``.
+
+    Attributes
+    ----------
+    saved_to : Path or None
+        Where the last checkpoint was written (``checkpoint_path`` or a
+        fallback path).
     """
 
     def __init__(self, model, tokenizer, optimizer, config, corpus, state, *,
-                 checkpoint_path=None, progress=True, callback=None):
+                 checkpoint_path=None, progress=True, callback=None, may_replace=is_checkpoint,
+                 on_fallback=None):
         self.model, self.tokenizer, self.optimizer = model, tokenizer, optimizer
         self.config, self.corpus, self.state = config, corpus, state
         self.checkpoint_path, self.progress, self.callback = checkpoint_path, progress, callback
+        self.may_replace, self.on_fallback = may_replace, on_fallback
+        self.saved_to, self._fallback = None, None
         self.rng = np.random.default_rng()
         self.rng.bit_generator.state = state.rng_state
         self.streams = DocumentStreams(corpus.units, config.batch_size, config.bptt,
@@ -239,8 +263,8 @@ class Trainer:
     def _diverged(self, what):
         if self.checkpoint_path is None:
             where = ""
-        elif Path(self.checkpoint_path).exists():
-            where = f"; the last good checkpoint is {self.checkpoint_path}"
+        elif self.saved_to is not None or Path(self.checkpoint_path).exists():
+            where = f"; the last good checkpoint is {self.saved_to or self.checkpoint_path}"
         else:
             where = f"; no checkpoint had been written to {self.checkpoint_path} yet"
         raise TrainingDiverged(f"{what} at step {self.state.step + 1}: the step was not "
@@ -281,25 +305,58 @@ class Trainer:
     def evaluate(self):
         """Measure and record the training-subset and validation loss.
 
+        A stop request (Ctrl-C, ``SIGTERM``, ``SIGHUP`` or :meth:`StopRequest.request
+        <normrnn.training.interrupt.StopRequest.request>`) ends it early: nothing is
+        recorded and ``None`` is returned.
+
         Returns
         -------
-        train_bits, valid_bits : float
+        (train_bits, valid_bits) or None
         """
-        n = self.config.n_threads
-        train = evaluate(self.model, self.corpus.train_subset, n_threads=n).bits_per_token
-        valid = evaluate(self.model, self.corpus.valid, n_threads=n).bits_per_token
+        n, stop = self.config.n_threads, self.stop.event
+        train = evaluate(self.model, self.corpus.train_subset, n_threads=n, stop=stop)
+        valid = evaluate(self.model, self.corpus.valid, n_threads=n, stop=stop)
+        if train is None or valid is None:
+            return None
+        train, valid = train.bits_per_token, valid.bits_per_token
         done = self.streams.next_index / max(len(self.streams.order), 1)
         epoch = self.state.epoch + (0.0 if self.streams.exhausted else done)
         self.state.history.evals.append((self.state.step, epoch, train, valid))
         return train, valid
 
+    def _write(self, path, may_replace):
+        save_checkpoint(path, model=self.model, tokenizer=self.tokenizer, config=self.config,
+                        optimizer=self.optimizer, state=self.state, streams=self.streams,
+                        unigram=self.corpus.unigram, fingerprint=self.corpus.fingerprint,
+                        may_replace=may_replace)
+
     def save(self):
-        """Write a checkpoint to ``checkpoint_path`` (if set)."""
-        if self.checkpoint_path is not None:
-            save_checkpoint(self.checkpoint_path, model=self.model, tokenizer=self.tokenizer,
-                            config=self.config, optimizer=self.optimizer, state=self.state,
-                            streams=self.streams, unigram=self.corpus.unigram,
-                            fingerprint=self.corpus.fingerprint)
+        """Write a checkpoint to ``checkpoint_path`` (if set), or to a fallback path.
+
+        Returns
+        -------
+        SaveOutcome or None
+            Where it went (:func:`~normrnn.training.rescue.save_with_fallback`).
+
+        Raises
+        ------
+        SaveFailed
+            Nowhere could be written.
+        """
+        if self.checkpoint_path is None:
+            return None
+        outcome = save_with_fallback(self._write, self.checkpoint_path,
+                                     may_replace=self.may_replace, previous=self._fallback)
+        if outcome.fell_back and outcome.path != self._fallback:
+            self._fallback = outcome.path
+            if self.on_fallback is not None:
+                self.on_fallback(outcome)
+            else:
+                warnings.warn(f"could not write the checkpoint {self.checkpoint_path} "
+                              f"({outcome.reason}); it was saved to {outcome.path}",
+                              RuntimeWarning, stacklevel=2)
+        self.saved_to = outcome.path
+        return outcome
 
     def _needs_epoch(self):
         """Whether to draw a new epoch's order before the next step."""
@@ -311,8 +368,13 @@ class Trainer:
         if epoch_done:
             self.state.epoch += 1
         if epoch_done or self.state.step % self.config.eval_every == 0:
-            bar.set_valid(self.evaluate()[1])
+            self._evaluate_into(bar)
             self.save()
+
+    def _evaluate_into(self, bar):
+        bits = self.evaluate()
+        if bits is not None:
+            bar.set_valid(bits[1])
 
     def _progress_bar(self, total):
         if callable(self.progress):
@@ -323,13 +385,19 @@ class Trainer:
         return _NoProgress()
 
     def run(self):
-        """Train until a budget is reached or Ctrl-C; return a :class:`TrainResult`."""
+        """Train until a budget is reached or a stop signal; return a :class:`TrainResult`.
+
+        Ctrl-C, ``SIGTERM`` and ``SIGHUP`` (in the main thread) stop the run
+        cleanly (:meth:`StopRequest.on_signals
+        <normrnn.training.interrupt.StopRequest.on_signals>`); ``self.stop.signum``
+        then tells which.
+        """
         start, base, first_tokens = time.perf_counter(), self.state.elapsed, self.state.tokens
         total = (self.config.epoch_budget * self.corpus.train_tokens
                  if self.config.epoch_budget is not None else None)
         # parallel over documents: BLAS threads would only compete with them
         # (normrnn.parallel's policy; the optimizer's array updates are small too)
-        with blas_threads(1), self.stop.on_sigint(), \
+        with blas_threads(1), self.stop.on_signals(), \
                 self._progress_bar(total) as bar:
             while (reason := self._budget_reason()) is None:
                 if self._needs_epoch():
@@ -343,7 +411,7 @@ class Trainer:
                     self.callback(self)
             if reason != "interrupted" and (self.state.history.last_eval is None or
                                             self.state.history.last_eval[0] != self.state.step):
-                bar.set_valid(self.evaluate()[1])
+                self._evaluate_into(bar)
             self.save()
         seconds = time.perf_counter() - start
         last = self.state.history.last_eval or (0, 0, math.nan, math.nan)
