@@ -103,3 +103,34 @@ def make_checkpoint(path, n=12, seed=0):
 def png_bytes():
     """The first bytes of a PNG file (enough for a signature check)."""
     return b"\x89PNG\r\n\x1a\n" + np.zeros(8, np.uint8).tobytes()
+
+
+def foreign_image(fmt):
+    """A real image of format ``fmt`` made by another program (Pillow, or matplotlib unmarked)."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from PIL import Image
+    buffer = io.BytesIO()
+    if fmt in ("pdf", "svg", "eps", "ps", "svgz"):
+        fig = Figure(figsize=(2, 2))
+        FigureCanvasAgg(fig)
+        fig.add_subplot().plot([1, 3, 2])
+        fig.savefig(buffer, format=fmt, metadata={"Creator": "My report tool"})
+    else:
+        pil = {"jpg": "JPEG", "jpeg": "JPEG", "tif": "TIFF", "tiff": "TIFF"}.get(fmt, fmt.upper())
+        Image.new("RGB", (16, 16), (200, 30, 30)).save(buffer, format=pil)
+    return buffer.getvalue()
+
+
+def normrnn_plot(path):
+    """A plot as normrnn writes it (marked), at ``path``; return ``path``."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from normrnn.cli.plot_files import write_figure
+    fig = Figure(figsize=(2, 2))
+    FigureCanvasAgg(fig)
+    fig.add_subplot().plot([3, 2, 1])
+    return write_figure(fig, path)

@@ -11,8 +11,8 @@ import os
 import stat
 
 import pytest
-from _cli_run import (TINY, assert_refused, assert_succeeded, make_checkpoint, png_bytes,
-                      run_all, write_jsonl)
+from _cli_run import (TINY, assert_refused, assert_succeeded, foreign_image, make_checkpoint,
+                      normrnn_plot, png_bytes, run_all, write_jsonl)
 from _toy import toy_corpus, write_folder
 
 LONG = "n" * 251 + ".npz"                       # 255 bytes: the longest legal name
@@ -60,6 +60,34 @@ def with_files(*makers):
             make(f)
         return argv(f)
     return setup
+
+
+def image_at(name, fmt=None):
+    """Another program's real image at ``name``, of ``name``'s format (or ``fmt``)."""
+    def make(f):
+        (f / name).write_bytes(foreign_image(fmt or name.rsplit(".", 1)[1].lower()))
+    return make
+
+
+def plot_at(name):
+    def make(f):
+        normrnn_plot(f / name)
+    return make
+
+
+def png_mentioning_normrnn(f):
+    """A user's PNG whose comment chunk quotes normrnn's mark: not where normrnn puts it."""
+    import io
+
+    from PIL import Image, PngImagePlugin
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "normrnn-plot/0.1 matplotlib/3 (quoted in my notes)")
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, format="PNG", pnginfo=info)
+    (f / "m.png").write_bytes(buffer.getvalue())
+
+
+NOT_OURS = "not a plot normrnn made"
 
 
 def checkpoint_at(name):
@@ -130,16 +158,51 @@ REFUSED = {
                    lambda f: train(f, "--out", "arrays.npz")), "not a normrnn checkpoint"),
     "plot-is-a-text-file": (with_files(existing("loss.png", b"not an image"),
                                        lambda f: train(f, "--out", "m.npz", "--plot",
-                                                       "loss.png")), "not a png image"),
+                                                       "loss.png")), NOT_OURS),
     "plot-is-a-png-named-pdf": (with_files(existing("loss.pdf", png_bytes()),
                                            lambda f: train(f, "--out", "m.npz", "--plot",
-                                                           "loss.pdf")), "not a pdf image"),
+                                                           "loss.pdf")), NOT_OURS),
     "default-plot-is-a-text-file": (with_files(existing("m.png", b"text"),
                                                lambda f: train(f, "--out", "m.npz")),
-                                    "not a png image"),
+                                    NOT_OURS, "give --plot another file name"),
     "demo-out-is-a-text-file": (with_files(existing("d.png", b"text"),
                                            lambda f: ["demo", "--out", "d.png"]),
-                                "not a png image"),
+                                NOT_OURS),
+    # --- another program's real image, with the right magic bytes: never replaced ---------
+    "default-plot-is-a-hand-made-png": (with_files(image_at("m.png"),
+                                                   lambda f: train(f, "--out", "m.npz")),
+                                        NOT_OURS, "--force"),
+    "default-plot-is-a-signature-only-png": (with_files(existing("m.png", png_bytes()),
+                                                        lambda f: train(f, "--out", "m.npz")),
+                                             NOT_OURS),
+    "default-plot-is-a-png-quoting-the-mark": (
+        with_files(png_mentioning_normrnn, lambda f: train(f, "--out", "m.npz")), NOT_OURS),
+    "plot-is-a-real-pdf": (with_files(image_at("report.pdf"),
+                                      lambda f: train(f, "--out", "m.npz", "--plot",
+                                                      "report.pdf")), NOT_OURS),
+    "plot-is-a-jfif-photo": (with_files(image_at("photo.jpg"),
+                                        lambda f: train(f, "--out", "m.npz", "--plot",
+                                                        "photo.jpg")), NOT_OURS),
+    "plot-is-a-real-svg": (with_files(image_at("figure.svg"),
+                                      lambda f: train(f, "--out", "m.npz", "--plot",
+                                                      "figure.svg")), NOT_OURS),
+    "plot-is-a-real-eps": (with_files(image_at("figure.eps"),
+                                      lambda f: train(f, "--out", "m.npz", "--plot",
+                                                      "figure.eps")), NOT_OURS),
+    "plot-is-a-real-tiff": (with_files(image_at("scan.tif"),
+                                       lambda f: train(f, "--out", "m.npz", "--plot",
+                                                       "scan.tif")), NOT_OURS),
+    "plot-is-a-real-gif": (with_files(image_at("anim.gif"),
+                                      lambda f: train(f, "--out", "m.npz", "--plot",
+                                                      "anim.gif")), NOT_OURS),
+    "plot-is-a-real-webp": (with_files(image_at("pic.webp"),
+                                       lambda f: train(f, "--out", "m.npz", "--plot",
+                                                       "pic.webp")), NOT_OURS),
+    "demo-out-is-a-hand-made-png": (with_files(image_at("d.png"),
+                                               lambda f: ["demo", "--out", "d.png"]), NOT_OURS),
+    "bench-plot-is-a-hand-made-png": (with_files(image_at("b.png"),
+                                                 lambda f: ["bench", "--plot", "b.png"]),
+                                      NOT_OURS),
     "demo-checkpoint-is-a-text-file": (
         with_files(existing("model.npz", b"text"),
                    lambda f: ["demo", "--out", "d.png", "--checkpoint", "model.npz"]),
@@ -183,8 +246,18 @@ ACCEPTED = {
     "existing-checkpoint-replaced": (with_files(checkpoint_at("ck.npz"),
                                                 lambda f: train(f, "--out", "ck.npz")),
                                      {"ck.npz"}),
-    "existing-plot-replaced": (with_files(existing("m.png", png_bytes()),
+    "existing-plot-replaced": (with_files(plot_at("m.png"),
                                           lambda f: train(f, "--out", "m.npz")), {"m.png"}),
+    "existing-pdf-plot-replaced": (with_files(plot_at("loss.pdf"),
+                                              lambda f: train(f, "--out", "m.npz", "--plot",
+                                                              "loss.pdf")), {"loss.pdf"}),
+    "existing-svg-plot-replaced": (with_files(plot_at("loss.svg"),
+                                              lambda f: train(f, "--out", "m.npz", "--plot",
+                                                              "loss.svg")), {"loss.svg"}),
+    "real-jpg-replaced-with-force": (with_files(image_at("photo.jpg"),
+                                                lambda f: train(f, "--out", "m.npz", "--plot",
+                                                                "photo.jpg", "--force")),
+                                     {"photo.jpg"}),
     "text-file-replaced-with-force": (with_files(existing("notes.npz", b"my notes\n"),
                                                  lambda f: train(f, "--out", "notes.npz",
                                                                  "--force")),
@@ -241,9 +314,15 @@ def test_replaced_files_hold_what_was_asked(outcomes):
     assert load_checkpoint(folder / "ck.npz").state.step == 2
     folder, _ = outcomes["text-file-replaced-with-force"]
     assert is_checkpoint(folder / "notes.npz")
-    for case in ("existing-plot-replaced", "text-plot-replaced-with-force"):
-        folder, _ = outcomes[case]
-        assert (folder / "m.png").read_bytes()[:4] == b"\x89PNG"
+    from normrnn.cli.plot_files import is_normrnn_plot
+    for case, name in [("existing-plot-replaced", "m.png"),
+                       ("text-plot-replaced-with-force", "m.png"),
+                       ("existing-pdf-plot-replaced", "loss.pdf"),
+                       ("existing-svg-plot-replaced", "loss.svg"),
+                       ("real-jpg-replaced-with-force", "photo.jpg")]:
+        folder, outcome = outcomes[case]
+        assert is_normrnn_plot(folder / name)
+        assert outcome.after[name] != outcome.before[name]
     folder, _ = outcomes["plot-pdf"]
     assert (folder / "loss.PDF").read_bytes()[:4] == b"%PDF"
     folder, _ = outcomes["out-name-of-255-bytes-resumed"]

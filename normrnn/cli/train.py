@@ -172,29 +172,36 @@ def _exit_status(trainer, result):
     return 0
 
 
-def _fallback_reporter(out):
-    """``on_fallback`` of the trainer: one line naming --out, the reason and the new path."""
+def _fallback_reporter(label, out, what):
+    """``on_fallback``: one line naming the option, the reason and where the file went."""
     from .outputs import show_path
 
     def report(outcome):
-        warn(f"--out {show_path(out)} could not be written ({outcome.reason}); the "
-             f"checkpoint was saved to {show_path(outcome.path)} instead")
+        warn(f"{label} {show_path(out)} could not be written ({outcome.reason}); {what} was "
+             f"saved to {show_path(outcome.path)} instead")
     return report
 
 
 def _write_plot(history, plot, unigram_bits, force):
-    """Draw the loss plot; one line and False if it cannot be written."""
-    from .outputs import show_path
+    """Draw the loss plot at ``plot``, or at a fallback path (said in one line); return the path.
+
+    Returns None, after one line on stderr, if it could be written nowhere.
+    """
+    from ..training.rescue import SaveFailed, save_with_fallback
+    from .plot_files import is_normrnn_plot
     from .plotting import plot_loss_curve
+
+    def write(path, may_replace):
+        plot_loss_curve(history, path, unigram_bits=unigram_bits, force=may_replace is None)
     try:
-        plot_loss_curve(history, plot, unigram_bits=unigram_bits, force=force)
-    except OSError as exc:
-        from ..training.atomic import ReplaceRefused
-        why = ("it now holds a file that normrnn did not make (kept)"
-               if isinstance(exc, ReplaceRefused) else exc.strerror or str(exc))
-        fail(f"the loss plot {show_path(plot)} was not written: {why}")
-        return False
-    return True
+        outcome = save_with_fallback(write, plot, may_replace=None if force else is_normrnn_plot,
+                                     pauses=())
+    except SaveFailed as exc:
+        fail(f"the loss plot {exc}")
+        return None
+    if outcome.fell_back:
+        _fallback_reporter("the loss plot", plot, "it")(outcome)
+    return outcome.path
 
 
 def _train_locked(trainer, data, out, plot, as_json, force):
@@ -205,7 +212,7 @@ def _train_locked(trainer, data, out, plot, as_json, force):
     except SaveFailed as exc:
         return fail(f"--out {exc}")
     plotted = _write_plot(result.state.history, plot, result.unigram_bits, force)
-    info = summary(result, trainer.saved_to, plot if plotted else None)
+    info = summary(result, trainer.saved_to, plotted)
     try:
         if as_json:
             print(json.dumps(info), flush=True)
@@ -214,8 +221,7 @@ def _train_locked(trainer, data, out, plot, as_json, force):
     except OSError:
         if trainer.stop.signum != getattr(signal, "SIGHUP", None):
             raise             # after a hang-up the terminal is gone: the checkpoint is saved
-    status = _exit_status(trainer, result)
-    return status or (0 if plotted else 1)
+    return _exit_status(trainer, result) or (0 if plotted else 1)
 
 
 def train_command(data, out, *, options=None, resume=None, plot=None, progress=True,
@@ -291,7 +297,7 @@ def _load_and_train(data, out, plot, *, options, resume, progress, as_json, forc
         trainer = _trainer(documents, dict(options or {}), resume, allow_new_corpus,
                            checkpoint_path=Path(out), progress=ProgressBar if progress else False,
                            may_replace=None if force else is_checkpoint,
-                           on_fallback=_fallback_reporter(out))
+                           on_fallback=_fallback_reporter("--out", out, "the checkpoint"))
     except CheckpointError:           # a damaged file, not a usage error: exit 1 in main
         raise
     except ValueError as exc:

@@ -247,7 +247,10 @@ def atomic_file(path, *, headers=None, may_replace=None):
     """
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:       # a file where a folder should be
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)) from None
         remove_stale_temporaries(path, headers)
         fd, tmp = _open_temporary(path)
     except OSError as exc:

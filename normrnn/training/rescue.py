@@ -51,7 +51,7 @@ class SaveOutcome:
 
 
 #: the reason given when the target holds a file the save may not replace
-REFUSED = "it now holds a file that is not a normrnn checkpoint"
+REFUSED = "it now holds a file that normrnn did not write"
 
 
 def _why(exc):
@@ -142,4 +142,4 @@ def save_with_fallback(write, target, *, may_replace, previous=None, pauses=RETR
         if path.parent not in tried:
             tried.append(path.parent)
     where = " nor in ".join(str(folder) for folder in tried)
-    raise SaveFailed(f"cannot write {target} ({reason}), nor a copy in {where}")
+    raise SaveFailed(f"{target} could not be written ({reason}), nor a copy in {where}")
