@@ -90,7 +90,9 @@ def _acquire(lock, label):
 def lock_output(path, label=None):
     """Hold ``path`` for this process for the length of the block.
 
-    Creates ``path``'s folder if needed.
+    Creates ``path``'s folder if needed.  The lock file sits beside the file
+    ``path`` resolves to (symbolic links followed), so every spelling of one
+    path takes the same lock.
 
     Parameters
     ----------
@@ -112,8 +114,8 @@ def lock_output(path, label=None):
     if fcntl is None:
         yield
         return
-    lock = lock_path(path)
-    lock.parent.mkdir(parents=True, exist_ok=True)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    lock = lock_path(os.path.realpath(path))      # one lock, however the path is spelt
     fd, owned = _acquire(lock, label), False
     try:
         content = os.pread(fd, len(_HEADER), 0)
