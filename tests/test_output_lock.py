@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from _cli import cli_env
@@ -83,7 +84,7 @@ def test_two_train_commands_on_one_out(tmp_path):
         for spelling in ("m.npz", str(out), "./m.npz"):
             second = run_in(tmp_path, ["train", "data.jsonl", "--out", spelling, *TINY])
             assert second.returncode == 2
-XX
+            shown = Path(spelling)                 # as the command shows it
             assert second.stderr == (f"normrnn: error: --out {shown} is being written by "
                                      f"another normrnn run (process {first.pid}); wait for it "
                                      "to end, or give another file name\n")
