@@ -47,7 +47,7 @@ def configure(parser):
                              "torch, torch-compile, jax (default: all; with --quick all but "
                              "torch-compile, whose first compile takes minutes), or none")
     parser.add_argument("--force", action="store_true",
-                        help="replace an existing --plot that is not an image of its format, "
+                        help="replace an existing --plot that is not a plot normrnn made, "
                              "or --json file that is not a normrnn bench report")
 
 

@@ -44,7 +44,7 @@ def configure(p):
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="also save the trained model here, for `normrnn sample`")
     p.add_argument("--force", action="store_true",
-                   help="replace an existing --out that is not an image of its format, or "
+                   help="replace an existing --out that is not a plot normrnn made, or "
                    "--checkpoint that is not a normrnn checkpoint")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -177,7 +177,7 @@ def run_demo(*, plot_path="normrnn-demo-loss.png", minutes=1.0, hidden_size=None
     out : file, optional
         Where to print (default ``sys.stdout``).
     force : bool, optional
-        Replace an existing ``plot_path`` that is not an image of its format,
+        Replace an existing ``plot_path`` that is not a plot normrnn made,
         or ``checkpoint_path`` that is not a checkpoint.
     gain : {"fixed", "learned"}, optional
         The model's row scale of S (:class:`~normrnn.NormRNN`).

@@ -12,10 +12,9 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .plot_files import is_normrnn_plot, looks_like_plot, write_figure
+from .plot_files import write_figure
 
-__all__ = ["plot_loss_curve", "plot_formats", "plot_format", "looks_like_plot",
-           "is_normrnn_plot"]
+__all__ = ["plot_loss_curve", "plot_formats", "plot_format"]
 
 def plot_formats():
     """The formats matplotlib can write here, by suffix.

@@ -55,7 +55,7 @@ def configure(p):
                    "(default: OUT with .png suffix)")
     p.add_argument("--force", action="store_true",
                    help="replace an existing --out that is not a normrnn checkpoint, or "
-                   "--plot that is not an image of its format")
+                   "--plot that is not a plot normrnn made")
     p.add_argument("--allow-new-corpus", action="store_true",
                    help="with --resume: train on DATA even if it is not the checkpoint's corpus")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -248,7 +248,7 @@ def train_command(data, out, *, options=None, resume=None, plot=None, progress=T
         Print the :func:`summary` as JSON instead of text.
     force : bool, optional
         Replace an existing ``out`` that is not a checkpoint, or ``plot``
-        that is not an image of its format.
+        that is not a plot normrnn made.
     allow_new_corpus : bool, optional
         Resume on other documents than the checkpoint's.
 

@@ -30,13 +30,13 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _cli_run import TINY, snapshot  # noqa: E402
+from _cli_run import TINY, normrnn_plot, snapshot  # noqa: E402
 from _toy import toy_corpus  # noqa: E402
 
 from normrnn import cli  # noqa: E402
 from normrnn.training import TrainConfig, Trainer  # noqa: E402
 from normrnn.training.checkpoint import is_checkpoint  # noqa: E402
-from normrnn.cli.plotting import looks_like_plot  # noqa: E402
+from normrnn.cli.plot_files import is_normrnn_plot  # noqa: E402
 
 SETTINGS = settings(max_examples=80, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -48,6 +48,8 @@ Trainer.new(DOCS, TrainConfig(hidden_size=4, batch_size=2, n_threads=1, max_step
             progress=False).run()
 CHECKPOINT = (_MASTER / "ck.npz").read_bytes()
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(16)
+normrnn_plot(_MASTER / "ours.png")
+OURS = (_MASTER / "ours.png").read_bytes()
 
 
 def build(folder):
@@ -59,7 +61,8 @@ def build(folder):
         (folder / "texts" / f"{d.title}.txt").write_text(d.text)
     (folder / "ck.npz").write_bytes(CHECKPOINT)
     (folder / "ck.png").write_bytes(CHECKPOINT)           # a checkpoint named like a plot
-    (folder / "plot.png").write_bytes(PNG)
+    (folder / "plot.png").write_bytes(PNG)                # another program's, signature only
+    (folder / "ours.png").write_bytes(OURS)               # a plot normrnn made
     (folder / "notes.txt").write_text("my notes\n")
     (folder / "notes.npz").write_text("not a checkpoint\n")
     (folder / "fake.png").write_text("not an image\n")
@@ -69,7 +72,8 @@ def build(folder):
 
 
 NAMED = ["data.jsonl", "./data.jsonl", "sub/../data.jsonl", "texts", "texts/doc0.txt",
-         "texts/doc1.txt", "ck.npz", "ck.png", "plot.png", "notes.txt", "notes.npz", "fake.png",
+         "texts/doc1.txt", "ck.npz", "ck.png", "plot.png", "ours.png", "notes.txt", "notes.npz",
+         "fake.png",
          "sub", "link.npz", "hard.npz", "/dev/null", "/dev/full", "notes.txt/x.npz",
          "new.npz", "new.png", "new.pdf", "new.svg", "new.txt", "new", "a/b/c.npz",
          "sub/m.npz", "sub/m.png"]
@@ -88,8 +92,8 @@ def resolve(path, folder):
 
 
 def file_kind(path):
-    """What the file ``path`` holds: "checkpoint", "image" or "other"."""
-    return "checkpoint" if is_checkpoint(path) else "image" if looks_like_plot(path) else "other"
+    """What the file ``path`` holds: "checkpoint", "image" (a plot normrnn made) or "other"."""
+    return "checkpoint" if is_checkpoint(path) else "image" if is_normrnn_plot(path) else "other"
 
 
 def files(folder):
