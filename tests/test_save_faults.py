@@ -229,3 +229,14 @@ def test_the_trainer_warns_and_says_where_it_saved(world, monkeypatch):
     assert trainer.saved_to.parent == world / "work"
     assert str(trainer.saved_to) in str(caught[0].message)
     assert load_checkpoint(trainer.saved_to).state.step == 2
+
+
+def test_an_out_that_links_to_a_checkpoint_is_saved_as_before(world, capsys):
+    """A symbolic link at --out to a checkpoint: replaced at every save, no fallback."""
+    from _cli_run import make_checkpoint
+    make_checkpoint(world / "out" / "real.npz")
+    os.symlink("real.npz", world / "out" / "m.npz")
+    status, out, err = train(world, capsys)
+    assert status == 0 and err == ""
+    assert load_checkpoint(world / "out" / "m.npz").state.step == STEPS
+    assert list((world / "work").iterdir()) == []

@@ -128,6 +128,7 @@ def write_figure(fig, path, *, replace_any=False, **savefig_kwargs):
     path = Path(path)
     fmt = _suffix(path)
     headers = [sig for at, sig in _SIGNATURES.get(fmt, []) if at == 0]
+    headers += {"webp": [b"RIFF"], "avif": [b"\x00\x00\x00"]}.get(fmt, [])
     guard = None if replace_any else is_normrnn_plot
     with atomic_file(path, headers=headers, may_replace=guard) as f:
         if fmt == "pgf":

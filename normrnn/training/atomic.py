@@ -202,7 +202,7 @@ def _install(tmp, path, may_replace):
     else:
         os.unlink(tmp)
         return
-    if not (os.path.isfile(path) and not os.path.islink(path) and may_replace(path)):
+    if not (os.path.isfile(path) and may_replace(path)):
         raise ReplaceRefused(errno.EEXIST, "it holds a file that this command did not write",
                              str(path))
     os.replace(tmp, path)
