@@ -80,7 +80,11 @@ def fallback_name(target):
 def _candidates(target):
     """Fresh fallback paths: in the current folder, then in the temporary folder."""
     name = fallback_name(target)
-    for folder in (Path.cwd(), Path(tempfile.gettempdir())):
+    for where in (Path.cwd, tempfile.gettempdir):
+        try:
+            folder = Path(where())
+        except OSError:              # the current folder was removed; no usable temporary one
+            continue
         for n in range(1, 4):
             yield folder / name.format(n=n)
 
@@ -93,7 +97,7 @@ def _attempt(write, path, may_replace):
     return None
 
 
-def save_with_fallback(write, target, *, may_replace, previous=None, pauses=RETRY_PAUSES):
+def save_with_fallback(write, target, *, may_replace, previous=None, pauses=None):
     """Write to ``target``, retrying; failing that, to ``previous`` or a fresh fallback path.
 
     Parameters
@@ -108,8 +112,9 @@ def save_with_fallback(write, target, *, may_replace, previous=None, pauses=RETR
     previous : Path or None, optional
         A fallback path this run already wrote: tried first among the
         fallbacks (it may only replace a file that ``may_replace`` accepts).
-    pauses : sequence of float, optional
-        Seconds to wait before each further attempt at ``target``.
+    pauses : sequence of float or None, optional
+        Seconds to wait before each further attempt at ``target``; default
+        :data:`RETRY_PAUSES`.
 
     Returns
     -------
@@ -123,7 +128,7 @@ def save_with_fallback(write, target, *, may_replace, previous=None, pauses=RETR
     """
     target = Path(target)
     reason = _attempt(write, target, may_replace)
-    for pause in pauses:
+    for pause in RETRY_PAUSES if pauses is None else pauses:
         if reason is None or reason == REFUSED:
             break
         time.sleep(pause)
