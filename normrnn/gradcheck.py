@@ -460,9 +460,9 @@ def scaling_power(gradient, x, *args, scale=2.0):
     Returns
     -------
     float
-        The power, measured as log(||g(c x)|| / ||g(x)||) / log(c); NaN when
-        ``g(c x)`` is not a single multiple of ``g(x)`` (to 1e-9 relative), or
-        when ``g(x)`` is zero.
+        The power, measured as log(||gradient(c x)|| / ||gradient(x)||) / log(c);
+        NaN when ``gradient(c x)`` is not a single multiple of ``gradient(x)``
+        (to 1e-9 relative), or when ``gradient(x)`` is zero.
     """
     scale = float(scale)
     if not (np.isfinite(scale) and scale > 0 and scale != 1):

@@ -91,8 +91,8 @@ for (dtype, scheme), errors in curves.items():
 # ----------------
 # Every piece of the loss is *analytic*: :math:`f` is a rational function,
 # the softmax and the log are built from :math:`\exp` and :math:`\log`, and
-# the row norm :math:`\sqrt{\sum_l W_{il}^2}` is analytic too, as long as it
-# is written with :math:`W_{il}^2` and not :math:`|W_{il}|^2`.  So the loss
+# the row norm :math:`\sqrt{\sum_l (W_{\mathrm{hh}})_{il}^2}` is analytic too, as long as it
+# is written with :math:`(W_{\mathrm{hh}})_{il}^2` and not :math:`|(W_{\mathrm{hh}})_{il}|^2`.  So the loss
 # can be evaluated at a complex point, and Taylor's series holds there:
 #
 # .. math::
@@ -116,7 +116,7 @@ from normrnn.reference import activation  # noqa: E402  (1 - 1/(x*x + x + 1): an
 def analytic_loss(embedding, ih, hh, bias):
     """The model's loss with only analytic operations, for real or complex parameters."""
     H = hh.shape[1]
-    scaled_hh = hh / (H * np.sqrt((hh * hh).sum(axis=1, keepdims=True)))   # W^2, not |W|^2
+    scaled_hh = hh / (H * np.sqrt((hh * hh).sum(axis=1, keepdims=True)))   # hh^2, not |hh|^2
     state = np.zeros(H, dtype=embedding.dtype)
     total = 0.0
     for t, x in enumerate(tokens):
