@@ -341,7 +341,9 @@ def gain_forward(hh, gain):
 
 
 def gain_backward(hh, gain, d_scaled_hh):
-    """Backward of S[i] = gamma_i w_i: d gamma_i = dS[i] . w_i, dW_hh[i] = (gamma_i / n_i)(dS[i] - (dS[i] . w_i) w_i).
+    """Backward of S[i] = gamma_i w_i: d gamma_i = dS[i] . w_i, and the rest to hh.
+
+    dW_hh[i] = (gamma_i / n_i)(dS[i] - (dS[i] . w_i) w_i).
 
     Parameters
     ----------

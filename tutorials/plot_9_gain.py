@@ -6,7 +6,7 @@ The notes scale every row of :math:`S` to length :math:`1/H`.  Whatever the
 state knew is then multiplied, at every step, by a matrix of spectral norm
 at most :math:`1/\\sqrt{H}`: the past fades within a character or two.  The
 :doc:`/sections/gain` section makes that length a parameter, one gain
-:math:`\gamma_i` per row, initialised at :math:`1/H` (weight normalisation).
+:math:`\\gamma_i` per row, initialised at :math:`1/H` (weight normalisation).
 
 This tutorial trains both models on the embedded corpus (standard-library
 docstrings) with the same budget, the same seed and the same split, and
