@@ -233,3 +233,11 @@ def test_the_units_tell_the_notes_from_the_right_gradient():
     assert gradcheck.scaling_power(notes.row_normalise_backward, hh, dS) == pytest.approx(-3)
     three = lambda hh, dS: notes.row_normalise_backward_with_slips(hh, dS, "abc")  # noqa: E731
     assert gradcheck.scaling_power(three, hh, dS) == pytest.approx(-2)
+
+
+def test_the_xor_version_of_f_prime_is_right_at_zero_only():
+    x = np.arange(5)
+    notes_value = notes.activation_grad_as_python(x)
+    right = reference.activation_grad(x.astype(np.float64))
+    assert notes_value[0] == right[0] == 1.0
+    assert np.all(notes_value[1:] != right[1:])
