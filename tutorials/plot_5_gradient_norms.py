@@ -163,8 +163,8 @@ plt.show()
 #   than the bound because :math:`\|S\|_2` is typically well under
 #   :math:`1/\sqrt H` (the bound is reached only by a rank-one
 #   :math:`S`).  Raw matrices go either
-#   way, depending on their scale: a small gain vanishes more slowly than
-#   NormRNN, a gain of 2 or more explodes, and nothing but the initialisation
+#   way, depending on their scale: a small scale :math:`c` vanishes more
+#   slowly than NormRNN, :math:`c \ge 2` explodes, and nothing but the initialisation
 #   (and then training) decides which.
 # * **Right.**  Over a whole document, each state's gradient has two parts:
 #   :math:`E^\top dz_t` from its own prediction, and :math:`R^\top \delta_t`
