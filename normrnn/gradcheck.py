@@ -185,7 +185,7 @@ def _bias_case(rng, H=5):
 
 
 def _linear_case(name, rng, H=5):
-    """ih and hh are the same linear map y = W v; only the names and inputs differ.
+    """ih and hh are the same linear map y = M v; only the names and inputs differ.
 
     ``ih`` gets a Gaussian W_ih and u = f(E[x]) as the model makes it; ``hh``
     gets a row-normalised S and a state, so the two sections (and the notes'

@@ -476,8 +476,8 @@ def loss_and_grads(embedding, ih, hh, bias, tokens, title_length, initial_state=
             grad = grad + d_state
         delta = activation_backward(grad, middles[t - 1])            # 2.
         d_bias += bias_backward(delta)                               # 3.
-        dW, du = ih_backward(ih, embeddeds[t - 1], delta)            # 4.
-        d_ih += dW
+        d_ih_step, du = ih_backward(ih, embeddeds[t - 1], delta)     # 4.
+        d_ih += d_ih_step
         d_embedding += embedding_activation_backward(                # 5.
             embedding, tokens[t - 1], du)
         dS, grad = hh_backward(scaled_hh, states[t - 1], delta)      # 6.

@@ -75,6 +75,12 @@ def test_no_text_calls_the_gain_g(path):
     assert offending == []
 
 
+@pytest.mark.parametrize("path", TEXTS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_text_writes_an_entry_of_a_bare_w(path):
+    text = path.read_text(encoding="utf-8")
+    assert re.findall(r"(?<![\w\\(])d?W_(?:ij|ik|kj|il)\b|y = W [vx]\b", text) == []
+
+
 @pytest.mark.parametrize("path", PAGES + TUTORIALS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_u_is_only_the_input(path):
     generic = re.compile(r"(?<![A-Za-z\\])u\s*(\\otimes|\\odot)\s*v|(?<![A-Za-z\\])u v\^")

@@ -86,8 +86,8 @@ d_ih : ndarray, shape (H, H)
     d loss / d W_ih from this step.
 d_embedded : ndarray, shape (H,)
     d loss / d u_t.""",
-        "Write a_i = sum_j W_ij u_j and differentiate with respect to one W_ij "
-        "and one u_j.  Check the shapes: which index is summed?"),
+        "Write a_i = sum_j (W_ih)_ij u_j and differentiate with respect to one "
+        "(W_ih)_ij and one u_j.  Check the shapes: which index is summed?"),
     "embedding_activation": (
         "embedding, token, d_embedded", "sections/embedding_activation",
         "Embedding activation",
