@@ -15,33 +15,33 @@ TUTORIALS = sorted((ROOT / "tutorials").rglob("*.py"))
 SOURCES = sorted((ROOT / "normrnn").rglob("*.py")) + sorted((ROOT / "normrnn").rglob("*.pyx"))
 TEXTS = PAGES + TUTORIALS + SOURCES
 
-_ROLE = re.compile(r":math:`([^`]+)`|(?<![`:\w])`([^`]+?)`(?![`_])")
+_ROLE = re.compile(r":math:`([^`]+?)`|(?<![`:\w])`((?:[^`\n]|\n(?!\s*\n))+?)`(?![`_])")
 
 
 def _math(path):
-    """(line number, formula) for every formula of a page or tutorial."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    default_math = ".. default-role:: math" in "\n".join(lines)
+    """(line number, formula) for every formula of a page or tutorial; roles may span lines."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    default_math = ".. default-role:: math" in text and path.suffix == ".rst"
     found, block = [], None
     for number, line in enumerate(lines, 1):
-        text = line.lstrip()
-        text = text[1:].lstrip() if path.suffix == ".py" and text.startswith("#") else text
+        body = line.lstrip()
+        body = body[1:].lstrip() if path.suffix == ".py" and body.startswith("#") else body
         indent = len(line) - len(line.lstrip("# "))
         if block is not None:
-            if text and indent <= block:
+            if body and indent <= block:
                 block = None
-            elif text:
-                found.append((number, text))
+            elif body:
+                found.append((number, body))
                 continue
-        if text.startswith(".. math::"):
+        if body.startswith(".. math::"):
             block = indent
-            found.append((number, text[len(".. math::"):]))
-            continue
-        for match in _ROLE.finditer(line):
-            if match.group(1) is not None:
-                found.append((number, match.group(1)))
-            elif default_math and path.suffix == ".rst":
-                found.append((number, match.group(2)))
+            found.append((number, body[len(".. math::"):]))
+    for match in _ROLE.finditer(text):
+        formula = match.group(1) if match.group(1) is not None else (
+            match.group(2) if default_math else None)
+        if formula is not None:
+            found.append((text.count("\n", 0, match.start()) + 1, formula.replace("\n", " ")))
     return found
 
 
@@ -52,7 +52,7 @@ def _where(path, number):
 @pytest.mark.parametrize("path", PAGES + TUTORIALS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_formula_writes_a_bare_w(path):
     # W_ih and W_hh are written in full (\Wih, \Whh, W_{\mathrm{..}}); a generic matrix is M
-    bare = re.compile(r"(?<![A-Za-z\\])W(?![A-Za-z]|_\{\\mathrm)")
+    bare = re.compile(r"(?<![A-Za-z\\])d?W(?![A-Za-z]|_\{\\mathrm)")
     offending = [_where(path, n) + ": " + f for n, f in _math(path) if bare.search(f)]
     assert offending == []
 
@@ -110,4 +110,6 @@ def test_the_extractor_sees_the_formulas_it_checks(tmp_path):
     page = tmp_path / "page.rst"
     page.write_text(".. default-role:: math\n\nA `W_{ij}` and ``W``.\n\n.. math::\n\n   g_i = 1\n\n"
                     "Text :math:`u \\otimes v`.\n", encoding="utf-8")
-    assert [f for _, f in _math(page)] == ["W_{ij}", "", "g_i = 1", "u \\otimes v"]
+    assert [f for _, f in _math(page)] == ["", "g_i = 1", "W_{ij}", "u \\otimes v"]
+    page.write_text(".. default-role:: math\n\nthat is `dW_{ij} =\n  dS_{ij}`.\n", encoding="utf-8")
+    assert [f for _, f in _math(page)] == ["dW_{ij} =   dS_{ij}"]
