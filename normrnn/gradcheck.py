@@ -39,6 +39,7 @@ __all__ = [
     "check_model",
     "check_all",
     "check_erratum",
+    "scaling_power",
     "format_table",
 ]
 
@@ -184,7 +185,7 @@ def _bias_case(rng, H=5):
 
 
 def _linear_case(name, rng, H=5):
-    """ih and hh are the same linear map y = W v; only the names and inputs differ.
+    """ih and hh are the same linear map y = M v; only the names and inputs differ.
 
     ``ih`` gets a Gaussian W_ih and u = f(E[x]) as the model makes it; ``hh``
     gets a row-normalised S and a state, so the two sections (and the notes'
@@ -428,6 +429,54 @@ def check_erratum(number, *, seed=0):
         x = np.arange(5)
         return relative_error(notes.activation_grad_as_python(x), reference.activation_grad(x))
     raise ValueError(f"number must be 1 to 12, got {number!r}")
+
+
+def scaling_power(gradient, x, *args, scale=2.0):
+    """The power p with ``gradient(scale * x, *args) == scale**p * gradient(x, *args)``.
+
+    A units check that needs no finite differences.  If the function being
+    differentiated is homogeneous of degree k in ``x`` (f(c x) = c^k f(x) for
+    c > 0), its gradient with respect to ``x`` is homogeneous of degree k - 1.
+    Row normalisation gives ``S`` unchanged when ``hh`` is scaled (k = 0), so
+    ``d_hh`` must scale as 1/c, power -1, whatever ``d_scaled_hh``::
+
+        scaling_power(reference.row_normalise_backward, hh, d_scaled_hh)   # -1.0
+        scaling_power(notes.row_normalise_backward, hh, d_scaled_hh)       # -3.0
+
+    A wrong power proves a formula wrong; the right power does not prove it
+    right.
+
+    Parameters
+    ----------
+    gradient : callable
+        ``gradient(x, *args)`` returns an array.
+    x : ndarray
+        The input to scale.
+    *args
+        The other inputs, held fixed.
+    scale : float, optional
+        The factor c, positive and not 1.
+
+    Returns
+    -------
+    float
+        The power, measured as log(||gradient(c x)|| / ||gradient(x)||) / log(c);
+        NaN when ``gradient(c x)`` is not a single multiple of ``gradient(x)``
+        (to 1e-9 relative), or when ``gradient(x)`` is zero.
+    """
+    scale = float(scale)
+    if not (np.isfinite(scale) and scale > 0 and scale != 1):
+        raise ValueError(f"scale must be positive, finite and not 1, got {scale!r}")
+    x = np.asarray(x, dtype=np.float64)
+    before = np.asarray(gradient(x, *args), dtype=np.float64)
+    after = np.asarray(gradient(scale * x, *args), dtype=np.float64)
+    size = np.linalg.norm(before)
+    if size == 0 or not np.isfinite(size):
+        return float("nan")
+    ratio = np.linalg.norm(after) / size
+    if relative_error(after, ratio * before) > 1e-9:
+        return float("nan")
+    return float(np.log(ratio) / np.log(scale))
 
 
 def format_table(rows):

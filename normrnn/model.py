@@ -14,7 +14,7 @@ from .parallel import document_blas, map_in_order
 
 #: The parameters of the notes' model (``gain="fixed"``), in order.
 PARAMETER_NAMES = ("embedding", "ih", "hh", "bias")
-#: The parameters of a model with ``gain="learned"``: one more, the gain g (H,).
+#: The parameters of a model with ``gain="learned"``: one more, the gain gamma (H,).
 LEARNED_GAIN_PARAMETER_NAMES = PARAMETER_NAMES + ("gain",)
 #: The two settings of :class:`NormRNN`'s ``gain``.
 GAINS = _validate.GAINS
@@ -180,8 +180,8 @@ class NormRNN:
         L = sum over t >= m of -log softmax(E s_t)[x_t]
 
     with f(x) = 1 - 1/(x^2 + x + 1) and m the title length.  With
-    ``gain="learned"``, S[i] = g_i hh[i] / ||hh[i]|| instead (weight
-    normalisation): the fixed 1/H becomes a parameter g, one per row, that
+    ``gain="learned"``, S[i] = gamma_i hh[i] / ||hh[i]|| instead (weight
+    normalisation): the fixed 1/H becomes a parameter gamma, one per row, that
     starts at 1/H, so the model starts exactly where the fixed one does.
 
     Parameters
@@ -196,10 +196,10 @@ class NormRNN:
         Floating type of the parameters, gradients and computation.
     gain : {"fixed", "learned"}, optional
         "fixed" (the default): every row of S has norm 1/H.  "learned": row i
-        has norm |g_i|, g a parameter of shape (H,) initialised at 1/H.  Any
-        finite g_i is allowed: zero switches off unit i's recurrent input (its
-        row of S is zero, and ``hh[i]`` gets no gradient while g_i still
-        does), a negative g_i flips the row's sign.  NaN or inf is refused.
+        has norm |gamma_i|, gamma a parameter of shape (H,) initialised at 1/H.  Any
+        finite gamma_i is allowed: zero switches off unit i's recurrent input (its
+        row of S is zero, and ``hh[i]`` gets no gradient while gamma_i still
+        does), a negative gamma_i flips the row's sign.  NaN or inf is refused.
 
     Attributes
     ----------
@@ -212,7 +212,7 @@ class NormRNN:
     bias : ndarray, shape (H,)
         Hidden bias.
     gain : ndarray, shape (H,), or None
-        The learned gain g; None with ``gain="fixed"``.
+        The learned gain gamma; None with ``gain="fixed"``.
 
     Notes
     -----
@@ -293,7 +293,7 @@ class NormRNN:
     def scaled_hh(self):
         """S, the matrix the recurrence multiplies the state by, shape (H, H).
 
-        S[i] = hh[i] / (H ||hh[i]||), or g_i hh[i] / ||hh[i]|| with a learned
+        S[i] = hh[i] / (H ||hh[i]||), or gamma_i hh[i] / ||hh[i]|| with a learned
         gain; computed by the same kernels as the loss.
         """
         self.check_parameters()

@@ -27,6 +27,8 @@ __all__ = [
     "ih_backward",
     "hh_backward",
     "row_normalise_backward",
+    "ROW_NORMALISE_SLIPS",
+    "row_normalise_backward_with_slips",
     "row_normalise_torch",
     "hh_forward",
     "ih_forward",
@@ -79,7 +81,7 @@ ERRATA = (
             "grad[i] = grad[i] * sum_j scaledHH[i][j]",
             "grad[j] = sum_i grad[i] * scaledHH[i][j]   (S^T delta)",
             "hh_backward"),
-    Erratum(3, "Row normalisation: three mistakes in one line", "row_normalise",
+    Erratum(3, "Row normalisation: four mistakes in one line", "row_normalise",
             "hh.grad += scaledHH.grad * (-1/((n H)^2)) * (H/(2n))",
             "dW_hh[i] = (dS[i] - (dS[i] . w_i) w_i) / (H n_i),  w_i = hh[i] / n_i",
             "row_normalise_backward"),
@@ -175,10 +177,12 @@ def hh_backward(scaled_hh, state, delta):
 def row_normalise_backward(hh, d_scaled_hh):
     """Erratum 3: ``hh.grad += scaledHH.grad * (-1/((n H)^2)) * (H/(2n))``.
 
-    It differentiates only r_i = 1/(H n_i) (dropping the direct term r_i of
-    S_ij = hh_ij r_i), takes d n / d hh_ij = 1/(2n) instead of hh_ij / n, and
-    lets entry (i, j) feel only its own dS_ij, though every entry of row i
-    moves n_i.
+    It differentiates only r_i = 1/(H n_i) in S_ik = r_i hh_ik, so it drops the
+    direct term r_i (slip a) and the product rule's factor hh_ik (slip d);
+    it takes d n / d hh_ij = 1/(2n) instead of hh_ij / n (slip b); and it lets
+    entry (i, j) feel only its own dS_ij, though every entry of row i moves
+    n_i (slip c).  :func:`row_normalise_backward_with_slips` with all four
+    slips returns exactly this.
 
     Parameters
     ----------
@@ -193,6 +197,52 @@ def row_normalise_backward(hh, d_scaled_hh):
     hidden = hh.shape[1]
     n = np.linalg.norm(hh, axis=1, keepdims=True)
     return d_scaled_hh * (-1.0 / (n * hidden) ** 2) * (hidden / (2.0 * n))
+
+
+#: The four slips of erratum 3, as lettered on the row-normalisation page:
+#: a, the direct term dropped; b, d n_i / d hh_ij taken as 1 / (2 n_i);
+#: c, no sum over the row; d, the product rule's factor hh_ik dropped.
+ROW_NORMALISE_SLIPS = ("a", "b", "c", "d")
+
+
+def row_normalise_backward_with_slips(hh, d_scaled_hh, slips):
+    """The right row-normalisation backward, with any of erratum 3's slips made.
+
+    The right gradient (Step 4 of the row-normalisation page) is a direct
+    term plus the chain through x_i = H n_i and r_i = 1 / x_i::
+
+        d_hh[i, j] = dS[i, j] r_i + (sum_k dS[i, k] hh[i, k]) (-1 / x_i^2) (H hh[i, j] / n_i)
+
+    Each slip changes one factor: ``"a"`` drops the direct term, ``"b"`` takes
+    d x_i / d hh_ij as H / (2 n_i), ``"c"`` keeps k = j alone in the sum, and
+    ``"d"`` drops the factor hh[i, k] the product rule puts in the sum.  The
+    factors are multiplied in the notes' order, so that all four slips give
+    :func:`row_normalise_backward` bit for bit, and none gives
+    :func:`normrnn.reference.row_normalise_backward` up to rounding.
+
+    Parameters
+    ----------
+    hh, d_scaled_hh : ndarray, shape (H, H)
+        As :func:`normrnn.reference.row_normalise_backward`.
+    slips : str or collection of str
+        Letters drawn from :data:`ROW_NORMALISE_SLIPS`.
+
+    Returns
+    -------
+    ndarray, shape (H, H)
+        The gradient with those slips.
+    """
+    slips = frozenset(slips)
+    if not slips <= set(ROW_NORMALISE_SLIPS):
+        raise ValueError(f"slips must be drawn from {ROW_NORMALISE_SLIPS}, got {sorted(slips)}")
+    hidden = hh.shape[1]
+    n = np.linalg.norm(hh, axis=1, keepdims=True)
+    moved = d_scaled_hh if "d" in slips else d_scaled_hh * hh      # dS_ik, times hh_ik
+    if "c" not in slips:                                           # every k of the row
+        moved = moved.sum(axis=1, keepdims=True)
+    d_x = hidden / (2.0 * n) if "b" in slips else hidden * hh / n  # d x_i / d hh_ij
+    chain = moved * (-1.0 / (n * hidden) ** 2) * d_x
+    return chain if "a" in slips else d_scaled_hh / (hidden * n) + chain
 
 
 def row_normalise_torch(hh):

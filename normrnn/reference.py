@@ -12,7 +12,7 @@ notes                     maths       code         shape
 ``self.hh``               W_hh        hh           (H, H)
 ``self.bias``             b           bias         (H,)
 ``self.scaledHH``         S           scaled_hh    (H, H)
-(learned, optional)       g           gain         (H,)
+(learned, optional)       gamma       gain         (H,)
 ``states``                s_t         state        (H,)
 ``middleState``           a_t         middle       (H,)
 ``embedded``              u_t         embedded     (H,)
@@ -320,9 +320,9 @@ def row_normalise_backward(hh, d_scaled_hh):
 # --- the gain (optional: the model's ``gain="learned"``) ------------------------
 
 def gain_forward(hh, gain):
-    """S[i] = g_i w_i, w_i = hh[i] / ||hh[i]||: the row normalisation with a learned scale.
+    """S[i] = gamma_i w_i, w_i = hh[i] / ||hh[i]||: the row normalisation with a learned scale.
 
-    g_i = 1/H for every row is :func:`row_normalise`.  A zero g_i makes row i
+    gamma_i = 1/H for every row is :func:`row_normalise`.  A zero gamma_i makes row i
     of S zero; a negative one flips its sign.
 
     Parameters
@@ -330,7 +330,7 @@ def gain_forward(hh, gain):
     hh : ndarray, shape (H, H)
         Every row nonzero.
     gain : ndarray, shape (H,)
-        g, finite; any sign.
+        gamma, finite; any sign.
 
     Returns
     -------
@@ -341,7 +341,9 @@ def gain_forward(hh, gain):
 
 
 def gain_backward(hh, gain, d_scaled_hh):
-    """Backward of S[i] = g_i w_i: dg_i = dS[i] . w_i, dW_hh[i] = (g_i / n_i)(dS[i] - (dS[i] . w_i) w_i).
+    """Backward of S[i] = gamma_i w_i: d gamma_i = dS[i] . w_i, and the rest to hh.
+
+    dW_hh[i] = (gamma_i / n_i)(dS[i] - (dS[i] . w_i) w_i).
 
     Parameters
     ----------
@@ -474,8 +476,8 @@ def loss_and_grads(embedding, ih, hh, bias, tokens, title_length, initial_state=
             grad = grad + d_state
         delta = activation_backward(grad, middles[t - 1])            # 2.
         d_bias += bias_backward(delta)                               # 3.
-        dW, du = ih_backward(ih, embeddeds[t - 1], delta)            # 4.
-        d_ih += dW
+        d_ih_step, du = ih_backward(ih, embeddeds[t - 1], delta)     # 4.
+        d_ih += d_ih_step
         d_embedding += embedding_activation_backward(                # 5.
             embedding, tokens[t - 1], du)
         dS, grad = hh_backward(scaled_hh, states[t - 1], delta)      # 6.

@@ -371,9 +371,9 @@ def row_normalise_backward(hh, d_scaled_hh):
 
 
 def gain_forward(hh, gain):
-    """S[i] = g_i hh[i] / ||hh[i]||: the row normalisation with a learned scale per row.
+    """S[i] = gamma_i hh[i] / ||hh[i]||: the row normalisation with a learned scale per row.
 
-    g_i = 1/H for every row gives :func:`row_normalise`.  Any finite gain is
+    gamma_i = 1/H for every row gives :func:`row_normalise`.  Any finite gain is
     accepted: zero makes row i of S zero (the recurrence ignores the state in
     unit i), a negative value flips the row's sign.
 
@@ -382,7 +382,7 @@ def gain_forward(hh, gain):
     hh : ndarray, shape (H, H)
         Every row nonzero.
     gain : ndarray, shape (H,)
-        g, finite, same dtype as ``hh``.
+        gamma, finite, same dtype as ``hh``.
 
     Returns
     -------
@@ -398,16 +398,16 @@ def gain_forward(hh, gain):
 def gain_backward(hh, gain, d_scaled_hh):
     """Backward of the gain section.
 
-    dg_i = dS[i] . w_i and dW_hh[i] = (g_i / n_i)(dS[i] - (dS[i] . w_i) w_i),
-    with n_i = ||hh[i]|| and w_i = hh[i] / n_i.  Defined for every finite g_i,
-    zero included (then hh[i] gets no gradient, g_i still does).
+    d gamma_i = dS[i] . w_i and dW_hh[i] = (gamma_i / n_i)(dS[i] - (dS[i] . w_i) w_i),
+    with n_i = ||hh[i]|| and w_i = hh[i] / n_i.  Defined for every finite gamma_i,
+    zero included (then hh[i] gets no gradient, gamma_i still does).
 
     Parameters
     ----------
     hh : ndarray, shape (H, H)
         Every row nonzero.
     gain : ndarray, shape (H,)
-        g, finite, same dtype as ``hh``.
+        gamma, finite, same dtype as ``hh``.
     d_scaled_hh : ndarray, shape (H, H)
         The gradient with respect to S.
 

@@ -56,7 +56,7 @@ def _activation(x):
 
 
 def _scaled_hh(hh, gain):
-    """S: rows of ``hh`` scaled to norm 1/H, or to |g_i| (``keepdim=True``)."""
+    """S: rows of ``hh`` scaled to norm 1/H, or to |gamma_i| (``keepdim=True``)."""
     torch = _torch()
     norms = torch.linalg.vector_norm(hh, dim=1, keepdim=True)
     if gain is None:
@@ -228,7 +228,7 @@ def _module_class():
             return _activation(x)
 
         def scaled_hh(self):
-            """S[i] = hh[i] / (H ||hh[i]||), or g_i hh[i] / ||hh[i]||, row-wise (``keepdim=True``)."""
+            """S[i] = hh[i] / (H ||hh[i]||), or gamma_i hh[i] / ||hh[i]||, row-wise (``keepdim=True``)."""
             return _scaled_hh(self.hh, self.gain)
 
         def _batch(self, tokens, title_lengths, lengths, initial_state):

@@ -183,3 +183,61 @@ def test_erratum_7_xor():
     with pytest.raises(TypeError):
         notes.activation_grad_as_python(0.5)
     assert notes.activation_grad_as_python(3) != pytest.approx(reference.activation_grad(3.0))
+
+
+# --- erratum 3, slip by slip ---------------------------------------------------
+
+def _row_normalise_inputs(H, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(H, H)) * np.logspace(-2, 2, H)[:, None], rng.normal(size=(H, H))
+
+
+@pytest.mark.parametrize("H", [3, 5, 8])
+def test_the_four_slips_together_are_the_notes_line_exactly(H):
+    hh, dS = _row_normalise_inputs(H)
+    got = notes.row_normalise_backward_with_slips(hh, dS, notes.ROW_NORMALISE_SLIPS)
+    np.testing.assert_array_equal(got, notes.row_normalise_backward(hh, dS))
+
+
+@pytest.mark.parametrize("H", [3, 5, 8])
+def test_no_slip_is_the_reference(H):
+    hh, dS = _row_normalise_inputs(H)
+    np.testing.assert_allclose(notes.row_normalise_backward_with_slips(hh, dS, ""),
+                               reference.row_normalise_backward(hh, dS), rtol=1e-12, atol=1e-15)
+
+
+def test_three_slips_keep_the_factor_hh_ij_the_notes_do_not():
+    hh, dS = _row_normalise_inputs(5)
+    n, H = np.linalg.norm(hh, axis=1, keepdims=True), hh.shape[1]
+    three = notes.row_normalise_backward_with_slips(hh, dS, "abc")
+    np.testing.assert_allclose(three, -dS * hh / (2 * H * n**3), rtol=1e-13, atol=0)
+    assert gradcheck.relative_error(three, notes.row_normalise_backward(hh, dS)) > 0.5
+
+
+@pytest.mark.parametrize("slip", notes.ROW_NORMALISE_SLIPS)
+def test_each_slip_alone_fails_the_check(slip):
+    def backward(hh, dS):
+        return notes.row_normalise_backward_with_slips(hh, dS, slip)
+    assert gradcheck.check_section("row_normalise", backward=backward)["hh"] > 0.1
+
+
+def test_slips_outside_the_four_are_refused():
+    hh, dS = _row_normalise_inputs(3)
+    with pytest.raises(ValueError, match="slips"):
+        notes.row_normalise_backward_with_slips(hh, dS, "e")
+
+
+def test_the_units_tell_the_notes_from_the_right_gradient():
+    hh, dS = _row_normalise_inputs(5)
+    assert gradcheck.scaling_power(reference.row_normalise_backward, hh, dS) == pytest.approx(-1)
+    assert gradcheck.scaling_power(notes.row_normalise_backward, hh, dS) == pytest.approx(-3)
+    three = lambda hh, dS: notes.row_normalise_backward_with_slips(hh, dS, "abc")  # noqa: E731
+    assert gradcheck.scaling_power(three, hh, dS) == pytest.approx(-2)
+
+
+def test_the_xor_version_of_f_prime_is_right_at_zero_only():
+    x = np.arange(5)
+    notes_value = notes.activation_grad_as_python(x)
+    right = reference.activation_grad(x.astype(np.float64))
+    assert notes_value[0] == right[0] == 1.0
+    assert np.all(notes_value[1:] != right[1:])

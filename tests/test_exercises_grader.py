@@ -117,8 +117,8 @@ SEEDED = {
                   "the row-normalisation backward is left out: dS itself"),
     "hh d_state transposed": ("hh", lambda Sm, s, d: (np.outer(d, s), Sm @ d),
                               "S delta where S^T delta is due"),
-    "gain: 1/H for g": ("gain", lambda W, g, dS: (
-        S["row_normalise"](W, dS), S["gain"](W, g, dS)[1]), "the notes' 1/H where g_i"),
+    "gain: 1/H for gamma": ("gain", lambda W, g, dS: (
+        S["row_normalise"](W, dS), S["gain"](W, g, dS)[1]), "the notes' 1/H where gamma_i"),
     "gain: not divided by the norm": ("gain", _with(
         "gain", d_gain=lambda v, W, g, dS: (dS * W).sum(axis=1)), "d_gain not divided"),
     "gain: projection missing": ("gain", _with(

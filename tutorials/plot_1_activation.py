@@ -56,9 +56,12 @@ print("f'(20) =", reference.activation_grad(np.array([20.0]))[0], " 2/20^3 =", 2
 # ---------------------
 # Every :math:`f_C(x) = C - 1/(x^2 + x + 1)` has the derivative the notes
 # give.  The constant is not a detail: it moves the output of every
-# activation by the same amount, so the logits :math:`E s` move by a
-# multiple of :math:`E\mathbf 1`, a different amount for every token, and
-# the loss depends on it.  Which :math:`C` is right?
+# activation by the same amount, so after one step the logits :math:`E s`
+# move by a multiple of :math:`E\mathbf 1`, a different amount for every
+# token, and the next pre-activation by a multiple of
+# :math:`(S + W_{\mathrm{ih}})\mathbf 1`; through :math:`f` again that is no
+# longer a shift, so every later state, and the loss, depend on it.  Which
+# :math:`C` is right?
 #
 # :math:`C = 1` is the one with :math:`f(0) = 0`, and three things follow:
 #
@@ -95,6 +98,12 @@ family = {C: states_with(C, model, tokens) for C in (0.0, 0.5, 1.0)}
 for C, states in family.items():
     print(f"C = {C}: states range over [{states[1:].min():+.2f}, {states[1:].max():+.2f}], "
           f"mean {states[1:].mean():+.3f}")
+
+# changing C shifts each activation's output, but not the states: the shift
+# goes through f again at the next step
+moved = family[0.5][1:] - family[1.0][1:]
+print(f"s_t(C = 0.5) - s_t(C = 1) ranges over [{moved.min():+.3f}, {moved.max():+.3f}], "
+      f"not the constant -0.5 a mere shift would give")
 
 # the package's model is the C = 1 member of the family
 print("C = 1 matches NormRNN.states:",

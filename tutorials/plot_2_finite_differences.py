@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import normrnn
-from normrnn import gradcheck, reference
+from normrnn import gradcheck
 
 # %%
 # A model, a document and the exact gradient
@@ -33,12 +33,17 @@ _, grads = model.loss_and_grads(tokens, title_length)
 
 params = [model.embedding, model.ih, model.hh, model.bias]
 directions = [[rng.normal(size=p.shape) for p in params] for _ in range(5)]
+# the package's own loss, in each dtype: the Cython kernels a float32 model runs
+evaluators = {np.dtype(dtype).name: normrnn.NormRNN(vocab_size=30, hidden_size=12, dtype=dtype)
+              for dtype in (np.float64, np.float32)}
 
 
 def loss(shift, direction, dtype):
-    """L(theta + shift * v), computed entirely in ``dtype``."""
-    moved = [(p + shift * v).astype(dtype) for p, v in zip(params, direction)]
-    return reference.loss(*moved, tokens, title_length)
+    """L(theta + shift * v) by a model of ``dtype``: its parameters rounded to it."""
+    evaluator = evaluators[np.dtype(dtype).name]
+    for name, p, v in zip(("embedding", "ih", "hh", "bias"), params, direction):
+        setattr(evaluator, name, (p + shift * v).astype(dtype))
+    return evaluator.loss(tokens, title_length)
 
 
 def exact(direction):
@@ -66,33 +71,47 @@ def exact(direction):
 # :math:`h \approx \varepsilon^{1/3}` (central).
 
 steps = np.logspace(-13, 0, 53)
-curves = {}
+curves, all_zero = {}, {}
 for dtype in (np.float64, np.float32):
     for scheme in ("forward", "central"):
-        errors = []
+        errors, zero = [], []
         for h in steps:
-            per_direction = []
+            quotients = []
             for v in directions:
                 if scheme == "central":
-                    fd = (loss(h, v, dtype) - loss(-h, v, dtype)) / (2 * h)
+                    quotients.append((loss(h, v, dtype) - loss(-h, v, dtype)) / (2 * h))
                 else:
-                    fd = (loss(h, v, dtype) - loss(0.0, v, dtype)) / h
-                per_direction.append(abs(fd - exact(v)) / abs(exact(v)))
-            errors.append(np.median(per_direction))
+                    quotients.append((loss(h, v, dtype) - loss(0.0, v, dtype)) / h)
+            errors.append(np.median([abs(q - exact(v)) / abs(exact(v))
+                                     for q, v in zip(quotients, directions)]))
+            zero.append(all(q == 0 for q in quotients))
         curves[np.dtype(dtype).name, scheme] = np.array(errors)
+        all_zero[np.dtype(dtype).name, scheme] = np.array(zero)
 
+# each point is the median over the 5 directions
 for (dtype, scheme), errors in curves.items():
     best = np.argmin(errors)
     print(f"{dtype} {scheme:>7}: best h = {steps[best]:.0e}, "
-          f"relative error {errors[best]:.1e}")
+          f"relative error {errors[best]:.1e} (median over the directions)")
+
+central32, zero32 = curves["float32", "central"], all_zero["float32", "central"]
+blind = steps[np.cumsum(~zero32) == 0]          # zero at this h and every smaller one
+bottom = steps[np.argmin(central32)]
+lost = steps[(steps > (blind.max() if blind.size else 0)) & (steps < bottom) & (central32 > 1)]
+print(f"float32 central: every quotient is exactly 0 for h <= {blind.max():.1e}"
+      if blind.size else "float32 central: no step is small enough to give a zero quotient")
+if lost.size:
+    print(f"float32 central: left of the bottom, {lost.size} steps from h = {lost.min():.1e} "
+          f"to {lost.max():.1e} give a median error over 100% (up to "
+          f"{central32[np.isin(steps, lost)].max():.0f} times the answer)")
 
 # %%
 # The complex step
 # ----------------
 # Every piece of the loss is *analytic*: :math:`f` is a rational function,
 # the softmax and the log are built from :math:`\exp` and :math:`\log`, and
-# the row norm :math:`\sqrt{\sum_l W_{il}^2}` is analytic too, as long as it
-# is written with :math:`W_{il}^2` and not :math:`|W_{il}|^2`.  So the loss
+# the row norm :math:`\sqrt{\sum_l (W_{\mathrm{hh}})_{il}^2}` is analytic too, as long as it
+# is written with :math:`(W_{\mathrm{hh}})_{il}^2` and not :math:`|(W_{\mathrm{hh}})_{il}|^2`.  So the loss
 # can be evaluated at a complex point, and Taylor's series holds there:
 #
 # .. math::
@@ -116,7 +135,7 @@ from normrnn.reference import activation  # noqa: E402  (1 - 1/(x*x + x + 1): an
 def analytic_loss(embedding, ih, hh, bias):
     """The model's loss with only analytic operations, for real or complex parameters."""
     H = hh.shape[1]
-    scaled_hh = hh / (H * np.sqrt((hh * hh).sum(axis=1, keepdims=True)))   # W^2, not |W|^2
+    scaled_hh = hh / (H * np.sqrt((hh * hh).sum(axis=1, keepdims=True)))   # hh^2, not |hh|^2
     state = np.zeros(H, dtype=embedding.dtype)
     total = 0.0
     for t, x in enumerate(tokens):
@@ -132,7 +151,7 @@ print(f"analytic_loss - model.loss = "
       f"{analytic_loss(*params) - model.loss(tokens, title_length):.1e}")
 
 complex_steps = np.logspace(-20, 0, 81)
-complex_errors = []
+complex_errors, complex_worst = [], []
 for h in complex_steps:
     per_direction = []
     for v in directions:
@@ -140,10 +159,12 @@ for h in complex_steps:
         derivative = analytic_loss(*moved).imag / h
         per_direction.append(abs(derivative - exact(v)) / abs(exact(v)))
     complex_errors.append(np.median(per_direction))
-complex_errors = np.array(complex_errors)
+    complex_worst.append(max(per_direction))
+complex_errors, complex_worst = np.array(complex_errors), np.array(complex_worst)
 small = complex_steps <= 1e-8
-print(f"complex step: relative error {complex_errors[small].max():.1e} at worst "
-      f"for every h from 1e-20 to 1e-8")
+print(f"complex step, every h from 1e-20 to 1e-8: median relative error over the "
+      f"directions at most {complex_errors[small].max():.1e}, and no single direction "
+      f"worse than {complex_worst[small].max():.1e}")
 
 # %%
 # The picture
@@ -189,12 +210,17 @@ plt.show()
 #   in the float64 central V's flat bottom.  (For ``hh`` the step is scaled
 #   by each row's norm: see :func:`normrnn.gradcheck.step_sizes`.)
 # * **float32** cannot check anything finely.  Its machine epsilon,
-#   :math:`1.2 \times 10^{-7}`, puts the bottom of its V near
-#   :math:`10^{-4}`, where a formula wrong by 0.01% and rounding look alike;
-#   and below :math:`h \approx 10^{-7}` it cannot even see the step: both
-#   losses round to the same number, the quotient is 0 and the error 100%.
-#   So the checks always take the finite differences in float64, even when
-#   they test the float32 kernels.
+#   :math:`1.2 \times 10^{-7}`, puts the bottom of its V orders of magnitude
+#   above float64's (the best :math:`h` and error printed above), where a
+#   formula slightly wrong and rounding look alike.  Left of the bottom the
+#   step survives the rounding to float32 only in the smallest parameters
+#   (the bias starts at zero), by a rounded amount, so the quotient is
+#   mostly rounding and can be many times the answer (the steps printed
+#   above); further left the step is lost entirely, the two losses are
+#   equal, the quotient is exactly 0 and the error 100% (the flat line at 1,
+#   from the largest such :math:`h` printed above down).  So the checks
+#   always take the finite differences in float64, even when they test the
+#   float32 kernels.
 # * **The complex step** (green) has no V: at large :math:`h` it falls with
 #   slope 2 like the central difference, and below that it stays at the
 #   rounding floor, :math:`10^{-16}` to :math:`10^{-15}` (the rounding of the

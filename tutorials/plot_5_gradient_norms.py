@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import normrnn
-from normrnn import reference
+from normrnn import bounds, reference
 
 # %%
 # Gradients of one loss, carried back
@@ -31,7 +31,7 @@ from normrnn import reference
 
 
 def forward(model, tokens, recurrent):
-    """States s_0 .. s_{T-1} and pre-activations a_0 .. a_{T-2}, with s_{t+1} = f(R s_t + W u_t + b)."""
+    """States s_0 .. s_{T-1} and pre-activations a_0 .. a_{T-2}, s_{t+1} = f(R s_t + W_ih u_t + b)."""
     states, middles = [np.zeros(model.hidden_size)], []
     for t in range(len(tokens) - 1):
         u = reference.embedding_activation_forward(model.embedding, tokens[t])
@@ -42,7 +42,7 @@ def forward(model, tokens, recurrent):
 
 
 def gradient_norms(model, tokens, recurrent):
-    """||d L_{T-1} / d s_t|| for t = T-1 down to 0, with s_{t+1} = f(R s_t + W u_t + b)."""
+    """||d L_{T-1} / d s_t|| for t = T-1 down to 0, with s_{t+1} = f(R s_t + W_ih u_t + b)."""
     T = len(tokens)
     states, middles = forward(model, tokens, recurrent)
     _, _, grad = reference.logits_backward(model.embedding, states[-1], tokens[-1])
@@ -79,16 +79,16 @@ tokens = np.random.default_rng(0).integers(0, V, size=T)
 # NormRNN initialises ``hh`` with standard normal entries.  Used raw, such a
 # matrix has rows of length about :math:`\sqrt H` and a largest singular
 # value about :math:`2\sqrt H`.  We also try raw matrices scaled by
-# :math:`g/\sqrt H` (the classic initialisation of plain RNNs) for a few
-# gains :math:`g`.
+# :math:`c/\sqrt H` (the classic initialisation of plain RNNs) for a few
+# scales :math:`c`.
 
 S = reference.row_normalise(model.hh)
 cases = {"NormRNN: $S$ = row-normalised hh": S}
 names = {"NormRNN: $S$ = row-normalised hh": "NormRNN, S"}
-for gain in (0.5, 1.0, 2.0, 4.0):
-    label = f"raw hh $\\times\\, {gain:g}/\\sqrt{{H}}$"
-    cases[label] = model.hh * gain / np.sqrt(H)
-    names[label] = f"raw hh * {gain:g}/sqrt(H)"
+for scale in (0.5, 1.0, 2.0, 4.0):
+    label = f"raw hh $\\times\\, {scale:g}/\\sqrt{{H}}$"
+    cases[label] = model.hh * scale / np.sqrt(H)
+    names[label] = f"raw hh * {scale:g}/sqrt(H)"
 cases["raw hh, unscaled"] = model.hh
 names["raw hh, unscaled"] = "raw hh, unscaled"
 
@@ -105,8 +105,12 @@ for label, matrix in cases.items():
 # ---------
 # Every row of :math:`S` has length :math:`1/H`, so
 # :math:`\|S\|_2 \le \|S\|_F = 1/\sqrt H`, and :math:`|f'| \le 1`.  So one
-# step back shrinks the gradient by at least :math:`\sqrt H`, *whatever* the
-# parameters are, before training and after:
+# step back shrinks the gradient by at least :math:`\sqrt H`, whatever
+# :math:`E`, :math:`W_{\mathrm{ih}}`, :math:`W_{\mathrm{hh}}` and :math:`b`
+# are, before training and after.  That is the notes' fixed gain; with
+# ``gain="learned"`` row :math:`i` has length :math:`|\gamma_i|` and the
+# factor is :math:`\|\gamma\|_2` instead, which training can push past 1
+# (see :doc:`/sections/hh`):
 #
 # .. math::
 #
@@ -152,10 +156,15 @@ plt.show()
 # -------------------
 # * **Left.**  With the row normalisation (thick blue) the gradient of the
 #   last loss falls by orders of magnitude per step, always under the dotted
-#   bound.  It never explodes, and it cannot: the bound holds for every value
-#   of the parameters, before training and after.  Raw matrices go either
-#   way, depending on their scale: a small gain vanishes more slowly than
-#   NormRNN, a gain of 2 or more explodes, and nothing but the initialisation
+#   bound.  It never explodes, and with the fixed gain it cannot: the bound
+#   holds for every value of the parameters, before training and after (a
+#   learned gain :math:`\gamma` has the bound :math:`\|\gamma\|_2`
+#   instead, which need not be below 1).  The measured curve falls faster
+#   than the bound because :math:`\|S\|_2` is typically well under
+#   :math:`1/\sqrt H` (the bound is reached only by a rank-one
+#   :math:`S`).  Raw matrices go either
+#   way, depending on their scale: a small scale :math:`c` vanishes more
+#   slowly than NormRNN, :math:`c \ge 2` explodes, and nothing but the initialisation
 #   (and then training) decides which.
 # * **Right.**  Over a whole document, each state's gradient has two parts:
 #   :math:`E^\top dz_t` from its own prediction, and :math:`R^\top \delta_t`
@@ -165,3 +174,51 @@ plt.show()
 #   With a large raw matrix the future's gradient swamps the present's by
 #   many orders of magnitude: the exploding gradients that plain RNNs have to
 #   clip.
+
+# %%
+# What truncated BPTT drops
+# -------------------------
+# Summing the bound over every position at least :math:`d` steps ahead
+# gives the most that truncated BPTT, keeping positions :math:`t, \dots,
+# t+d-1` for each state, can drop (:doc:`/bptt`):
+#
+# .. math::
+#
+#    \|g_t - g_t^{(d)}\| \le \frac{H^{-d/2}}{1 - H^{-1/2}}\,
+#    \max_\tau \|E^\top dz_\tau\|.
+#
+# :func:`normrnn.bounds.dropped_gradient_norms` measures the left side
+# exactly, as the full gradient :math:`d` positions ahead carried back
+# :math:`d` steps, for every state of the whole document's loss; here is
+# its largest value against the bound, for the model above and a smaller
+# one.
+
+
+depths = np.arange(1, 13)
+fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
+for hidden, colour in ((4, "C1"), (H, "C0")):
+    small = normrnn.NormRNN(vocab_size=V, hidden_size=hidden, seed=0)
+    params = (small.embedding, small.ih, small.hh, small.bias)
+    measured, limit = [], []
+    for d in depths:
+        dropped, direct = bounds.dropped_gradient_norms(*params, tokens, 5, d)
+        measured.append(dropped.max())
+        limit.append(bounds.truncation_bound(hidden, d, direct.max()))
+    measured, limit = np.array(measured), np.array(limit)
+    assert np.all(measured <= limit)
+    print(f"H = {hidden:2d}: largest dropped gradient / bound at d = 1, 4, 8: "
+          + ", ".join(f"{measured[d - 1]:.1e} / {limit[d - 1]:.1e}" for d in (1, 4, 8)))
+    ax.semilogy(depths, measured, "o-", color=colour, label=f"measured, H = {hidden}")
+    ax.semilogy(depths, limit, ":", color=colour, lw=2, label=f"bound, H = {hidden}")
+ax.set_xlabel("window $d$ (positions kept for each state)")
+ax.set_ylabel(r"$\max_t \|g_t - g_t^{(d)}\|$")
+ax.set_title("the gradient truncated BPTT drops, and its bound")
+ax.legend(fontsize=9)
+plt.show()
+
+# %%
+# Every measured point sits under its bound, and the gap widens with
+# :math:`d`: each step back contracts by :math:`\|S\|_2 \max|f'|`, typically
+# well below the bound's :math:`1/\sqrt H`, and the slopes :math:`f'(a_t)` are
+# mostly below their maximum of 1.  The bound is what can be promised for
+# every parameter value; the measurement is what this model does.

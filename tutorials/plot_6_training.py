@@ -109,7 +109,9 @@ for title in titles:
 # same, or nearly.  That is not a bug of the sampler: it is the model.  Each
 # step can pass on at most :math:`1/\sqrt H` of a difference in the state
 # (every row of :math:`S` has length :math:`1/H` and :math:`|f'| \le 1`, see
-# :doc:`/sections/hh`), so by the time the title and separator have been read,
+# :doc:`/sections/hh`), and in practice passes on far less: the typical
+# contraction, which :doc:`plot_7_hidden_state` measures, is stronger
+# than that bound.  So by the time the title and separator have been read,
 # the title's first characters are long forgotten.  How different are the
 # predictions for the first character of the text?
 

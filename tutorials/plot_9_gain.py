@@ -6,7 +6,7 @@ The notes scale every row of :math:`S` to length :math:`1/H`.  Whatever the
 state knew is then multiplied, at every step, by a matrix of spectral norm
 at most :math:`1/\\sqrt{H}`: the past fades within a character or two.  The
 :doc:`/sections/gain` section makes that length a parameter, one gain
-:math:`g_i` per row, initialised at :math:`1/H` (weight normalisation).
+:math:`\\gamma_i` per row, initialised at :math:`1/H` (weight normalisation).
 
 This tutorial trains both models on the embedded corpus (standard-library
 docstrings) with the same budget, the same seed and the same split, and
@@ -99,7 +99,7 @@ for name, value in baselines.items():
 
 gains = np.abs(trainers["learned"].model.gain)
 H = BUDGET["hidden_size"]
-print(f"|g|: min {gains.min():.3f}, median {np.median(gains):.3f}, max {gains.max():.3f} "
+print(f"|gamma|: min {gains.min():.3f}, median {np.median(gains):.3f}, max {gains.max():.3f} "
       f"(1/H = {1 / H:.4f}); negative gains: {(trainers['learned'].model.gain < 0).sum()}")
 for gain, t in trainers.items():
     print(f"gain {gain:>7}: spectral norm of S = {np.linalg.norm(t.model.scaled_hh(), 2):.3f}")
@@ -198,7 +198,7 @@ ax_time.legend()
 
 ax_gain.hist(gains, bins=16, color="tab:orange")
 ax_gain.axvline(1 / H, color="tab:blue", linestyle="--", label="1/H (fixed)")
-ax_gain.set_xlabel("|g_i|, the length of row i of S")
+ax_gain.set_xlabel("|gamma_i|, the length of row i of S")
 ax_gain.set_ylabel("rows")
 ax_gain.set_title(f"learned gains (title TV: fixed {title_tv['fixed']:.2f}, "
                   f"learned {title_tv['learned']:.2f})", fontsize=9)

@@ -44,7 +44,7 @@ cdef double _document_by_section(
     if gain is None:
         _row_normalise(hh, scaled_hh)                                  # S = hh / (H ||hh||)
     else:
-        _gain_forward(hh, gain, scaled_hh)                             # S = g hh / ||hh||
+        _gain_forward(hh, gain, scaled_hh)                             # S = gamma hh / ||hh||
     # forward: a_t = S s_t + W_ih f(E[x_t]) + b,  s_{t+1} = f(a_t)
     for t in range(T - 1):
         _embedding_activation_forward(embedding, tokens[t], embeddeds[t])

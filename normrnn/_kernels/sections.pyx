@@ -252,8 +252,8 @@ cdef void _gain_forward(const floating[:, ::1] hh,  # IN  (H, H)
                         ) noexcept nogil:
     """scaled_hh[i, j] = gain[i] hh[i, j] / ||hh[i]||.  Every row must be nonzero.
 
-    The row normalisation with the fixed 1/H replaced by a learned g_i; with
-    g_i = 1/H and H a power of two it rounds exactly as ``_row_normalise``.
+    The row normalisation with the fixed 1/H replaced by a learned gamma_i; with
+    gamma_i = 1/H and H a power of two it rounds exactly as ``_row_normalise``.
     """
     cdef Py_ssize_t i, j, H = hh.shape[1]
     cdef double sq
@@ -262,7 +262,7 @@ cdef void _gain_forward(const floating[:, ::1] hh,  # IN  (H, H)
         sq = 0
         for j in range(H):
             sq += <double> hh[i, j] * hh[i, j]
-        r = <floating> (gain[i] / sqrt(sq))     # g_i / n_i
+        r = <floating> (gain[i] / sqrt(sq))     # gamma_i / n_i
         for j in range(H):
             scaled_hh[i, j] = hh[i, j] * r
 
@@ -273,11 +273,11 @@ cdef void _gain_backward(const floating[:, ::1] hh,           # IN  (H, H)
                          floating[:, ::1] d_hh,               # INOUT (H, H)
                          floating[::1] d_gain                 # INOUT (H,)
                          ) noexcept nogil:
-    """d_gain[i] += dS[i] . w_i;  d_hh[i] += (g_i / n_i) (dS[i] - (dS[i] . w_i) w_i).
+    """d_gain[i] += dS[i] . w_i;  d_hh[i] += (gamma_i / n_i) (dS[i] - (dS[i] . w_i) w_i).
 
     n_i = ||hh[i]||, w_i = hh[i] / n_i.  The gain takes the radial part of
     dS[i] (the one direction the row normalisation throws away); ``hh`` gets
-    the rest, projected off w_i and scaled by g_i / n_i.  With g_i = 1/H this
+    the rest, projected off w_i and scaled by gamma_i / n_i.  With gamma_i = 1/H this
     is ``_row_normalise_backward``.
     """
     cdef Py_ssize_t i, j, H = hh.shape[1]
@@ -290,7 +290,7 @@ cdef void _gain_backward(const floating[:, ::1] hh,           # IN  (H, H)
             radial += <double> d_scaled_hh[i, j] * hh[i, j]
         norm = sqrt(sq)
         d_gain[i] += <floating> (radial / norm)  # dS[i] . w_i
-        r = gain[i] / norm                       # g_i / n_i
+        r = gain[i] / norm                       # gamma_i / n_i
         radial = radial / sq                     # (dS[i] . w_i) / n_i
         for j in range(H):
             d_hh[i, j] += <floating> ((d_scaled_hh[i, j] - radial * hh[i, j]) * r)

@@ -144,7 +144,7 @@ def _title_influence(model, tokenizer, out):
     H = model.hidden_size
     S = model.scaled_hh()
     bound = (f"at most 1/sqrt(H) = {1 / np.sqrt(H):.3f} by construction" if model.gain is None
-             else f"at most ||g|| = {np.linalg.norm(model.gain):.3f}, the learned gains' norm")
+             else f"at most ||gamma|| = {np.linalg.norm(model.gain):.3f}, the learned gains' norm")
     note = (f"How much does the title matter?  The first character's distribution differs "
             f"by at most {tv:.3f} (total variation) between these titles.  The past reaches "
             f"the state only through S, whose spectral norm is {np.linalg.norm(S, 2):.3f} "

@@ -172,11 +172,11 @@ def _gain(case):
     direction = hh / norms
     radial = (d_scaled_hh * direction).sum(axis=1, keepdims=True)
     return [
-        Candidate("the notes' 1/H where g_i is due: d_hh is the row normalisation's backward",
+        Candidate("the notes' 1/H where gamma_i is due: d_hh is the row normalisation's backward",
                   {"d_hh": (d_scaled_hh - radial * direction) / (H * norms)}),
         Candidate("d_gain not divided by the row's norm: dS[i] . hh[i] where dS[i] . w_i "
                   "is due", {"d_gain": (d_scaled_hh * hh).sum(axis=1)}),
-        Candidate("the projection is missing from d_hh: g_i dS[i] / n_i",
+        Candidate("the projection is missing from d_hh: gamma_i dS[i] / n_i",
                   {"d_hh": gain[:, None] * d_scaled_hh / norms}),
     ]
 

@@ -86,8 +86,8 @@ d_ih : ndarray, shape (H, H)
     d loss / d W_ih from this step.
 d_embedded : ndarray, shape (H,)
     d loss / d u_t.""",
-        "Write a_i = sum_j W_ij u_j and differentiate with respect to one W_ij "
-        "and one u_j.  Check the shapes: which index is summed?"),
+        "Write a_i = sum_j (W_ih)_ij u_j and differentiate with respect to one "
+        "(W_ih)_ij and one u_j.  Check the shapes: which index is summed?"),
     "embedding_activation": (
         "embedding, token, d_embedded", "sections/embedding_activation",
         "Embedding activation",
@@ -144,7 +144,7 @@ d_hh : ndarray, shape (H, H)
         """hh : ndarray, shape (H, H)
     W_hh, every row nonzero.
 gain : ndarray, shape (H,)
-    g, any finite values (zero and negative included).
+    gamma, any finite values (zero and negative included).
 d_scaled_hh : ndarray, shape (H, H)
     d loss / d S, summed over all steps.
 
@@ -153,9 +153,9 @@ Returns
 d_hh : ndarray, shape (H, H)
     d loss / d W_hh.
 d_gain : ndarray, shape (H,)
-    d loss / d g.""",
-        "S[i] is g_i times a unit vector.  The gain takes the part of dS[i] along "
-        "that vector; the row normalisation's answer, with g_i for 1/H, takes the rest."),
+    d loss / d gamma.""",
+        "S[i] is gamma_i times a unit vector.  The gain takes the part of dS[i] along "
+        "that vector; the row normalisation's answer, with gamma_i for 1/H, takes the rest."),
     "loss_and_grads": (
         "embedding, ih, hh, bias, tokens, title_length", "bptt",
         "Backpropagation through time",

@@ -5,7 +5,7 @@ Exercise 4: Input to hidden
 The gradients of the input's part of the step, W_ih u_t.  The derivation is on :doc:`/sections/ih`; try it on
 paper first, then write ``ih_backward`` in the blank cell and run the grading cell.
 
-Hint: Write a_i = sum_j W_ij u_j and differentiate with respect to one W_ij and
+Hint: Write a_i = sum_j (W_ih)_ij u_j and differentiate with respect to one (W_ih)_ij and
 one u_j.  Check the shapes: which index is summed?
 """
 

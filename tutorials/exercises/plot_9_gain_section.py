@@ -6,8 +6,8 @@ The gradients through S[i] = gain[i] hh[i] / ||hh[i]||, a learned row length.  T
 :doc:`/sections/gain`; try it on paper first, then write ``gain_backward`` in the blank cell and
 run the grading cell.
 
-Hint: S[i] is g_i times a unit vector.  The gain takes the part of dS[i] along that vector; the
-row normalisation's answer, with g_i for 1/H, takes the rest.
+Hint: S[i] is gamma_i times a unit vector.  The gain takes the part of dS[i] along that vector; the
+row normalisation's answer, with gamma_i for 1/H, takes the rest.
 """
 
 import matplotlib.pyplot as plt
@@ -33,7 +33,7 @@ def gain_backward(hh, gain, d_scaled_hh):
     hh : ndarray, shape (H, H)
         W_hh, every row nonzero.
     gain : ndarray, shape (H,)
-        g, any finite values (zero and negative included).
+        gamma, any finite values (zero and negative included).
     d_scaled_hh : ndarray, shape (H, H)
         d loss / d S, summed over all steps.
 
@@ -42,7 +42,7 @@ def gain_backward(hh, gain, d_scaled_hh):
     d_hh : ndarray, shape (H, H)
         d loss / d W_hh.
     d_gain : ndarray, shape (H,)
-        d loss / d g.
+        d loss / d gamma.
     """
     raise NotImplementedError("gain_backward: your derivation goes here")
 
