@@ -68,11 +68,10 @@ def _gradient_checks(out):
 
 
 def _train(config, checkpoint_path, progress, out):
-    from .progress import ProgressBar          # tqdm: imported when the demo runs
     _heading("2. Training on the embedded corpus (standard-library docstrings)", out)
     documents = default_corpus()
     trainer = Trainer.new(documents, config, checkpoint_path=checkpoint_path,
-                          progress=ProgressBar if progress else False)
+                          progress=progress)
     print(f"{len(documents)} documents, {sum(len(d.text) for d in documents)} characters, "
           f"vocabulary of {trainer.tokenizer.vocab_size} tokens; hidden size "
           f"{config.hidden_size}, {config.optimizer} lr {config.learning_rate}, "

@@ -201,7 +201,6 @@ def train_command(data, out, *, options=None, resume=None, plot=None, progress=T
     from ..training import CheckpointError
     from .outputs import OutputError, check_outputs
     from .plotting import plot_loss_curve
-    from .progress import ProgressBar
     outputs, inputs = _train_outputs(data, out, plot, resume)
     try:                              # refused now, not after the first hours of training
         check_outputs(outputs, inputs, force=force)
@@ -211,7 +210,7 @@ def train_command(data, out, *, options=None, resume=None, plot=None, progress=T
     documents = load_corpus(data)
     try:
         trainer = _trainer(documents, dict(options or {}), resume, allow_new_corpus,
-                           checkpoint_path=Path(out), progress=ProgressBar if progress else False)
+                           checkpoint_path=Path(out), progress=progress)
     except CheckpointError:           # a damaged file, not a usage error: exit 1 in main
         raise
     except ValueError as exc:
