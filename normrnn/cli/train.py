@@ -1,6 +1,7 @@
 """``normrnn train``: train (or resume) on documents, write the checkpoint and the loss plot."""
 
 import json
+import textwrap
 from pathlib import Path
 
 from .messages import USAGE, fail
@@ -116,7 +117,15 @@ def _train_outputs(data, out, plot, resume):
     return [Output(out, "checkpoint", "--out"), plot_output], inputs
 
 
-def summary(result, checkpoint=None, plot=None):
+def _best_valid(history):
+    """``(bits, step)`` of the lowest validation loss evaluated, or ``(None, None)``."""
+    if not history.evals:
+        return None, None
+    step, _, _, bits = min(history.evals, key=lambda e: e[3])
+    return float(bits), int(step)
+
+
+def summary(result, checkpoint=None, plot=None, *, bigram_bits=None, duplicates=None):
     """The outcome of a run as a JSON-serialisable ``dict``.
 
     Parameters
@@ -124,32 +133,64 @@ def summary(result, checkpoint=None, plot=None):
     result : TrainResult
     checkpoint, plot : Path or None, optional
         Files written.
+    bigram_bits : float or None, optional
+        The bigram baseline on the validation documents
+        (:func:`~normrnn.training.ngram.ngram_bits_per_token`).
+    duplicates : Duplicates or None, optional
+        :func:`~normrnn.data.duplicates.find_duplicates` of the split corpus.
 
     Returns
     -------
     dict
         ``stopped_by``, ``steps``, ``epochs``, ``tokens``, ``elapsed_seconds``,
         ``tokens_per_second``, ``train_bits_per_token``,
-        ``valid_bits_per_token``, ``unigram_bits_per_token``, ``checkpoint``,
-        ``plot``.
+        ``valid_bits_per_token``, ``unigram_bits_per_token``,
+        ``bigram_bits_per_token``, ``best_valid_bits_per_token`` and
+        ``best_valid_step`` (the lowest validation loss evaluated, and when),
+        ``documents``, ``duplicate_documents``, ``valid_documents``,
+        ``valid_documents_in_training`` (``None`` when not given),
+        ``checkpoint``, ``plot``.
     """
     s = result.state
+    best, best_step = _best_valid(s.history)
+    counts = ({} if duplicates is None else
+              {"documents": duplicates.documents, "duplicate_documents": duplicates.repeated,
+               "valid_documents": duplicates.valid,
+               "valid_documents_in_training": duplicates.valid_in_train})
     return {"stopped_by": result.reason, "steps": s.step, "epochs": s.epoch,
             "tokens": s.tokens, "elapsed_seconds": round(s.elapsed, 3),
             "tokens_per_second": round(result.tokens_per_second, 1),
             "train_bits_per_token": result.train_bits,
             "valid_bits_per_token": result.valid_bits,
             "unigram_bits_per_token": result.unigram_bits,
+            "bigram_bits_per_token": bigram_bits,
+            "best_valid_bits_per_token": best, "best_valid_step": best_step,
+            "documents": None, "duplicate_documents": None, "valid_documents": None,
+            "valid_documents_in_training": None, **counts,
             "checkpoint": None if checkpoint is None else str(checkpoint),
             "plot": None if plot is None else str(plot)}
 
 
+def _corpus_facts(trainer):
+    """The bigram baseline on the validation documents, and the split's duplicates."""
+    from ..data.duplicates import find_duplicates
+    from ..training.ngram import ngram_bits_per_token
+    corpus = trainer.corpus
+    bigram = ngram_bits_per_token(corpus.train, corpus.valid, 2, trainer.tokenizer.vocab_size)
+    return bigram, find_duplicates(corpus.train, corpus.valid)
+
+
 def _print_summary(info, data, out):
+    from .diagnosis import diagnose
     print(f"{info['steps']} steps, {info['epochs']} epochs, {info['tokens']} tokens in "
           f"{info['elapsed_seconds']:.1f} s ({info['tokens_per_second']:.0f} tokens/s)")
+    bigram = ("" if info["bigram_bits_per_token"] is None
+              else f", bigram {info['bigram_bits_per_token']:.4f}")
     print(f"bits per token: train {info['train_bits_per_token']:.4f}, "
           f"validation {info['valid_bits_per_token']:.4f} "
-          f"(unigram baseline {info['unigram_bits_per_token']:.4f})")
+          f"(baselines: unigram {info['unigram_bits_per_token']:.4f}{bigram})")
+    for sentence in diagnose(info):
+        print(textwrap.fill(sentence, width=88))
     print(f"checkpoint: {out}")
     if info["plot"]:
         print(f"loss plot:  {info['plot']}")
@@ -216,8 +257,9 @@ def train_command(data, out, *, options=None, resume=None, plot=None, progress=T
     except ValueError as exc:
         return fail(exc, USAGE)
     result = trainer.run()
+    bigram, duplicates = _corpus_facts(trainer)
     plot_loss_curve(result.state.history, plot, unigram_bits=result.unigram_bits)
-    info = summary(result, out, plot)
+    info = summary(result, out, plot, bigram_bits=bigram, duplicates=duplicates)
     if as_json:
         print(json.dumps(info))
     else:
