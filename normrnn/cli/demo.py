@@ -97,7 +97,7 @@ def _train(config, checkpoint_path, progress, out):
           f"{result.valid_bits:.3f} at the end (training {result.train_bits:.3f}); "
           f"baselines on the same documents: unigram {result.unigram_bits:.3f}, "
           f"bigram {bigram:.3f} (Kneser-Ney)", file=out, flush=True)
-    return trainer, result
+    return trainer, result, bigram
 
 
 def _budget_text(config):
@@ -208,7 +208,7 @@ def run_demo(*, plot_path="normrnn-demo-loss.png", steps=None, minutes=None, hid
         (:func:`~normrnn.cli.outputs.check_outputs`, before any work).
     """
     from .outputs import Output, OutputError, check_outputs   # matplotlib: imported when run
-    from .plotting import plot_loss_curve
+    from .plotting import plot_loss_curve, run_title
     out = sys.stdout if out is None else out
     outputs = [Output(Path(plot_path), "plot", "--out")]
     if checkpoint_path is not None:
@@ -228,12 +228,14 @@ def run_demo(*, plot_path="normrnn-demo-loss.png", steps=None, minutes=None, hid
     # refused now, not after the gradient checks
     require_training_memory(config, CharTokenizer.from_documents(default_corpus()).vocab_size)
     checks_passed = _gradient_checks(out)
-    trainer, result = _train(config, checkpoint_path, progress, out)
+    trainer, result, bigram = _train(config, checkpoint_path, progress, out)
     _recurrence_worth(trainer, result, out)
     _samples(trainer, seed, out)
     _heading("5. Loss curve", out)
     path = plot_loss_curve(result.state.history, plot_path, unigram_bits=result.unigram_bits,
-                           title="normrnn demo: standard-library docstrings")
+                           bigram_bits=bigram,
+                           title=run_title("normrnn demo", "standard-library docstrings",
+                                           config.hidden_size, config.gain))
     print(f"loss plot written to {path}", file=out)
     if checkpoint_path is not None:
         print(f"model saved to {checkpoint_path}; try: normrnn sample {checkpoint_path} "

@@ -240,8 +240,8 @@ def train_command(data, out, *, options=None, resume=None, plot=None, progress=T
     """
     from ..data.corpus import load_corpus
     from ..training import CheckpointError
-    from .outputs import OutputError, check_outputs
-    from .plotting import plot_loss_curve
+    from .outputs import OutputError, check_outputs, show_path
+    from .plotting import plot_loss_curve, run_title
     outputs, inputs = _train_outputs(data, out, plot, resume)
     try:                              # refused now, not after the first hours of training
         check_outputs(outputs, inputs, force=force)
@@ -258,7 +258,10 @@ def train_command(data, out, *, options=None, resume=None, plot=None, progress=T
         return fail(exc, USAGE)
     result = trainer.run()
     bigram, duplicates = _corpus_facts(trainer)
-    plot_loss_curve(result.state.history, plot, unigram_bits=result.unigram_bits)
+    config = trainer.config
+    plot_loss_curve(result.state.history, plot, unigram_bits=result.unigram_bits,
+                    bigram_bits=bigram, title=run_title("normrnn train", show_path(Path(data).name or data),
+                                                        config.hidden_size, config.gain))
     info = summary(result, out, plot, bigram_bits=bigram, duplicates=duplicates)
     if as_json:
         print(json.dumps(info))
