@@ -15,7 +15,9 @@ DESCRIPTION = (
     "run, with this machine's gemm peak; then 1 against 2 threads on a batch of "
     "documents; then batches of B documents against the strong peers (PyTorch eager "
     "and torch.compile through normrnn.torch, JAX jit over lax.scan; each in a process "
-    "of its own, on 1 and 2 threads, at its best B), and memory.  Prints a table and whether the targets are met.  The "
+    "of its own, on 1 and 2 threads, at its best B), and memory.  It says first how long "
+    "it expects to take, prints each table as soon as it is measured, and whether the "
+    "targets are met; Ctrl-C prints what was measured so far.  The "
     "environment variables OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, if set, override "
     "OpenBLAS's choice of kernels: the report says which run; for representative "
     "numbers run `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE normrnn bench`.")
@@ -31,7 +33,7 @@ def configure(parser):
     """
     parser.add_argument("--quick", action="store_true",
                         help="fewer and shorter measurements, and peers on B = 16 and 64 "
-                             "only: about a minute, noisier")
+                             "only: about a minute on an idle machine, noisier")
     parser.add_argument("--scaling", action="store_true",
                         help="also sweep H (32..512) and T (64..4096); implied by --plot")
     parser.add_argument("--plot", metavar="PATH",
