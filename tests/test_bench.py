@@ -219,3 +219,18 @@ def test_target_marks_and_values_align():
     assert len(lines) == 3
     assert len({line.index("(>=") for line in lines}) == 1, lines
     assert len({line.index("x (>=") for line in lines if "x (>=" in line}) == 1, lines
+
+
+def test_the_peers_lead_says_which_peers_it_covers():
+    def ok(rate):
+        return {"status": "ok", "best_tokens_per_s": rate, "best_batch": 16}
+    peers = {"batch_sizes": [16], "threads": [1],
+             "peers": ["normrnn", "torch_batched", "torch_compile", "jax"],
+             "float64": {1: {"other_load": None, "rows": {
+                 "normrnn": ok(200.0), "jax": ok(100.0), "torch_batched": ok(80.0),
+                 "torch_compile": {"status": "left out", "reason": "left out by --quick"}}}}}
+    [lead] = [t for t in report.check_targets({"step": {}, "peers": peers})
+              if t["key"] == "peers"]
+    assert lead["value"] == 2.0
+    assert lead["target"].endswith("normrnn / best peer (JAX jit, lax.scan) among eager, "
+                                   "JAX; not timed: compile"), lead["target"]

@@ -259,14 +259,15 @@ def check_targets(results):
 
 
 def _coverage(peers, lead):
-    """Which peers a lead is over: `` of eager, JAX; compile not timed``."""
+    """Which peers a lead is over: `` among eager, JAX; not timed: compile``."""
     rows = peers.get(lead["dtype"], {}).get(lead["threads"], {}).get("rows", {})
-    timed = [_SHORT[n] for n, r in rows.items() if n != "normrnn" and r.get("status") == "ok"]
-    missing = [_SHORT[n] for n, r in rows.items() if n != "normrnn" and r.get("status") != "ok"]
+    named = [n for n in PEERS if n in rows]                       # in the table's order
+    timed = [_SHORT[n] for n in named if rows[n].get("status") == "ok"]
+    missing = [_SHORT[n] for n in named if rows[n].get("status") != "ok"]
     if not rows:
         return ""
-    text = f" of {', '.join(timed) or 'none'}"
-    return text + (f"; {', '.join(missing)} not timed" if missing else "")
+    text = f" among {', '.join(timed) or 'none'}"
+    return text + (f"; not timed: {', '.join(missing)}" if missing else "")
 
 
 def align_columns(rows, *, gap=2):
@@ -445,7 +446,7 @@ def _peer_lines(peers, config):
               *("  " + line for line in body)]
     covered = sorted({_coverage(peers, x) for x in leads_.values()})
     if covered:
-        lines += [""] + _para("normrnn / best peer: over the best" + "; and ".join(covered)
+        lines += [""] + _para("normrnn / best peer: over the best peer" + "; and ".join(covered)
                               + ".")
     lines.append("")
     notes = {}
