@@ -13,7 +13,7 @@ import time
 __all__ = ["ProgressBar", "PLAIN_INTERVAL", "budget_fraction", "format_seconds"]
 
 #: Seconds between two plain lines, when the output is not a terminal.
-PLAIN_INTERVAL = 10.0
+PLAIN_INTERVAL = 5.0
 
 #: Seconds between two redraws on a terminal.
 TERMINAL_INTERVAL = 0.2
