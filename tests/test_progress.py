@@ -73,6 +73,7 @@ def test_file_gets_a_plain_line_every_interval_and_at_the_end(monkeypatch):
     # the first step, one every PLAIN_INTERVAL seconds, and the last
     assert len(lines) <= 100 / progress.PLAIN_INTERVAL + 2, lines
     assert "100%" in lines[-1] and "0:00 left" in lines[-1], lines[-1]
+    assert len(set(lines)) == len(lines)                # the last state once, not twice
 
 
 def test_train_progress_in_a_file_holds_no_carriage_return(tmp_path):

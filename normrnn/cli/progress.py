@@ -119,6 +119,7 @@ class ProgressBar:
         self.columns = _columns(self.file)
         self._start = time.monotonic()
         self._last_write = None
+        self._last_shown = (step, None)      # (step, validation loss) of the last line
         self._train_bits = self._valid = None
         self._width = 0
 
@@ -147,7 +148,7 @@ class ProgressBar:
         """Write the last state, and end the line on a terminal."""
         if self.disable:
             return
-        if self.step or self._last_write is not None:
+        if (self.step, self._valid) != self._last_shown:      # not what is already shown
             self._write(time.monotonic())
         if self.columns and self._last_write is not None:
             self.file.write("\n")
@@ -238,3 +239,4 @@ class ProgressBar:
             self.file.write(self.line(now) + "\n")
         self.file.flush()
         self._last_write = now
+        self._last_shown = (self.step, self._valid)
