@@ -91,3 +91,39 @@ def test_train_progress_in_a_file_holds_no_carriage_return(tmp_path):
     lines = text.splitlines()
     assert 1 <= len(lines) <= 4, lines
     assert lines[-1].startswith("train 100%") and "left" in lines[-1], lines
+
+
+class _Terminal(io.StringIO):
+    """A stream that says it is a terminal."""
+
+    def isatty(self):
+        return True
+
+    def fileno(self):
+        return 2
+
+
+def _written(monkeypatch, columns):
+    clock = _Clock()
+    monkeypatch.setattr(progress.time, "monotonic", clock)
+    monkeypatch.setattr(progress.os, "get_terminal_size",
+                        lambda fd: progress.os.terminal_size((columns, 24)))
+    out = _Terminal()
+    with ProgressBar(None, 0, max_steps=100, file=out) as bar:
+        for step in range(1, 101):
+            clock.now += 0.5
+            bar.update(step, 3.0)
+    return out.getvalue()
+
+
+def test_a_terminal_of_zero_columns_gets_plain_lines(monkeypatch):
+    text = _written(monkeypatch, 0)
+    assert "\r" not in text and 2 <= len(text.splitlines()) <= 50 / progress.PLAIN_INTERVAL + 2
+
+
+def test_a_terminal_gets_one_line_redrawn_with_a_bar(monkeypatch):
+    text = _written(monkeypatch, 120)
+    redraws = text.split("\r")[1:]
+    assert len(redraws) > 50 / progress.PLAIN_INTERVAL + 2 and text.endswith("\n")
+    assert all(len(r.rstrip("\n")) < 120 for r in redraws)
+    assert "100%|####################|" in redraws[-1]
