@@ -137,8 +137,9 @@ html_show_sourcelink = False
 html_theme_options = {
     "navigation_with_keys": False,
     "show_prev_next": True,
-    # the top bar holds four links and "More" on one line at 1280 px
-    "header_links_before_dropdown": 4,
+    # the top bar shows the pages a learner goes to (installation, model, BPTT,
+    # sections, errata, exercises, tutorials); the reference pages under "More"
+    "header_links_before_dropdown": 7,
     "secondary_sidebar_items": {
         "sections/*": [],          # the side-by-side code wants the width
     },
@@ -149,9 +150,9 @@ html_context = {"default_mode": "light"}
 # Pages without sub-pages: no left sidebar (it would hold only an empty
 # "Section Navigation" heading).
 html_sidebars = {page: [] for page in ("index", "installation", "model", "bptt", "errata",
-                                       "performance", "guarantees", "cython")}
+                                       "exercises", "performance", "guarantees", "cython")}
 # The section pages show NumPy and Cython side by side: they get the whole
 # width (the sections' index, previous/next and the top bar still lead
 # from one to the next).
 html_sidebars.update({f"sections/{name}": [] for name in (
-    "logits", "activation", "bias", "ih", "embedding_activation", "hh", "row_normalise")})
+    "logits", "activation", "bias", "ih", "embedding_activation", "hh", "row_normalise", "gain")})

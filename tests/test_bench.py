@@ -140,3 +140,97 @@ def test_gain_benchmark_times_both_settings():
         assert row[part]["ratio"] == pytest.approx(row[part]["learned"] / row[part]["fixed"])
     text = " ".join(report._gain_lines(results))
     assert f"({row['step']['ratio']:.2f}x)" in text and f"({row['batch']['ratio']:.2f}x)" in text
+
+
+#: A child running ``normrnn bench --quick`` on tiny sizes, whose memory part
+#: (a training run of many steps in a process of its own) lasts until interrupted.
+_INTERRUPTIBLE = """
+import sys
+from normrnn.bench import command, report
+from test_bench import TINY_CONFIG
+report.QUICK = dict(TINY_CONFIG, train_steps=10 ** 8)
+sys.exit(command.main(["--quick", "--no-torch", "--peers", "none"]))
+"""
+
+
+def test_ctrl_c_prints_what_was_measured(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(tests.parent), str(tests), os.environ.get("PYTHONPATH", "")]))
+    child = subprocess.Popen([sys.executable, "-c", _INTERRUPTIBLE], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    try:
+        said = []
+        for line in child.stderr:                       # until the memory part starts
+            said.append(line)
+            if "memory ..." in line:
+                break
+        assert "expected to take about" in said[0], said
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert child.returncode == 130, (child.returncode, err)
+    assert "Traceback" not in err, err
+    assert "interrupted during the memory part" in err
+    # the tables measured before Ctrl-C, each printed when measured; the machine after
+    for heading in ("One training step", "Documents in parallel", "Gain fixed", "Machine"):
+        assert heading in out, out
+    assert "Memory" not in out and "Targets" not in out
+
+
+def test_command_reports_its_expected_duration_and_each_part(monkeypatch, capsys):
+    monkeypatch.setattr(report, "QUICK", TINY_CONFIG)
+    assert bench.main(["--quick", "--no-torch", "--peers", "none"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("normrnn bench: expected to take about ")
+    parts = [line for line in err if line.startswith("normrnn bench [")]
+    assert len(parts) == 4 and all(" of about " in line for line in parts), err
+    assert err[-1].startswith("normrnn bench: finished in ")
+
+
+def test_columns_align_however_long_a_cell():
+    rows = [["implementation", "1 thread", "2 threads"],
+            ["a label longer than any other", "not installed", "not installed"],
+            ["x", "1,234,567 B=128", "-"]]
+    lines = report.align_columns(rows)
+    # right-aligned columns: each cell ends where the same column ends on every line,
+    # and two spaces at least separate neighbouring cells
+    first, second = len(rows[1][0]), len(rows[1][0]) + 2 + len("1,234,567 B=128")
+    for line, row in zip(lines, rows, strict=True):
+        assert len(line) == len(lines[0]), lines
+        assert line[:first].rstrip() == row[0] and line[first:first + 2] == "  ", lines
+        assert line[:second].endswith(row[1]) and line[second:second + 2] == "  ", lines
+        assert line.endswith(row[2])
+    assert "not installed  not installed" in lines[1]
+
+
+def test_target_marks_and_values_align():
+    targets = [{"met": None, "value": None, "threshold": 13.0, "target": "a", "beyond": False},
+               {"met": True, "value": 17.674, "threshold": 5.0, "target": "b", "beyond": False},
+               {"met": False, "value": 1.5, "threshold": 1.7, "target": "c", "beyond": False}]
+    lines = [line for line in report._target_lines(targets) if "(>=" in line]
+    assert len(lines) == 3
+    assert len({line.index("(>=") for line in lines}) == 1, lines
+    assert len({line.index("x (>=") for line in lines if "x (>=" in line}) == 1, lines
+
+
+def test_the_peers_lead_says_which_peers_it_covers():
+    def ok(rate):
+        return {"status": "ok", "best_tokens_per_s": rate, "best_batch": 16}
+    peers = {"batch_sizes": [16], "threads": [1],
+             "peers": ["normrnn", "torch_batched", "torch_compile", "jax"],
+             "float64": {1: {"other_load": None, "rows": {
+                 "normrnn": ok(200.0), "jax": ok(100.0), "torch_batched": ok(80.0),
+                 "torch_compile": {"status": "left out", "reason": "left out by --quick"}}}}}
+    [lead] = [t for t in report.check_targets({"step": {}, "peers": peers})
+              if t["key"] == "peers"]
+    assert lead["value"] == 2.0
+    assert lead["target"].endswith("normrnn / best peer (JAX jit, lax.scan) among eager, "
+                                   "JAX; not timed: compile"), lead["target"]

@@ -5,6 +5,7 @@ Imports nothing heavy until it runs, so ``normrnn --help`` stays fast.
 
 import argparse
 import sys
+import time
 
 HELP = "time a training step against NumPy and PyTorch, and check the speed targets"
 
@@ -14,7 +15,9 @@ DESCRIPTION = (
     "run, with this machine's gemm peak; then 1 against 2 threads on a batch of "
     "documents; then batches of B documents against the strong peers (PyTorch eager "
     "and torch.compile through normrnn.torch, JAX jit over lax.scan; each in a process "
-    "of its own, on 1 and 2 threads, at its best B), and memory.  Prints a table and whether the targets are met.  The "
+    "of its own, on 1 and 2 threads, at its best B), and memory.  It says first how long "
+    "it expects to take, prints each table as soon as it is measured, and whether the "
+    "targets are met; Ctrl-C prints what was measured so far.  The "
     "environment variables OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, if set, override "
     "OpenBLAS's choice of kernels: the report says which run; for representative "
     "numbers run `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE normrnn bench`.")
@@ -30,7 +33,7 @@ def configure(parser):
     """
     parser.add_argument("--quick", action="store_true",
                         help="fewer and shorter measurements, and peers on B = 16 and 64 "
-                             "only: about a minute, noisier")
+                             "only: about a minute on an idle machine, noisier")
     parser.add_argument("--scaling", action="store_true",
                         help="also sweep H (32..512) and T (64..4096); implied by --plot")
     parser.add_argument("--plot", metavar="PATH",
@@ -82,8 +85,66 @@ def _check_outputs(args):
     return 0
 
 
+def _say(start, expected):
+    """Progress on stderr: each measurement as it starts, with the time spent and expected."""
+    from ..cli.progress import format_seconds
+
+    def say(message):
+        spent = format_seconds(time.monotonic() - start)
+        print(f"normrnn bench [{spent} of about {format_seconds(expected)}]: {message} ...",
+              file=sys.stderr, flush=True)
+    return say
+
+
+def _announce(args, config, timed):
+    """Say on stderr how long the run should take, and how to stop it; return the seconds."""
+    from ..cli.progress import format_seconds
+    from .estimate import expected_seconds
+    parts = expected_seconds(config, use_torch=not args.no_torch, peers=timed,
+                             scaling=args.scaling or bool(args.plot))
+    total = sum(parts.values())
+    detail = ", ".join(f"{name} {format_seconds(s)}" for name, s in parts.items())
+    print(f"normrnn bench: expected to take about {format_seconds(total)} on an idle machine "
+          f"({detail}); longer when other programs run.  Each table is printed as soon as "
+          "it is measured; Ctrl-C stops and prints what was measured.",
+          file=sys.stderr, flush=True)
+    return total
+
+
+def _print_part(stream):
+    """``on_part`` of :func:`~normrnn.bench.run_benchmark`: print each table as it is measured."""
+    from .report import format_part
+
+    def on_part(name, results):
+        lines = format_part(results, name)
+        if lines and name != "targets":        # the targets come last, after the machine
+            print("\n".join(line.rstrip() for line in lines) + "\n", file=stream, flush=True)
+    return on_part
+
+
+def _write_outputs(args, results):
+    import json
+
+    from .report import jsonable
+    if args.plot and "interrupted" not in results:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from ..cli.plot_files import write_figure
+        from .plot import plot_results
+
+        write_figure(plot_results(results), args.plot, replace_any=args.force, dpi=120)
+    if args.json and args.json != "-":
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(jsonable(results), fh, indent=1)
+
+
 def run(args):
     """Run ``normrnn bench`` with parsed options.
+
+    Before measuring, it says on stderr how long it expects to take; it
+    reports each measurement as it starts (stderr) and prints each table as
+    soon as it is measured (stdout), the machine and the targets last.
 
     Parameters
     ----------
@@ -93,42 +154,50 @@ def run(args):
     Returns
     -------
     int
-        0, or 2 for an output path that cannot be used.  A target that is
-        not met is reported, not an error: timings depend on the machine and
-        on what else runs on it.
+        0; 2 for an output path that cannot be used; 130 after Ctrl-C, once
+        the tables measured so far are printed (and written, with ``--json``).
+        A target that is not met is reported, not an error: timings depend
+        on the machine and on what else runs on it.
     """
     import json
 
     if _check_outputs(args):
         return 2
 
-    from .report import format_report, jsonable, run_benchmark
+    from . import report
+    from .report import format_part, jsonable, peer_choice, run_benchmark
 
-    def progress(message):
-        print(f"normrnn bench: {message} ...", file=sys.stderr, flush=True)
-
+    config = report.QUICK if args.quick else report.FULL
+    timed, _ = peer_choice(quick=args.quick, use_torch=not args.no_torch,
+                           use_jax=not args.no_jax, peers=args.peers)
+    start = time.monotonic()
+    expected = _announce(args, config, timed)
+    to_stdout = args.json == "-"
     results = run_benchmark(quick=args.quick, use_torch=not args.no_torch,
                             use_jax=not args.no_jax, peers=args.peers,
-                            scaling=args.scaling or bool(args.plot), progress=progress)
-    if args.plot:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from ..cli.plot_files import write_figure
-        from .plot import plot_results
-
-        write_figure(plot_results(results), args.plot, replace_any=args.force, dpi=120)
-    if args.json == "-":
+                            scaling=args.scaling or bool(args.plot),
+                            progress=_say(start, expected),
+                            on_part=None if to_stdout else _print_part(sys.stdout),
+                            config=config)
+    _write_outputs(args, results)
+    if to_stdout:
         json.dump(jsonable(results), sys.stdout, indent=1)
         print()
-        return 0
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(jsonable(results), fh, indent=1)
-    print(format_report(results))
-    for path, what in ((args.plot, "plots"), (args.json, "results")):
-        if path:
-            print(f"{what} written to {path}")
+    else:
+        for name in ("machine", "targets"):
+            lines = format_part(results, name)
+            if lines:
+                print("\n".join(line.rstrip() for line in lines) + "\n")
+        for path, what in ((args.plot, "plots"), (args.json, "results")):
+            if path and not (what == "plots" and "interrupted" in results):
+                print(f"{what} written to {path}")
+    from ..cli.progress import format_seconds
+    took = format_seconds(time.monotonic() - start)
+    if "interrupted" in results:
+        print(f"normrnn bench: interrupted during the {results['interrupted']} part after "
+              f"{took}; the tables printed are what was measured", file=sys.stderr)
+        return 130
+    print(f"normrnn bench: finished in {took}", file=sys.stderr)
     return 0
 
 
@@ -143,8 +212,8 @@ def main(argv=None):
     Returns
     -------
     int
-        The exit status, as :func:`run`'s: 0, or 2 for an output path that
-        cannot be used.
+        The exit status, as :func:`run`'s: 0, 2 for an output path that
+        cannot be used, 130 after Ctrl-C.
     """
     parser = argparse.ArgumentParser(prog="normrnn bench", description=DESCRIPTION)
     configure(parser)

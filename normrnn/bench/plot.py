@@ -35,15 +35,30 @@ def plot_step(step, config, ax):
     ax.set_yticks(np.arange(len(names)), [LABELS[n] for n in names])
     ax.invert_yaxis()
     ax.set_xscale("log")
-    from matplotlib.ticker import NullFormatter
-
-    ax.xaxis.set_minor_formatter(NullFormatter())    # minor labels would overlap
+    _rate_axis(ax.xaxis)
     ax.set_xlabel("tokens/s (one thread)")
     ax.set_title(f"one training step, V={config['vocab_size']} H={config['hidden_size']} "
                  f"T={config['length']}", fontsize=10)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="lower right", fontsize=9)
     ax.grid(True, axis="x", alpha=0.3)
     return ax
+
+
+def _rate(value, _position=None):
+    """A tick label of tokens/s: ``20k``, ``1.5M``."""
+    for factor, suffix in ((1e6, "M"), (1e3, "k")):
+        if value >= factor:
+            return f"{value / factor:g}{suffix}"
+    return f"{value:g}"
+
+
+def _rate_axis(axis):
+    """Log-scale ticks at 1, 2 and 5 of each decade, labelled ``20k``: several per panel."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(_rate))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _sweep(ax, part, label):
@@ -57,6 +72,8 @@ def _sweep(ax, part, label):
     ax.set_yscale("log")
     ax.set_xticks(part["values"], [str(v) for v in part["values"]])
     ax.minorticks_off()
+    _rate_axis(ax.yaxis)
+    ax.tick_params(labelsize=9)
     ax.set_xlabel(label)
     ax.set_ylabel("tokens/s (float64 unless marked)")
     ax.grid(True, alpha=0.3)
@@ -79,14 +96,17 @@ def plot_scaling(scaling, axes=None):
     if axes is None:
         import matplotlib.pyplot as plt
 
-        _, axes = plt.subplots(1, 2, figsize=(10.4, 4.2))
+        _, axes = plt.subplots(1, 2, figsize=(10.4, 4.8))
     _sweep(axes[0], scaling["hidden_size"], "hidden size H")
     axes[0].set_title(f"over H, T={scaling['hidden_size']['fixed']}", fontsize=10)
     _sweep(axes[1], scaling["length"], "document length T")
     axes[1].set_title(f"over T, H={scaling['length']['fixed']}", fontsize=10)
-    axes[0].legend(fontsize=7, loc="lower left")
-    axes[0].figure.tight_layout()
-    return axes[0].figure
+    figure = axes[0].figure
+    # one legend for both panels, below them, where it hides no line
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, frameon=False)
+    figure.tight_layout(rect=(0, 0.13, 1, 1))
+    return figure
 
 
 def plot_results(results):

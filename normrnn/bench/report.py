@@ -103,7 +103,7 @@ def peer_choice(*, quick=False, use_torch=True, use_jax=True, peers=None):
 
 
 def run_benchmark(*, quick=False, use_torch=True, scaling=False, progress=None,
-                  use_jax=True, peers=None):
+                  use_jax=True, peers=None, on_part=None, config=None):
     """Run the benchmark: one step, documents in parallel, the peers, memory, and optionally scaling.
 
     Parameters
@@ -122,6 +122,11 @@ def run_benchmark(*, quick=False, use_torch=True, scaling=False, progress=None,
     peers : sequence of str, optional
         The peers to time (see :func:`peer_choice`); ``()`` leaves the peer
         part out.
+    on_part : callable, optional
+        Called as ``on_part(name, results)`` as soon as a part is measured
+        (``name`` one of :data:`PARTS`), to report it at once.
+    config : dict, optional
+        Replaces :data:`FULL` or :data:`QUICK` (tests use tiny sizes).
 
     Returns
     -------
@@ -132,18 +137,41 @@ def run_benchmark(*, quick=False, use_torch=True, scaling=False, progress=None,
         ``threads``, ``gain`` (:func:`~normrnn.bench.gain_benchmark`),
         ``peers`` (:func:`~normrnn.bench.peer_benchmark`, None when left
         out), ``memory``, ``scaling`` (None unless asked for) and ``targets``.
+        On Ctrl-C the parts measured so far, ``targets`` left out, and
+        ``interrupted``: the name of the part that was running.
     """
-    c = QUICK if quick else FULL
+    c = config or (QUICK if quick else FULL)
     say = progress or (lambda message: None)
-    doc = {k: c[k] for k in ("vocab_size", "hidden_size", "length", "title_length")}
+    done = on_part or (lambda name, results: None)
     results = {"config": dict(c, quick=quick), "machine": machine_info()}
-    loads = results["machine"]["other_load"] = {}
+    results["machine"]["other_load"] = {}
+
+    try:
+        _measure(results, c, say, done, use_torch=use_torch, use_jax=use_jax, peers=peers,
+                 quick=quick, scaling=scaling)
+    except KeyboardInterrupt:
+        results["interrupted"] = next((p for p in PARTS if p not in results), "targets")
+        results.pop("targets", None)
+        return results
+    return results
+
+
+PARTS = ("step", "threads", "gain", "peers", "memory", "scaling", "targets")
+"""The parts of the benchmark, in the order they are measured and reported."""
+
+
+def _measure(results, c, say, done, *, use_torch, use_jax, peers, quick, scaling):
+    """Measure every part into ``results``, calling ``done`` after each."""
+    doc = {k: c[k] for k in ("vocab_size", "hidden_size", "length", "title_length")}
+    loads = results["machine"]["other_load"]
 
     def part(name, message, function, **kwargs):
         say(message)
         with other_load() as load:
-            results[name] = function(**kwargs)
+            measured = function(**kwargs)
+        results[name] = measured
         loads[name] = load.cores
+        done(name, results)
 
     part("step", "one training step, one thread", step_benchmark, **doc, use_torch=use_torch,
          rounds=c["rounds"], min_seconds=c["min_seconds"], gemm_size=c["gemm_size"])
@@ -153,23 +181,27 @@ def run_benchmark(*, quick=False, use_torch=True, scaling=False, progress=None,
          rounds=c["rounds"], min_seconds=c["min_seconds"])
     timed, left_out = peer_choice(quick=quick, use_torch=use_torch, use_jax=use_jax,
                                   peers=peers)
-    results["peers"] = None
     if timed or left_out:
         say("batches of documents against the peers, each in a process of its own")
-        results["peers"] = peer_benchmark(
+        measured = peer_benchmark(
             **doc, batch_sizes=c["peer_batch_sizes"], peers=timed, left_out=left_out,
             rounds=c["peer_rounds"], min_seconds=c["peer_min_seconds"], progress=say)
         groups = [g["other_load"] for d in ("float64", "float32")
-                  for g in results["peers"].get(d, {}).values() if g["other_load"] is not None]
+                  for g in measured.get(d, {}).values() if g["other_load"] is not None]
         loads["peers"] = sum(groups) / len(groups) if groups else None
+        results["peers"] = measured
+        done("peers", results)
+    else:
+        results["peers"] = None
     part("memory", "memory", memory_benchmark, **doc, documents=c["documents"],
          train_steps=c["train_steps"])
-    results["scaling"] = None
     if scaling:
         part("scaling", "scaling over H and T", scaling_benchmark, **scaling_options(c),
              use_torch=use_torch)
+    else:
+        results["scaling"] = None
     results["targets"] = check_targets(results)
-    return results
+    done("targets", results)
 
 
 def check_targets(results):
@@ -211,18 +243,55 @@ def check_targets(results):
         ("threads", "float64, batch of documents: 2 threads / 1 thread",
          threads["speedup"].get(2) if threads else None, False),
     ]
-    peer_leads = leads(results.get("peers") or {}) or [
+    peers = results.get("peers") or {}
+    peer_leads = leads(peers) or [
         {"dtype": "float64", "threads": 1, "over": None, "value": None}]   # peers not run
     for lead in peer_leads:
         over = f" ({PEER_LABELS[lead['over']]})" if lead["over"] else ""
         rows.append(("peers", f"{lead['dtype']}, {lead['threads']} thread"
                               f"{'s' * (lead['threads'] > 1)}, best B: normrnn / best peer"
-                              f"{over}", lead["value"], False))
+                              f"{over}{_coverage(peers, lead)}", lead["value"], False))
     rows.append(("torch", "float64, 1 thread: normrnn / PyTorch eager, one document",
                  speedup("torch"), True))
     return [{"key": key, "target": name, "value": value, "threshold": TARGETS[key],
              "met": None if value is None else bool(value >= TARGETS[key]), "beyond": beyond}
             for key, name, value, beyond in rows]
+
+
+def _coverage(peers, lead):
+    """Which peers a lead is over: `` among eager, JAX; not timed: compile``."""
+    rows = peers.get(lead["dtype"], {}).get(lead["threads"], {}).get("rows", {})
+    named = [n for n in PEERS if n in rows]                       # in the table's order
+    timed = [_SHORT[n] for n in named if rows[n].get("status") == "ok"]
+    missing = [_SHORT[n] for n in named if rows[n].get("status") != "ok"]
+    if not rows:
+        return ""
+    text = f" among {', '.join(timed) or 'none'}"
+    return text + (f"; not timed: {', '.join(missing)}" if missing else "")
+
+
+def align_columns(rows, *, gap=2):
+    """Rows of cells as lines whose columns line up, however long a cell.
+
+    The first column is aligned left, the others right; each column is as
+    wide as its longest cell, and columns are ``gap`` spaces apart.
+
+    Parameters
+    ----------
+    rows : list of list of str
+        Cells; every row has the same number.
+    gap : int, optional
+
+    Returns
+    -------
+    list of str
+        One line per row, without trailing spaces.
+    """
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    sep = " " * gap
+    return [(row[0].ljust(widths[0]) + "".join(sep + cell.rjust(w) for cell, w
+                                                in zip(row[1:], widths[1:], strict=True))
+             ).rstrip() for row in rows]
 
 
 # --- the text report --------------------------------------------------------------
@@ -342,25 +411,43 @@ def _peer_cell(row):
     return f"{row['best_tokens_per_s']:,.0f} B={row['best_batch']}"
 
 
+def _span_header(header, dtypes, per_dtype):
+    """The dtypes centred over their columns of the aligned ``header`` line."""
+    ends = [i + 1 for i, (a, b) in enumerate(zip(header, header[1:] + " ", strict=True))
+            if a != " " and b == " "]          # where each cell of the header ends
+    cells = ends[len(ends) - per_dtype * len(dtypes):]
+    line, start = "", ends[0]
+    for i, d in enumerate(dtypes):
+        stop = cells[(i + 1) * per_dtype - 1]
+        line = line.ljust(start) + d.center(stop - start)
+        start = stop
+    return line.rstrip()
+
+
 def _peer_lines(peers, config):
     dtypes = [d for d in ("float64", "float32") if d in peers]
     columns = [(d, k) for d in dtypes for k in peers["threads"]]
     sizes = ", ".join(str(b) for b in peers["batch_sizes"])
-    lines = _para(f"B documents of T={config['length']} at once, loss and all gradients; "
+    lines = _para(f"B documents of T={config['length']} at once, loss and all gradients, "
+                  f"{PEER_LABELS['normrnn']} against its peers; "
                   f"B swept over {sizes}; tokens/s (wall) at each one's best B, median of "
                   f"{config['peer_rounds']} rounds interleaved between processes, one "
                   "process per implementation with its thread setting.")
-    width = 14
-    lines += ["", f"  {'':<28}" + "".join(f"{d:^{2 * width}}" for d in dtypes),
-              f"  {'implementation':<28}" + "".join(
-                  f"{f'{k} thread' + 's' * (k > 1):>{width}}" for _, k in columns)]
+    table = [["implementation", *(f"{k} thread" + "s" * (k > 1) for _, k in columns)]]
     for name in peers["peers"]:
-        cells = [peers[d][k]["rows"].get(name, {}) for d, k in columns]
-        lines.append(f"  {PEER_LABELS[name]:<28}" + "".join(
-            f"{_peer_cell(c):>{width}}" for c in cells))
-    leads_ = {(x["dtype"], x["threads"]): x["value"] for x in leads(peers)}
-    lines.append(f"  {'normrnn / best peer':<28}" + "".join(
-        f"{'-' if leads_.get(c) is None else f'{leads_[c]:.2f}x':>{width}}" for c in columns))
+        label = "normrnn" if name == "normrnn" else PEER_LABELS[name]
+        table.append([label, *(_peer_cell(peers[d][k]["rows"].get(name, {}))
+                                           for d, k in columns)])
+    leads_ = {(x["dtype"], x["threads"]): x for x in leads(peers)}
+    table.append(["normrnn / best peer", *("-" if leads_.get(c, {}).get("value") is None
+                                          else f"{leads_[c]['value']:.2f}x" for c in columns)])
+    body = align_columns(table)
+    lines += ["", "  " + _span_header(body[0], dtypes, len(peers["threads"])),
+              *("  " + line for line in body)]
+    covered = sorted({_coverage(peers, x) for x in leads_.values()})
+    if covered:
+        lines += [""] + _para("normrnn / best peer: over the best peer" + "; and ".join(covered)
+                              + ".")
     lines.append("")
     notes = {}
     for d, k in columns:
@@ -429,16 +516,67 @@ def _scaling_lines(scaling):
 
 def _target_lines(targets):
     lines = ["Targets (normrnn's performance goals)"]
+    mark_width = max(len(_MARKS[t["met"]]) for t in targets)
+    value_width = max(len(_value(t)) for t in targets)
     for beyond in (False, True):
         if beyond:
             lines.append("Beyond the goals, the same 13x: PyTorch eager on one document "
                          "(positions batched)")
         for t in (t for t in targets if t["beyond"] == beyond):
-            mark = {True: "met", False: "NOT MET", None: "not measured"}[t["met"]]
-            value = "-" if t["value"] is None else f"{t['value']:.2f}x"
-            lines += textwrap.wrap(f"{mark:<9}{value:>7} (>= {t['threshold']:>4}x)  {t['target']}",
-                                   WIDTH, initial_indent="  ", subsequent_indent=" " * 30)
+            lead = f"{_MARKS[t['met']]:<{mark_width}}  {_value(t):>{value_width}}"
+            lines += textwrap.wrap(f"{lead} (>= {t['threshold']:>4}x)  {t['target']}",
+                                   WIDTH, initial_indent="  ",
+                                   subsequent_indent=" " * (mark_width + value_width + 17))
     return lines
+
+
+_MARKS = {True: "met", False: "NOT MET", None: "not measured"}
+
+
+def _value(target):
+    return "-" if target["value"] is None else f"{target['value']:.2f}x"
+
+
+def format_part(results, name):
+    """One part of the report: its heading and lines, as soon as the part is measured.
+
+    Parameters
+    ----------
+    results : dict
+        As returned by :func:`run_benchmark` (or passed to its ``on_part``).
+    name : str
+        ``"machine"`` or one of :data:`PARTS`.
+
+    Returns
+    -------
+    list of str
+        Empty when the part was not measured (``peers`` or ``scaling`` left out).
+    """
+    c = results["config"]
+    if name == "machine":
+        return ["Machine", *_machine_lines(results["machine"])]
+    if name == "step":
+        return ["One training step (loss and all gradients) of one document",
+                *_step_lines(results["step"], c)]
+    if name == "threads":
+        threads = results["threads"]["float64"]["documents"]
+        return [(f"Documents in parallel: batch_loss_and_grads, {threads} documents of "
+                 f"T={c['length']}"), *_thread_lines(results["threads"])]
+    if name == "gain" and results.get("gain"):
+        return ["Gain fixed (1/H) against learned (tokens/s; S is made once per document)",
+                *_gain_lines(results["gain"])]
+    if name == "peers" and results.get("peers"):
+        return ["Batches of documents against the strong peers",
+                *_peer_lines(results["peers"], c)]
+    if name == "memory":
+        return ["Memory", *_memory_lines(results["memory"])]
+    if name == "scaling" and results.get("scaling"):
+        return [(f"Scaling, one thread (dgemm peak "
+                 f"{results['scaling']['peak_gflops']:.1f} GFLOP/s)"),
+                *_scaling_lines(results["scaling"])]
+    if name == "targets" and results.get("targets"):
+        return _target_lines(results["targets"])
+    return []
 
 
 def format_report(results):
@@ -448,33 +586,19 @@ def format_report(results):
     ----------
     results : dict
         As returned by :func:`run_benchmark`, or the ``results`` of a record
-        read by :func:`~normrnn.bench.load_record`.
+        read by :func:`~normrnn.bench.load_record`; an interrupted run's
+        report holds the parts it measured.
 
     Returns
     -------
     str
         Lines of at most :data:`WIDTH` characters.
     """
-    c = results["config"]
-    threads = results["threads"]["float64"]["documents"]
-    lines = ["Machine", *_machine_lines(results["machine"]), "",
-             "One training step (loss and all gradients) of one document",
-             *_step_lines(results["step"], c), "",
-             (f"Documents in parallel: batch_loss_and_grads, {threads} documents of "
-              f"T={c['length']}"), *_thread_lines(results["threads"]), ""]
-    if results.get("gain"):
-        lines += ["Gain fixed (1/H) against learned (tokens/s; S is made once per document)",
-                  *_gain_lines(results["gain"]), ""]
-    if results.get("peers"):
-        lines += ["Batches of documents against the strong peers",
-                  *_peer_lines(results["peers"], c), ""]
-    lines += ["Memory", *_memory_lines(results["memory"])]
-    if results.get("scaling"):
-        lines += ["", (f"Scaling, one thread (dgemm peak "
-                       f"{results['scaling']['peak_gflops']:.1f} GFLOP/s)"),
-                  *_scaling_lines(results["scaling"])]
-    lines += ["", *_target_lines(results["targets"])]
-    return "\n".join(line.rstrip() for line in lines)
+    parts = [format_part(results, name) for name in ("machine", *PARTS) if name in results]
+    lines = []
+    for part in filter(None, parts):
+        lines += [*part, ""]
+    return "\n".join(line.rstrip() for line in lines[:-1])
 
 
 def jsonable(results):

@@ -9,7 +9,7 @@ one-line error messages (:mod:`~normrnn.cli.messages`), the progress bar, the
 loss plot, and the checks of the files a command writes
 (:mod:`~normrnn.cli.outputs`).
 
-Importing this package imports neither matplotlib nor tqdm: a command imports
+Importing this package does not import matplotlib: a command imports
 what it needs when it runs.
 """
 

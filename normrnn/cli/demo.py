@@ -18,7 +18,7 @@ from ..training.trainer import Trainer
 from .messages import USAGE, fail, warn
 from .options import NONNEG_INT, POS_FLOAT, POS_INT
 
-__all__ = ["HELP", "DEMO_TITLES", "configure", "run", "run_demo"]
+__all__ = ["HELP", "DEMO_TITLES", "DEMO_STEPS", "configure", "run", "run_demo"]
 
 HELP = "check the gradients, train on the built-in corpus, sample, plot"
 
@@ -29,13 +29,22 @@ DEMO_TITLES = ("json.dumps", "heapq", "textwrap.dedent")
 DEMO_CONFIG = {"hidden_size": 48, "optimizer": "adam", "lr": 0.02, "batch_size": 32,
                "eval_every": 100}
 
+#: The demo's training budget in optimizer steps: about a minute on two idle cores.
+DEMO_STEPS = 8000
+
 
 def configure(p):
     """Add the arguments of ``normrnn demo`` to the parser ``p``."""
     p.add_argument("--out", default="normrnn-demo-loss.png", type=Path,
                    help="where to write the loss plot (default: %(default)s)")
-    p.add_argument("--minutes", type=POS_FLOAT, default=1.0,
-                   help="training time budget (default: %(default)s)")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=POS_INT, default=DEMO_STEPS,
+                        help="optimizer steps to train: the same numbers and samples on "
+                        "every run on this machine; about a minute on two idle cores "
+                        "(default: %(default)s)")
+    budget.add_argument("--minutes", type=POS_FLOAT, default=None,
+                        help="train for this long instead of --steps: the results then "
+                        "depend on the machine's speed and load")
     p.add_argument("--hidden", type=POS_INT, default=None, help="hidden size (default: demo's)")
     p.add_argument("--gain", choices=["fixed", "learned"], default="fixed",
                    help="row scale of S: fixed 1/H, or learned per row (default: %(default)s)")
@@ -51,7 +60,9 @@ def configure(p):
 
 def run(args):
     """Run ``normrnn demo``; return the exit status."""
-    return run_demo(plot_path=args.out, minutes=args.minutes, hidden_size=args.hidden,
+    steps = None if args.minutes is not None else args.steps    # --minutes replaces it
+    return run_demo(plot_path=args.out, steps=steps, minutes=args.minutes,
+                    hidden_size=args.hidden,
                     seed=args.seed, n_threads=args.threads, checkpoint_path=args.checkpoint,
                     progress=not args.no_progress, force=args.force, gain=args.gain)
 
@@ -69,11 +80,10 @@ def _gradient_checks(out):
 
 
 def _train(config, checkpoint_path, progress, out, force=False):
-    from .progress import ProgressBar          # tqdm: imported when the demo runs
     _heading("2. Training on the embedded corpus (standard-library docstrings)", out)
     documents = default_corpus()
     trainer = Trainer.new(documents, config, checkpoint_path=checkpoint_path,
-                          progress=ProgressBar if progress else False,
+                          progress=progress,
                           may_replace=None if force else is_checkpoint,
                           on_fallback=lambda o: warn(
                               f"--checkpoint {checkpoint_path} could not be written "
@@ -81,7 +91,7 @@ def _train(config, checkpoint_path, progress, out, force=False):
     print(f"{len(documents)} documents, {sum(len(d.text) for d in documents)} characters, "
           f"vocabulary of {trainer.tokenizer.vocab_size} tokens; hidden size "
           f"{config.hidden_size}, {config.optimizer} lr {config.learning_rate}, "
-          f"{config.minutes} min on {config.n_threads} thread(s)", file=out, flush=True)
+          f"{_budget_text(config)} on {config.n_threads} thread(s)", file=out, flush=True)
     result = trainer.run()
     first = result.state.history.evals[0]
     print(f"{result.state.step} steps, {result.state.tokens} tokens, "
@@ -92,7 +102,16 @@ def _train(config, checkpoint_path, progress, out, force=False):
           f"{result.valid_bits:.3f} at the end (training {result.train_bits:.3f}); "
           f"baselines on the same documents: unigram {result.unigram_bits:.3f}, "
           f"bigram {bigram:.3f} (Kneser-Ney)", file=out, flush=True)
-    return trainer, result
+    return trainer, result, bigram
+
+
+def _budget_text(config):
+    """The demo's training budget in words."""
+    if config.max_steps is not None and config.minutes is not None:
+        return f"{config.max_steps} steps or {config.minutes} min, whichever ends first"
+    if config.minutes is not None:
+        return f"{config.minutes} min (a time budget: results vary with the machine's speed)"
+    return f"{config.max_steps} steps"
 
 
 def _without_recurrence(model):
@@ -153,17 +172,22 @@ def _title_influence(model, tokenizer, out):
     print("\n" + textwrap.fill(note, width=88), file=out, flush=True)
 
 
-def run_demo(*, plot_path="normrnn-demo-loss.png", minutes=1.0, hidden_size=None, seed=0,
-             n_threads=None, checkpoint_path=None, progress=True, out=None, force=False,
-             gain="fixed"):
+def run_demo(*, plot_path="normrnn-demo-loss.png", steps=None, minutes=None, hidden_size=None,
+             seed=0, n_threads=None, checkpoint_path=None, progress=True, out=None,
+             force=False, gain="fixed"):
     """Check gradients, train on the embedded corpus, sample, plot; return the exit status.
 
     Parameters
     ----------
     plot_path : str or Path, optional
         Where to write the loss plot (PNG).
-    minutes : float, optional
-        Training time budget.
+    steps : int or None, optional
+        Optimizer steps to train (default :data:`DEMO_STEPS`, unless
+        ``minutes`` is given).  A step budget makes the run repeatable: the
+        same arguments give the same numbers and samples on the same machine.
+    minutes : float or None, optional
+        A time budget instead of ``steps``; what is learnt then depends on
+        the machine's speed and load.
     hidden_size : int or None, optional
         Default: :data:`DEMO_CONFIG`'s.
     seed : int, optional
@@ -189,7 +213,7 @@ def run_demo(*, plot_path="normrnn-demo-loss.png", minutes=1.0, hidden_size=None
         (:func:`~normrnn.cli.outputs.check_outputs`, before any work).
     """
     from .outputs import Output, OutputError, check_outputs   # matplotlib: imported when run
-    from .plotting import plot_loss_curve
+    from .plotting import plot_loss_curve, run_title
     out = sys.stdout if out is None else out
     outputs = [Output(Path(plot_path), "plot", "--out")]
     if checkpoint_path is not None:
@@ -199,7 +223,9 @@ def run_demo(*, plot_path="normrnn-demo-loss.png", minutes=1.0, hidden_size=None
     except OutputError as exc:
         return fail(exc, USAGE)
     start = time.perf_counter()
-    settings = dict(DEMO_CONFIG, minutes=minutes, seed=seed, gain=gain,
+    if minutes is None and steps is None:
+        steps = DEMO_STEPS
+    settings = dict(DEMO_CONFIG, minutes=minutes, max_steps=steps, seed=seed, gain=gain,
                     n_threads=n_threads or default_threads())
     if hidden_size is not None:
         settings["hidden_size"] = hidden_size
@@ -207,12 +233,14 @@ def run_demo(*, plot_path="normrnn-demo-loss.png", minutes=1.0, hidden_size=None
     # refused now, not after the gradient checks
     require_training_memory(config, CharTokenizer.from_documents(default_corpus()).vocab_size)
     checks_passed = _gradient_checks(out)
-    trainer, result = _train(config, checkpoint_path, progress, out, force)
+    trainer, result, bigram = _train(config, checkpoint_path, progress, out, force)
     _recurrence_worth(trainer, result, out)
     _samples(trainer, seed, out)
     _heading("5. Loss curve", out)
     path = plot_loss_curve(result.state.history, plot_path, unigram_bits=result.unigram_bits,
-                           title="normrnn demo: standard-library docstrings", force=force)
+                           bigram_bits=bigram,
+                           title=run_title("normrnn demo", "standard-library docstrings",
+                                           config.hidden_size, config.gain), force=force)
     print(f"loss plot written to {path}", file=out)
     if checkpoint_path is not None:
         print(f"model saved to {trainer.saved_to}; try: normrnn sample {trainer.saved_to} "

@@ -13,7 +13,10 @@ HELP = "write a text for a title"
 def configure(p):
     """Add the arguments of ``normrnn sample`` to the parser ``p``."""
     p.add_argument("checkpoint", type=Path, help="a checkpoint written by `normrnn train`")
-    p.add_argument("--title", required=True, help="the title to write a text for")
+    p.add_argument("--title", required=True,
+                   help="the title to write a text for.  The model remembers a character "
+                   "or two, so after a few characters texts for different titles (same "
+                   "seed) often become the same: the title shapes mostly the start")
     p.add_argument("--max-tokens", type=number(int, zero_ok=True, at_most=MAX_SAMPLE_TOKENS),
                    default=500, help="most characters to write, at most "
                    f"{MAX_SAMPLE_TOKENS:,} (default: %(default)s)")

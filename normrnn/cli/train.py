@@ -2,6 +2,7 @@
 
 import json
 import signal
+import textwrap
 from pathlib import Path
 
 from .messages import USAGE, fail, warn
@@ -117,7 +118,15 @@ def _train_outputs(data, out, plot, resume):
     return [Output(out, "checkpoint", "--out"), plot_output], inputs
 
 
-def summary(result, checkpoint=None, plot=None):
+def _best_valid(history):
+    """``(bits, step)`` of the lowest validation loss evaluated, or ``(None, None)``."""
+    if not history.evals:
+        return None, None
+    step, _, _, bits = min(history.evals, key=lambda e: e[3])
+    return float(bits), int(step)
+
+
+def summary(result, checkpoint=None, plot=None, *, bigram_bits=None, duplicates=None):
     """The outcome of a run as a JSON-serialisable ``dict``.
 
     Parameters
@@ -125,32 +134,83 @@ def summary(result, checkpoint=None, plot=None):
     result : TrainResult
     checkpoint, plot : Path or None, optional
         Files written.
+    bigram_bits : float or None, optional
+        The bigram baseline on the validation documents
+        (:func:`~normrnn.training.ngram.ngram_bits_per_token`), counted on
+        the training documents (the first :data:`BIGRAM_MAX_TOKENS` tokens
+        of a larger corpus).
+    duplicates : Duplicates or None, optional
+        :func:`~normrnn.data.duplicates.find_duplicates` of the split corpus.
 
     Returns
     -------
     dict
         ``stopped_by``, ``steps``, ``epochs``, ``tokens``, ``elapsed_seconds``,
         ``tokens_per_second``, ``train_bits_per_token``,
-        ``valid_bits_per_token``, ``unigram_bits_per_token``, ``checkpoint``,
-        ``plot``.
+        ``valid_bits_per_token``, ``unigram_bits_per_token``,
+        ``bigram_bits_per_token``, ``best_valid_bits_per_token`` and
+        ``best_valid_step`` (the lowest validation loss evaluated, and when),
+        ``documents``, ``duplicate_documents``, ``valid_documents``,
+        ``valid_documents_in_training`` (``None`` when not given),
+        ``checkpoint``, ``plot``.
     """
     s = result.state
+    best, best_step = _best_valid(s.history)
+    counts = ({} if duplicates is None else
+              {"documents": duplicates.documents, "duplicate_documents": duplicates.repeated,
+               "valid_documents": duplicates.valid,
+               "valid_documents_in_training": duplicates.valid_in_train})
     return {"stopped_by": result.reason, "steps": s.step, "epochs": s.epoch,
             "tokens": s.tokens, "elapsed_seconds": round(s.elapsed, 3),
             "tokens_per_second": round(result.tokens_per_second, 1),
             "train_bits_per_token": result.train_bits,
             "valid_bits_per_token": result.valid_bits,
             "unigram_bits_per_token": result.unigram_bits,
+            "bigram_bits_per_token": bigram_bits,
+            "best_valid_bits_per_token": best, "best_valid_step": best_step,
+            "documents": None, "duplicate_documents": None, "valid_documents": None,
+            "valid_documents_in_training": None, **counts,
             "checkpoint": None if checkpoint is None else str(checkpoint),
             "plot": None if plot is None else str(plot)}
 
 
+#: The bigram baseline counts at most this many training tokens (the first
+#: documents): about 3 s and 170 MiB, however large the corpus.
+BIGRAM_MAX_TOKENS = 10_000_000
+
+
+def _first_documents(documents, max_tokens):
+    """The first ``documents`` up to ``max_tokens`` scored tokens (at least one)."""
+    chosen, total = [], 0
+    for tokens, m in documents:
+        if chosen and total + len(tokens) - m > max_tokens:
+            break
+        chosen.append((tokens, m))
+        total += len(tokens) - m
+    return chosen
+
+
+def _corpus_facts(trainer):
+    """The bigram baseline on the validation documents, and the split's duplicates."""
+    from ..data.duplicates import find_duplicates
+    from ..training.ngram import ngram_bits_per_token
+    corpus = trainer.corpus
+    bigram = ngram_bits_per_token(_first_documents(corpus.train, BIGRAM_MAX_TOKENS),
+                                  corpus.valid, 2, trainer.tokenizer.vocab_size)
+    return bigram, find_duplicates(corpus.train, corpus.valid)
+
+
 def _print_summary(info, data, out, signum=None):
+    from .diagnosis import diagnose
     print(f"{info['steps']} steps, {info['epochs']} epochs, {info['tokens']} tokens in "
           f"{info['elapsed_seconds']:.1f} s ({info['tokens_per_second']:.0f} tokens/s)")
+    bigram = ("" if info["bigram_bits_per_token"] is None
+              else f", bigram {info['bigram_bits_per_token']:.4f}")
     print(f"bits per token: train {info['train_bits_per_token']:.4f}, "
           f"validation {info['valid_bits_per_token']:.4f} "
-          f"(unigram baseline {info['unigram_bits_per_token']:.4f})")
+          f"(baselines: unigram {info['unigram_bits_per_token']:.4f}{bigram})")
+    for sentence in diagnose(info):
+        print(textwrap.fill(sentence, width=88))
     print(f"checkpoint: {info['checkpoint']}")
     if info["plot"]:
         print(f"loss plot:  {info['plot']}")
@@ -182,7 +242,7 @@ def _fallback_reporter(label, out, what):
     return report
 
 
-def _write_plot(history, plot, unigram_bits, force):
+def _write_plot(history, plot, force, **drawn):
     """Draw the loss plot at ``plot``, or at a fallback path (said in one line); return the path.
 
     Returns None, after one line on stderr, if it could be written nowhere.
@@ -192,7 +252,7 @@ def _write_plot(history, plot, unigram_bits, force):
     from .plotting import plot_loss_curve
 
     def write(path, may_replace):
-        plot_loss_curve(history, path, unigram_bits=unigram_bits, force=may_replace is None)
+        plot_loss_curve(history, path, force=may_replace is None, **drawn)
     try:
         outcome = save_with_fallback(write, plot, may_replace=None if force else is_normrnn_plot,
                                      pauses=())
@@ -207,12 +267,19 @@ def _write_plot(history, plot, unigram_bits, force):
 def _train_locked(trainer, data, out, plot, as_json, force):
     """Run the trainer, write the plot, print the summary; return the exit status."""
     from ..training.rescue import SaveFailed
+    from .outputs import show_path
+    from .plotting import run_title
     try:
         result = trainer.run()
     except SaveFailed as exc:
         return fail(f"--out {exc}")
-    plotted = _write_plot(result.state.history, plot, result.unigram_bits, force)
-    info = summary(result, trainer.saved_to, plotted)
+    bigram, duplicates = _corpus_facts(trainer)
+    config = trainer.config
+    plotted = _write_plot(result.state.history, plot, force, unigram_bits=result.unigram_bits,
+                          bigram_bits=bigram,
+                          title=run_title("normrnn train", show_path(Path(data).name or data),
+                                          config.hidden_size, config.gain))
+    info = summary(result, trainer.saved_to, plotted, bigram_bits=bigram, duplicates=duplicates)
     try:
         if as_json:
             print(json.dumps(info), flush=True)
@@ -291,11 +358,10 @@ def _load_and_train(data, out, plot, *, options, resume, progress, as_json, forc
     from ..data.corpus import load_corpus
     from ..training import CheckpointError
     from ..training.checkpoint import is_checkpoint
-    from .progress import ProgressBar
     documents = load_corpus(data)
     try:
         trainer = _trainer(documents, dict(options or {}), resume, allow_new_corpus,
-                           checkpoint_path=Path(out), progress=ProgressBar if progress else False,
+                           checkpoint_path=Path(out), progress=progress,
                            may_replace=None if force else is_checkpoint,
                            on_fallback=_fallback_reporter("--out", out, "the checkpoint"))
     except CheckpointError:           # a damaged file, not a usage error: exit 1 in main

@@ -215,6 +215,15 @@ def sample(model, tokenizer, title, *, max_tokens=500, temperature=1.0, seed=Non
     -------
     str
 
+    Notes
+    -----
+    The title matters less than one might expect.  The model remembers a
+    character or two: each step shrinks what the state holds of the past by
+    at least 1/sqrt(H) with the gain fixed (by the learned gains' norm
+    otherwise).  After a few characters the state hardly depends on the
+    title, so with the same seed, samples for different titles often become
+    the same text.  That is the model, not a fault of sampling.
+
     Examples
     --------
     >>> text = sample(model, tokenizer, "json.dumps", seed=0)  # doctest: +SKIP

@@ -108,8 +108,9 @@ class Trainer:
         ``progress(total, initial)`` makes the bar the run updates: a context
         manager with ``update(tokens, train_bits)`` and ``set_valid(bits)``,
         given the tokens the run will process (``None`` for a time budget)
-        and those already processed.  ``True``: the console's tqdm bar on
-        stderr (:class:`normrnn.cli.progress.ProgressBar`); ``False``: none.
+        and those already processed.  ``True``: the console's bar on stderr
+        (:class:`normrnn.cli.progress.ProgressBar`, with the run's budgets:
+        percentage and time left); ``False``: none.
     callback : callable or None, optional
         Called as ``callback(trainer)`` after every step.
     may_replace : callable or None, optional
@@ -381,7 +382,9 @@ class Trainer:
             return self.progress(total, self.state.tokens)
         if self.progress:
             from ..cli.progress import ProgressBar      # the console's, imported when shown
-            return ProgressBar(total, self.state.tokens)
+            return ProgressBar(total, self.state.tokens, minutes=self.config.minutes,
+                               max_steps=self.config.max_steps, step=self.state.step,
+                               elapsed=self.state.elapsed)
         return _NoProgress()
 
     def run(self):
