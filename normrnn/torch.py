@@ -163,6 +163,7 @@ def pad_documents(documents, *, padding=0):
         except (TypeError, ValueError):
             raise TypeError(f"documents[{i}] must be a (tokens, title_length) pair, "
                             f"got {type(document).__name__}") from None
+        _validate.no_bool_element(tokens, f"documents[{i}] tokens")
         tokens = np.asarray(tokens)
         if tokens.ndim != 1 or tokens.size < 1 or tokens.dtype.kind not in "iu":
             raise ValueError(f"documents[{i}]: tokens must be a non-empty 1-D sequence of "
