@@ -1,9 +1,12 @@
 # The helpers of bptt.pyx that the lockstep kernel (lockstep.pyx) shares: one
 # document and a batch in lockstep make S, the inputs of their distinct tokens
 # and the summed gradients the same way, and differ only in how they lay out
-# the steps.
+# the steps, and check for an interrupt the same way (_tick).
 
 from cython cimport floating
+
+cdef int _tick(Py_ssize_t *work, Py_ssize_t amount, void *stop) except -1 nogil
+cdef void *_stop_pointer(stop)
 
 cdef Py_ssize_t _add_distinct(const int[::1] tokens, int[::1] slot, int[::1] distinct,
                               Py_ssize_t k) noexcept nogil
