@@ -6,6 +6,8 @@ Imports nothing heavy until it runs, so ``normrnn --help`` stays fast.
 import argparse
 import sys
 
+from .._printable import show_path
+
 HELP = "time a training step against NumPy and PyTorch, and check the speed targets"
 
 DESCRIPTION = (
@@ -127,7 +129,7 @@ def run(args):
     print(format_report(results))
     for path, what in ((args.plot, "plots"), (args.json, "results")):
         if path:
-            print(f"{what} written to {path}")
+            print(f"{what} written to {show_path(path)}")
     return 0
 
 

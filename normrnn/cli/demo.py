@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._printable import show_path
 from ..data.default_corpus import default_corpus
 from ..data.tokenizer import CharTokenizer
 from ..training.config import TrainConfig, default_threads, require_training_memory
@@ -208,9 +209,10 @@ def run_demo(*, plot_path="normrnn-demo-loss.png", minutes=1.0, hidden_size=None
     _heading("5. Loss curve", out)
     path = plot_loss_curve(result.state.history, plot_path, unigram_bits=result.unigram_bits,
                            title="normrnn demo: standard-library docstrings")
-    print(f"loss plot written to {path}", file=out)
+    print(f"loss plot written to {show_path(path)}", file=out)
     if checkpoint_path is not None:
-        print(f"model saved to {checkpoint_path}; try: normrnn sample {checkpoint_path} "
+        shown = show_path(checkpoint_path)
+        print(f"model saved to {shown}; try: normrnn sample {shown} "
               f"--title json.loads", file=out)
     print(f"demo finished in {time.perf_counter() - start:.0f} s", file=out)
     if not checks_passed:

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+from .._printable import show_path
 from .messages import USAGE, fail
 from .options import FRACTION, NONNEG_INT, POS_FLOAT, POS_INT
 
@@ -74,7 +75,6 @@ def _check_same_corpus(documents, checkpoint, resume):
     """Refuse other documents than the checkpoint's, saying how many characters are new."""
     from ..data.corpus_setup import corpus_fingerprint
     from ..data.tokenizer import UNK
-    from .outputs import show_path
     if not checkpoint.fingerprint or corpus_fingerprint(documents) == checkpoint.fingerprint:
         return
     encoded = [checkpoint.tokenizer.encode_document(d)[0] for d in documents]
@@ -150,9 +150,10 @@ def _print_summary(info, data, out):
     print(f"bits per token: train {info['train_bits_per_token']:.4f}, "
           f"validation {info['valid_bits_per_token']:.4f} "
           f"(unigram baseline {info['unigram_bits_per_token']:.4f})")
+    data, out = show_path(data), show_path(out)
     print(f"checkpoint: {out}")
     if info["plot"]:
-        print(f"loss plot:  {info['plot']}")
+        print(f"loss plot:  {show_path(info['plot'])}")
     if info["stopped_by"] == "interrupted":
         print(f"interrupted; continue with: normrnn train {data} --resume {out} --out {out}")
 
