@@ -97,3 +97,13 @@ def test_exercise_start_names_a_hostile_folder_escaped(tmp_path):
     done = run_cli("exercise", "start", folder)
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert_escaped(done.stderr, str(folder))
+
+
+def test_a_missing_solution_in_a_hostile_folder_is_named_escaped(tmp_path):
+    from normrnn.exercises import guard, loader
+    from normrnn.exercises.cases import EXERCISES
+    folder = tmp_path / "ex\x1b[31m"
+    folder.mkdir()
+    with pytest.raises(guard.Failure) as info:
+        loader.load_solution(folder, EXERCISES[0])
+    assert_escaped(str(info.value), str(folder))
