@@ -51,11 +51,13 @@ else:
     print("finished", time.monotonic(), time.monotonic() - start, flush=True)
 """
 
-# (method, T, H): the forward-only calls read millions of tokens in constant
-# memory; those that keep every state are kept to a few hundred MB
+# (method, T, H); the batches read two documents of T tokens.  The forward-only
+# calls read millions of tokens in constant memory, those that keep every
+# state about 700 MB.  Each would run for seconds even on a fast quiet
+# machine, so the signal always lands inside the call.
 CASES = [("loss", 3_000_000, 256), ("final_state", 3_000_000, 256),
-         ("batch_loss", 3_000_000, 256), ("loss_and_grads", 20_000, 512),
-         ("states", 60_000, 512), ("batch_loss_and_grads", 10_000, 512)]
+         ("batch_loss", 3_000_000, 256), ("loss_and_grads", 40_000, 512),
+         ("states", 40_000, 512), ("batch_loss_and_grads", 20_000, 512)]
 
 
 def interrupt_after(method, T, H, delay=0.5):
@@ -103,11 +105,19 @@ def _lockstep_arguments(model, tokens):
             lockstep.LockstepWorkspace(V, H, dtype))
 
 
+def _long_enough(seconds, H=64):
+    """Tokens that keep the forward-only kernel busy for more than ``seconds``, on any machine.
+
+    At most 10^10 multiply-adds a second of one core, with room to spare.
+    """
+    return int(seconds * 1e10 / H**2)
+
+
 def test_a_worker_kernel_stops_when_its_stop_event_is_set():
     # a worker thread gets no signal: its caller sets the event, and the
-    # kernel raises Stopped at its next check
+    # kernel raises Stopped at its next poll
     model = make_model(V=7, H=64)
-    T = 4 * bptt.INTERRUPT_CHECK_WORK // 64**2
+    T = _long_enough(20 * bptt.INTERRUPT_POLL_SECONDS)
     tokens = np.random.default_rng(0).integers(0, 7, T).astype(np.int32)
     stop = _SetAfter(2)
     with pytest.raises(bptt.Stopped):
@@ -117,9 +127,9 @@ def test_a_worker_kernel_stops_when_its_stop_event_is_set():
 
 def test_the_checks_change_no_bit():
     model = make_model(V=7, H=64)
-    T = 3 * bptt.INTERRUPT_CHECK_WORK // 64**2
+    T = _long_enough(3 * bptt.INTERRUPT_POLL_SECONDS)
     tokens = np.random.default_rng(1).integers(0, 7, T).astype(np.int32)
     never = _SetAfter(10**9)
     checked = lockstep.batch_loss(*_lockstep_arguments(model, tokens), stop=never)
-    assert never.checks >= 2                     # the loop did check, more than once
+    assert never.checks >= 2                     # the loop did poll, more than once
     assert checked == lockstep.batch_loss(*_lockstep_arguments(model, tokens))

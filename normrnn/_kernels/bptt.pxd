@@ -5,7 +5,13 @@
 
 from cython cimport floating
 
-cdef int _tick(Py_ssize_t *work, Py_ssize_t amount, void *stop) except -1 nogil
+cdef struct _Poller:
+    Py_ssize_t work     # multiply-adds since the clock was last read
+    double last         # when the GIL was last taken, monotonic seconds
+    void *stop          # a threading.Event, or NULL
+
+cdef _Poller _poller(void *stop) noexcept nogil
+cdef int _tick(_Poller *poller, Py_ssize_t amount) except -1 nogil
 cdef void *_stop_pointer(stop)
 
 cdef Py_ssize_t _add_distinct(const int[::1] tokens, int[::1] slot, int[::1] distinct,

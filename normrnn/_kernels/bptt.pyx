@@ -35,12 +35,15 @@ documents.  It shares this module's helpers (``bptt.pxd``), and its argument
 lists and workspace arrays repeat these, name for name, on purpose: the two
 kernels read side by side, and differ only in how the steps are laid out.
 
-**Interrupts.**  The sequential loops count their multiply-adds and, every
-:data:`INTERRUPT_CHECK_WORK` of them, take the GIL for a moment
+**Interrupts.**  The sequential loops count their multiply-adds, look at the
+clock every :data:`INTERRUPT_CLOCK_WORK` of them, and take the GIL for a
+moment once :data:`INTERRUPT_POLL_SECONDS` have passed since they last did
 (:func:`_tick`): Python's pending signal handlers run (Ctrl-C raises
 ``KeyboardInterrupt`` there, in the main thread), and a kernel given a
 ``stop`` event (a worker of :meth:`normrnn.NormRNN.batch_loss`) raises
-:class:`Stopped` once it is set.  The check reads nothing the arithmetic
+:class:`Stopped` once it is set.  Polling by the clock, not by the work,
+keeps the wait short on a busy machine, where a thread gets a small share of
+a core, and bounds what the GIL costs when another thread holds it.  The check reads nothing the arithmetic
 reads, so the results are bitwise those of a kernel without it.  The big
 products over all positions are single BLAS calls, which no check can enter.
 """
@@ -49,6 +52,7 @@ import numpy as np
 
 from cpython.exc cimport PyErr_CheckSignals
 from cython cimport floating
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from normrnn._kernels.activation cimport f, f_grad
 from normrnn._kernels.blas cimport gemm
@@ -59,11 +63,15 @@ from normrnn._kernels.sections cimport (
 
 
 cdef enum:
-    _INTERRUPT_CHECK_WORK = 1 << 24
+    _INTERRUPT_CLOCK_WORK = 1 << 18
 
-#: Multiply-adds of a sequential loop between two checks for an interrupt
-#: (a few milliseconds of work; :func:`_tick`).
-INTERRUPT_CHECK_WORK = _INTERRUPT_CHECK_WORK
+cdef double _INTERRUPT_POLL_SECONDS = 0.01
+
+#: Multiply-adds of a sequential loop between two looks at the clock (some
+#: tens of microseconds of work; :func:`_tick`).
+INTERRUPT_CLOCK_WORK = _INTERRUPT_CLOCK_WORK
+#: Seconds between two checks for an interrupt, at least (:func:`_tick`).
+INTERRUPT_POLL_SECONDS = _INTERRUPT_POLL_SECONDS
 
 
 class Stopped(Exception):
@@ -84,12 +92,37 @@ cdef int _poll(void *stop) except -1 nogil:
     return 0
 
 
-cdef int _tick(Py_ssize_t *work, Py_ssize_t amount, void *stop) except -1 nogil:
-    """Count ``amount`` multiply-adds into ``work[0]``; :func:`_poll` each time it passes the check's work."""
-    work[0] += amount
-    if work[0] >= _INTERRUPT_CHECK_WORK:
-        work[0] = 0
-        _poll(stop)
+cdef double _now() noexcept nogil:
+    """The monotonic clock, in seconds."""
+    cdef timespec now
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return now.tv_sec + 1e-9 * now.tv_nsec
+
+
+cdef _Poller _poller(void *stop) noexcept nogil:
+    """A loop's :class:`_Poller`, started now."""
+    cdef _Poller poller
+    poller.work = 0
+    poller.last = _now()
+    poller.stop = stop
+    return poller
+
+
+cdef int _tick(_Poller *poller, Py_ssize_t amount) except -1 nogil:
+    """Count ``amount`` multiply-adds; :func:`_poll` when the clock says it is time.
+
+    The clock is read every :data:`INTERRUPT_CLOCK_WORK` multiply-adds, and
+    the GIL taken once :data:`INTERRUPT_POLL_SECONDS` have passed since the last poll.
+    """
+    cdef double now
+    poller.work += amount
+    if poller.work < _INTERRUPT_CLOCK_WORK:
+        return 0
+    poller.work = 0
+    now = _now()
+    if now - poller.last >= _INTERRUPT_POLL_SECONDS:
+        poller.last = now
+        _poll(poller.stop)
     return 0
 
 
@@ -166,9 +199,10 @@ cdef int _recurrence_forward(const floating[:, ::1] scaled_hh_t,   # IN  (H, H) 
                              void *stop                           # IN  threading.Event or NULL
                              ) except -1 nogil:
     """s_{t+1} = f(a_t), a_t = (W_ih u_t + b) + S s_t, from states[0]; keeps a_t."""
-    cdef Py_ssize_t n = tokens.shape[0] - 1, H = scaled_hh_t.shape[0], t, j, r, work = 0
+    cdef Py_ssize_t n = tokens.shape[0] - 1, H = scaled_hh_t.shape[0], t, j, r
+    cdef _Poller poller = _poller(stop)
     for t in range(n):
-        _tick(&work, H * H, stop)
+        _tick(&poller, H * H)
         r = slot[tokens[t]]                          # the row of x_t in inputs
         for j in range(H):
             middles[t, j] = inputs[r, j]
@@ -266,9 +300,10 @@ cdef int _backward_through_time(const floating[:, ::1] scaled_hh,    # IN  (H, H
                                 void *stop                           # IN  threading.Event or NULL
                                 ) except -1 nogil:
     """delta_{t-1} = (E^T dz_t + S^T delta_t) * f'(a_{t-1}), t = T-1 down to 1."""
-    cdef Py_ssize_t n = middles.shape[0], H = scaled_hh.shape[0], t, j, work = 0
+    cdef Py_ssize_t n = middles.shape[0], H = scaled_hh.shape[0], t, j
+    cdef _Poller poller = _poller(stop)
     for t in range(n, 0, -1):
-        _tick(&work, H * H, stop)
+        _tick(&poller, H * H)
         for j in range(H):                           # g_t = E^T dz_t (0 in the title)
             d_state[j] = d_states_direct[t - m, j] if t >= m else 0
         if t < n:                                    #     + S^T delta_t  (sequential)
@@ -510,7 +545,7 @@ def document_loss_and_grads(
     gradient added; without, S is the notes' hh[i] / (H ||hh[i]||).  Writes
     s_0 .. s_{T-1} into ``states``; scratch space comes from ``workspace``
     (a :class:`Workspace` of the same V, H and dtype).  Runs without the GIL,
-    taking it every :data:`INTERRUPT_CHECK_WORK` multiply-adds: a pending
+    taking it every :data:`INTERRUPT_POLL_SECONDS` (:func:`_tick`): a pending
     ``KeyboardInterrupt`` raises there, and so does :class:`Stopped` once
     ``stop`` is set (the arrays written are then incomplete).
     """

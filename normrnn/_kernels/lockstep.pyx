@@ -81,7 +81,8 @@ cdef extern from "rows_matmul.h" nogil:
     void normrnn_rows_matmul_add_f(int n, int rows, int cols, const float *m,
                                    const float *x, int ldx, float *y, int ldy)
 from normrnn._kernels.bptt cimport (
-    _add_distinct, _distinct_inputs, _scaled_hh, _stop_pointer, _tick, _token_sums_to_grads)
+    _Poller, _add_distinct, _distinct_inputs, _poller, _scaled_hh, _stop_pointer, _tick,
+    _token_sums_to_grads)
 from normrnn._kernels.sections cimport _softmax_cross_entropy
 
 
@@ -249,11 +250,12 @@ cdef int _forward(const floating[:, ::1] scaled_hh_t,      # IN  (H, H)
                   void *stop                               # IN  threading.Event or NULL
                   ) except -1 nogil:
     """Every state of every document, step after step, in the layout of the module docstring."""
-    cdef Py_ssize_t H = states.shape[1], N = first[first.shape[0] - 1], t, c, c_next, work = 0
+    cdef Py_ssize_t H = states.shape[1], N = first[first.shape[0] - 1], t, c, c_next
+    cdef _Poller poller = _poller(stop)
     for t in range(first.shape[0] - 1):
         c = stepping[t]
         c_next = stepping[t + 1]
-        _tick(&work, c * H * H, stop)
+        _tick(&poller, c * H * H)
         _step_forward(t, c, scaled_hh_t, tokens, offsets, slot, inputs,
                       &states[first[t], 0], &middles[first[t], 0])
         # documents 0 .. c_next - 1 read s_{t+1} at step t + 1; c_next .. c - 1 end here
@@ -343,13 +345,14 @@ cdef int _backward_through_time(const floating[:, ::1] scaled_hh,    # IN  (H, H
     again, and its last-state row N + b at its last step.
     """
     cdef Py_ssize_t H = scaled_hh.shape[0], N = first[first.shape[0] - 1]
-    cdef Py_ssize_t t, c, c_next, i, work = 0
+    cdef Py_ssize_t t, c, c_next, i
+    cdef _Poller poller = _poller(stop)
     cdef floating *delta
     cdef const floating *middle
     for t in range(first.shape[0] - 2, -1, -1):
         c = stepping[t]
         c_next = stepping[t + 1]
-        _tick(&work, c * H * H, stop)
+        _tick(&poller, c * H * H)
         delta = &deltas[first[t], 0]
         _copy_grads(c_next, first[t + 1], first_scored, d_states_direct, delta)
         _copy_grads(c - c_next, N + c_next, first_scored, d_states_direct, delta + c_next * H)
@@ -585,9 +588,9 @@ def batch_loss(
     """
     cdef Py_ssize_t B = offsets.shape[0] - 1, H = hh.shape[0]
     cdef Py_ssize_t n_max = offsets[1] - offsets[0] - 1 + read_last, b, t, c, rows = 0, j
-    cdef Py_ssize_t V = embedding.shape[0], work = 0
+    cdef Py_ssize_t V = embedding.shape[0]
     cdef double loss = 0
-    cdef void *stop_pointer = _stop_pointer(stop)
+    cdef _Poller poller = _poller(_stop_pointer(stop))
     workspace.reserve(0, n_max, B, backward=False)
     # the arrays _prepare fills, as in batch_loss_and_grads; then this pass's own
     cdef floating[:, ::1] scaled_hh, scaled_hh_t, embeddeds, inputs
@@ -622,7 +625,7 @@ def batch_loss(
                     block_targets[rows] = tokens[offsets[b] + t]
                     rows += 1
             c = stepping[t]
-            _tick(&work, max(c, 1) * H * (H + V), stop_pointer)   # S s_t and the logits
+            _tick(&poller, max(c, 1) * H * (H + V))   # S s_t and the logits
             if c > 0:                                 # s_{t+1} = f(a_t), in place
                 _step_forward(t, c, scaled_hh_t, tokens, offsets, slot, inputs,
                               &state[0, 0], &middle[0, 0])
