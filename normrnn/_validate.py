@@ -65,6 +65,7 @@ def tokens(value, vocab_size, name="tokens", *, min_length=1):
     """Return ``value`` as a C-contiguous int32 array of token ids in [0, V)."""
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be a sequence of integer token ids, got {type(value).__name__}")
+    no_bool_element(value, name)
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError) as exc:
@@ -82,6 +83,25 @@ def tokens(value, vocab_size, name="tokens", *, min_length=1):
         bad = arr[(arr < 0) | (arr >= vocab_size)][0]
         raise ValueError(f"{name} must lie in [0, {vocab_size}), found {bad}")
     return np.ascontiguousarray(arr, dtype=np.int32)
+
+
+def no_bool_element(value, name):
+    """Refuse a Python sequence holding a bool among its elements.
+
+    NumPy turns ``[3, True, 4]`` into int64 ``[3, 1, 4]``, so the array's
+    dtype cannot tell; a bool is not a token id.  Arrays (anything with a
+    ``dtype``) are judged by their dtype instead.
+    """
+    if hasattr(value, "dtype"):
+        return
+    try:
+        elements = iter(value)
+    except TypeError:
+        return                       # not a sequence: np.asarray's check says so
+    for i, element in enumerate(elements):
+        if isinstance(element, (bool, np.bool_)):
+            raise TypeError(f"{name} must hold integers, found a bool at index {i} "
+                            "(a bool is not a token id)")
 
 
 def integer(value, name):

@@ -145,17 +145,57 @@ def _meminfo_available():
     return None
 
 
-def _cgroup_room():
-    """Room left under a cgroup v2 memory limit, if there is one."""
-    try:
-        with open("/sys/fs/cgroup/memory.max") as fh:
-            limit = fh.read().strip()
-        if limit == "max":
-            return None
-        with open("/sys/fs/cgroup/memory.current") as fh:
-            return max(int(limit) - int(fh.read().strip()), 0)
-    except (OSError, ValueError):
+#: Where the kernel mounts the cgroup file systems.
+CGROUP_ROOT = "/sys/fs/cgroup"
+
+#: cgroup v1 writes "no limit" as a huge number (2^63 rounded down to a page,
+#: 9223372036854771712 with 4 kB pages); limits from here on count as none.
+CGROUP_V1_UNLIMITED = 2**62
+
+
+def _read_int(path):
+    with open(path) as fh:
+        return int(fh.read().strip())
+
+
+def _cgroup_v2_room(root):
+    """Room under ``root/memory.max`` (cgroup v2), or None without a limit."""
+    with open(os.path.join(root, "memory.max")) as fh:
+        limit = fh.read().strip()
+    if limit == "max":
         return None
+    return max(int(limit) - _read_int(os.path.join(root, "memory.current")), 0)
+
+
+def _cgroup_v1_room(root):
+    """Room under ``root/memory/memory.limit_in_bytes`` (cgroup v1), or None without a limit."""
+    folder = os.path.join(root, "memory")
+    limit = _read_int(os.path.join(folder, "memory.limit_in_bytes"))
+    if limit >= CGROUP_V1_UNLIMITED:
+        return None
+    return max(limit - _read_int(os.path.join(folder, "memory.usage_in_bytes")), 0)
+
+
+def _cgroup_room(root=None):
+    """Room left under a cgroup memory limit (v2, else v1), if there is one.
+
+    Parameters
+    ----------
+    root : str, optional
+        The cgroup mount point, :data:`CGROUP_ROOT` by default.
+
+    Returns
+    -------
+    int or None
+        None when no limit applies or none can be read.
+    """
+    root = CGROUP_ROOT if root is None else root
+    for room in (_cgroup_v2_room, _cgroup_v1_room):
+        try:
+            return room(root)
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 def _sysconf_available():
@@ -173,7 +213,9 @@ def available_memory():
     """Bytes of memory this process can still allocate without swapping, or None.
 
     Linux's estimate ``MemAvailable`` (free memory plus caches it can drop),
-    capped by a cgroup v2 limit if one applies; elsewhere the free physical
+    capped by the room under a cgroup memory limit if one applies (cgroup v2's
+    ``memory.max`` less ``memory.current``, or cgroup v1's
+    ``memory/memory.limit_in_bytes`` less ``memory.usage_in_bytes``); elsewhere the free physical
     pages from ``os.sysconf`` (``SC_AVPHYS_PAGES``, else all of physical
     memory, ``SC_PHYS_PAGES``).  None when none of these can be read.
 

@@ -626,11 +626,11 @@ class NormRNN:
                         loss += _lockstep.batch_loss_and_grads(
                             self.embedding, self.ih, self.hh, self.bias, self.gain, tokens,
                             offsets, titles, starts, grads.embedding, grads.ih, grads.hh,
-                            grads.bias, grads.gain, last, workspace)
+                            grads.bias, grads.gain, last, workspace, stop=stop)
                     else:
                         loss += _lockstep.batch_loss(
                             self.embedding, self.ih, self.hh, self.bias, self.gain, tokens,
-                            offsets, titles, starts, last, workspace)
+                            offsets, titles, starts, last, workspace, stop=stop)
                     lasts.append(last)
                 return loss, grads, lasts
             finally:

@@ -163,6 +163,7 @@ def pad_documents(documents, *, padding=0):
         except (TypeError, ValueError):
             raise TypeError(f"documents[{i}] must be a (tokens, title_length) pair, "
                             f"got {type(document).__name__}") from None
+        _validate.no_bool_element(tokens, f"documents[{i}] tokens")
         tokens = np.asarray(tokens)
         if tokens.ndim != 1 or tokens.size < 1 or tokens.dtype.kind not in "iu":
             raise ValueError(f"documents[{i}]: tokens must be a non-empty 1-D sequence of "
@@ -213,8 +214,11 @@ def _module_class():
 
         def __init__(self, vocab_size, hidden_size, dtype=torch.float64, gain="fixed"):
             super().__init__()
+            V = _validate.positive_int(vocab_size, "vocab_size")
+            H = _validate.positive_int(hidden_size, "hidden_size")
+            if dtype not in (torch.float32, torch.float64):
+                raise TypeError(f"dtype must be float32 or float64, got {dtype!r}")
             _validate.gain_choice(gain)
-            V, H = vocab_size, hidden_size
             self.embedding = torch.nn.Parameter(torch.zeros(V, H, dtype=dtype))
             self.ih = torch.nn.Parameter(torch.zeros(H, H, dtype=dtype))
             self.hh = torch.nn.Parameter(torch.ones(H, H, dtype=dtype))
@@ -226,6 +230,19 @@ def _module_class():
         def activation(x):
             """f(x) = 1 - 1 / (x^2 + x + 1)."""
             return _activation(x)
+
+        def check_parameters(self):
+            """Raise ``ValueError`` unless the parameters are usable, as NormRNN's method does.
+
+            Every parameter finite, and no row of ``hh`` zero (its row
+            normalisation would divide by zero: the loss would be NaN).
+            The checks and messages are :class:`~normrnn.NormRNN`'s.
+            """
+            for name in ("embedding", "ih", "hh", "bias", "gain"):
+                value = getattr(self, name)
+                if value is not None and not bool(torch.isfinite(value).all()):
+                    raise ValueError(f"{name} must be finite (found NaN or inf)")
+            _validate.nonzero_rows(self.hh.detach().cpu().numpy(), "hh")
 
         def scaled_hh(self):
             """S[i] = hh[i] / (H ||hh[i]||), or gamma_i hh[i] / ||hh[i]||, row-wise (``keepdim=True``)."""
@@ -274,6 +291,8 @@ def _module_class():
                     raise ValueError(f"initial_state must have shape {want[one:]}, got {got}")
                 if not bool(torch.isfinite(initial_state).all()):
                     raise ValueError("initial_state must be finite (found NaN or inf)")
+                initial_state = initial_state.detach()     # no gradient flows into it
+            self.check_parameters()
             return tokens, lengths, title_lengths, initial_state
 
         def states(self, tokens, initial_state=None):
@@ -294,7 +313,8 @@ def _module_class():
             title_length : int, or sequence of int of shape (B,)
                 m, or each document's m (positions t < m carry no loss).
             initial_state : array_like, shape (H,) or (B, H), optional
-                s_0 (zero by default).  No gradient flows into it.
+                s_0 (zero by default).  No gradient flows into it: a tensor
+                that requires grad is detached.
             lengths : sequence of int, shape (B,), optional
                 A padded batch's document lengths (default: all T).
 

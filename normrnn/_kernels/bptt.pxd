@@ -1,9 +1,18 @@
 # The helpers of bptt.pyx that the lockstep kernel (lockstep.pyx) shares: one
 # document and a batch in lockstep make S, the inputs of their distinct tokens
 # and the summed gradients the same way, and differ only in how they lay out
-# the steps.
+# the steps, and check for an interrupt the same way (_tick).
 
 from cython cimport floating
+
+cdef struct _Poller:
+    Py_ssize_t work     # multiply-adds since the clock was last read
+    double last         # when the GIL was last taken, monotonic seconds
+    void *stop          # a threading.Event, or NULL
+
+cdef _Poller _poller(void *stop) noexcept nogil
+cdef int _tick(_Poller *poller, Py_ssize_t amount) except -1 nogil
+cdef void *_stop_pointer(stop)
 
 cdef Py_ssize_t _add_distinct(const int[::1] tokens, int[::1] slot, int[::1] distinct,
                               Py_ssize_t k) noexcept nogil

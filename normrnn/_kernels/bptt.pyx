@@ -34,11 +34,25 @@ next.
 documents.  It shares this module's helpers (``bptt.pxd``), and its argument
 lists and workspace arrays repeat these, name for name, on purpose: the two
 kernels read side by side, and differ only in how the steps are laid out.
+
+**Interrupts.**  The sequential loops count their multiply-adds, look at the
+clock every :data:`INTERRUPT_CLOCK_WORK` of them, and take the GIL for a
+moment once :data:`INTERRUPT_POLL_SECONDS` have passed since they last did
+(:func:`_tick`): Python's pending signal handlers run (Ctrl-C raises
+``KeyboardInterrupt`` there, in the main thread), and a kernel given a
+``stop`` event (a worker of :meth:`normrnn.NormRNN.batch_loss`) raises
+:class:`Stopped` once it is set.  Polling by the clock, not by the work,
+keeps the wait short on a busy machine, where a thread gets a small share of
+a core, and bounds what the GIL costs when another thread holds it.  The check reads nothing the arithmetic
+reads, so the results are bitwise those of a kernel without it.  The big
+products over all positions are single BLAS calls, which no check can enter.
 """
 
 import numpy as np
 
+from cpython.exc cimport PyErr_CheckSignals
 from cython cimport floating
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from normrnn._kernels.activation cimport f, f_grad
 from normrnn._kernels.blas cimport gemm
@@ -46,6 +60,75 @@ from normrnn._kernels.matvec cimport _matvec_t_add
 from normrnn._kernels.sections cimport (
     _embedding_activation_backward, _gain_backward, _gain_forward, _row_normalise,
     _row_normalise_backward, _softmax_cross_entropy)
+
+
+cdef enum:
+    _INTERRUPT_CLOCK_WORK = 1 << 18
+
+cdef double _INTERRUPT_POLL_SECONDS = 0.01
+
+#: Multiply-adds of a sequential loop between two looks at the clock (some
+#: tens of microseconds of work; :func:`_tick`).
+INTERRUPT_CLOCK_WORK = _INTERRUPT_CLOCK_WORK
+#: Seconds between two checks for an interrupt, at least (:func:`_tick`).
+INTERRUPT_POLL_SECONDS = _INTERRUPT_POLL_SECONDS
+
+
+class Stopped(Exception):
+    """Raised by a kernel whose ``stop`` event was set: its caller was interrupted."""
+
+
+cdef int _poll(void *stop) except -1 nogil:
+    """Take the GIL: run pending signal handlers, and raise :class:`Stopped` if ``stop`` is set.
+
+    ``stop`` is a ``threading.Event`` or NULL.  Signal handlers run only in
+    the main thread (elsewhere ``PyErr_CheckSignals`` does nothing), which is
+    why a worker thread is stopped by the event its caller sets.
+    """
+    with gil:
+        PyErr_CheckSignals()
+        if stop != NULL and (<object> stop).is_set():
+            raise Stopped("stopped: the caller was interrupted")
+    return 0
+
+
+cdef double _now() noexcept nogil:
+    """The monotonic clock, in seconds."""
+    cdef timespec now
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return now.tv_sec + 1e-9 * now.tv_nsec
+
+
+cdef _Poller _poller(void *stop) noexcept nogil:
+    """A loop's :class:`_Poller`, started now."""
+    cdef _Poller poller
+    poller.work = 0
+    poller.last = _now()
+    poller.stop = stop
+    return poller
+
+
+cdef int _tick(_Poller *poller, Py_ssize_t amount) except -1 nogil:
+    """Count ``amount`` multiply-adds; :func:`_poll` when the clock says it is time.
+
+    The clock is read every :data:`INTERRUPT_CLOCK_WORK` multiply-adds, and
+    the GIL taken once :data:`INTERRUPT_POLL_SECONDS` have passed since the last poll.
+    """
+    cdef double now
+    poller.work += amount
+    if poller.work < _INTERRUPT_CLOCK_WORK:
+        return 0
+    poller.work = 0
+    now = _now()
+    if now - poller.last >= _INTERRUPT_POLL_SECONDS:
+        poller.last = now
+        _poll(poller.stop)
+    return 0
+
+
+cdef void *_stop_pointer(stop):
+    """The ``stop`` argument of a ``def`` kernel as the loops take it: NULL for None."""
+    return NULL if stop is None else <void *> stop
 
 
 cdef Py_ssize_t _add_distinct(const int[::1] tokens,   # IN  (n,)
@@ -107,16 +190,19 @@ cdef Py_ssize_t _input_terms(const floating[:, ::1] embedding,   # IN  (V, H)
     return k
 
 
-cdef void _recurrence_forward(const floating[:, ::1] scaled_hh_t,   # IN  (H, H) S^T
-                              const int[::1] tokens,               # IN  (T,)
-                              const int[::1] slot,                 # IN  (V,)
-                              const floating[:, ::1] inputs,       # IN  (k, H)
-                              floating[:, ::1] states,             # INOUT (T, H) s_0 on entry
-                              floating[:, ::1] middles             # OUT (T-1, H) a_t
-                              ) noexcept nogil:
+cdef int _recurrence_forward(const floating[:, ::1] scaled_hh_t,   # IN  (H, H) S^T
+                             const int[::1] tokens,               # IN  (T,)
+                             const int[::1] slot,                 # IN  (V,)
+                             const floating[:, ::1] inputs,       # IN  (k, H)
+                             floating[:, ::1] states,             # INOUT (T, H) s_0 on entry
+                             floating[:, ::1] middles,            # OUT (T-1, H) a_t
+                             void *stop                           # IN  threading.Event or NULL
+                             ) except -1 nogil:
     """s_{t+1} = f(a_t), a_t = (W_ih u_t + b) + S s_t, from states[0]; keeps a_t."""
     cdef Py_ssize_t n = tokens.shape[0] - 1, H = scaled_hh_t.shape[0], t, j, r
+    cdef _Poller poller = _poller(stop)
     for t in range(n):
+        _tick(&poller, H * H)
         r = slot[tokens[t]]                          # the row of x_t in inputs
         for j in range(H):
             middles[t, j] = inputs[r, j]
@@ -124,6 +210,7 @@ cdef void _recurrence_forward(const floating[:, ::1] scaled_hh_t,   # IN  (H, H)
                       &middles[t, 0])                # a_t += S s_t  (sequential)
         for j in range(H):
             states[t + 1, j] = f(middles[t, j])
+    return 0
 
 
 cdef void _transpose(const floating[:, ::1] a,     # IN  (n, n)
@@ -164,8 +251,9 @@ cdef Py_ssize_t _forward(const floating[:, ::1] embedding,   # IN  (V, H)
                          floating[:, ::1] embeddeds,         # OUT (>= k, H)
                          floating[:, ::1] inputs,            # OUT (>= k, H)
                          floating[:, ::1] states,            # INOUT (T, H) s_0 on entry
-                         floating[:, ::1] middles            # OUT (T-1, H)
-                         ) noexcept nogil:
+                         floating[:, ::1] middles,           # OUT (T-1, H)
+                         void *stop                          # IN  threading.Event or NULL
+                         ) except -1 nogil:
     """The forward pass: S and S^T, the inputs per distinct token, then the states.
 
     Returns the number of distinct tokens among x_0 .. x_{T-2} (see :func:`_input_terms`).
@@ -175,7 +263,7 @@ cdef Py_ssize_t _forward(const floating[:, ::1] embedding,   # IN  (V, H)
     cdef Py_ssize_t n = max(tokens.shape[0] - 1, 0), k
     _scaled_hh(hh, gain, scaled_hh, scaled_hh_t)
     k = _input_terms(embedding, ih, bias, tokens[:n], slot, distinct, embeddeds, inputs)
-    _recurrence_forward(scaled_hh_t, tokens, slot, inputs, states, middles)
+    _recurrence_forward(scaled_hh_t, tokens, slot, inputs, states, middles, stop)
     return k
 
 cdef double _logits(const floating[:, ::1] embedding,   # IN  (V, H)
@@ -203,22 +291,26 @@ cdef double _logits(const floating[:, ::1] embedding,   # IN  (V, H)
     return loss
 
 
-cdef void _backward_through_time(const floating[:, ::1] scaled_hh,    # IN  (H, H) S
-                                 int m,
-                                 const floating[:, ::1] middles,      # IN  (T-1, H) a_t
-                                 const floating[:, ::1] d_states_direct,  # IN  (T-m, H) E^T dz
-                                 floating[:, ::1] deltas,             # OUT (T-1, H) delta_t
-                                 floating[::1] d_state                # OUT (H,) scratch g_t
-                                 ) noexcept nogil:
+cdef int _backward_through_time(const floating[:, ::1] scaled_hh,    # IN  (H, H) S
+                                int m,
+                                const floating[:, ::1] middles,      # IN  (T-1, H) a_t
+                                const floating[:, ::1] d_states_direct,  # IN  (T-m, H) E^T dz
+                                floating[:, ::1] deltas,             # OUT (T-1, H) delta_t
+                                floating[::1] d_state,               # OUT (H,) scratch g_t
+                                void *stop                           # IN  threading.Event or NULL
+                                ) except -1 nogil:
     """delta_{t-1} = (E^T dz_t + S^T delta_t) * f'(a_{t-1}), t = T-1 down to 1."""
     cdef Py_ssize_t n = middles.shape[0], H = scaled_hh.shape[0], t, j
+    cdef _Poller poller = _poller(stop)
     for t in range(n, 0, -1):
+        _tick(&poller, H * H)
         for j in range(H):                           # g_t = E^T dz_t (0 in the title)
             d_state[j] = d_states_direct[t - m, j] if t >= m else 0
         if t < n:                                    #     + S^T delta_t  (sequential)
             _matvec_t_add(H, H, &scaled_hh[0, 0], &deltas[t, 0], &d_state[0])
         for j in range(H):
             deltas[t - 1, j] = d_state[j] * f_grad(middles[t - 1, j])
+    return 0
 
 
 cdef void _token_sums_to_grads(const floating[:, ::1] embedding,    # IN  (V, H)
@@ -386,7 +478,8 @@ cdef double _document(const floating[:, ::1] embedding,     # IN  (V, H)
                       floating[:, ::1] d_ih,                # INOUT (H, H), or None
                       floating[:, ::1] d_hh,                # INOUT (H, H), or None
                       floating[::1] d_bias,                 # INOUT (H,), or None
-                      floating[::1] d_gain                  # INOUT (H,), or None
+                      floating[::1] d_gain,                 # INOUT (H,), or None
+                      stop                                  # IN  threading.Event or None
                       ) except? -1:
     """The forward pass of one document and, with ``backward``, its loss and BPTT.
 
@@ -395,6 +488,7 @@ cdef double _document(const floating[:, ::1] embedding,     # IN  (V, H)
     """
     cdef Py_ssize_t T = tokens.shape[0], n = max(T - 1, 0), k
     cdef double loss = 0
+    cdef void *stop_pointer = _stop_pointer(stop)
     workspace.reserve(T)
     cdef floating[:, ::1] scaled_hh = workspace.scaled_hh
     cdef floating[:, ::1] scaled_hh_t = workspace.scaled_hh_t
@@ -412,13 +506,13 @@ cdef double _document(const floating[:, ::1] embedding,     # IN  (V, H)
     states[0, :] = initial_state
     with nogil:
         k = _forward(embedding, ih, hh, bias, gain, tokens, scaled_hh, scaled_hh_t, slot,
-                     distinct, embeddeds, inputs, states, middles)
+                     distinct, embeddeds, inputs, states, middles, stop_pointer)
         if backward:
             loss = _logits(embedding, tokens, title_length, states, logits, d_embedding,
                            d_states_direct)
         if backward and T > 1:
             _backward_through_time(scaled_hh, title_length, middles, d_states_direct,
-                                   deltas, d_state)
+                                   deltas, d_state, stop_pointer)
             _parameter_grads(embedding, ih, hh, gain, tokens[:n], slot, distinct, k, states,
                              deltas, embeddeds, deltas_by_token, d_scaled_hh, d_embedding,
                              d_ih, d_hh, d_bias, d_gain)
@@ -440,7 +534,8 @@ def document_loss_and_grads(
         floating[:, ::1] states,               # OUT (T, H)
         workspace,                             # INOUT scratch, a workspace of the same V, H, dtype
         const floating[::1] gain=None,         # IN  (H,) or None
-        floating[::1] d_gain=None):            # INOUT (H,) or None
+        floating[::1] d_gain=None,             # INOUT (H,) or None
+        stop=None):                            # IN  threading.Event or None
     """Loss of one document; adds its gradients into ``d_embedding``, ``d_ih``, ``d_hh``, ``d_bias``.
 
     Unchecked: the caller (:meth:`normrnn.NormRNN.loss_and_grads`) guarantees
@@ -449,10 +544,13 @@ def document_loss_and_grads(
     ``gain`` (H,), finite, ``d_gain`` (H,) must be given too and gets its
     gradient added; without, S is the notes' hh[i] / (H ||hh[i]||).  Writes
     s_0 .. s_{T-1} into ``states``; scratch space comes from ``workspace``
-    (a :class:`Workspace` of the same V, H and dtype).  Runs without the GIL.
+    (a :class:`Workspace` of the same V, H and dtype).  Runs without the GIL,
+    taking it every :data:`INTERRUPT_POLL_SECONDS` (:func:`_tick`): a pending
+    ``KeyboardInterrupt`` raises there, and so does :class:`Stopped` once
+    ``stop`` is set (the arrays written are then incomplete).
     """
     return _document(embedding, ih, hh, bias, gain, tokens, title_length, initial_state,
-                     states, workspace, True, d_embedding, d_ih, d_hh, d_bias, d_gain)
+                     states, workspace, True, d_embedding, d_ih, d_hh, d_bias, d_gain, stop)
 
 
 def document_states(const floating[:, ::1] embedding,    # IN  (V, H)
@@ -463,12 +561,13 @@ def document_states(const floating[:, ::1] embedding,    # IN  (V, H)
                     const floating[::1] initial_state,   # IN  (H,)
                     floating[:, ::1] states,             # OUT (T, H)
                     workspace,                           # INOUT scratch, a workspace of V, H, dtype
-                    const floating[::1] gain=None):      # IN  (H,) or None
+                    const floating[::1] gain=None,       # IN  (H,) or None
+                    stop=None):                          # IN  threading.Event or None
     """Write s_0 .. s_{T-1} into ``states`` (T, H), starting from ``initial_state``.
 
-    Unchecked, like :func:`document_loss_and_grads`; ``gain`` as there.
+    Unchecked, like :func:`document_loss_and_grads`; ``gain`` and ``stop`` as there.
     """
     cdef floating[:, ::1] no_matrix = None          # no gradients without the backward pass
     cdef floating[::1] no_vector = None
     _document(embedding, ih, hh, bias, gain, tokens, 0, initial_state, states, workspace,
-              False, no_matrix, no_matrix, no_matrix, no_vector, no_vector)
+              False, no_matrix, no_matrix, no_matrix, no_vector, no_vector, stop)

@@ -81,7 +81,8 @@ cdef extern from "rows_matmul.h" nogil:
     void normrnn_rows_matmul_add_f(int n, int rows, int cols, const float *m,
                                    const float *x, int ldx, float *y, int ldy)
 from normrnn._kernels.bptt cimport (
-    _add_distinct, _distinct_inputs, _scaled_hh, _token_sums_to_grads)
+    _Poller, _add_distinct, _distinct_inputs, _poller, _scaled_hh, _stop_pointer, _tick,
+    _token_sums_to_grads)
 from normrnn._kernels.sections cimport _softmax_cross_entropy
 
 
@@ -236,22 +237,25 @@ cdef inline void _activate(Py_ssize_t n, const floating *middles, floating *stat
 
 # --- loss and gradients -------------------------------------------------------
 
-cdef void _forward(const floating[:, ::1] scaled_hh_t,     # IN  (H, H)
-                   const int[::1] tokens,                  # IN  (total,)
-                   const int[::1] offsets,                 # IN  (B + 1,)
-                   const int[::1] slot,                    # IN  (V,)
-                   const floating[:, ::1] inputs,          # IN  (k, H)
-                   const int[::1] stepping,                # IN  (n_max + 1,)
-                   const int[::1] first,                   # IN  (n_max + 1,)
-                   floating[:, ::1] states,                # INOUT (N + B, H); rows 0 .. c_0 - 1
+cdef int _forward(const floating[:, ::1] scaled_hh_t,      # IN  (H, H)
+                  const int[::1] tokens,                   # IN  (total,)
+                  const int[::1] offsets,                  # IN  (B + 1,)
+                  const int[::1] slot,                     # IN  (V,)
+                  const floating[:, ::1] inputs,           # IN  (k, H)
+                  const int[::1] stepping,                 # IN  (n_max + 1,)
+                  const int[::1] first,                    # IN  (n_max + 1,)
+                  floating[:, ::1] states,                 # INOUT (N + B, H); rows 0 .. c_0 - 1
                                                            #   and N + b (T_b = 1) hold s_0 on entry
-                   floating[:, ::1] middles                # OUT (N, H) a_t
-                   ) noexcept nogil:
+                  floating[:, ::1] middles,                # OUT (N, H) a_t
+                  void *stop                               # IN  threading.Event or NULL
+                  ) except -1 nogil:
     """Every state of every document, step after step, in the layout of the module docstring."""
     cdef Py_ssize_t H = states.shape[1], N = first[first.shape[0] - 1], t, c, c_next
+    cdef _Poller poller = _poller(stop)
     for t in range(first.shape[0] - 1):
         c = stepping[t]
         c_next = stepping[t + 1]
+        _tick(&poller, c * H * H)
         _step_forward(t, c, scaled_hh_t, tokens, offsets, slot, inputs,
                       &states[first[t], 0], &middles[first[t], 0])
         # documents 0 .. c_next - 1 read s_{t+1} at step t + 1; c_next .. c - 1 end here
@@ -260,6 +264,7 @@ cdef void _forward(const floating[:, ::1] scaled_hh_t,     # IN  (H, H)
             _activate(c_next * H, &middles[first[t], 0], &states[first[t + 1], 0])
         if c > c_next:
             _activate((c - c_next) * H, &middles[first[t] + c_next, 0], &states[N + c_next, 0])
+    return 0
 
 
 cdef double _logits(const floating[:, ::1] embedding,      # IN  (V, H)
@@ -325,14 +330,15 @@ cdef inline void _copy_grads(Py_ssize_t n, Py_ssize_t row, Py_ssize_t first_scor
                 out[i * H + j] = d_states_direct[row + i - first_scored, j]
 
 
-cdef void _backward_through_time(const floating[:, ::1] scaled_hh,    # IN  (H, H) S
-                                 const int[::1] stepping,             # IN  (n_max + 1,)
-                                 const int[::1] first,                # IN  (n_max + 1,)
-                                 Py_ssize_t first_scored,
-                                 const floating[:, ::1] middles,      # IN  (N, H) a_t
-                                 const floating[:, ::1] d_states_direct,  # IN  E^T dz, see _logits
-                                 floating[:, ::1] deltas              # OUT (N, H) delta_t
-                                 ) noexcept nogil:
+cdef int _backward_through_time(const floating[:, ::1] scaled_hh,    # IN  (H, H) S
+                                const int[::1] stepping,             # IN  (n_max + 1,)
+                                const int[::1] first,                # IN  (n_max + 1,)
+                                Py_ssize_t first_scored,
+                                const floating[:, ::1] middles,      # IN  (N, H) a_t
+                                const floating[:, ::1] d_states_direct,  # IN  E^T dz, see _logits
+                                floating[:, ::1] deltas,             # OUT (N, H) delta_t
+                                void *stop                           # IN  threading.Event or NULL
+                                ) except -1 nogil:
     """delta_t = (E^T dz_{t+1} + S^T delta_{t+1}) * f'(a_t), the last step first.
 
     Document b's E^T dz_{t+1} is state row first[t + 1] + b while it steps
@@ -340,11 +346,13 @@ cdef void _backward_through_time(const floating[:, ::1] scaled_hh,    # IN  (H, 
     """
     cdef Py_ssize_t H = scaled_hh.shape[0], N = first[first.shape[0] - 1]
     cdef Py_ssize_t t, c, c_next, i
+    cdef _Poller poller = _poller(stop)
     cdef floating *delta
     cdef const floating *middle
     for t in range(first.shape[0] - 2, -1, -1):
         c = stepping[t]
         c_next = stepping[t + 1]
+        _tick(&poller, c * H * H)
         delta = &deltas[first[t], 0]
         _copy_grads(c_next, first[t + 1], first_scored, d_states_direct, delta)
         _copy_grads(c - c_next, N + c_next, first_scored, d_states_direct, delta + c_next * H)
@@ -353,6 +361,7 @@ cdef void _backward_through_time(const floating[:, ::1] scaled_hh,    # IN  (H, 
         middle = &middles[first[t], 0]
         for i in range(c * H):
             delta[i] = delta[i] * f_grad(middle[i])
+    return 0
 
 
 cdef void _parameter_grads(const floating[:, ::1] embedding,    # IN  (V, H)
@@ -471,7 +480,8 @@ def batch_loss_and_grads(
         floating[::1] d_bias,                  # INOUT (H,)
         floating[::1] d_gain,                  # INOUT (H,) or None
         floating[:, ::1] last_states,          # OUT (B, H) s_{T_b - 1}
-        workspace):                            # INOUT scratch, a workspace of the same V, H, dtype
+        workspace,                             # INOUT scratch, a workspace of the same V, H, dtype
+        stop=None):                            # IN  threading.Event or None
     """Summed loss of B documents in lockstep; adds their gradients into ``d_*``.
 
     L = sum_b sum_{t = m_b}^{T_b - 1} -log softmax(E s^b_t)[x^b_t], with
@@ -483,11 +493,15 @@ def batch_loss_and_grads(
     Unchecked: the caller guarantees B >= 1, lengths T_b >= 1 non-increasing
     in b (longest first), tokens in [0, V), 0 <= m_b <= T_b, nonzero rows of
     ``hh``, and a :class:`LockstepWorkspace` of the same V, H, dtype.
+    Interrupts as in :func:`normrnn._kernels.bptt.document_loss_and_grads`:
+    a pending ``KeyboardInterrupt``, or :class:`~normrnn._kernels.bptt.Stopped`
+    once ``stop`` is set, raises between steps.
     """
     cdef Py_ssize_t B = offsets.shape[0] - 1, H = hh.shape[0]
     cdef Py_ssize_t n_max = offsets[1] - offsets[0] - 1, N, k, b, j, first_scored
     cdef int m_min = title_lengths[0]
     cdef double loss
+    cdef void *stop_pointer = _stop_pointer(stop)
     for b in range(B):
         m_min = min(m_min, title_lengths[b])
     workspace.reserve(offsets[B] - offsets[0], n_max, B)
@@ -510,13 +524,14 @@ def batch_loss_and_grads(
         for b in range(B):                            # s_0: read by step 0, or, for
             for j in range(H):                        # T_b = 1, the last state
                 states[b if b < stepping[0] else N + b, j] = initial_states[b, j]
-        _forward(scaled_hh_t, tokens, offsets, slot, inputs, stepping, first, states, middles)
+        _forward(scaled_hh_t, tokens, offsets, slot, inputs, stepping, first, states, middles,
+                 stop_pointer)
         first_scored = first[m_min] if m_min <= n_max else N
         loss = _logits(embedding, tokens, offsets, title_lengths, stepping, first,
                        first_scored, states, logits, d_embedding, d_states_direct)
         if N > 0:
             _backward_through_time(scaled_hh, stepping, first, first_scored, middles,
-                                   d_states_direct, deltas)
+                                   d_states_direct, deltas, stop_pointer)
             _parameter_grads(embedding, ih, hh, gain, tokens, offsets, stepping, first, slot,
                              distinct, k, states, deltas, embeddeds, deltas_by_token,
                              d_scaled_hh, d_embedding, d_ih, d_hh, d_bias, d_gain)
@@ -558,7 +573,8 @@ def batch_loss(
         const floating[:, ::1] initial_states,  # IN  (B, H)
         floating[:, ::1] last_states,          # OUT (B, H) s_{T_b - 1}, or s_{T_b}
         workspace,                             # INOUT scratch, a workspace of the same V, H, dtype
-        bint read_last=False):                 # IN  also read each document's last token
+        bint read_last=False,                  # IN  also read each document's last token
+        stop=None):                            # IN  threading.Event or None
     """The summed loss of :func:`batch_loss_and_grads`, forward only, in O(B (H + V)) memory.
 
     Same arguments and guarantees, without the gradients: nothing is kept for
@@ -567,11 +583,14 @@ def batch_loss(
     together, one gemm for their logits.  ``last_states[b]`` gets s^b_{T_b - 1},
     or, with ``read_last``, s^b_{T_b}: the state after reading every token,
     the last one too, as a sampler reading a prompt needs (give
-    title_lengths[b] = T_b to score nothing).
+    title_lengths[b] = T_b to score nothing).  Interrupts and ``stop`` as in
+    :func:`batch_loss_and_grads`.
     """
     cdef Py_ssize_t B = offsets.shape[0] - 1, H = hh.shape[0]
     cdef Py_ssize_t n_max = offsets[1] - offsets[0] - 1 + read_last, b, t, c, rows = 0, j
+    cdef Py_ssize_t V = embedding.shape[0]
     cdef double loss = 0
+    cdef _Poller poller = _poller(_stop_pointer(stop))
     workspace.reserve(0, n_max, B, backward=False)
     # the arrays _prepare fills, as in batch_loss_and_grads; then this pass's own
     cdef floating[:, ::1] scaled_hh, scaled_hh_t, embeddeds, inputs
@@ -606,6 +625,7 @@ def batch_loss(
                     block_targets[rows] = tokens[offsets[b] + t]
                     rows += 1
             c = stepping[t]
+            _tick(&poller, max(c, 1) * H * (H + V))   # S s_t and the logits
             if c > 0:                                 # s_{t+1} = f(a_t), in place
                 _step_forward(t, c, scaled_hh_t, tokens, offsets, slot, inputs,
                               &state[0, 0], &middle[0, 0])

@@ -7,6 +7,8 @@ import argparse
 import sys
 import time
 
+from .._printable import show_path
+
 HELP = "time a training step against NumPy and PyTorch, and check the speed targets"
 
 DESCRIPTION = (
@@ -190,7 +192,7 @@ def run(args):
                 print("\n".join(line.rstrip() for line in lines) + "\n")
         for path, what in ((args.plot, "plots"), (args.json, "results")):
             if path and not (what == "plots" and "interrupted" in results):
-                print(f"{what} written to {path}")
+                print(f"{what} written to {show_path(path)}")
     from ..cli.progress import format_seconds
     took = format_seconds(time.monotonic() - start)
     if "interrupted" in results:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._printable import show_path
 from ..data.default_corpus import default_corpus
 from ..data.tokenizer import CharTokenizer
 from ..training.config import TrainConfig, default_threads, require_training_memory
@@ -241,9 +242,10 @@ def run_demo(*, plot_path="normrnn-demo-loss.png", steps=None, minutes=None, hid
                            bigram_bits=bigram,
                            title=run_title("normrnn demo", "standard-library docstrings",
                                            config.hidden_size, config.gain), force=force)
-    print(f"loss plot written to {path}", file=out)
+    print(f"loss plot written to {show_path(path)}", file=out)
     if checkpoint_path is not None:
-        print(f"model saved to {trainer.saved_to}; try: normrnn sample {trainer.saved_to} "
+        shown = show_path(trainer.saved_to)
+        print(f"model saved to {shown}; try: normrnn sample {shown} "
               f"--title json.loads", file=out)
     print(f"demo finished in {time.perf_counter() - start:.0f} s", file=out)
     if not checks_passed:

@@ -33,6 +33,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._printable import show_path
 from ..data.corpus import text_folder_files
 from ..training.atomic import check_writable
 from ..training.checkpoint import is_checkpoint
@@ -89,30 +90,6 @@ _EXAMPLES = {"checkpoint": "model.npz", "plot": "loss.png", "json": "results.jso
 _KINDS = [(stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a named pipe"),
           (stat.S_ISSOCK, "a socket")]
-
-
-def show_path(path):
-    """``path`` as text that prints on one line on any terminal.
-
-    A name with a control character (a newline, ...) or one that is not valid
-    UTF-8 (read by Python as lone surrogates) is shown as a quoted Python
-    string literal with escapes.
-
-    Parameters
-    ----------
-    path : str or Path
-
-    Returns
-    -------
-    str
-        ``str(path)``, or its :func:`ascii` form when that would not print as is.
-    """
-    text = str(path)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return ascii(text)
-    return text if text.isprintable() else ascii(text)
 
 
 def data_inputs(data):

@@ -5,6 +5,7 @@ import signal
 import textwrap
 from pathlib import Path
 
+from .._printable import show_path
 from .messages import USAGE, fail, warn
 from .options import FRACTION, NONNEG_INT, POS_FLOAT, POS_INT
 
@@ -76,7 +77,6 @@ def _check_same_corpus(documents, checkpoint, resume):
     """Refuse other documents than the checkpoint's, saying how many characters are new."""
     from ..data.corpus_setup import corpus_fingerprint
     from ..data.tokenizer import UNK
-    from .outputs import show_path
     if not checkpoint.fingerprint or corpus_fingerprint(documents) == checkpoint.fingerprint:
         return
     encoded = [checkpoint.tokenizer.encode_document(d)[0] for d in documents]
@@ -211,13 +211,14 @@ def _print_summary(info, data, out, signum=None):
           f"(baselines: unigram {info['unigram_bits_per_token']:.4f}{bigram})")
     for sentence in diagnose(info):
         print(textwrap.fill(sentence, width=88))
-    print(f"checkpoint: {info['checkpoint']}")
+    data, out = show_path(data), show_path(out)
+    print(f"checkpoint: {show_path(info['checkpoint'])}")
     if info["plot"]:
-        print(f"loss plot:  {info['plot']}")
+        print(f"loss plot:  {show_path(info['plot'])}")
     if info["stopped_by"] == "interrupted":
         how = ("interrupted" if signum in (None, signal.SIGINT)
                else f"stopped by {signal.Signals(signum).name}")
-        print(f"{how}; continue with: normrnn train {data} --resume {info['checkpoint']} "
+        print(f"{how}; continue with: normrnn train {data} --resume {show_path(info['checkpoint'])} "
               f"--out {out}")
 
 

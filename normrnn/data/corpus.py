@@ -21,6 +21,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._printable import show_path
+
 _BOM = "\ufeff"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -80,7 +82,7 @@ class CorpusError(ValueError):
     """
 
     def __init__(self, path, message, line=None):
-        where = f"{path}:{line}" if line is not None else f"{path}"
+        where = show_path(path) if line is None else f"{show_path(path)}:{line}"
         super().__init__(f"{where}: {message}")
         self.path = Path(path)
         self.line = line

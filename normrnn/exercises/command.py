@@ -21,6 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .._printable import show_path
 from .. import reference
 from .cases import EXERCISES
 from .grading import Grade, function_name
@@ -86,20 +87,20 @@ def _exercise_name(name):
 def _start(args):
     folder = args.dir
     if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{folder} exists and is not a folder")
+        raise UsageError(f"{show_path(folder)} exists and is not a folder")
     files = {solution_path(folder, name): skeleton(name, args.docs_url) for name in EXERCISES}
     files[folder / TEST_FILE] = test_file()
     existing = [str(path) for path in files if path.exists()]
     if existing:
-        raise UsageError(f"{existing[0]} exists; start never overwrites a learner's files "
+        raise UsageError(f"{show_path(existing[0])} exists; start never overwrites a learner's files "
                          f"({len(existing)} of {len(files)} exist): choose a new folder")
     folder.mkdir(parents=True, exist_ok=True)
     for path, text in files.items():
         with open(path, "x", encoding="utf-8") as handle:   # "x": never overwrite
             handle.write(text)
-    print(f"wrote {len(files) - 1} exercises and {TEST_FILE} into {folder}")
-    print(f"next: edit {solution_path(folder, EXERCISES[0])}, then "
-          f"`normrnn exercise check {folder}`")
+    print(f"wrote {len(files) - 1} exercises and {TEST_FILE} into {show_path(folder)}")
+    print(f"next: edit {show_path(solution_path(folder, EXERCISES[0]))}, then "
+          f"`normrnn exercise check {show_path(folder)}`")
     return 0
 
 
@@ -188,8 +189,8 @@ def format_progress(grades):
 def _check(args):
     folder = args.dir
     if not folder.is_dir():
-        raise UsageError(f"no folder {folder} (start one with `normrnn exercise start "
-                         f"{folder}`)")
+        raise UsageError(f"no folder {show_path(folder)} (start one with `normrnn exercise "
+                         f"start {show_path(folder)}`)")
     names = EXERCISES if args.section is None else [_exercise_name(args.section)]
     grades = check_folder(folder, names, seed=args.seed)
     if args.json:

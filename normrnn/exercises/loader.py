@@ -5,6 +5,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from .._printable import show_path
 from . import guard
 from .grading import function_name
 
@@ -45,7 +46,7 @@ def load_solution(folder, name, *, timeout=10.0):
     path = solution_path(folder, name).resolve()
     fn = function_name(name)
     if not path.is_file():
-        raise guard.Failure(f"no file {path}")
+        raise guard.Failure(f"no file {show_path(path)}")
     unique = "normrnn_solution_" + hashlib.sha1(str(path).encode()).hexdigest()[:12] + "_" + name
     spec = importlib.util.spec_from_file_location(unique, path)
     module = importlib.util.module_from_spec(spec)

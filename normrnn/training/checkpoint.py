@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._printable import show_path
 from ..data.tokenizer import CharTokenizer
 from ..model import NormRNN
 from .atomic import atomic_file
@@ -70,7 +71,7 @@ class CheckpointError(ValueError):
     """
 
     def __init__(self, path, message):
-        super().__init__(f"{path}: {message}")
+        super().__init__(f"{show_path(path)}: {message}")
         self.path = Path(path)
 
 

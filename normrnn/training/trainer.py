@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._printable import show_path
 from ..data.corpus_setup import encode_corpus
 from ..model import NormRNN
 from ..parallel import blas_threads
@@ -265,9 +266,9 @@ class Trainer:
         if self.checkpoint_path is None:
             where = ""
         elif self.saved_to is not None or Path(self.checkpoint_path).exists():
-            where = f"; the last good checkpoint is {self.saved_to or self.checkpoint_path}"
+            where = f"; the last good checkpoint is {show_path(self.saved_to or self.checkpoint_path)}"
         else:
-            where = f"; no checkpoint had been written to {self.checkpoint_path} yet"
+            where = f"; no checkpoint had been written to {show_path(self.checkpoint_path)} yet"
         raise TrainingDiverged(f"{what} at step {self.state.step + 1}: the step was not "
                                f"applied{where}. Try a smaller --lr or --clip.")
 
