@@ -333,11 +333,10 @@ def _read(name, case, dtype, outcome):
         if not _same(first[k], second[k]) and not _close(first[k], second[k], dtype):
             problems.append(f"{k} differs between two calls on the same inputs: part of it "
                             "is never written (np.empty_like leaves whatever the memory held)")
-    got = {k: _check_output(label, k, first[k], case.reference[k], dtype)
-           for k in OUTPUTS[name]}
     if problems:
         raise _Bad("; ".join(dict.fromkeys(problems)))
-    return got
+    return {k: _check_output(label, k, first[k], case.reference[k], dtype)
+            for k in OUTPUTS[name]}
 
 
 def _close(a, b, dtype):
