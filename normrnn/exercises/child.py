@@ -339,7 +339,7 @@ def _limit(memory):
     with open("/proc/self/statm") as statm:
         current = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     for which, value in ((resource.RLIMIT_AS, current + memory), (resource.RLIMIT_CORE, 0),
-                         (resource.RLIMIT_NPROC, _user_processes() + 64)):
+                         (resource.RLIMIT_NPROC, _user_processes() + 256)):
         try:
             hard = resource.getrlimit(which)[1]
             value = value if hard == resource.RLIM_INFINITY else min(value, hard)
@@ -349,12 +349,13 @@ def _limit(memory):
 
 
 def _user_processes():
+    """The tasks (threads included: ``RLIMIT_NPROC`` counts them) of this user."""
     uid = os.getuid()
     count = 0
     for entry in os.listdir("/proc"):
         try:
             if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == uid:
-                count += 1
+                count += len(os.listdir(f"/proc/{entry}/task"))
         except OSError:
             pass
     return count

@@ -98,11 +98,14 @@ def package_answers(folder, name):
     return [f"imports {m}" for m in dict.fromkeys(found)]
 
 
-def _ended(run):
+def _ended(run, function):
     """Why the child stopped before answering, as a sentence about the learner's code."""
     if run.ended.startswith("stopped"):
-        return (f"{run.ended.replace('stopped', 'was stopped')}: an endless loop, or "
-                "something left running? (its whole process group was ended)")
+        return (f"{function} {run.ended.replace('stopped after', 'ran for more than')} (the "
+                "exercise's limit) and was stopped with every process it started: an endless "
+                "loop, or something left running?")
+    if run.ended.startswith(("started", "held", "sent")):
+        return f"{function} {run.ended} and was stopped with every process it started"
     last = (run.output.strip().splitlines() or [""])[-1]
     return (f"the solution took the grading process down ({run.ended})"
             + (f": {last}" if last else ""))
@@ -183,7 +186,8 @@ def grade_file(folder, name, *, seed=0, dtype=None, forbid_package_answers=False
         if i in outcomes:
             results.append(judge(name, case, dt, outcomes[i]))
             continue
-        why = problem or (_ended(run) if run.ended else "the grading process did not answer")
+        why = problem or (_ended(run, function_name(name)) if run.ended
+                          else "the grading process did not answer")
         results.append(CaseResult(case.describe(dt), (*case.tags, dt.name), False, message=why))
     result = _xor(combine(name, [c for c, _ in calls], results, flags=flags, forbid=forbid))
     if problem and result.passed:

@@ -250,10 +250,11 @@ def _watch(process, channel_read, output_read, marker, seconds, memory):
     kept, channel, run = _Kept(OUTPUT_KEPT), bytearray(), Run()
     deadline = time.monotonic() + seconds
     open_fds = [channel_read, output_read]
+    looked = 0.0
     while True:
         ready, _, _ = select.select(open_fds, [], [], POLL)
         for fd in ready:
-            data = os.read(fd, 1 << 16)
+            data = os.read(fd, 1 << 20)
             if not data:
                 open_fds.remove(fd)
             elif fd == output_read:
@@ -269,6 +270,9 @@ def _watch(process, channel_read, output_read, marker, seconds, memory):
         if time.monotonic() > deadline:
             run.ended = f"stopped after {seconds:g} s"
             break
+        if time.monotonic() - looked < POLL:
+            continue
+        looked = time.monotonic()
         pids = _processes(process.pid)
         if len(pids) > MAX_PROCESSES:
             run.ended = f"started more than {MAX_PROCESSES} processes"
@@ -293,7 +297,7 @@ def _drain(open_fds, kept, channel, output_read):
     """Read what is already in the pipes, never waiting for more."""
     for fd in list(open_fds):
         while select.select([fd], [], [], 0)[0]:
-            data = os.read(fd, 1 << 16)
+            data = os.read(fd, 1 << 20)
             if not data:
                 break
             if fd == output_read:
