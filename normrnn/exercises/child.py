@@ -362,28 +362,52 @@ def _user_processes():
 
 
 class _Audit:
-    """An import audit hook: which watched modules the learner's code imports."""
+    """Which watched modules the learner's code imports.
+
+    Three witnesses, all in place before the learner's module is imported: an
+    import audit hook (which no code can remove; it sees ``import``
+    statements), a finder at the head of ``sys.meta_path`` (it sees
+    ``importlib.import_module`` too), and, if the learner's code removed that
+    finder, every watched module in ``sys.modules`` at the end (this script
+    imports none of :mod:`normrnn`, so any there came with the learner's
+    code).  An import made by the package itself (``normrnn/__init__.py``
+    importing its kernels) is not counted by the first two.
+    """
 
     def __init__(self, package):
         self.package = package
         self.seen = []
 
     def __call__(self, event, args):
-        if event != "import" or not str(args[0]).startswith("normrnn"):
-            return
-        module = next((w for w in WATCHED if args[0] == w or str(args[0]).startswith(w + ".")),
-                      None)
-        if module is None:
+        if event == "import":
+            self.note(args[0])
+
+    def find_spec(self, name, path=None, target=None):
+        """Never finds anything: it only notes the request (a ``sys.meta_path`` finder)."""
+        self.note(name)
+
+    def note(self, name):
+        module = next((w for w in WATCHED if name == w or str(name).startswith(w + ".")), None)
+        if module is None or module in self.seen:
             return
         frame = sys._getframe(1)
         while frame is not None and (frame.f_code.co_filename.startswith("<frozen")
-                                     or frame.f_code.co_filename == __file__):
+                                     or frame.f_code.co_filename in _MACHINERY):
             frame = frame.f_back
         where = os.path.abspath(frame.f_code.co_filename) if frame is not None else ""
-        if where.startswith(self.package + os.sep):
-            return                                    # the package importing its own parts
-        if module not in self.seen:
+        if not where.startswith(self.package + os.sep):
             self.seen.append(module)
+
+    def found(self):
+        """The watched modules imported, in order; all those loaded if the finder was removed."""
+        if any(finder is self for finder in sys.meta_path):
+            return list(self.seen)
+        loaded = [w for w in WATCHED if any(m == w or m.startswith(w + ".")
+                                            for m in list(sys.modules))]
+        return list(dict.fromkeys(self.seen + loaded))
+
+
+_MACHINERY = {__file__, importlib.__file__, getattr(importlib.util, "__file__", "")}
 
 
 def _load(folder, name, function, timeout):
@@ -422,6 +446,7 @@ def main():
     calls = [tuple(decode_argument(a) for a in call["args"]) for call in request["calls"]]
     audit = _Audit(os.path.join(request["package"], "normrnn"))
     sys.addaudithook(audit)
+    sys.meta_path.insert(0, audit)
     _guard()
     _limit(int(request["memory"]))
     send({"ready": True})
@@ -435,7 +460,7 @@ def main():
                                outputs=request["outputs"], inputs=request["inputs"],
                                sizes=call["sizes"], timeout=request["timeout"])
             send({"call": i, "outcome": outcome})
-    send({"imports": audit.seen})
+    send({"imports": audit.found()})
     send({"done": True})
     os._exit(0)                      # never wait for threads or children the learner left
 
