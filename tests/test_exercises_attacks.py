@@ -251,3 +251,33 @@ def test_imports_of_the_package_answers_are_flagged_and_can_be_forbidden(tmp_pat
     assert " NO " in rows["bias"] and "not allowed" in rows["bias"]
     assert " yes " in rows["ih"]
     assert package_answers(tmp_path, "ih") == []
+
+
+def test_the_pytest_file_grades_each_folder_with_its_own_modules(tmp_path):
+    """Two students' helpers of one name: each is graded with its own, not the first cached."""
+    for student, sign in (("alice", ""), ("bob", "-")):
+        folder = tmp_path / "submissions" / student
+        assert cli.main(["exercise", "start", str(folder)]) == 0
+        write(folder, "hh", "from helper import answer as hh_backward  # noqa\n")
+        (folder / "helper.py").write_text(
+            "def answer(scaled_hh, state, delta):\n"
+            f"    return {sign}(delta[:, None] * state[None, :]), scaled_hh.T @ delta\n")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "--import-mode=importlib", "submissions", "-k", "test_hh"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert "1 failed, 1 passed" in done.stdout, done.stdout
+    assert "bob/test_exercises.py::test_hh" in done.stdout
+
+
+def test_the_table_says_how_many_cases_ran_and_where_an_unknown_mistake_fails(tmp_path, capsys):
+    write(tmp_path, "row_normalise", inspect.getsource(SOLUTIONS["row_normalise"]).replace(
+        "for i in range(hh.shape[0]):", "for i in range(min(5, hh.shape[0])):").replace(
+        "np.empty_like(hh)", "np.zeros_like(hh)"))
+    write(tmp_path, "hh", "def hh_backward(scaled_hh, state, delta):\n"
+          "    return np.outer(delta, state), scaled_hh.T @ delta + 0.1\n")
+    status, out, _ = run(capsys, "check", tmp_path)
+    rows = {line.split()[0]: line for line in out.splitlines()[2:11]}
+    assert " 2/4 " in rows["row_normalise"] and "fails for H = " in rows["row_normalise"]
+    assert " 0/4 " in rows["hh"]
+    assert "no known mistake matches: d_state fails in every case" in rows["hh"]
+    assert "(8 cases run)" in out
