@@ -501,9 +501,10 @@ def combine(name, cases, results, *, flags=(), forbid=()):
         case = cases[results.index(shown)]
         diagnosis = diagnose(shown.got, case, shown.tolerance, shown.failing())
         failing_outputs = {k: _where(k, results) for k in shown.failing()}
-    elif not failing and numerical > DERIVED:
-        diagnosis = numerical_flag(numerical)
+    if numerical > DERIVED:
         flags.insert(0, "numerical derivative")
+        if not failing:
+            diagnosis = numerical_flag(numerical)
     refused = [f for f in flags if f in forbid]
     if refused:
         diagnosis = "; ".join(p for p in (diagnosis, "the package's own answers are not "
