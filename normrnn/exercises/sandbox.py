@@ -240,8 +240,9 @@ def run_child(request, *, folder, seconds, memory):
     try:
         return _watch(process, channel_read, output_read, marker.encode(), seconds, memory)
     finally:
-        _end_all(process.pid, marker.encode())
-        process.wait()
+        if process.returncode is None:              # _watch did not finish: end it all here
+            _end_all(process.pid, marker.encode())
+            process.wait()
         os.close(channel_read)
         os.close(output_read)
 
@@ -250,13 +251,17 @@ def _watch(process, channel_read, output_read, marker, seconds, memory):
     kept, channel, run = _Kept(OUTPUT_KEPT), bytearray(), Run()
     deadline = time.monotonic() + seconds
     open_fds = [channel_read, output_read]
+    poll = select.poll()                              # not select(): any fd number will do
+    for fd in open_fds:
+        poll.register(fd, select.POLLIN)
     looked = 0.0
     while True:
-        ready, _, _ = select.select(open_fds, [], [], POLL)
+        ready = [fd for fd, _ in poll.poll(POLL * 1000)]
         for fd in ready:
             data = os.read(fd, 1 << 20)
             if not data:
                 open_fds.remove(fd)
+                poll.unregister(fd)
             elif fd == output_read:
                 kept.add(data)
             else:
@@ -296,7 +301,9 @@ def _watch(process, channel_read, output_read, marker, seconds, memory):
 def _drain(open_fds, kept, channel, output_read):
     """Read what is already in the pipes, never waiting for more."""
     for fd in list(open_fds):
-        while select.select([fd], [], [], 0)[0]:
+        poll = select.poll()
+        poll.register(fd, select.POLLIN)
+        while poll.poll(0):
             data = os.read(fd, 1 << 20)
             if not data:
                 break
