@@ -138,6 +138,12 @@ def test_a_fork_bomb_is_stopped_and_every_process_ended(tmp_path):
     assert not result.passed
     assert f"started more than {sandbox.MAX_PROCESSES} processes" in result.message
     assert alive("sleep 150.75") == []
+    # an exponential one (bounded at 2^8 processes, to spare the machine if it were not stopped)
+    write(tmp_path / "fork", "bias", "import os, time\n\n\ndef bias_backward(delta):\n"
+          "    for _ in range(8):\n        os.fork()\n    time.sleep(60)\n    os._exit(0)\n")
+    result = grade_file(tmp_path / "fork", "bias")
+    assert not result.passed and "processes" in result.message, result.message
+    assert alive(str(sandbox._CHILD)) == []
 
 
 def test_memory_is_a_hard_limit_and_counted_across_processes(tmp_path):
