@@ -246,8 +246,17 @@ def test_imports_of_the_package_answers_are_flagged_and_can_be_forbidden(tmp_pat
     write(tmp_path, "loss_and_grads", "from normrnn import NormRNN  # noqa\n\n\n"
           + inspect.getsource(SOLUTIONS["loss_and_grads"]))
     solve(tmp_path, "ih")
+    body = inspect.getsource(SOLUTIONS["activation"])
+    write(tmp_path, "activation", "import os\nimport subprocess\n\nimport normrnn as _n\n\n\n"
+          + body.replace("    out = np.empty_like(middle)\n",
+                         "    open(os.path.join(os.path.dirname(_n.__file__), 'notes.py')).read()\n"
+                         "    subprocess.run(['true', 'normrnn', 'exercise', 'solu' + 'tion'])\n"
+                         "    out = np.empty_like(middle)\n"))
     status, out, _ = run(capsys, "check", tmp_path, "--json")
     grades = {g["name"]: g for g in json.loads(out)}
+    assert grades["activation"]["passed"]
+    assert grades["activation"]["flags"] == ["reads normrnn/notes.py",
+                                             "runs normrnn exercise solution"]
     assert grades["bias"]["passed"] and grades["bias"]["flags"] == ["imports normrnn.reference"]
     assert "imports normrnn.sections" in grades["hh"]["flags"]      # at run time, via a helper
     assert grades["loss_and_grads"]["flags"] == ["imports normrnn.model"]

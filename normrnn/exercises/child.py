@@ -11,7 +11,7 @@ JSON object per line::
     {"ready": true}                       the child is set up; learner code runs next
     {"load_failure": "..."}               the learner's file did not give a function
     {"call": 3, "outcome": {...}}         one call's outcome (see :func:`run_call`)
-    {"imports": ["normrnn.reference"]}    what the learner's code imported (audit hook)
+    {"flags": ["imports normrnn.reference"]}  the package's answers it used (audit hook)
     {"done": true}
 
 Nothing in the child decides a grade.  An outcome holds only what the
@@ -362,16 +362,18 @@ def _user_processes():
 
 
 class _Audit:
-    """Which watched modules the learner's code imports.
+    """What the learner's code did with the package's own answers, as flags.
 
-    Three witnesses, all in place before the learner's module is imported: an
-    import audit hook (which no code can remove; it sees ``import``
-    statements), a finder at the head of ``sys.meta_path`` (it sees
-    ``importlib.import_module`` too), and, if the learner's code removed that
-    finder, every watched module in ``sys.modules`` at the end (this script
-    imports none of :mod:`normrnn`, so any there came with the learner's
-    code).  An import made by the package itself (``normrnn/__init__.py``
-    importing its kernels) is not counted by the first two.
+    Three witnesses of imports, all in place before the learner's module is
+    imported: an import audit hook (which no code can remove; it sees
+    ``import`` statements), a finder at the head of ``sys.meta_path`` (it
+    sees ``importlib.import_module`` too), and, if the learner's code removed
+    that finder, every watched module in ``sys.modules`` at the end (this
+    script imports none of :mod:`normrnn`, so any there came with the
+    learner's code).  An import made by the package itself
+    (``normrnn/__init__.py`` importing its kernels) is not counted.  The
+    audit hook also sees a watched module's file opened for reading, and
+    ``normrnn exercise solution`` run as a command.
     """
 
     def __init__(self, package):
@@ -381,30 +383,58 @@ class _Audit:
     def __call__(self, event, args):
         if event == "import":
             self.note(args[0])
+        elif event == "open" and isinstance(args[0], (str, bytes)):
+            self.opened(os.fsdecode(args[0]))
+        elif event in ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn"):
+            words = " ".join(map(str, args[1] if event != "os.system" else args[:1]))
+            if "normrnn" in words and "solution" in words:
+                self.flag("runs normrnn exercise solution")
 
     def find_spec(self, name, path=None, target=None):
         """Never finds anything: it only notes the request (a ``sys.meta_path`` finder)."""
         self.note(name)
 
-    def note(self, name):
-        module = next((w for w in WATCHED if name == w or str(name).startswith(w + ".")), None)
-        if module is None or module in self.seen:
-            return
-        frame = sys._getframe(1)
+    def flag(self, text):
+        if text not in self.seen:
+            self.seen.append(text)
+
+    def _caller(self):
+        """The file of the first frame outside the import machinery and this module."""
+        frame = sys._getframe(2)
         while frame is not None and (frame.f_code.co_filename.startswith("<frozen")
                                      or frame.f_code.co_filename in _MACHINERY):
             frame = frame.f_back
-        where = os.path.abspath(frame.f_code.co_filename) if frame is not None else ""
-        if not where.startswith(self.package + os.sep):
-            self.seen.append(module)
+        return os.path.abspath(frame.f_code.co_filename) if frame is not None else ""
+
+    def note(self, name):
+        module = next((w for w in WATCHED if name == w or str(name).startswith(w + ".")), None)
+        if module is not None and f"imports {module}" not in self.seen \
+                and not self._caller().startswith(self.package + os.sep):
+            self.flag(f"imports {module}")
+
+    def opened(self, path):
+        path = os.path.abspath(path)
+        if not path.startswith(self.package + os.sep):
+            return
+        inside = os.path.relpath(path, os.path.dirname(self.package)).replace(os.sep, "/")
+        module = inside.rsplit(".", 1)[0].replace("/", ".")
+        if _watched(module) is None or sys._getframe(2).f_code.co_filename.startswith(
+                "<frozen"):                                 # an import: noted as one
+            return
+        if not self._caller().startswith(self.package + os.sep):
+            self.flag(f"reads {inside}")
 
     def found(self):
-        """The watched modules imported, in order; all those loaded if the finder was removed."""
+        """The flags, in order; every watched module loaded if the finder was removed."""
         if any(finder is self for finder in sys.meta_path):
             return list(self.seen)
-        loaded = [w for w in WATCHED if any(m == w or m.startswith(w + ".")
-                                            for m in list(sys.modules))]
+        loaded = [f"imports {w}" for w in WATCHED if any(m == w or m.startswith(w + ".")
+                                                         for m in list(sys.modules))]
         return list(dict.fromkeys(self.seen + loaded))
+
+
+def _watched(module):
+    return next((w for w in WATCHED if module == w or module.startswith(w + ".")), None)
 
 
 _MACHINERY = {__file__, importlib.__file__, getattr(importlib.util, "__file__", "")}
@@ -460,7 +490,7 @@ def main():
                                outputs=request["outputs"], inputs=request["inputs"],
                                sizes=call["sizes"], timeout=request["timeout"])
             send({"call": i, "outcome": outcome})
-    send({"imports": audit.found()})
+    send({"flags": audit.found()})
     send({"done": True})
     os._exit(0)                      # never wait for threads or children the learner left
 

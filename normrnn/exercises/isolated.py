@@ -43,6 +43,10 @@ _FROM_PACKAGE = {"reference": "normrnn.reference", "sections": "normrnn.sections
                  "Grads": "normrnn.model"}
 
 
+#: How a flag from the child may begin (a forged one can only hurt its sender).
+_FLAGGED = ("imports normrnn.", "reads normrnn/", "runs normrnn ")
+
+
 def _watched(module):
     return next((w for w in WATCHED if module == w or module.startswith(w + ".")), None)
 
@@ -65,6 +69,8 @@ def _names_in(tree):
             found.append(_FROM_PACKAGE.get(node.attr))
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             found += [w for w in WATCHED if w in node.value]
+            if "normrnn exercise solution" in node.value or node.value == "solution":
+                found.append("normrnn exercise solution")
     return [f for f in found if f], local
 
 
@@ -95,7 +101,8 @@ def package_answers(folder, name):
         watched, local = _names_in(tree)
         found += watched
         todo += [m.split(".")[0] for m in local]
-    return [f"imports {m}" for m in dict.fromkeys(found)]
+    return [f"runs {m}" if m.endswith("solution") else f"imports {m}"
+            for m in dict.fromkeys(found)]
 
 
 def _ended(run, function):
@@ -125,8 +132,10 @@ def _channel(run):
         elif set(line) == {"call", "outcome"} and type(line["call"]) is int \
                 and line["call"] not in outcomes:
             outcomes[line["call"]] = line["outcome"]
-        elif set(line) == {"imports"} and isinstance(line["imports"], list):
-            imports += [str(m) for m in line["imports"]]
+        elif set(line) == {"flags"} and isinstance(line["flags"], list) and all(
+                isinstance(f, str) and f.startswith(_FLAGGED) and len(f) < 200
+                for f in line["flags"]):
+            imports += line["flags"]
         else:
             problem = "wrote a line the grader cannot read to its channel"
     return load_failure, outcomes, imports, problem
@@ -177,7 +186,7 @@ def grade_file(folder, name, *, seed=0, dtype=None, forbid_package_answers=False
     flags = package_answers(folder, name)
     run = run_child(request, folder=folder, seconds=seconds, memory=memory)
     load_failure, outcomes, imports, problem = _channel(run)
-    flags += [f"imports {m}" for m in imports]
+    flags += imports
     forbid = flags if forbid_package_answers else ()
     if load_failure is not None:
         return Grade(name, False, message=load_failure, flags=list(dict.fromkeys(flags)))
