@@ -442,15 +442,10 @@ def _kind(failing, passing):
     order = [t for t in failing[0].tags if t in common]
     if not order:
         return f"fails in {len(failing)} of {len(failing) + len(passing)} cases"
-    words = []
-    for tag in order:
-        if tag.startswith(("m ", "T ")):
-            words.append(f"when {tag}")
-        elif tag == "repeated tokens":
-            words.append("with repeated tokens")
-        else:
-            words.append(f"for {tag}")
-    return "fails " + " and ".join(words)
+    first = order[0]
+    lead = ("when" if first.startswith(("m ", "T ")) else
+            "with" if first == "repeated tokens" else "for")
+    return f"fails {lead} {', '.join(order)}"
 
 
 def _where(output, results):
