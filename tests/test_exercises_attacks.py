@@ -296,3 +296,13 @@ def test_the_table_says_how_many_cases_ran_and_where_an_unknown_mistake_fails(tm
     assert " 0/4 " in rows["hh"]
     assert "no known mistake matches: d_state fails in every case" in rows["hh"]
     assert "(8 cases run)" in out
+
+
+def test_uninitialised_rows_fail_in_the_child_too(tmp_path):
+    write(tmp_path, "embedding_activation",
+          "def embedding_activation_backward(embedding, token, d_embedded):\n"
+          "    out = np.empty_like(embedding)\n    x = embedding[token]\n"
+          "    out[token] = d_embedded * (2 * x + 1) / (x * x + x + 1) ** 2\n    return out\n")
+    result = grade_file(tmp_path, "embedding_activation")
+    assert not result.passed and result.cases_passed == 0
+    assert "never written" in result.message or "NaN" in result.message, result.message
