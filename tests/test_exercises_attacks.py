@@ -268,8 +268,9 @@ def test_imports_of_the_package_answers_are_flagged_and_can_be_forbidden(tmp_pat
     assert package_answers(tmp_path, "ih") == []
 
 
-def test_the_pytest_file_grades_each_folder_with_its_own_modules(tmp_path):
-    """Two students' helpers of one name: each is graded with its own, not the first cached."""
+def test_the_pytest_file_grades_each_folder_alone(tmp_path):
+    """One pytest run over two students: a helper module of the same name, a patch of the
+    grader and an os._exit in one student change nothing for the other."""
     for student, sign in (("alice", ""), ("bob", "-")):
         folder = tmp_path / "submissions" / student
         assert cli.main(["exercise", "start", str(folder)]) == 0
@@ -277,11 +278,18 @@ def test_the_pytest_file_grades_each_folder_with_its_own_modules(tmp_path):
         (folder / "helper.py").write_text(
             "def answer(scaled_hh, state, delta):\n"
             f"    return {sign}(delta[:, None] * state[None, :]), scaled_hh.T @ delta\n")
+    write(tmp_path / "submissions" / "alice", "bias", PATCHES["relative_error"]
+          + "\n\ndef bias_backward(delta):\n    return 3 * delta\n")
+    write(tmp_path / "submissions" / "bob", "bias",
+          "import os\n\n\ndef bias_backward(delta):\n    os._exit(3)\n")
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "--import-mode=importlib", "submissions", "-k", "test_hh"],
-                          capture_output=True, text=True, cwd=tmp_path)
-    assert "1 failed, 1 passed" in done.stdout, done.stdout
-    assert "bob/test_exercises.py::test_hh" in done.stdout
+                           "--import-mode=importlib", "submissions", "-k",
+                           "test_hh or test_bias"], capture_output=True, text=True, cwd=tmp_path)
+    assert "3 failed, 1 passed" in done.stdout, done.stdout
+    for failed in ("bob/test_exercises.py::test_hh", "alice/test_exercises.py::test_bias",
+                   "bob/test_exercises.py::test_bias"):
+        assert failed in done.stdout
+    assert "took the grading process down (exit status 3)" in done.stdout
 
 
 def test_the_table_says_how_many_cases_ran_and_where_an_unknown_mistake_fails(tmp_path, capsys):
@@ -290,12 +298,15 @@ def test_the_table_says_how_many_cases_ran_and_where_an_unknown_mistake_fails(tm
         "np.empty_like(hh)", "np.zeros_like(hh)"))
     write(tmp_path, "hh", "def hh_backward(scaled_hh, state, delta):\n"
           "    return np.outer(delta, state), scaled_hh.T @ delta + 0.1\n")
+    write(tmp_path, "bias", "def bias_backward(delta):\n    return delta.astype(np.float64)\n")
     status, out, _ = run(capsys, "check", tmp_path)
     rows = {line.split()[0]: line for line in out.splitlines()[2:11]}
+    assert " 2/4 " in rows["bias"] and "fails for float32" in rows["bias"]
+    assert "has dtype float64, expected float32" in rows["bias"]
     assert " 2/4 " in rows["row_normalise"] and "fails for H = " in rows["row_normalise"]
     assert " 0/4 " in rows["hh"]
     assert "no known mistake matches: d_state fails in every case" in rows["hh"]
-    assert "(8 cases run)" in out
+    assert "(12 cases run)" in out
 
 
 def test_uninitialised_rows_fail_in_the_child_too(tmp_path):

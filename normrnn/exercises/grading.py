@@ -175,7 +175,7 @@ class Grade:
         if not self.passed and self.errors and not self.diagnosis and self.failing_outputs:
             parts.append("no known mistake matches: " + "; ".join(
                 f"{k} {where}" for k, where in self.failing_outputs.items()))
-        if self.fails_when and not self.message:
+        if self.fails_when:
             parts.append(self.fails_when)
         parts += [f for f in self.flags if f != "numerical derivative"]
         return "; ".join(part for part in parts if part)
