@@ -275,3 +275,10 @@ def test_a_dict_whose_getitem_raises_is_a_failing_grade():
     result = grade("loss_and_grads", answer)
     assert not result.passed and "ZeroDivisionError" in result.message
     assert "Traceback" not in result.report()
+
+
+def test_a_patched_relative_error_does_not_reach_grade(monkeypatch):
+    import normrnn.gradcheck
+    monkeypatch.setattr(normrnn.gradcheck, "relative_error", lambda *a, **k: 0.0)
+    result = grade("bias", lambda delta: 3 * delta)
+    assert not result.passed and result.cases_passed == 0

@@ -39,7 +39,19 @@ from .mistakes import candidates
 
 __all__ = ["Errors", "Grade", "CaseResult", "grade", "function_name", "DERIVED"]
 
-_relative_error = gradcheck.relative_error        # bound at import, before any learner code
+
+
+def _relative_error(got, want):
+    """:func:`normrnn.gradcheck.relative_error`, written out here: a patch of that
+    function (by a learner's module, imported before or after this one) changes
+    no verdict."""
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    if got.shape != want.shape:
+        raise ValueError(f"shapes differ: {got.shape} and {want.shape}")
+    error = np.abs(got - want).max(initial=0.0)
+    scale = np.abs(want).max(initial=0.0)
+    return float(error / scale) if scale > 0 else float(error)
+
 
 #: In float64, the largest relative error against the reference that a
 #: derivation shows on the graded cases; an answer that passes the tolerance
