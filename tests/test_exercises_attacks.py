@@ -317,3 +317,27 @@ def test_uninitialised_rows_fail_in_the_child_too(tmp_path):
     result = grade_file(tmp_path, "embedding_activation")
     assert not result.passed and result.cases_passed == 0
     assert "never written" in result.message or "NaN" in result.message, result.message
+
+
+def test_forged_outcomes_of_every_shape_fail_that_exercise_only(tmp_path):
+    from normrnn.exercises.grading import judge
+    from normrnn.exercises.cases import make_case
+    case = make_case("bias")
+    forged = [None, [], {"failure": 3}, {"outputs": {}, "again": {}, "inputs_after": [],
+                                         "aliased": []},
+              {"outputs": {"d_bias": {"array": {"dtype": "O", "shape": [1], "data": ""}}},
+               "again": {}, "inputs_after": [], "aliased": []},
+              {"outputs": {"d_bias": {"array": {"dtype": "<f8", "shape": [10 ** 9],
+                                                "data": ""}}},
+               "again": {"d_bias": {"number": 1.0}}, "inputs_after": [{"int": 1}],
+               "aliased": [["x", "y", 1]]}]
+    for outcome in forged:
+        result = judge("bias", case, case.args64[0].dtype, outcome)
+        assert not result.passed and "malformed" in result.message, outcome
+    deep = "[" * 100_000 + "]" * 100_000
+    write(tmp_path, "bias", "import os\n\n\ndef bias_backward(delta):\n"
+          "    for fd in range(3, 64):\n        try:\n"
+          f"            os.write(fd, b'{deep}\\n')\n"
+          "        except OSError:\n            pass\n    return delta.copy()\n")
+    result = grade_file(tmp_path, "bias")
+    assert not result.passed and "cannot read" in result.message

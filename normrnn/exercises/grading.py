@@ -385,7 +385,8 @@ def judge(name, case, dtype, outcome):
         got = _read(name, case, dtype, outcome)
     except _Bad as bad:
         return CaseResult(description, tags, False, message=str(bad), tolerance=tolerance)
-    except (child.Malformed, KeyError, TypeError, ValueError) as exc:
+    except Exception as exc:                     # anything else in it was forged or broken
+        exc = f"{type(exc).__name__}: {exc}" if not isinstance(exc, child.Malformed) else exc
         return CaseResult(description, tags, False, tolerance=tolerance,
                           message=f"the grading process received a malformed answer ({exc})")
     errors = {k: Errors(_relative_error(got[k], case.finite_differences[k]),

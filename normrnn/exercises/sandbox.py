@@ -318,5 +318,5 @@ def _drain(open_fds, kept, channel, output_read):
 def _parse(line):
     try:
         return json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):              # not JSON, or nested to no end
         return line.decode(errors="replace")
