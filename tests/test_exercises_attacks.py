@@ -150,6 +150,8 @@ def test_memory_is_a_hard_limit_and_counted_across_processes(tmp_path):
     write(tmp_path, "bias", "import resource\n\n\ndef bias_backward(delta):\n"
           "    soft, hard = resource.getrlimit(resource.RLIMIT_AS)\n"
           "    assert soft == hard != resource.RLIM_INFINITY\n"
+          "    assert len(set(resource.getrlimit(resource.RLIMIT_NPROC))) == 1\n"
+          "    assert resource.getrlimit(resource.RLIMIT_CORE) == (0, 0)\n"
           "    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))\n"
           "    big = np.ones(100_000_000)\n    return delta.copy()\n")
     result = grade_file(tmp_path, "bias", memory=300 << 20)
