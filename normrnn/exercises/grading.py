@@ -206,7 +206,7 @@ class Grade:
         str
         """
         lines = [f"{self.name}: {self.status.upper()}"]
-        if self.cases_run:
+        if self.cases_run and not self.not_started:
             lines.append(f"  {self.cases_passed} of {self.cases_run} cases passed"
                          + (f" ({self.fails_when})" if self.fails_when else ""))
         if self.errors:
