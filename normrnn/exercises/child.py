@@ -42,8 +42,11 @@ This module imports only the standard library and NumPy, so that
 import base64
 import importlib.util
 import json
+import linecache
 import os
 import sys
+import tokenize
+import traceback
 
 import numpy as np
 
@@ -312,16 +315,23 @@ def _encode_outputs(values):
 
 # --- the process ------------------------------------------------------------------------
 
+_GUARD = []
+
+
 def _guard():
-    """:mod:`normrnn.exercises.guard`, imported as a package module or by its path."""
-    module = sys.modules.get("normrnn.exercises.guard") or sys.modules.get("_normrnn_guard")
-    if module is None:
-        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guard.py")
-        spec = importlib.util.spec_from_file_location("_normrnn_guard", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["_normrnn_guard"] = module
-        spec.loader.exec_module(module)
-    return module
+    """:mod:`normrnn.exercises.guard`: the package's module when this one is imported
+    as part of the package, else loaded by its path; resolved once, so that learner
+    code importing the grader cannot swap it mid-call."""
+    if not _GUARD:
+        if __package__:
+            from . import guard as module
+        else:
+            path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guard.py")
+            spec = importlib.util.spec_from_file_location("_normrnn_guard", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        _GUARD.append(module)
+    return _GUARD[0]
 
 
 def _limit(memory):
@@ -437,7 +447,8 @@ def _watched(module):
     return next((w for w in WATCHED if module == w or module.startswith(w + ".")), None)
 
 
-_MACHINERY = {__file__, importlib.__file__, getattr(importlib.util, "__file__", "")}
+_MACHINERY = {__file__, importlib.__file__, getattr(importlib.util, "__file__", ""),
+              linecache.__file__, tokenize.__file__, traceback.__file__}
 
 
 def _load(folder, name, function, timeout):
