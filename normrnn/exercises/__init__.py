@@ -22,6 +22,6 @@ them in pytest the same way.
 """
 
 from .cases import EXERCISES, OUTPUTS
-from .grading import Errors, Grade, grade
+from .grading import DERIVED, Errors, Grade, grade
 
-__all__ = ["EXERCISES", "OUTPUTS", "Errors", "Grade", "grade"]
+__all__ = ["EXERCISES", "OUTPUTS", "DERIVED", "Errors", "Grade", "grade"]
