@@ -107,7 +107,9 @@ def test_check_one_section_as_json(started, capsys):
     [result] = json.loads(out)
     assert result["name"] == "hh" and result["passed"] and result["status"] == "passed"
     assert set(result["errors"]) == {"d_scaled_hh", "d_state"}
-    assert result["error"] < 1e-7
+    assert result["error"] <= result["tolerance"]
+    assert result["cases_run"] == result["cases_passed"] == 4        # 2 sizes x 2 dtypes
+    assert result["flags"] == [] and result["failed_cases"] == []
 
 
 def test_check_refuses_bad_arguments(tmp_path, capsys):

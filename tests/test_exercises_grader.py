@@ -10,6 +10,7 @@ from exercise_solutions import SOLUTIONS
 from normrnn import notes
 from normrnn.exercises import EXERCISES, Grade, grade
 from normrnn.exercises import mistakes as mistakes_module
+from normrnn.exercises.cases import make_case
 from normrnn.testing import assert_gradient
 
 S = SOLUTIONS
@@ -62,8 +63,6 @@ def _model_mistake(mistake):
     return fn
 
 
-H, V = 5, 7
-
 #: One seeded mistake per candidate: (exercise, function, words the diagnosis must hold).
 SEEDED = {
     # generic candidates
@@ -71,12 +70,12 @@ SEEDED = {
     "scaled by 2": ("activation", _with("activation", delta=lambda v, *a: 2 * v),
                     "delta: scaled by 2"),
     "scaled by 1/2": ("ih", _with("ih", d_ih=lambda v, *a: v / 2), "d_ih: scaled by 1/2"),
-    "scaled by H": ("row_normalise", _with("row_normalise", d_hh=lambda v, *a: H * v),
-                    "d_hh: scaled by H = 5"),
-    "scaled by 1/H": ("hh", _with("hh", d_state=lambda v, *a: v / H),
-                      "d_state: scaled by 1/H = 1/5"),
-    "scaled by V": ("logits", _with("logits", d_state=lambda v, *a: V * v),
-                    "d_state: scaled by V = 7"),
+    "scaled by H": ("row_normalise", _with("row_normalise", d_hh=lambda v, W, dS: len(W) * v),
+                    "d_hh: scaled by H = "),
+    "scaled by 1/H": ("hh", _with("hh", d_state=lambda v, Sm, s, d: v / len(d)),
+                      "d_state: scaled by 1/H = 1/"),
+    "scaled by V": ("logits", _with("logits", d_state=lambda v, E, s, x: len(E) * v),
+                    "d_state: scaled by V = "),
     "transposed matrix": ("hh", _with("hh", d_scaled_hh=lambda v, *a: v.T),
                           "d_scaled_hh: transposed"),
     # particular candidates, sections
@@ -135,7 +134,8 @@ SEEDED = {
         ("no row normalisation", "no_row_normalise", "row-normalisation backward is left out"),
     ]},
     "a mean": ("loss_and_grads", _with("loss_and_grads", **{
-        k: (lambda v, *a: v / 6) for k in ("loss", "embedding", "ih", "hh", "bias")}),
+        k: (lambda v, *a: v / (len(a[4]) - a[5])) for k in ("loss", "embedding", "ih", "hh",
+                                                             "bias")}),
         "one over the number of scored positions"),
     **{f"pseudocode erratum {n}": ("loss_and_grads", _erratum(n), f"erratum {n} of the notes")
        for n in notes.PSEUDOCODE_ERRATA},
@@ -153,7 +153,6 @@ def test_each_seeded_mistake_fails_and_is_diagnosed(mistake):
 
 
 def test_every_particular_mistake_is_seeded_by_hand():
-    from normrnn.exercises.cases import make_case
     words = [w for _, _, w in SEEDED.values()]
     for name in EXERCISES:
         for candidate in mistakes_module._PARTICULAR.get(name, lambda c: [])(make_case(name)):
@@ -163,7 +162,6 @@ def test_every_particular_mistake_is_seeded_by_hand():
 @pytest.mark.parametrize("name, output", [("hh", "d_state"), ("logits", "d_embedding"),
                                           ("loss_and_grads", "ih")])
 def test_every_scale_factor_is_diagnosed(name, output):
-    from normrnn.exercises.cases import make_case
     sizes = make_case(name).sizes
     for label, factor in mistakes_module._scales(sizes).items():
         result = grade(name, _with(name, **{output: lambda v, *a, f=factor: f * v}))
@@ -215,15 +213,19 @@ def _forever(*args):
         pass
 
 
+_H = make_case("hh").sizes["H"]                        # the first case's sizes
+_LV, _LH = make_case("logits").sizes["V"], make_case("logits").sizes["H"]
+
 BAD = {
     "exception": ("hh", _raise(ZeroDivisionError("division by zero")),
                   "hh_backward raised ZeroDivisionError: division by zero"),
     "not started": ("hh", _raise(NotImplementedError), "not started"),
     "wrong shape": ("hh", lambda Sm, s, d: (np.outer(d, s), (Sm.T @ d)[:, None]),
-                    "d_state has shape (5, 1), expected (5,)"),
+                    f"d_state has shape ({_H}, 1), expected ({_H},)"),
     "transposed shape": ("logits", lambda E, s, x: (
         S["logits"](E, s, x)[0], S["logits"](E, s, x)[1].T, S["logits"](E, s, x)[2]),
-        "d_embedding has shape (5, 7), expected (7, 5): it is the right answer transposed"),
+        f"d_embedding has shape ({_LH}, {_LV}), expected ({_LV}, {_LH}): it is the right answer "
+        "transposed"),
     "wrong dtype": ("bias", lambda d: d.astype(np.float32),
                     "d_bias has dtype float32, expected float64"),
     "NaN": ("activation", lambda g, a: g * np.nan, "delta contains NaN or inf"),
@@ -268,13 +270,16 @@ def test_xor_for_a_power_is_named_as_erratum_7():
     assert "erratum 7" in result.diagnosis and "**" in result.diagnosis
 
 
-def test_a_function_that_writes_into_its_inputs_cannot_spoil_the_grade():
+def test_a_function_that_writes_into_its_inputs_fails_and_cannot_spoil_the_grade():
     def vandal(scaled_hh, state, delta):
         out = S["hh"](scaled_hh, state, delta)
         scaled_hh[:] = 0
         delta[:] = np.nan
         return out
-    assert grade("hh", vandal).passed
+    result = grade("hh", vandal)
+    assert not result.passed and result.cases_passed == 0
+    assert "changed its input `scaled_hh`" in result.message
+    assert "changed its input `delta`" in result.message
 
 
 def test_grade_round_trips_through_json():

@@ -10,14 +10,18 @@ document::
 
     print(grade("hh", hh_backward).report())
 
-:func:`grade` compares each output with central finite differences and with
-:mod:`normrnn.reference`, and names the mistake when the answer matches a
-known wrong one, computed on the same inputs.  ``normrnn exercise start DIR``
-writes a skeleton per exercise; ``normrnn exercise check DIR`` grades them;
-:func:`normrnn.testing.assert_gradient` grades them in pytest.
+:func:`grade` calls the function on several cases that differ in structure
+(:mod:`.cases`), each in float64 and float32, compares each output with
+central finite differences and with :mod:`normrnn.reference`, checks that the
+inputs are left alone and the outputs are new arrays, and names the mistake
+when the answer matches a known wrong one, computed on the same inputs.
+``normrnn exercise start DIR`` writes a skeleton per exercise; ``normrnn
+exercise check DIR`` grades them, each in a child process that cannot reach
+the verdict (:mod:`.isolated`); :func:`normrnn.testing.assert_gradient` grades
+them in pytest the same way.
 """
 
 from .cases import EXERCISES, OUTPUTS
-from .grading import Errors, Grade, grade
+from .grading import DERIVED, Errors, Grade, grade
 
-__all__ = ["EXERCISES", "OUTPUTS", "Errors", "Grade", "grade"]
+__all__ = ["EXERCISES", "OUTPUTS", "DERIVED", "Errors", "Grade", "grade"]

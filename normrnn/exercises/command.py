@@ -3,38 +3,34 @@
 ``normrnn exercise start DIR``
     Write a skeleton per exercise into DIR, and a pytest file; refuses to
     overwrite any existing file.
-``normrnn exercise check DIR [--section NAME] [--json]``
-    Grade what is there and print a progress table.  Each exercise is graded
-    in a child process with a time limit and a memory limit, so that an
-    endless loop, a huge allocation or a crash in the learner's code costs
-    that exercise a failing grade and nothing more.
+``normrnn exercise check DIR [--section NAME] [--json] [--seed N] [--forbid-package-answers]``
+    Grade what is there, on several cases per exercise, and print a progress
+    table.  Each exercise is graded in a child process of its own with a
+    time, process, memory and output limit, so that an endless loop, a huge
+    allocation, a crash or a patch of the grader in the learner's code costs
+    that exercise a failing grade and nothing more; the verdict is reached
+    in this process (:mod:`.isolated`).
 ``normrnn exercise solution NAME``
     Print the reference solution.
 """
 
 import inspect
 import json
-import os
 import re
-import textwrap
-import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 from .._printable import show_path
 from .. import reference
 from .cases import EXERCISES
 from .grading import Grade, function_name
+from .isolated import SECONDS, grade_file
 from .loader import solution_path
+from .sandbox import GraderBroken
 from .skeletons import TEST_FILE, skeleton, test_file
 
 __all__ = ["configure", "run", "check_folder", "format_progress"]
-
-#: Seconds a child process may take to grade one exercise, imports included.
-CHILD_SECONDS = 120
-#: Bytes of address space a grading child may add to what it has after imports.
-CHILD_MEMORY = 2 << 30
-
 
 class UsageError(Exception):
     """A mistake on the command line: one line on stderr, exit status 2."""
@@ -59,7 +55,13 @@ def configure(parser):
     check.add_argument("--section", default=None, metavar="NAME",
                        help=f"grade one exercise only: {', '.join(EXERCISES)}")
     check.add_argument("--json", action="store_true", help="print the grades as JSON")
-    check.add_argument("--seed", type=int, default=0, help="seed of the inputs (default: 0)")
+    check.add_argument("--seed", type=int, default=0,
+                       help="seed of the cases (default: 0); keep one back to grade on "
+                       "cases the learners have not seen")
+    check.add_argument("--forbid-package-answers", action="store_true",
+                       help="fail an exercise whose code imports the package's own answers "
+                       "(normrnn.reference, .sections, .model, .notes) or the grader; "
+                       "without it they are reported as flags")
     check.set_defaults(action_run=_check)
     solution = sub.add_parser("solution", help="print the reference solution of NAME",
                               description="Print the reference solution of one exercise.")
@@ -106,65 +108,47 @@ def _start(args):
 
 # --- check -------------------------------------------------------------------------
 
-def _grade_in_children(folder, names, seed):
-    """Grade ``folder/<name>.py`` for each name in a child process; a Grade each.
+def check_folder(folder, names=EXERCISES, *, seed=0, forbid_package_answers=False,
+                 seconds=SECONDS):
+    """Grade the exercises ``names`` found in ``folder``, each in a child process.
 
-    One child grades the exercises in turn, printing each grade as a line.  If
-    it dies or runs out of time, the exercise it was grading fails with that
-    message, and a new child takes the rest.
-    """
-    grades, todo = [], list(names)
-    while todo:
-        command = [sys.executable, "-m", "normrnn.exercises.child", str(folder), str(seed),
-                   str(CHILD_MEMORY), *todo]
-        try:
-            done = subprocess.run(command, capture_output=True, text=True,
-                                  timeout=CHILD_SECONDS * len(todo),
-                                  env={**os.environ, "MPLBACKEND": "Agg"})
-            stdout, stderr, why = done.stdout, done.stderr, (
-                f"killed by signal {-done.returncode}" if done.returncode < 0
-                else f"exit status {done.returncode}")
-        except subprocess.TimeoutExpired as exc:
-            stdout, stderr = _text(exc.stdout), _text(exc.stderr)
-            why = f"stopped after {CHILD_SECONDS * len(todo)} s: an endless loop in C code?"
-        for line in stdout.splitlines():
-            if line.startswith("{"):
-                grades.append(Grade.from_dict(json.loads(line)))
-                todo.pop(0)
-        if todo:
-            last = (stderr.strip().splitlines() or [""])[-1]
-            grades.append(Grade(todo.pop(0), False,
-                                message=f"the solution took the grading process down ({why})"
-                                + (f": {last}" if last else "")))
-    return grades
-
-
-def _text(output):
-    return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
-
-
-def check_folder(folder, names=EXERCISES, *, seed=0):
-    """Grade the exercises ``names`` found in ``folder``, in child processes.
-
-    A missing file counts as not started.
+    A missing file counts as not started.  ``folder`` is resolved before any
+    learner code runs, so a solution that changes the working folder changes
+    nothing for the others.
 
     Parameters
     ----------
     folder : Path
     names : sequence of str, optional
     seed : int, optional
+        Seed of the cases: an instructor may keep one back.
+    forbid_package_answers : bool, optional
+        Fail an exercise whose code imports the package's own answers.
+    seconds : float, optional
+        Wall-clock seconds each exercise's child may take.
 
     Returns
     -------
     list of Grade
+
+    Raises
+    ------
+    normrnn.exercises.sandbox.GraderBroken
+        The grader could not start its child process.
     """
-    present = [n for n in names if solution_path(folder, n).is_file()]
-    graded = {g.name: g for g in _grade_in_children(folder, present, seed)} if present else {}
-    return [graded.get(n) or Grade(n, False, message=f"not started (no {n}.py)") for n in names]
+    folder = Path(folder).resolve()
+    grades = []
+    for n in names:
+        if solution_path(folder, n).is_file():
+            grades.append(grade_file(folder, n, seed=seed, seconds=seconds,
+                                     forbid_package_answers=forbid_package_answers))
+        else:
+            grades.append(Grade(n, False, message=f"not started (no {n}.py)"))
+    return grades
 
 
 def format_progress(grades):
-    """The progress table: exercise, passed, largest error, diagnosis.
+    """The progress table: exercise, passed, cases passed, largest error, diagnosis.
 
     Parameters
     ----------
@@ -174,15 +158,17 @@ def format_progress(grades):
     -------
     str
     """
-    lines = [f"{'exercise':<22}{'passed':<13}{'error':>9}  diagnosis", "-" * 78]
+    lines = [f"{'exercise':<22}{'passed':<13}{'cases':>7}{'error':>10}  diagnosis", "-" * 86]
     for g in grades:
         passed = "yes" if g.passed else "not started" if g.not_started else "NO"
+        cases = f"{g.cases_passed}/{g.cases_run}" if g.cases_run and not g.not_started else ""
         error = "" if g.errors == {} else f"{g.error:.2e}"
         summary = "" if g.not_started else g.summary()
-        lines.append(f"{g.name:<22}{passed:<13}{error:>9}  {summary}".rstrip())
+        lines.append(f"{g.name:<22}{passed:<13}{cases:>7}{error:>10}  {summary}".rstrip())
     done = sum(g.passed for g in grades)
-    lines.append("-" * 78)
-    lines.append(f"{done} of {len(grades)} passed")
+    runs = sum(g.cases_run for g in grades)
+    lines.append("-" * 86)
+    lines.append(f"{done} of {len(grades)} passed ({runs} cases run)")
     return "\n".join(lines)
 
 
@@ -191,14 +177,22 @@ def _check(args):
     if not folder.is_dir():
         raise UsageError(f"no folder {show_path(folder)} (start one with `normrnn exercise "
                          f"start {show_path(folder)}`)")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be a non-negative integer, got {args.seed}")
     names = EXERCISES if args.section is None else [_exercise_name(args.section)]
-    grades = check_folder(folder, names, seed=args.seed)
+    try:
+        grades = check_folder(folder, names, seed=args.seed,
+                              forbid_package_answers=args.forbid_package_answers)
+    except GraderBroken as exc:
+        print(f"normrnn: error: {exc} (a fault of the grader, not of the solutions)",
+              file=sys.stderr)
+        return 3
     if args.json:
         print(json.dumps([g.to_dict() for g in grades], indent=2))
     else:
         print(format_progress(grades))
         for g in grades:
-            if not g.passed and not g.not_started and g.errors:
+            if not g.passed and not g.not_started and (g.errors or g.flags):
                 print()
                 print(g.report())
     return 0 if all(g.passed for g in grades) else 1

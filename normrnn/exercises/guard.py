@@ -100,6 +100,8 @@ def call(fn, args, *, name, timeout=10.0):
     try:
         with _time_limit(timeout):
             return fn(*args)
+    except Failure:
+        raise                                   # already a sentence (a nested call)
     except NotImplementedError:
         raise NotStarted("not started (raises NotImplementedError)") from None
     except _TimeLimit:

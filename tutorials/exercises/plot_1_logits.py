@@ -50,9 +50,11 @@ def logits_backward(embedding, state, token):
 # %%
 # The grading cell
 # ----------------
-# ``grade`` calls your function once on seeded random inputs, compares each
-# output with central finite differences of the forward pass, and names the
-# mistake when your answer matches a known wrong one computed on the same
+# ``grade`` calls your function on several seeded cases (a small and a large
+# size or more, in float64 and float32), checks that it leaves its inputs
+# alone, compares each output with central finite differences of the forward
+# pass and with the reference, and names the mistake
+# when your answer matches a known wrong one computed on the same
 # inputs.  Stuck?  ``normrnn exercise solution logits`` prints the reference.
 
 # The same grading cell ends every exercise page, so each downloaded notebook runs on its own.
