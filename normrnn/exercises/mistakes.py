@@ -206,15 +206,16 @@ def _logits_terms(embedding, state, token, mistake, previous):
     """The loss, dE and d s_t of one scored position, with ``mistake`` where it applies.
 
     ``"target_row_only"`` fills row ``token`` of dE alone;
-    ``"logits_previous_state_in_de"`` gathers dz (x) ``previous`` (s_{t-1})
-    into dE; otherwise dE is dz (x) s_t, every row.
+    ``"logits_previous_state_in_de..."`` gathers dz (x) ``previous``
+    (s_{t-1}) into dE; otherwise dE is dz (x) s_t, every row.
     """
     z = embedding @ state
     shifted = z - z.max()
     log_sum = np.log(np.exp(shifted).sum())
     dz = np.exp(shifted - log_sum)
     dz[token] -= 1.0
-    d_embedding = np.outer(dz, previous if mistake == "logits_previous_state_in_de" else state)
+    in_de = mistake.startswith("logits_previous_state_in_de")
+    d_embedding = np.outer(dz, previous if in_de else state)
     if mistake == "target_row_only":
         target_row = d_embedding[token].copy()
         d_embedding = np.zeros_like(d_embedding)
@@ -278,7 +279,8 @@ def _mistaken_bptt(embedding, ih, hh, bias, tokens, title_length, mistake):
     ``"logits_previous_state_wrap"``, s_{t-1} with Python's ``states[-1]``
     at t = 0; ``"logits_next_state"``, s_{t+1}), the loss and gradients of
     that model; and ``"logits_previous_state_in_de"`` (right loss, but dE
-    gathers dz_t (x) s_{t-1}).
+    gathers dz_t (x) s_{t-1}, ``states[-1]`` at t = 0;
+    ``"logits_previous_state_in_de_zero"``, the zero state there).
     """
     tokens = list(tokens)
     T = len(tokens)
@@ -301,7 +303,8 @@ def _mistaken_bptt(embedding, ih, hh, bias, tokens, title_length, mistake):
 
     for j in range(len(states) - 1, -1, -1):
         for t in by_state.get(j, []):
-            previous = states[j - 1] if j > 0 else np.zeros_like(bias)
+            previous = (states[j - 1] if j > 0 or mistake == "logits_previous_state_in_de"
+                        else np.zeros_like(bias))   # states[-1], as Python reads it, or zero
             step_loss, dE, d_state = _logits_terms(embedding, states[j], tokens[t], mistake,
                                                    previous)
             loss += step_loss
@@ -369,6 +372,7 @@ _MODEL_MISTAKES = {
 _MODEL_VARIANTS = {
     "dropped_repeats_forward": "dropped_repeats",
     "logits_previous_state_wrap": "logits_previous_state",
+    "logits_previous_state_in_de_zero": "logits_previous_state_in_de",
 }
 
 _PSEUDOCODE_LABELS = {
