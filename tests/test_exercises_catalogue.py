@@ -36,32 +36,27 @@ DOCS_PAGE = HERE.parent / "docs" / "exercises.rst"
 #: cases per exercise, float32, inputs untouched and outputs fresh, the
 #: numerical-derivative flag, a verdict out of the learner's reach) fails.
 NEEDS_STRUCTURED_GRADER = {
-    "activation/finite_differences",
-    "activation/float64_hard_wired",
-    "activation/in_place_multiply",
-    "activation/zeroes_middle",
-    "bias/asarray",
-    "bias/astype_float64",
-    "bias/returns_its_input",
-    "bias/view",
-    "embedding_activation/empty_like_garbage",
-    "embedding_activation/float64_hard_wired",
-    "embedding_activation/token_mod_h",
-    "embedding_activation/writes_into_embedding",
-    "hh/astype_float64",
-    "hh/writes_into_state",
-    "ih/clears_delta",
-    "ih/float64_loops",
-    "logits/argmax_onehot",
-    "loss_and_grads/finite_differences",
+    # right on the one structure graded today
+    "logits/argmax_onehot", "embedding_activation/token_mod_h",
+    "row_normalise/first_five_rows", "loss_and_grads/no_position_0_loss",
+    # float64 whatever the inputs' dtype: today's command grades float64 only
+    "activation/float64_hard_wired", "bias/astype_float64",
+    "embedding_activation/float64_hard_wired", "hh/astype_float64", "ih/float64_loops",
     "loss_and_grads/float64_buffers",
-    "loss_and_grads/no_position_0_loss",
-    "loss_and_grads/patches_the_grader",
-    "loss_and_grads/sgd_step_in_place",
-    "row_normalise/finite_differences",
-    "row_normalise/first_five_rows",
+    # an input changed
+    "activation/zeroes_middle", "embedding_activation/writes_into_embedding",
+    "ih/clears_delta", "loss_and_grads/sgd_step_in_place",
     "row_normalise/normalises_hh_in_place",
-    "row_normalise/works_in_d_scaled_hh",
+    # an input returned (or a view of it)
+    "activation/in_place_multiply", "bias/returns_its_input", "bias/asarray", "bias/view",
+    "hh/writes_into_state", "row_normalise/works_in_d_scaled_hh",
+    # a numerical derivative
+    "activation/finite_differences", "row_normalise/finite_differences",
+    "loss_and_grads/finite_differences",
+    # the verdict reached from the learner's code
+    "loss_and_grads/patches_the_grader",
+    # uninitialised memory, zero when graded alone
+    "embedding_activation/empty_like_garbage",
 }
 
 
