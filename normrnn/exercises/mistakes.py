@@ -217,9 +217,7 @@ def _logits_terms(embedding, state, token, mistake, previous):
     in_de = mistake.startswith("logits_previous_state_in_de")
     d_embedding = np.outer(dz, previous if in_de else state)
     if mistake == "target_row_only":
-        target_row = d_embedding[token].copy()
-        d_embedding = np.zeros_like(d_embedding)
-        d_embedding[token] = target_row
+        d_embedding = _target_row(d_embedding, token)
     return log_sum - shifted[token], d_embedding, embedding.T @ dz
 
 
@@ -262,9 +260,10 @@ def _embedding_rows(d_embedding, rows, mistake):
 def _mistaken_bptt(embedding, ih, hh, bias, tokens, title_length, mistake):
     """:func:`normrnn.reference.loss_and_grads` with one named mistake.
 
-    ``mistake`` is a key of :data:`_MODEL_MISTAKES`: ``"next_state"`` (dS
-    gathers delta_{t-1} (x) s_t, the state the step wrote, where s_{t-1}, the
-    one it read, is due), ``"title_scored"`` (every position scored),
+    ``mistake`` is a key of ``_MODEL_MISTAKES`` or ``_MODEL_VARIANTS``:
+    ``"next_state"`` (dS gathers delta_{t-1} (x) s_t, the state the step
+    wrote, where s_{t-1}, the one it read, is due), ``"title_scored"``
+    (every position scored),
     ``"truncated"`` (g_{t-1} is E^T dz_{t-1} alone: the gradient is not
     carried back through S), ``"overwrite"`` (dW_ih, dS and db keep the last
     step's term instead of the sum over steps), ``"no_projection"``,
