@@ -132,7 +132,21 @@ SEEDED = {
         ("overwrite", "overwrite", "overwrites instead of accumulating"),
         ("model missing projection", "no_projection", "the projection is missing"),
         ("no row normalisation", "no_row_normalise", "row-normalisation backward is left out"),
+        ("dE overwritten", "embedding_overwrite", "dE[x] = ... where dE[x] += ... is due"),
+        ("vectorised += drops repeats", "dropped_repeats", "drops repeated indices"),
+        ("vectorised += drops repeats, forwards", "dropped_repeats_forward", "np.add.at"),
+        ("model only the target row", "target_row_only", "only the target row of dE"),
+        ("logits read s_{t-1}", "logits_previous_state", "off by one step"),
+        ("logits read states[t - 1]", "logits_previous_state_wrap", "read s_{t-1}"),
+        ("logits read s_{t+1}", "logits_next_state", "read s_{t+1}"),
+        ("dE gathers s_{t-1}", "logits_previous_state_in_de", "dE gathers dz_t (x) s_{t-1}"),
     ]},
+    "only the target row": ("logits", _with("logits", d_embedding=lambda v, E, s, x: np.where(
+        np.arange(len(E))[:, None] == x, v, 0.0)), "d_embedding: only the target row of dE"),
+    "only the target entry of dz": ("logits", lambda E, s, x: (
+        S["logits"](E, s, x)[0], np.where(np.arange(len(E))[:, None] == x, S["logits"](
+            E, s, x)[1], 0.0), S["logits"](E, s, x)[1][x] @ s / (s @ s) * E[x]),
+        "only the target entry of dz"),
     "a mean": ("loss_and_grads", _with("loss_and_grads", **{
         k: (lambda v, *a: v / (len(a[4]) - a[5])) for k in ("loss", "embedding", "ih", "hh",
                                                              "bias")}),

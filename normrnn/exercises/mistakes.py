@@ -11,7 +11,11 @@ The mistakes are of two kinds:
   H, 1/H, ...), a transposed matrix;
 * particular to one exercise: the notes' errata that apply to it, and the
   classic slips of each derivation (a factor left out, the wrong state, the
-  title positions scored, the gradient not carried back through time, ...).
+  title positions scored, the gradient not carried back through time, the
+  logits one step off, only the target row of dE, ...), and those of the
+  embedding's rows, which show only when a token repeats: ``dE[x] = ...``
+  where ``+=`` is due, and the vectorised ``dE[idx] += rows``, which numpy
+  applies once per index where ``np.add.at`` sums every row.
 """
 
 from dataclasses import dataclass, field
@@ -91,7 +95,22 @@ def _logits(case):
                    "d_state": embedding.T @ (z - onehot)}),
         Candidate("the loss is log p[x] where -log p[x] is due",
                   {"loss": -case.reference["loss"]}),
+        Candidate("only the target row of dE: dz (x) s fills every row (each logit "
+                  "z_v = E[v] . s reads its own row), not row x alone",
+                  {"d_embedding": _target_row(np.outer(p - onehot, state), token)}),
+        Candidate("only the target entry of dz: (p[x] - 1) onehot(x) where "
+                  "softmax(E s) - onehot(x) is due (only the target row of dE, and d_state "
+                  "= (p[x] - 1) E[x])",
+                  {"d_embedding": _target_row(np.outer(p - onehot, state), token),
+                   "d_state": (p[token] - 1.0) * embedding[token]}),
     ]
+
+
+def _target_row(d_embedding, token):
+    """``d_embedding`` with every row but ``token`` zero."""
+    out = np.zeros_like(d_embedding)
+    out[token] = d_embedding[token]
+    return out
 
 
 def _activation(case):
@@ -183,45 +202,129 @@ def _gain(case):
 
 # --- the whole document ---------------------------------------------------------
 
+def _logits_terms(embedding, state, token, mistake, previous):
+    """The loss, dE and d s_t of one scored position, with ``mistake`` where it applies.
+
+    ``"target_row_only"`` fills row ``token`` of dE alone;
+    ``"logits_previous_state_in_de..."`` gathers dz (x) ``previous``
+    (s_{t-1}) into dE; otherwise dE is dz (x) s_t, every row.
+    """
+    z = embedding @ state
+    shifted = z - z.max()
+    log_sum = np.log(np.exp(shifted).sum())
+    dz = np.exp(shifted - log_sum)
+    dz[token] -= 1.0
+    in_de = mistake.startswith("logits_previous_state_in_de")
+    d_embedding = np.outer(dz, previous if in_de else state)
+    if mistake == "target_row_only":
+        d_embedding = _target_row(d_embedding, token)
+    return log_sum - shifted[token], d_embedding, embedding.T @ dz
+
+
+#: Mistakes of the logits' position: which state the logits at position t
+#: read (t - 1, or t + 1; ``None`` for the zero state before s_0).
+_LOGITS_READS = {
+    "logits_previous_state": lambda t, T: t - 1 if t > 0 else None,
+    "logits_previous_state_wrap": lambda t, T: (t - 1) % T,
+    "logits_next_state": lambda t, T: t + 1,
+}
+
+
+def _forward_states(embedding, ih, scaled_hh, bias, tokens, steps):
+    """States s_0 .. s_steps and pre-activations a_0 .. a_{steps-1} (``steps`` may reach T)."""
+    states, middles = [np.zeros(embedding.shape[1])], []
+    for t in range(steps):
+        middles.append(scaled_hh @ states[t]
+                       + ih @ reference.activation(embedding[tokens[t]]) + bias)
+        states.append(reference.activation(middles[t]))
+    return states, middles
+
+
+def _embedding_rows(d_embedding, rows, mistake):
+    """Add the input-embedding rows (token, row), made by the backward loop
+    (t = T-1 first), into ``d_embedding`` as ``dE[idx] += rows`` does: one row
+    per repeated token, the last in the order gathered (forwards in time for
+    ``"dropped_repeats_forward"``, else backwards).  ``dE[x] = row`` into an
+    array of its own, summed with the logits' dE after the loop, gives the
+    same as the backward order."""
+    if not rows:                                        # T = 1
+        return d_embedding
+    tokens = np.array([token for token, _ in rows])
+    values = np.array([row for _, row in rows])
+    if mistake == "dropped_repeats_forward":           # gathered for t = 0 .. T-2
+        tokens, values = tokens[::-1], values[::-1]
+    d_embedding[tokens] += values                       # numpy: one update per index
+    return d_embedding
+
+
 def _mistaken_bptt(embedding, ih, hh, bias, tokens, title_length, mistake):
     """:func:`normrnn.reference.loss_and_grads` with one named mistake.
 
-    ``mistake`` is one of ``"next_state"`` (dS gathers delta_{t-1} (x) s_t,
-    the state the step wrote, where s_{t-1}, the one it read, is due),
-    ``"title_scored"`` (every position scored), ``"truncated"`` (g_{t-1} is
-    E^T dz_{t-1} alone: the gradient is not carried back through S),
-    ``"overwrite"`` (dW_ih, dS and db keep the last step's term instead of
-    the sum over steps), ``"no_projection"`` and ``"no_row_normalise"``.
+    ``mistake`` is a key of ``_MODEL_MISTAKES`` or ``_MODEL_VARIANTS``:
+    ``"next_state"`` (dS gathers delta_{t-1} (x) s_t, the state the step
+    wrote, where s_{t-1}, the one it read, is due), ``"title_scored"``
+    (every position scored),
+    ``"truncated"`` (g_{t-1} is E^T dz_{t-1} alone: the gradient is not
+    carried back through S), ``"overwrite"`` (dW_ih, dS and db keep the last
+    step's term instead of the sum over steps), ``"no_projection"``,
+    ``"no_row_normalise"``; the input-embedding rows of dE overwritten
+    (``"embedding_overwrite"``: ``dE[x] = ...`` in the one dE the logits add
+    to) or one row kept per repeated token, as a vectorised
+    ``dE[idx] += rows`` does (``"dropped_repeats"``, rows gathered backwards
+    in time, which ``dE[x] = ...`` into an array of its own also gives;
+    ``"dropped_repeats_forward"``, forwards); ``"target_row_only"`` (the
+    logits fill row x_t of dE alone); the logits one step off
+    (``"logits_previous_state"``, s_{t-1} with the zero state at t = 0;
+    ``"logits_previous_state_wrap"``, s_{t-1} with Python's ``states[-1]``
+    at t = 0; ``"logits_next_state"``, s_{t+1}), the loss and gradients of
+    that model; and ``"logits_previous_state_in_de"`` (right loss, but dE
+    gathers dz_t (x) s_{t-1}, ``states[-1]`` at t = 0;
+    ``"logits_previous_state_in_de_zero"``, the zero state there).
     """
+    tokens = list(tokens)
     T = len(tokens)
     m = 0 if mistake == "title_scored" else title_length
     S = reference.row_normalise(hh)
-    states = reference.forward(embedding, ih, hh, bias, tokens)
-    middles = [S @ states[t] + ih @ reference.activation(embedding[tokens[t]]) + bias
-               for t in range(T - 1)]
+    reads = _LOGITS_READS.get(mistake, lambda t, T: t)
+    states, middles = _forward_states(embedding, ih, S, bias, tokens,
+                                      T if mistake == "logits_next_state" else T - 1)
     d = {"embedding": np.zeros_like(embedding), "ih": np.zeros_like(ih),
          "S": np.zeros_like(hh), "bias": np.zeros_like(bias)}
-    loss, grad = 0.0, np.zeros_like(bias)
+    loss, grad, rows = 0.0, np.zeros_like(bias), []
+    by_state = {}                     # state index -> the scored positions that read it
+    for t in range(m, T):
+        by_state.setdefault(reads(t, T), []).append(t)
+    for t in by_state.pop(None, []):  # the logits read the zero state: a loss, no gradient
+        loss += reference.logits_backward(embedding, np.zeros_like(bias), tokens[t])[0]
 
     def add(name, value):
         d[name] = value if mistake == "overwrite" else d[name] + value
 
-    for t in range(T - 1, -1, -1):
-        if t >= m:
-            step_loss, dE, d_state = reference.logits_backward(embedding, states[t], tokens[t])
+    for j in range(len(states) - 1, -1, -1):
+        for t in by_state.get(j, []):
+            previous = (states[j - 1] if j > 0 or mistake == "logits_previous_state_in_de"
+                        else np.zeros_like(bias))   # states[-1], as Python reads it, or zero
+            step_loss, dE, d_state = _logits_terms(embedding, states[j], tokens[t], mistake,
+                                                   previous)
             loss += step_loss
             d["embedding"] += dE
             grad = grad + d_state
-        if t == 0:
+        if j == 0:
             break
-        delta = reference.activation_backward(grad, middles[t - 1])
+        delta = reference.activation_backward(grad, middles[j - 1])
         add("bias", delta)
-        u = reference.activation(embedding[tokens[t - 1]])
-        add("ih", np.outer(delta, u))
-        d["embedding"] += reference.embedding_activation_backward(
-            embedding, tokens[t - 1], ih.T @ delta)
-        add("S", np.outer(delta, states[t] if mistake == "next_state" else states[t - 1]))
+        x = tokens[j - 1]
+        add("ih", np.outer(delta, reference.activation(embedding[x])))
+        row = (ih.T @ delta) * reference.activation_grad(embedding[x])
+        if mistake == "embedding_overwrite":
+            d["embedding"][x] = row
+        elif mistake in ("dropped_repeats", "dropped_repeats_forward"):
+            rows.append((x, row))
+        else:
+            d["embedding"][x] += row
+        add("S", np.outer(delta, states[j] if mistake == "next_state" else states[j - 1]))
         grad = np.zeros_like(bias) if mistake == "truncated" else S.T @ delta
+    d["embedding"] = _embedding_rows(d["embedding"], rows, mistake)
     H = hh.shape[1]
     if mistake == "no_projection":
         d_hh = d["S"] / (H * np.linalg.norm(hh, axis=1, keepdims=True))
@@ -232,6 +335,9 @@ def _mistaken_bptt(embedding, ih, hh, bias, tokens, title_length, mistake):
     return {"loss": np.asarray(loss), "embedding": d["embedding"], "ih": d["ih"], "hh": d_hh,
             "bias": d["bias"]}
 
+
+_REPEATED = "a repeated token loses the updates of its other steps"
+_OFF_BY_ONE = "the logits off by one step: "
 
 _MODEL_MISTAKES = {
     "next_state": "the state from the wrong step: dS gathers delta_t (x) s_{t+1}, the state "
@@ -244,6 +350,28 @@ _MODEL_MISTAKES = {
                  "must sum every step's term",
     "no_projection": "the projection is missing from the row-normalisation backward",
     "no_row_normalise": "the row-normalisation backward is left out: d hh is dS itself",
+    "embedding_overwrite": "dE[x] = ... where dE[x] += ... is due: the input term overwrites "
+                           f"row x of dE (and the logits' terms already in it), so {_REPEATED}",
+    "dropped_repeats": "a repeated token keeps one step's input row of dE and loses the others: "
+                       "the vectorised dE[idx] += rows drops repeated indices (numpy applies "
+                       "one row per index; np.add.at(dE, idx, rows) sums them all), and so "
+                       "does dE[x] = ... into an array of its own where += is due",
+    "target_row_only": "only the target row of dE: the logits add dz_t (x) s_t to every row "
+                       "of dE (each logit z_v = E[v] . s_t reads its own row), not to row x_t "
+                       "alone",
+    "logits_previous_state": _OFF_BY_ONE + "the logits at position t read s_{t-1} where s_t "
+                             "is due (z_t = E s_t predicts x_t)",
+    "logits_next_state": _OFF_BY_ONE + "the logits at position t read s_{t+1}, the state "
+                         "that has already seen x_t, where s_t is due",
+    "logits_previous_state_in_de": _OFF_BY_ONE + "dE gathers dz_t (x) s_{t-1} where "
+                                   "dz_t (x) s_t is due",
+}
+
+#: Variants measured under the label of another mistake of :data:`_MODEL_MISTAKES`.
+_MODEL_VARIANTS = {
+    "dropped_repeats_forward": "dropped_repeats",
+    "logits_previous_state_wrap": "logits_previous_state",
+    "logits_previous_state_in_de_zero": "logits_previous_state_in_de",
 }
 
 _PSEUDOCODE_LABELS = {
@@ -263,6 +391,8 @@ def _loss_and_grads(case):
     params, (tokens, m) = case.args64[:4], case.args64[4:]
     found = [Candidate(label, _mistaken_bptt(*params, tokens, m, mistake))
              for mistake, label in _MODEL_MISTAKES.items()]
+    found += [Candidate(_MODEL_MISTAKES[like], _mistaken_bptt(*params, tokens, m, mistake))
+              for mistake, like in _MODEL_VARIANTS.items()]
     for number, label in _PSEUDOCODE_LABELS.items():
         loss, grads = notes.pseudocode_loss_and_grads(*params, tokens, m, errata=(number,))
         found.append(Candidate(label, {"loss": np.asarray(loss), **grads}))

@@ -1,0 +1,5 @@
+"""delta[:]: a view of the input, sharing its memory."""
+
+
+def bias_backward(delta):
+    return delta[:]

@@ -1,0 +1,13 @@
+"""d_gain with its sign flipped.
+
+diagnosis: d_gain: sign flipped
+"""
+
+import numpy as np
+
+
+def gain_backward(hh, gain, d_scaled_hh):
+    n = np.linalg.norm(hh, axis=1, keepdims=True)
+    w = hh / n
+    radial = np.sum(d_scaled_hh * w, axis=1, keepdims=True)
+    return gain[:, None] * (d_scaled_hh - radial * w) / n, -radial[:, 0]

@@ -1,0 +1,10 @@
+"""d_gain = the row sums of dS: the direction w_i forgotten."""
+
+import numpy as np
+
+
+def gain_backward(hh, gain, d_scaled_hh):
+    n = np.linalg.norm(hh, axis=1, keepdims=True)
+    w = hh / n
+    radial = np.sum(d_scaled_hh * w, axis=1, keepdims=True)
+    return gain[:, None] * (d_scaled_hh - radial * w) / n, d_scaled_hh.sum(axis=1)

@@ -1,0 +1,10 @@
+"""The norms of the columns (axis=0) where those of the rows are due."""
+
+import numpy as np
+
+
+def row_normalise_backward(hh, d_scaled_hh):
+    H = hh.shape[1]
+    n = np.linalg.norm(hh, axis=0, keepdims=True)
+    w = hh / n
+    return (d_scaled_hh - np.sum(d_scaled_hh * w, axis=1, keepdims=True) * w) / (H * n)
