@@ -1,4 +1,4 @@
-"""d_hh = g_i dS[i] / n_i: the projection missing.
+"""d_hh = gamma_i dS[i] / n_i: the projection missing.
 
 diagnosis: the projection is missing from d_hh
 """

@@ -1,4 +1,4 @@
-"""d_hh without the factor g_i."""
+"""d_hh without the factor gamma_i."""
 
 import numpy as np
 

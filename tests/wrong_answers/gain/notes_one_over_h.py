@@ -1,6 +1,6 @@
-"""d_hh as the row normalisation's, 1/H where the gain g_i is due.
+"""d_hh as the row normalisation's, 1/H where the gain gamma_i is due.
 
-diagnosis: the notes' 1/H where g_i is due
+diagnosis: the notes' 1/H where gamma_i is due
 """
 
 import numpy as np
