@@ -237,7 +237,7 @@ def _autograder_command(args):
         build(args.out, seed=seed, timeout=args.timeout, sdist=args.sdist)
     except ClassError as exc:
         print(f"normrnn: error: {exc}", file=sys.stderr)
-        return 2
+        return 1
     print(f"wrote {args.out}: upload it as the Gradescope autograder (seed of the hidden "
           f"cases: {seed}; reproduce a grade with `normrnn exercise grade ... --seed {seed}`)")
     return 0

@@ -532,7 +532,7 @@ def _grade_command(args):
                                         [s.name for s in students])
     except ClassError as exc:
         print(f"normrnn: error: {exc}", file=sys.stderr)
-        return 2
+        return 1
     start = time.monotonic()
     results = grade_class(students, seed=args.seed, jobs=args.jobs, timeout=args.timeout,
                           progress=_progress(len(students)))
