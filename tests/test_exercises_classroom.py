@@ -20,6 +20,8 @@ from normrnn.exercises.classroom import (display_name, grade_class, grade_studen
 
 #: Wall-clock seconds per student in these tests: the looping student reaches it.
 SECONDS = 8
+#: GiB of resident memory per student in these tests: the hogging student passes it.
+MEMORY = 0.5
 #: The leftover process the looping student starts in a session of its own.
 LEFTOVER = "4242.125"
 ODD = "odd $(touch x)\x1b[31m\u202e"
@@ -40,6 +42,12 @@ STUDENTS = {
                            "\ndef bias_backward(delta):\n"
                            "    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
                            "    while True:\n        pass\n"},
+    "hogging": {"bias.py": "import resource, time\nimport numpy as np\n\n"
+                           "def bias_backward(delta):\n"
+                           "    _, hard = resource.getrlimit(resource.RLIMIT_AS)\n"
+                           "    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))\n"
+                           "    hog = np.ones(1 << 27)\n    time.sleep(30)\n"
+                           "    return delta + hog[0]\n"},
     "patching": {"bias.py": "import numpy as np\nimport normrnn.gradcheck\n"
                             "normrnn.gradcheck.relative_error = lambda *a, **k: 0.0\n"
                             "np.allclose = lambda *a, **k: True\n\n"
@@ -83,7 +91,7 @@ def graded(tmp_path_factory):
     (submissions / "link").symlink_to(submissions / "wrong")     # a link is not a student
     before = snapshot(submissions)
     done = run_cli("exercise", "grade", submissions, "--out", root / "results",
-                   "--jobs", 2, "--timeout", SECONDS, "--seed", 3)
+                   "--jobs", 2, "--timeout", SECONDS, "--memory", MEMORY, "--seed", 3)
     return submissions, root / "results", done, before
 
 
@@ -101,7 +109,8 @@ def by_student(results):
 
 def alone(folder):
     """The grades of ``folder``'s student graded in a class of one."""
-    return grade_class([folder], seed=3, jobs=1, timeout=SECONDS)[0]
+    return grade_class([folder], seed=3, jobs=1, timeout=SECONDS,
+                       memory=int(MEMORY * (1 << 30)))[0]
 
 
 def test_grade_runs_and_reports_every_student_on_stderr(graded):
@@ -112,14 +121,14 @@ def test_grade_runs_and_reports_every_student_on_stderr(graded):
     assert len(progress) == len(STUDENTS)
     assert "\x1b" not in done.stderr and "\u202e" not in done.stderr
     assert any(display_name(ODD) in line for line in progress)
-    assert "graded 7 students" in done.stdout
+    assert f"graded {len(STUDENTS)} students" in done.stdout
 
 
 def test_each_student_gets_the_grade_they_get_alone(graded):
     submissions, results, _, _ = graded
     table = by_student(results)
     assert set(table) == {display_name(s) for s in STUDENTS}
-    names = ["wrong", "crashing", "looping", "patching", "cheating"]
+    names = ["wrong", "crashing", "looping", "hogging", "patching", "cheating"]
     with ThreadPoolExecutor(2) as pool:
         singles = dict(zip(names, pool.map(alone, [submissions / s for s in names])))
     for student, single in singles.items():
@@ -153,6 +162,8 @@ def test_crashes_and_loops_fail_only_their_own_exercises(graded):
     assert all(r["passed"] == "no" and f"more than {SECONDS} s" in r["diagnosis"]
                for r in looping)
     assert not leftovers(), "the looping student's process outlived its grading"
+    assert all(r["passed"] == "no" and f"more than {MEMORY:g} GiB" in r["diagnosis"]
+               for r in table["hogging"])
     for student in ("right", ODD):
         assert table[display_name(student)][EXERCISES.index("bias")]["passed"] == "yes"
 

@@ -35,7 +35,7 @@ import zipfile
 from pathlib import Path
 
 from .class_reports import gradescope, write_atomically
-from .classroom import (GRADE_SECONDS, _PACKAGE_ROOT, ClassError, _seconds, _seed,
+from .classroom import (GRADE_SECONDS, _PACKAGE_ROOT, ClassError, _positive, _seed,
                         display_name, grade_student)
 
 __all__ = ["SETTINGS", "configure", "source_archive", "bundle", "build", "grade_submission"]
@@ -223,7 +223,7 @@ def configure(sub):
     parser.add_argument("--seed", type=_seed, default=None, metavar="N",
                         help="seed of the cases the students do not see (default: drawn "
                         "at random, and printed)")
-    parser.add_argument("--timeout", type=_seconds, default=GRADE_SECONDS, metavar="SECONDS",
+    parser.add_argument("--timeout", type=_positive, default=GRADE_SECONDS, metavar="SECONDS",
                         help=f"wall-clock limit for one submission (default: {GRADE_SECONDS:g})")
     parser.add_argument("--sdist", type=Path, default=None, metavar="FILE",
                         help="normrnn's source archive to put in the bundle (default: built "

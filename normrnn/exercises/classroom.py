@@ -14,9 +14,10 @@ else's grade:
 * the process is started as ``python -I``, with the folder of the
   :mod:`normrnn` that runs this module first on its path, so neither the
   current folder nor ``PYTHONPATH`` decides which grader runs;
-* it runs in a session of its own under a wall-clock limit; when the limit
-  is reached, or when it ends, its process group and every process that
-  still carries its environment marker are killed;
+* it runs in a session of its own under a wall-clock limit and a limit on
+  the resident memory of all its processes together; when a limit is
+  reached, or when it ends, its process group and every process that still
+  carries its environment marker are killed;
 * its output goes to files, not pipes (no leftover process can make the
   grader wait), and is read up to a cap.
 
@@ -42,7 +43,7 @@ from pathlib import Path
 from .cases import EXERCISES
 from .skeletons import TEST_FILE
 
-__all__ = ["GRADE_SECONDS", "OUTPUT_CAP", "SUBMISSION_CAP", "ClassError", "StudentGrades",
+__all__ = ["GRADE_MEMORY", "GRADE_SECONDS", "OUTPUT_CAP", "SUBMISSION_CAP", "ClassError", "StudentGrades",
            "configure", "display_name", "grade_class", "grade_student", "read_grades",
            "score", "students_in"]
 
@@ -50,10 +51,14 @@ __all__ = ["GRADE_SECONDS", "OUTPUT_CAP", "SUBMISSION_CAP", "ClassError", "Stude
 GRADE_SECONDS = 600.0
 #: Bytes of the grading process's output (its JSON grades, its stderr) read at most.
 OUTPUT_CAP = 8 << 20
+#: Default bytes of resident memory one student's processes may hold together.
+GRADE_MEMORY = 4 << 30
 #: Bytes of ``.py`` files one submission may hold.
 SUBMISSION_CAP = 16 << 20
 #: Seconds between two looks at a grading process.
 POLL = 0.05
+#: Seconds between two measures of its memory.
+MEMORY_POLL = 0.5
 #: The environment variable that marks every process of one student's grading.
 MARKER = "NORMRNN_CLASSROOM_STUDENT"
 
@@ -229,6 +234,18 @@ def _marked(marker):
     return found
 
 
+def _resident(pids):
+    """Bytes of resident memory the processes ``pids`` hold together."""
+    total, page = 0, os.sysconf("SC_PAGE_SIZE")
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm") as statm:
+                total += int(statm.read().split()[1]) * page
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def _kill(pid, group=False):
     try:
         (os.killpg if group else os.kill)(pid, signal.SIGKILL)
@@ -263,9 +280,11 @@ def _exited(process):
     return process.poll() is not None
 
 
-def _watch(process, files, timeout, stop):
+def _watch(process, files, limits, marker, stop):
     """Wait for ``process``; the reason it was stopped, or ``""`` if it ended by itself."""
+    timeout, memory = limits
     deadline = time.monotonic() + timeout
+    measure = time.monotonic() + MEMORY_POLL
     while not _exited(process):
         if stop.is_set():
             return "interrupted"
@@ -274,6 +293,10 @@ def _watch(process, files, timeout, stop):
                     "(an endless loop?)")
         if any(os.fstat(f.fileno()).st_size > OUTPUT_CAP for f in files):
             return f"the grading process printed more than {OUTPUT_CAP >> 20} MiB"
+        if time.monotonic() > measure:
+            measure = time.monotonic() + MEMORY_POLL
+            if _resident(_marked(marker)) > memory:
+                return f"grading used more than {memory / (1 << 30):g} GiB of memory and was stopped"
         time.sleep(POLL)
     return ""
 
@@ -283,18 +306,19 @@ def _check_command(folder, seed, options):
             str(folder), "--json", "--seed", str(seed), *options]
 
 
-def _run_check(folder, workdir, seed, timeout, options, stop):
+def _run_check(folder, workdir, seed, limits, options, stop):
     """Run ``check --json`` on ``folder``: (exit status or None, stdout, stderr, stopped)."""
     token = secrets.token_hex(8)
+    marker = f"{MARKER}={token}".encode()
     env = {**os.environ, "MPLBACKEND": "Agg", MARKER: token}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         process = subprocess.Popen(_check_command(folder, seed, options), stdin=subprocess.DEVNULL,
                                    stdout=out, stderr=err, cwd=workdir, env=env,
                                    start_new_session=True)
         try:
-            stopped = _watch(process, (out, err), timeout, stop)
+            stopped = _watch(process, (out, err), limits, marker, stop)
         finally:
-            _end_all(process, f"{MARKER}={token}".encode())
+            _end_all(process, marker)
         texts = []
         for f in (out, err):
             f.seek(0)
@@ -323,7 +347,8 @@ def _fill(grades, message):
             for name in EXERCISES]
 
 
-def grade_student(folder, *, seed=0, timeout=GRADE_SECONDS, options=(), stop=None):
+def grade_student(folder, *, seed=0, timeout=GRADE_SECONDS, memory=GRADE_MEMORY, options=(),
+                  stop=None):
     """Grade one student's folder in a process of its own.
 
     Parameters
@@ -335,6 +360,9 @@ def grade_student(folder, *, seed=0, timeout=GRADE_SECONDS, options=(), stop=Non
         Seed of the cases.
     timeout : float, optional
         Wall-clock seconds for the whole student.
+    memory : int, optional
+        Bytes of resident memory the student's processes may hold together
+        (measured twice a second).
     options : sequence of str, optional
         More options for ``normrnn exercise check``.
     stop : threading.Event, optional
@@ -357,8 +385,8 @@ def grade_student(folder, *, seed=0, timeout=GRADE_SECONDS, options=(), stop=Non
             result.problem = f"its files could not be read ({exc.strerror or exc})"
         grades = {}
         if not result.problem:
-            status, stdout, stderr, stopped = _run_check(copy, workdir, seed, timeout,
-                                                         options, stop)
+            status, stdout, stderr, stopped = _run_check(copy, workdir, seed,
+                                                         (timeout, memory), options, stop)
             try:
                 grades = read_grades(stdout) if status in (0, 1) else {}
             except ValueError:
@@ -408,8 +436,8 @@ def students_in(submissions):
     return students
 
 
-def grade_class(students, *, seed=0, jobs=None, timeout=GRADE_SECONDS, options=(),
-                progress=None):
+def grade_class(students, *, seed=0, jobs=None, timeout=GRADE_SECONDS, memory=GRADE_MEMORY,
+                options=(), progress=None):
     """Grade every student, ``jobs`` at a time; the grades in the order of ``students``.
 
     Parameters
@@ -421,6 +449,8 @@ def grade_class(students, *, seed=0, jobs=None, timeout=GRADE_SECONDS, options=(
         Students graded at once (default: ``os.cpu_count()``).
     timeout : float, optional
         Wall-clock seconds for each student.
+    memory : int, optional
+        Bytes of resident memory each student's processes may hold together.
     options : sequence of str, optional
         More options for ``normrnn exercise check``.
     progress : callable, optional
@@ -435,8 +465,8 @@ def grade_class(students, *, seed=0, jobs=None, timeout=GRADE_SECONDS, options=(
     results = {}
     pool = ThreadPoolExecutor(max_workers=jobs)
     try:
-        futures = {pool.submit(grade_student, s, seed=seed, timeout=timeout, options=options,
-                               stop=stop): s for s in students}
+        futures = {pool.submit(grade_student, s, seed=seed, timeout=timeout, memory=memory,
+                               options=options, stop=stop): s for s in students}
         for future in as_completed(futures):
             results[futures[future]] = future.result()
             if progress is not None:
@@ -470,14 +500,14 @@ def _jobs(text):
     return value
 
 
-def _seconds(text):
+def _positive(text):
     import argparse
     try:
         value = float(text)
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
 
 
@@ -501,8 +531,11 @@ def configure(sub):
                        help="seed of the cases (default: 0); keep one back for hidden cases")
     grade.add_argument("--jobs", type=_jobs, default=None, metavar="N",
                        help="students graded at once (default: one per core)")
-    grade.add_argument("--timeout", type=_seconds, default=GRADE_SECONDS, metavar="SECONDS",
+    grade.add_argument("--timeout", type=_positive, default=GRADE_SECONDS, metavar="SECONDS",
                        help=f"wall-clock limit for each student (default: {GRADE_SECONDS:g})")
+    grade.add_argument("--memory", type=_positive, default=GRADE_MEMORY / (1 << 30),
+                       metavar="GIB", help="resident memory each student's processes may hold "
+                       f"together (default: {GRADE_MEMORY >> 30})")
     grade.set_defaults(action_run=_grade_command)
     from . import autograder
     autograder.configure(sub)
@@ -535,6 +568,7 @@ def _grade_command(args):
         return 1
     start = time.monotonic()
     results = grade_class(students, seed=args.seed, jobs=args.jobs, timeout=args.timeout,
+                          memory=int(args.memory * (1 << 30)),
                           progress=_progress(len(students)))
     try:
         class_reports.write(targets, results)
