@@ -376,7 +376,8 @@ def grade_student(folder, *, seed=0, timeout=GRADE_SECONDS, memory=GRADE_MEMORY,
     stop = stop or threading.Event()
     start = time.monotonic()
     result = StudentGrades(folder.name)
-    with tempfile.TemporaryDirectory(prefix="normrnn-grade-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="normrnn-grade-", ignore_cleanup_errors=True) \
+            as scratch:
         copy, workdir = Path(scratch) / "submission", Path(scratch) / "work"
         workdir.mkdir()
         try:
@@ -436,6 +437,15 @@ def students_in(submissions):
     return students
 
 
+def _result(future, student):
+    """The future's StudentGrades; a failure of the grader itself fails only this student."""
+    try:
+        return future.result()
+    except Exception as exc:
+        problem = f"the grader failed ({type(exc).__name__}: {' '.join(str(exc).split())})"
+        return StudentGrades(student.name, _fill({}, problem), problem, True)
+
+
 def grade_class(students, *, seed=0, jobs=None, timeout=GRADE_SECONDS, memory=GRADE_MEMORY,
                 options=(), progress=None):
     """Grade every student, ``jobs`` at a time; the grades in the order of ``students``.
@@ -468,9 +478,10 @@ def grade_class(students, *, seed=0, jobs=None, timeout=GRADE_SECONDS, memory=GR
         futures = {pool.submit(grade_student, s, seed=seed, timeout=timeout, memory=memory,
                                options=options, stop=stop): s for s in students}
         for future in as_completed(futures):
-            results[futures[future]] = future.result()
+            student = futures[future]
+            results[student] = _result(future, student)
             if progress is not None:
-                progress(results[futures[future]])
+                progress(results[student])
     except BaseException:
         stop.set()                # each running grading kills its processes and returns
         raise
@@ -577,7 +588,8 @@ def _grade_command(args):
               f"{exc.strerror or exc}", file=sys.stderr)
         return 1
     print(f"graded {len(results)} students in {time.monotonic() - start:.1f} s; wrote "
-          f"{targets.csv}, {targets.junit} and a results.json per student in {args.out}")
+          f"{args.out / 'grades.csv'}, {args.out / 'junit.xml'} and "
+          f"{args.out / '<student>' / 'results.json'}")
     broken = [r for r in results if r.grader_fault]
     if broken:
         print(f"normrnn: error: {len(broken)} of {len(results)} students could not be graded "
