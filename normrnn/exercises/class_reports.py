@@ -152,7 +152,7 @@ def summary(grade):
     """
     parts = [p for p in (grade["message"], grade["diagnosis"]) if p]
     if not parts and not grade["passed"] and grade["failed_cases"]:
-        parts.append("fails in " + ", ".join(grade["failed_cases"]))
+        parts.append("fails in " + "; ".join(grade["failed_cases"]))
     return "; ".join(parts)
 
 

@@ -16,8 +16,8 @@ else's grade:
   current folder nor ``PYTHONPATH`` decides which grader runs;
 * it runs in a session of its own under a wall-clock limit and a limit on
   the resident memory of all its processes together; when a limit is
-  reached, or when it ends, its process group and every process that still
-  carries its environment marker are killed;
+  reached, or when it ends, it is stopped, then every process descended from
+  it, in its session or carrying its environment marker, and all are killed;
 * its output goes to files, not pipes (no leftover process can make the
   grader wait), and is read up to a cap.
 
@@ -246,27 +246,82 @@ def _resident(pids):
     return total
 
 
-def _kill(pid, group=False):
+def _processes():
+    """Process id -> (parent id, session id), for every process on the system."""
+    table = {}
     try:
-        (os.killpg if group else os.kill)(pid, signal.SIGKILL)
+        names = [n for n in os.listdir("/proc") if n.isdigit()]
+    except OSError:
+        return table
+    for name in names:
+        try:
+            with open(f"/proc/{name}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+            table[int(name)] = (int(fields[1]), int(fields[3]))
+        except (OSError, IndexError, ValueError):
+            continue
+    return table
+
+
+def _family(root, marker=None):
+    """The processes of one student's grading, ``root`` (the grading process) aside.
+
+    Its descendants, the processes of its session, and with ``marker`` every
+    process whose environment holds it (which finds those whose parent died).
+    """
+    table = _processes()
+    family = {pid for pid, (_, session) in table.items() if session == root}
+    children = {}
+    for pid, (parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    todo, seen = [root], {root}
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in seen:
+                seen.add(child)
+                todo.append(child)
+    family |= seen
+    if marker is not None:
+        family |= set(_marked(marker))
+    return family - {root, os.getpid()}
+
+
+def _signal(pid, signum, group=False):
+    try:
+        (os.killpg if group else os.kill)(pid, signum)
     except (ProcessLookupError, PermissionError):
         pass
 
 
 def _end_all(process, marker):
-    """Kill ``process``'s group and every process carrying ``marker``; reap ``process``.
+    """Kill ``process``, its group and its family (:func:`_family`); reap ``process``.
 
-    ``process`` is not reaped before its group is killed, so its id (the
-    group's id) cannot have been reused by then.
+    ``process`` is stopped first, then each member of the family as it is
+    found (a stopped process neither starts nor reaps another), and only then
+    are they all killed: so no member is orphaned, and lost from the tree,
+    before it is found.  ``process`` is not reaped before then, so its id
+    (its group's and session's id) cannot have been reused.
     """
-    for _ in range(5):
-        _kill(process.pid, group=True)
+    _signal(process.pid, signal.SIGSTOP)
+    found = set()
+    for _ in range(20):
+        new = _family(process.pid, marker) - found
+        if not new:
+            break
+        for pid in new:
+            _signal(pid, signal.SIGSTOP)
+        found |= new
+    for pid in found:
+        _signal(pid, signal.SIGKILL)
+    _signal(process.pid, signal.SIGKILL, group=True)
+    _signal(process.pid, signal.SIGKILL)
+    process.wait()
+    for _ in range(5):                # what carried the marker and was forked meanwhile
         leftovers = _marked(marker)
         for pid in leftovers:
-            _kill(pid)
+            _signal(pid, signal.SIGKILL)
         if not leftovers:
             break
-    process.wait()
 
 
 def _exited(process):
@@ -280,7 +335,7 @@ def _exited(process):
     return process.poll() is not None
 
 
-def _watch(process, files, limits, marker, stop):
+def _watch(process, files, limits, stop):
     """Wait for ``process``; the reason it was stopped, or ``""`` if it ended by itself."""
     timeout, memory = limits
     deadline = time.monotonic() + timeout
@@ -295,7 +350,7 @@ def _watch(process, files, limits, marker, stop):
             return f"the grading process printed more than {OUTPUT_CAP >> 20} MiB"
         if time.monotonic() > measure:
             measure = time.monotonic() + MEMORY_POLL
-            if _resident(_marked(marker)) > memory:
+            if _resident(_family(process.pid) | {process.pid}) > memory:
                 return f"grading used more than {memory / (1 << 30):g} GiB of memory and was stopped"
         time.sleep(POLL)
     return ""
@@ -316,7 +371,7 @@ def _run_check(folder, workdir, seed, limits, options, stop):
                                    stdout=out, stderr=err, cwd=workdir, env=env,
                                    start_new_session=True)
         try:
-            stopped = _watch(process, (out, err), limits, marker, stop)
+            stopped = _watch(process, (out, err), limits, stop)
         finally:
             _end_all(process, marker)
         texts = []
