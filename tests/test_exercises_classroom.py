@@ -324,3 +324,20 @@ def test_the_autograder_bundle_grades_a_submission_as_gradescope_runs_it(tmp_pat
     bias = results["tests"][EXERCISES.index("bias")]
     assert bias["score"] == 1 and bias["visibility"] == "visible"
     assert results["tests"][EXERCISES.index("activation")]["score"] < 1
+
+
+def test_a_failure_of_the_grader_fails_only_that_student(tmp_path, monkeypatch):
+    from normrnn.exercises import classroom
+    submissions = make_class(tmp_path / "class", {"alice": {"bias.py": RIGHT},
+                                                  "bob": {"bias.py": RIGHT}})
+    real = classroom.grade_student
+
+    def broken_for_bob(folder, **options):
+        if folder.name == "bob":
+            raise OSError("disk full")
+        return real(folder, **options)
+    monkeypatch.setattr(classroom, "grade_student", broken_for_bob)
+    alice, bob = grade_class(sorted(submissions.iterdir()), jobs=2, timeout=60)
+    assert alice.grades[EXERCISES.index("bias")]["passed"] and not alice.grader_fault
+    assert bob.grader_fault and "disk full" in bob.problem
+    assert not any(g["passed"] for g in bob.grades)
