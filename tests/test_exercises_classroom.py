@@ -341,3 +341,14 @@ def test_a_failure_of_the_grader_fails_only_that_student(tmp_path, monkeypatch):
     assert alice.grades[EXERCISES.index("bias")]["passed"] and not alice.grader_fault
     assert bob.grader_fault and "disk full" in bob.problem
     assert not any(g["passed"] for g in bob.grades)
+
+
+def test_solutions_one_folder_down_are_found(tmp_path):
+    from normrnn.exercises.classroom import solution_folder
+    student = tmp_path / "alice"
+    (student / "my-bptt").mkdir(parents=True)
+    (student / "notes").mkdir()
+    (student / "my-bptt" / "bias.py").write_text(RIGHT)
+    assert solution_folder(student) == student / "my-bptt"
+    (student / "bias.py").write_text(RIGHT)
+    assert solution_folder(student) == student

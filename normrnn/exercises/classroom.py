@@ -7,10 +7,11 @@ nothing one student's code does (a crash, an endless loop, a segfault,
 else's grade:
 
 * the student's top-level ``.py`` files (never links, never their own
-  ``test_exercises.py``) are copied into a fresh temporary folder, which is
-  what gets graded, with another fresh folder as the working folder: nothing
-  is written into SUBMISSIONS, and no student's module cache, working folder
-  or files are another's;
+  ``test_exercises.py``; one folder down when the solutions arrived in a
+  folder of their own, see :func:`solution_folder`) are copied into a fresh
+  temporary folder, which is what gets graded, with another fresh folder as
+  the working folder: nothing is written into SUBMISSIONS, and no student's
+  module cache, working folder or files are another's;
 * the process is started as ``python -I``, with the folder of the
   :mod:`normrnn` that runs this module first on its path, so neither the
   current folder nor ``PYTHONPATH`` decides which grader runs;
@@ -45,7 +46,7 @@ from .skeletons import TEST_FILE
 
 __all__ = ["GRADE_MEMORY", "GRADE_SECONDS", "OUTPUT_CAP", "SUBMISSION_CAP", "ClassError", "StudentGrades",
            "configure", "display_name", "grade_class", "grade_student", "read_grades",
-           "score", "students_in"]
+           "score", "solution_folder", "students_in"]
 
 #: Default wall-clock seconds for grading one student, every exercise included.
 GRADE_SECONDS = 600.0
@@ -215,6 +216,37 @@ def _copy_submission(folder, into):
             with open(entry.path, "rb") as source, open(into / entry.name, "xb") as copy:
                 shutil.copyfileobj(source, copy)
     return ""
+
+
+def _has_solutions(folder):
+    return any((folder / f"{name}.py").is_file() for name in EXERCISES)
+
+
+def solution_folder(folder):
+    """The folder holding a student's solutions: ``folder``, or its one sub-folder that does.
+
+    A submission uploaded as a folder arrives one level down
+    (``alice/my-bptt/hh.py``); when ``folder`` holds no exercise file and
+    exactly one of its sub-folders (no link, not hidden) does, that one is
+    graded.
+
+    Parameters
+    ----------
+    folder : Path
+
+    Returns
+    -------
+    Path
+    """
+    if _has_solutions(folder):
+        return folder
+    try:
+        inner = [Path(e.path) for e in os.scandir(folder) if e.is_dir(follow_symlinks=False)
+                 and not e.name.startswith(".") and e.name != "__pycache__"]
+    except OSError:
+        return folder
+    found = [f for f in inner if _has_solutions(f)]
+    return found[0] if len(found) == 1 else folder
 
 
 def _marked(marker):
@@ -436,7 +468,7 @@ def grade_student(folder, *, seed=0, timeout=GRADE_SECONDS, memory=GRADE_MEMORY,
         copy, workdir = Path(scratch) / "submission", Path(scratch) / "work"
         workdir.mkdir()
         try:
-            result.problem = _copy_submission(folder, copy)
+            result.problem = _copy_submission(solution_folder(folder), copy)
         except OSError as exc:
             result.problem = f"its files could not be read ({exc.strerror or exc})"
         grades = {}
