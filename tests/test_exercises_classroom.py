@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import pathlib
 import stat
 import subprocess
 import sys
@@ -352,3 +353,15 @@ def test_solutions_one_folder_down_are_found(tmp_path):
     assert solution_folder(student) == student / "my-bptt"
     (student / "bias.py").write_text(RIGHT)
     assert solution_folder(student) == student
+
+
+def test_forbidding_the_package_answers_reaches_check_and_the_bundle():
+    import argparse
+    from normrnn.exercises.autograder import bundle
+    from normrnn.exercises.classroom import check_options
+    assert check_options(argparse.Namespace(forbid_package_answers=True)) == [
+        "--forbid-package-answers"]
+    assert check_options(argparse.Namespace(forbid_package_answers=False)) == []
+    settings = bundle(pathlib.Path(__file__), seed=1, options=["--forbid-package-answers"])
+    assert json.loads(settings["normrnn_autograder.json"][0])["options"] == [
+        "--forbid-package-answers"]

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from .class_reports import gradescope, write_atomically
 from .classroom import (GRADE_SECONDS, _PACKAGE_ROOT, ClassError, _positive, _seed,
-                        display_name, grade_student)
+                        check_options, display_name, grade_student)
 
 __all__ = ["SETTINGS", "configure", "source_archive", "bundle", "build", "grade_submission"]
 
@@ -110,7 +110,7 @@ def source_archive(into):
     return archives[0]
 
 
-def bundle(sdist, *, seed, timeout=GRADE_SECONDS):
+def bundle(sdist, *, seed, timeout=GRADE_SECONDS, options=()):
     """The bundle's files: name -> (bytes, mode).
 
     Parameters
@@ -121,19 +121,21 @@ def bundle(sdist, *, seed, timeout=GRADE_SECONDS):
         Seed of the cases.
     timeout : float, optional
         Wall-clock seconds for one submission.
+    options : sequence of str, optional
+        More options for ``normrnn exercise check``.
 
     Returns
     -------
     dict
     """
-    settings = {"seed": seed, "timeout": timeout}
+    settings = {"seed": seed, "timeout": timeout, "options": list(options)}
     return {"setup.sh": (_SETUP.format(sdist=sdist.name).encode(), 0o755),
             "run_autograder": (_RUN.format(settings=SETTINGS).encode(), 0o755),
             SETTINGS: ((json.dumps(settings, indent=2) + "\n").encode(), 0o644),
             sdist.name: (sdist.read_bytes(), 0o644)}
 
 
-def build(out, *, seed, timeout=GRADE_SECONDS, sdist=None):
+def build(out, *, seed, timeout=GRADE_SECONDS, sdist=None, options=()):
     """Write the Gradescope bundle to ``out`` (a zip).
 
     Parameters
@@ -144,6 +146,8 @@ def build(out, *, seed, timeout=GRADE_SECONDS, sdist=None):
     sdist : Path, optional
         A source archive of normrnn to install; by default one is built from
         this normrnn's source tree (:func:`source_archive`).
+    options : sequence of str, optional
+        More options for ``normrnn exercise check``.
 
     Raises
     ------
@@ -159,7 +163,8 @@ def build(out, *, seed, timeout=GRADE_SECONDS, sdist=None):
         sdist = Path(sdist) if sdist is not None else source_archive(Path(scratch))
         data = io.BytesIO()
         with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name, (content, mode) in bundle(sdist, seed=seed, timeout=timeout).items():
+            files = bundle(sdist, seed=seed, timeout=timeout, options=options)
+            for name, (content, mode) in files.items():
                 info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
                 info.external_attr = (0o100000 | mode) << 16
                 info.compress_type = zipfile.ZIP_DEFLATED
@@ -191,7 +196,8 @@ def grade_submission(root="/autograder"):
     root = Path(root)
     settings = json.loads((root / "source" / SETTINGS).read_text())
     student = grade_student(root / "submission", seed=int(settings["seed"]),
-                            timeout=float(settings["timeout"]))
+                            timeout=float(settings["timeout"]),
+                            options=[str(o) for o in settings.get("options", [])])
     (root / "results").mkdir(exist_ok=True)
     result = gradescope(student)
     write_atomically(root / "results" / "results.json",
@@ -228,13 +234,16 @@ def configure(sub):
     parser.add_argument("--sdist", type=Path, default=None, metavar="FILE",
                         help="normrnn's source archive to put in the bundle (default: built "
                         "from this normrnn's source tree)")
+    parser.add_argument("--forbid-package-answers", action="store_true",
+                        help="fail an exercise whose code imports the package's own answers")
     parser.set_defaults(action_run=_autograder_command)
 
 
 def _autograder_command(args):
     seed = secrets.randbelow(2 ** 31) if args.seed is None else args.seed
     try:
-        build(args.out, seed=seed, timeout=args.timeout, sdist=args.sdist)
+        build(args.out, seed=seed, timeout=args.timeout, sdist=args.sdist,
+              options=check_options(args))
     except ClassError as exc:
         print(f"normrnn: error: {exc}", file=sys.stderr)
         return 1

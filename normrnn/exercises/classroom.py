@@ -46,7 +46,7 @@ from .skeletons import TEST_FILE
 
 __all__ = ["GRADE_MEMORY", "GRADE_SECONDS", "OUTPUT_CAP", "SUBMISSION_CAP", "ClassError", "StudentGrades",
            "configure", "display_name", "grade_class", "grade_student", "read_grades",
-           "score", "solution_folder", "students_in"]
+           "check_options", "score", "solution_folder", "students_in"]
 
 #: Default wall-clock seconds for grading one student, every exercise included.
 GRADE_SECONDS = 600.0
@@ -634,9 +634,26 @@ def configure(sub):
     grade.add_argument("--memory", type=_positive, default=GRADE_MEMORY / (1 << 30),
                        metavar="GIB", help="resident memory each student's processes may hold "
                        f"together (default: {GRADE_MEMORY >> 30})")
+    grade.add_argument("--forbid-package-answers", action="store_true",
+                       help="fail an exercise whose code imports the package's own answers "
+                       "(passed on to `normrnn exercise check`); without it they are flags")
     grade.set_defaults(action_run=_grade_command)
     from . import autograder
     autograder.configure(sub)
+
+
+def check_options(args):
+    """The options of ``normrnn exercise check`` that ``args`` asks for.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+
+    Returns
+    -------
+    list of str
+    """
+    return ["--forbid-package-answers"] if getattr(args, "forbid_package_answers", False) else []
 
 
 def _progress(total):
@@ -666,7 +683,7 @@ def _grade_command(args):
         return 1
     start = time.monotonic()
     results = grade_class(students, seed=args.seed, jobs=args.jobs, timeout=args.timeout,
-                          memory=int(args.memory * (1 << 30)),
+                          memory=int(args.memory * (1 << 30)), options=check_options(args),
                           progress=_progress(len(students)))
     try:
         class_reports.write(targets, results)
