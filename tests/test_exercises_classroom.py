@@ -365,3 +365,22 @@ def test_forbidding_the_package_answers_reaches_check_and_the_bundle():
     settings = bundle(pathlib.Path(__file__), seed=1, options=["--forbid-package-answers"])
     assert json.loads(settings["normrnn_autograder.json"][0])["options"] == [
         "--forbid-package-answers"]
+
+
+def test_ctrl_c_ends_every_students_processes(tmp_path):
+    import signal
+    import time
+    from _cli import cli_env
+    submissions = make_class(tmp_path / "class", {"looping": STUDENTS["looping"]})
+    grading = subprocess.Popen([sys.executable, "-m", "normrnn", "exercise", "grade",
+                                str(submissions), "--out", str(tmp_path / "results"),
+                                "--timeout", "120"], env=cli_env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    end = time.monotonic() + 60
+    while not leftovers() and time.monotonic() < end:
+        time.sleep(0.1)
+    assert leftovers(), "the looping student never started"
+    grading.send_signal(signal.SIGINT)
+    _, stderr = grading.communicate(timeout=60)
+    assert grading.returncode == 130, stderr
+    assert not leftovers()
