@@ -484,7 +484,8 @@ def grade_student(folder, *, seed=0, timeout=GRADE_SECONDS, memory=GRADE_MEMORY,
             elif status not in (0, 1) or not grades:
                 result.problem, result.grader_fault = _why_not_read(status, stderr), True
             elif len(grades) < len(EXERCISES):
-                result.problem, result.grader_fault = "the grader did not report it", True
+                result.problem = "not graded: the grader reported no grade for it"
+                result.grader_fault = True
     result.grades = _fill(grades, result.problem)
     result.seconds = time.monotonic() - start
     return result
