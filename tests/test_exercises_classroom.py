@@ -384,3 +384,18 @@ def test_ctrl_c_ends_every_students_processes(tmp_path):
     _, stderr = grading.communicate(timeout=60)
     assert grading.returncode == 130, stderr
     assert not leftovers()
+
+
+def test_a_grader_that_fails_is_reported_and_exits_3(tmp_path, monkeypatch, capsys):
+    from normrnn import cli
+    from normrnn.exercises import classroom
+    submissions = make_class(tmp_path / "class", {"alice": {"bias.py": RIGHT}})
+    # check refuses an option it does not know: the grader's failure, not alice's
+    monkeypatch.setattr(classroom, "check_options", lambda args: ["--no-such-option"])
+    status = cli.main(["exercise", "grade", str(submissions), "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert status == 3
+    assert err.strip().splitlines()[-1].startswith("normrnn: error: 1 of 1 students could not")
+    assert "exit status 2" in err
+    suite = ET.parse(tmp_path / "r" / "junit.xml").getroot().find("testsuite")
+    assert int(suite.get("errors")) == len(EXERCISES) and int(suite.get("failures")) == 0
