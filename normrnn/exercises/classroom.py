@@ -562,9 +562,11 @@ def grade_class(students, *, seed=0, jobs=None, timeout=GRADE_SECONDS, memory=GR
     stop = threading.Event()
     results = {}
     pool = ThreadPoolExecutor(max_workers=jobs)
+    futures = {}
     try:
-        futures = {pool.submit(grade_student, s, seed=seed, timeout=timeout, memory=memory,
-                               options=options, stop=stop): s for s in students}
+        for s in students:
+            futures[pool.submit(grade_student, s, seed=seed, timeout=timeout, memory=memory,
+                                options=options, stop=stop)] = s
         for future in as_completed(futures):
             student = futures[future]
             results[student] = _result(future, student)
@@ -572,10 +574,31 @@ def grade_class(students, *, seed=0, jobs=None, timeout=GRADE_SECONDS, memory=GR
                 progress(results[student])
     except BaseException:
         stop.set()                # each running grading kills its processes and returns
+        _finish(futures)
+        pool.shutdown(wait=False)
         raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    pool.shutdown(wait=True)
     return [results[s] for s in students]
+
+
+def _finish(futures):
+    """Wait until every running grading has killed its processes, whatever interrupts.
+
+    After a Ctrl-C the command's handler raises ``KeyboardInterrupt`` again
+    every few milliseconds until the command ends; none of them may cut this
+    wait short, or a student's processes would outlive the command.  (A
+    ``Thread.join`` that such an interrupt cuts short may take the thread for
+    ended: so the futures themselves are watched.)
+    """
+    while True:
+        try:
+            for future in futures:
+                future.cancel()
+            while not all(future.done() for future in futures):
+                time.sleep(POLL)
+            return
+        except KeyboardInterrupt:
+            continue
 
 
 # --- the command line ----------------------------------------------------------------
