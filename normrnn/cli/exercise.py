@@ -2,7 +2,7 @@
 
 __all__ = ["HELP", "configure", "run"]
 
-HELP = "graded exercises: start DIR, check DIR, solution NAME"
+HELP = "graded exercises: start DIR, check DIR, solution NAME, grade SUBMISSIONS"
 
 
 def configure(p):

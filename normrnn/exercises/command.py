@@ -12,6 +12,9 @@
     in this process (:mod:`.isolated`).
 ``normrnn exercise solution NAME``
     Print the reference solution.
+``normrnn exercise grade SUBMISSIONS --out RESULTS``, ``normrnn exercise autograder``
+    Grade a class, a process per student; build Gradescope's bundle
+    (:mod:`.classroom`).
 """
 
 import inspect
@@ -67,6 +70,8 @@ def configure(parser):
                               description="Print the reference solution of one exercise.")
     solution.add_argument("name", metavar="NAME", help=", ".join(EXERCISES))
     solution.set_defaults(action_run=_solution)
+    from . import classroom           # grade SUBMISSIONS, autograder: a class at once
+    classroom.configure(sub)
 
 
 def run(args):
