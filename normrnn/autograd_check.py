@@ -136,7 +136,9 @@ class LearnerComparison(Comparison):
         steps = sorted((r for r in self.rows if r.tensor == "step_input"),
                        key=lambda r: -r.step)
         if not steps:
-            return "steps: no step reads a token no other step reads (give distinct inputs)"
+            positions = sum(r.tensor == "position_loss" for r in self.rows)
+            return ("steps: none (a document of one token has no step)" if positions == 1 else
+                    "steps: every token is read by more than one step (give distinct inputs)")
         wrong = [r for r in steps if not r.close]
         covered = ", ".join(str(r.step) for r in reversed(steps))
         if not wrong:
@@ -323,7 +325,8 @@ def compare_with_autograd(model, tokens, title_length, *, rtol=1e-10, loss_and_g
     ValueError
         ``title_length`` is outside [0, len(tokens)), or the learner's
         function returns something other than ``(loss, grads)`` with a
-        gradient shaped like each parameter.
+        gradient shaped like each parameter.  Whatever the learner's function
+        raises is raised as it is.
     """
     params = [getattr(model, name).astype(np.float64) for name in
               ("embedding", "ih", "hh", "bias")]

@@ -220,3 +220,12 @@ def test_a_learner_function_of_the_wrong_form_is_named():
                   "hh": np.zeros(5), "bias": np.zeros(5)}))
     with pytest.raises(ValueError, match=r"return \(loss, grads\)"):
         compare_with_autograd(_learner_model(), DISTINCT, 2, loss_and_grads=lambda *a: 0.0)
+
+
+def test_a_document_of_one_token_has_positions_but_no_steps():
+    needs_torch()
+    comparison = compare_with_autograd(_learner_model(), [3], 0, loss_and_grads=learner())
+    assert comparison.all_close
+    assert [r.tensor for r in comparison.rows if r.step is not None] == [
+        "position_loss", "position_grads"]
+    assert "steps: none (a document of one token has no step)" in comparison.report()
