@@ -108,7 +108,8 @@ def test_a_link_among_the_targets_stops_start_before_it_writes(tmp_path, capsys,
     status, out, err = run(capsys, "start", folder)
     assert status == 2 and out == ""
     assert err.startswith("normrnn: error: ") and err.count("\n") == 1
-    assert "loss_and_grads.py exists" in err and "Errno" not in err
+    assert f"loss_and_grads.py exists (a link to {elsewhere}: start never writes through " \
+        "a link)" in err and "Errno" not in err
     assert [p.name for p in folder.iterdir()] == ["loss_and_grads.py"]     # nothing written
     assert not elsewhere.exists() if target == "nothing" else (
         elsewhere.read_text() == "MINE = 1\n")

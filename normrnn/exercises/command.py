@@ -94,9 +94,11 @@ def _start(args):
     files = {solution_path(folder, name): skeleton(name, base) for name in EXERCISES}
     files[folder / TEST_FILE] = test_file()
     # every target checked before any is written; lexists sees a link to nothing too
-    existing = [str(path) for path in files if os.path.lexists(path)]
+    existing = [path for path in files if os.path.lexists(path)]
     if existing:
-        raise UsageError(f"{existing[0]} exists; start never overwrites a learner's files "
+        link = (f" (a link to {os.readlink(existing[0])}: start never writes through a link)"
+                if existing[0].is_symlink() else "")
+        raise UsageError(f"{existing[0]} exists{link}; start never overwrites a learner's files "
                          f"({len(existing)} of {len(files)} exist): choose a new folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
