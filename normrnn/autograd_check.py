@@ -121,7 +121,11 @@ class LearnerComparison(Comparison):
         what = [w for w, r in (("the loss at t", first), ("its gradient", grads))
                 if r is not None and r.step == k]
         detail = f": {grads.detail}" if grads is not None and grads.step == k else ""
+        only_embedding = grads is not None and grads.step == k and grads.detail.startswith(
+            "embedding differs;")
         hint = ("the loss at position 0: is it scored when title_length = 0?" if k == 0 else
+                "only d embedding: the embedding activation, the logits' share, or a d E "
+                "overwritten (=) instead of summed (+=)?" if only_embedding else
                 "one step back from the logits: the logits, activation, bias, ih or "
                 "embedding activation section?" if k == 1 else
                 "the first loss whose gradient is carried back through S: the recurrent "
@@ -144,7 +148,14 @@ class LearnerComparison(Comparison):
         if not wrong:
             return (f"steps t = {covered}: the gradient reaching each step's input agrees "
                     "(row x_t of d embedding)")
+        if self._first("logits_share", lambda r: 0) is not None:
+            return ("steps: each step's row of d embedding holds the logits' share too, which "
+                    "differs: no step can be told apart until the logits agree")
         j = wrong[0].step
+        if all(r.close for r in self.rows if r.tensor in ("ih", "bias") and r.step is None):
+            return (f"steps: from t = {j} the row of the step's input differs, but ih and bias "
+                    "agree, so delta_t does: the embedding activation, or a d E overwritten (=) "
+                    "instead of summed (+=)?")
         if j == steps[0].step:
             return (f"steps: from the last step, t = {j}, the gradient reaching the input "
                     "differs (the first step back from the logits: the activation, ih or "

@@ -179,9 +179,10 @@ def probe(loss_and_grads, params, tokens, title_length, rtol):
         rows.append(("position_loss", t, *_differ(mine_loss, want_loss, rtol), ""))
         each = {n: _differ(mine[n], want[n], rtol) for n in PARAMETERS}
         differ = [n for n in PARAMETERS if not each[n][1]]
-        detail = (f"{', '.join(differ)} differ" if differ else "") + (
-            f"; {', '.join(n for n in PARAMETERS if n not in differ)} agree"
-            if 0 < len(differ) < len(PARAMETERS) else "")
+        agree = [n for n in PARAMETERS if n not in differ]
+        detail = "; ".join(f"{', '.join(names)} {verb if len(names) > 1 else verb + 's'}"
+                           for names, verb in ((differ, "differ"), (agree, "agree"))
+                           if names and differ)
         rows.append(("position_grads", t, all(r[0] for r in each.values()), not differ,
                      max(r[2] for r in each.values()), detail))
     want_loss, want = autograd_loss_and_grads(params, tokens, title_length)

@@ -97,14 +97,19 @@ def learner(mistake=None):
         last = 1 if mistake == "the walk back stops at t = 2" else 0
         for t in range(T - 1, last, -1):
             if t >= title_length:
-                step_loss, dE, d_state = reference.logits_backward(embedding, states[t],
-                                                                   tokens[t])
+                read = states[t - 1] if mistake == "the logits read s_{t-1}" else states[t]
+                _, dE, d_state = reference.logits_backward(embedding, read, tokens[t])
+                step_loss = reference.logits_backward(embedding, states[t], tokens[t])[0]
                 total, d_embedding, grad = total + step_loss, d_embedding + dE, grad + d_state
             delta = reference.activation_backward(grad, middles[t - 1])
             d_bias += delta
             dW, du = reference.ih_backward(ih, embeddeds[t - 1], delta)
             d_ih += dW
-            d_embedding += reference.embedding_activation_backward(embedding, tokens[t - 1], du)
+            d_input = reference.embedding_activation_backward(embedding, tokens[t - 1], du)
+            if mistake == "d E overwritten":
+                d_embedding[tokens[t - 1]] = d_input[tokens[t - 1]]
+            else:
+                d_embedding += d_input
             dS, grad = reference.hh_backward(S, states[t - 1], delta)
             d_scaled_hh += dS
             if mistake == "no recurrent term":
@@ -151,7 +156,7 @@ def test_a_missing_recurrent_term_is_located_at_the_second_step_back():
     assert wrong_steps == {0, 1, 2, 3, 4, 5}           # t = 6 reads the logits only
     lines = comparison.report().splitlines()
     assert lines[0].startswith("positions: agrees for t < 2; from t = 2 its gradient differs: "
-                               "embedding, ih, bias differ; hh agree")
+                               "embedding, ih, bias differ; hh agrees")
     assert "recurrent term" in lines[0]
     assert lines[1] == ("steps: agrees for t >= 6; from t = 5 the carried state gradient "
                         "differs (the recurrent term S^T delta?)")
@@ -194,11 +199,14 @@ def test_repeated_inputs_leave_out_their_steps_only():
 def test_without_torch_jax_is_the_witness(monkeypatch):
     pytest.importorskip("jax", reason="JAX is optional")
     monkeypatch.setitem(sys.modules, "torch", None)
-    right = compare_with_autograd(_learner_model(), DISTINCT, 2, loss_and_grads=learner())
+    tokens = DISTINCT[:5]                 # JAX runs op by op here: a short document
+    right = compare_with_autograd(_learner_model(), tokens, 2, loss_and_grads=learner())
     assert right.all_close, right.table()
-    wrong = compare_with_autograd(_learner_model(), DISTINCT, 2,
+    assert max(r.max_difference for r in right.rows) < 1e-13
+    wrong = compare_with_autograd(_learner_model(), tokens, 2,
                                   loss_and_grads=learner("no recurrent term"))
-    assert "from t = 5 the carried state gradient differs" in wrong.report()
+    assert ("steps: agrees for t >= 3; from t = 2 the carried state gradient differs"
+            in wrong.report())
 
 
 def test_without_torch_or_jax_the_error_says_how_to_install_one(monkeypatch):
@@ -229,3 +237,27 @@ def test_a_document_of_one_token_has_positions_but_no_steps():
     assert [r.tensor for r in comparison.rows if r.step is not None] == [
         "position_loss", "position_grads"]
     assert "steps: none (a document of one token has no step)" in comparison.report()
+
+
+def test_logits_that_read_the_state_before_are_named_and_steps_are_not_guessed():
+    needs_torch()
+    comparison = compare_with_autograd(_learner_model(), DISTINCT, 2,
+                                       loss_and_grads=learner("the logits read s_{t-1}"))
+    lines = comparison.report().splitlines()
+    assert lines[1] == ("the logits' share of d embedding differs (rows [7, 8], read by no "
+                        "step): the logits section?")
+    assert lines[2] == ("steps: each step's row of d embedding holds the logits' share too, "
+                        "which differs: no step can be told apart until the logits agree")
+
+
+def test_an_overwritten_d_embedding_is_told_from_a_wrong_delta():
+    needs_torch()
+    comparison = compare_with_autograd(_learner_model(), DISTINCT, 2,
+                                       loss_and_grads=learner("d E overwritten"))
+    lines = comparison.report().splitlines()
+    assert "its gradient differs: embedding differs; ih, hh, bias agree (only d embedding" \
+        in lines[0]
+    assert lines[1] == ("steps: from t = 6 the row of the step's input differs, but ih and "
+                        "bias agree, so delta_t does: the embedding activation, or a d E "
+                        "overwritten (=) instead of summed (+=)?")
+    assert lines[2] == "whole document: embedding differs; loss, ih, hh, bias agree"
