@@ -26,6 +26,12 @@ the learner's function:
 
 The parameters' gradients of the whole document (summed over steps) are
 compared too.  Autograd is PyTorch's, else JAX's; both run in float64.
+
+What the probes cannot see, the report does not guess: when the logits'
+share differs, every step's row differs with it and no step is named; when
+a step's row differs while the whole document's d W_ih and d b agree (so
+delta_t does), the report names the row itself (the embedding activation,
+or a d E overwritten instead of summed), not the carried gradient.
 """
 
 import numpy as np
