@@ -16,7 +16,10 @@ typeset the page, and reports:
 * **resources** (stylesheets, scripts, fonts, images) whose request failed;
 * **links**: every internal ``href`` must name an existing file, and its
   ``#fragment`` an element of that page with that ``id`` (or ``name``);
-* **script errors**: an exception thrown by the page's JavaScript.
+* **script errors**: an exception thrown by the page's JavaScript;
+* **collapsed code**: every ``<details>`` is opened first, so that what it
+  holds is rendered and checked like the rest, and each "Show the code" block
+  (``details.show-code``) must then show code (a ``<pre>`` of nonzero height).
 
 Exit status 1 and one line per problem when anything is wrong, else 0 with a
 summary.  ``--screenshots DIR`` also saves a full-page PNG of every page at
@@ -44,6 +47,8 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrom
 PAGE_SCRIPT = r"""
 (async () => {
   const sleep = ms => new Promise(r => setTimeout(r, ms));
+  // a collapsed block ("Show the code") is checked as a reader sees it once opened
+  for (const d of document.querySelectorAll('details')) d.open = true;
   const hasMath = document.querySelector('.math, mjx-container') !== null;
   if (hasMath) {
     for (let i = 0; i < 200 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++)
@@ -69,7 +74,10 @@ PAGE_SCRIPT = r"""
   const links = Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'));
   const ids = Array.from(document.querySelectorAll('[id]')).map(e => e.id).concat(
     Array.from(document.querySelectorAll('a[name]')).map(e => e.getAttribute('name')));
-  return {mathErrors, untypeset, brokenImages, links, ids,
+  const emptyCode = Array.from(document.querySelectorAll('details.show-code')).filter(d =>
+    !Array.from(d.querySelectorAll('pre')).some(p => p.getBoundingClientRect().height > 0)
+  ).map(d => (d.querySelector('summary') || d).textContent.trim());
+  return {mathErrors, untypeset, brokenImages, links, ids, emptyCode,
           height: Math.ceil(document.documentElement.scrollHeight)};
 })()
 """
@@ -338,6 +346,7 @@ def page_problems(page, found):
     problems += [f"{page}: image did not load: {src}" for src in found["brokenImages"]]
     problems += [f"{page}: failed to load {what}" for what in found["failedLoads"]]
     problems += [f"{page}: script error: {text}" for text in found["scriptErrors"]]
+    problems += [f"{page}: {summary!r} opens on no visible code" for summary in found["emptyCode"]]
     return problems
 
 

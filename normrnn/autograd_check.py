@@ -36,9 +36,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import reference
+from .autograd_probe import probe
 
-__all__ = ["BACKENDS", "Row", "Comparison", "compare_with_autograd", "normrnn_intermediates",
-           "autograd_intermediates", "norms_gradient", "available_backend"]
+__all__ = ["BACKENDS", "Row", "Comparison", "LearnerComparison", "compare_with_autograd",
+           "normrnn_intermediates", "autograd_intermediates", "norms_gradient", "available_backend"]
 
 #: The autograd frameworks that can be the witness, in the order tried.
 BACKENDS = ("torch", "jax")
@@ -63,6 +64,9 @@ class Row:
         Equal to within ``rtol`` relative to the largest autograd entry.
     max_difference : float
         max |normrnn - autograd|.
+    detail : str
+        For a learner's function: what the row covers or which gradients
+        differ; ``""`` otherwise.
     """
 
     tensor: str
@@ -70,6 +74,7 @@ class Row:
     exact: bool
     close: bool
     max_difference: float
+    detail: str = ""
 
 
 @dataclass
@@ -96,6 +101,102 @@ class Comparison:
         lines += [f"{r.tensor:<20}{'' if r.index is None else r.index:>5}  "
                   f"{'yes' if r.exact else 'no':<6}{'yes' if r.close else 'NO':<8}"
                   f"{r.max_difference:>15.2e}" for r in self.rows]
+        return "\n".join(lines)
+
+
+@dataclass
+class LearnerComparison(Comparison):
+    """A learner's ``loss_and_grads`` beside autograd (see :mod:`normrnn.autograd_probe`).
+
+    ``rows`` are :class:`Row` s of the tensors ``position_loss`` and
+    ``position_grads`` (the prefix x_0 .. x_t scored at t only, for every t),
+    ``logits_share`` (the rows of d E that no step reads), ``step_input``
+    (row x_t of d E, for every step t whose token no other step reads) and
+    ``loss``, ``embedding``, ``ih``, ``hh``, ``bias`` of the whole document.
+    """
+
+    def _first(self, tensor, key):
+        wrong = [r for r in self.rows if r.tensor == tensor and not r.close]
+        return min(wrong, key=key) if wrong else None
+
+    def _positions(self):
+        positions = [r.index for r in self.rows if r.tensor == "position_loss"]
+        first = self._first("position_loss", lambda r: r.index)
+        grads = self._first("position_grads", lambda r: r.index)
+        if first is None and grads is None:
+            return (f"positions t = 0 .. {max(positions)}: the loss at each position and its "
+                    "gradient agree")
+        k = min(r.index for r in (first, grads) if r is not None)
+        what = [w for w, r in (("the loss at t", first), ("its gradient", grads))
+                if r is not None and r.index == k]
+        detail = f": {grads.detail}" if grads is not None and grads.index == k else ""
+        only_embedding = grads is not None and grads.index == k and grads.detail.startswith(
+            "embedding differs;")
+        hint = ("the loss at position 0: is it scored when title_length = 0?" if k == 0 else
+                "only d embedding: the embedding activation, the logits' share, or a d E "
+                "overwritten (=) instead of summed (+=)?" if only_embedding else
+                "one step back from the logits: the logits, activation, bias, ih or "
+                "embedding activation section?" if k == 1 else
+                "the first loss whose gradient is carried back through S: the recurrent "
+                "term, hh or the row normalisation?" if k == 2 else
+                "carried over several steps: a sum (+=) that overwrites, or an index off "
+                "by one?")
+        agree = "" if k == 0 else f"agrees for t < {k}; "
+        verb = "differ" if len(what) > 1 else "differs"
+        return f"positions: {agree}from t = {k} {' and '.join(what)} {verb}{detail} ({hint})"
+
+    def _steps(self):
+        steps = sorted((r for r in self.rows if r.tensor == "step_input"),
+                       key=lambda r: -r.index)
+        if not steps:
+            positions = sum(r.tensor == "position_loss" for r in self.rows)
+            return ("steps: none (a document of one token has no step)" if positions == 1 else
+                    "steps: every token is read by more than one step (give distinct inputs)")
+        wrong = [r for r in steps if not r.close]
+        covered = ", ".join(str(r.index) for r in reversed(steps))
+        if not wrong:
+            return (f"steps t = {covered}: the gradient reaching each step's input agrees "
+                    "(row x_t of d embedding)")
+        if self._first("logits_share", lambda r: 0) is not None:
+            return ("steps: each step's row of d embedding holds the logits' share too, which "
+                    "differs: no step can be told apart until the logits agree")
+        j = wrong[0].index
+        if all(r.close for r in self.rows if r.tensor in ("ih", "bias") and r.index is None):
+            return (f"steps: from t = {j} the row of the step's input differs, but ih and bias "
+                    "agree, so delta_t does: the embedding activation, or a d E overwritten (=) "
+                    "instead of summed (+=)?")
+        if j == steps[0].index:
+            return (f"steps: from the last step, t = {j}, the gradient reaching the input "
+                    "differs (the first step back from the logits: the activation, ih or "
+                    "embedding activation?)")
+        if j == 0 and len(wrong) == 1:
+            return ("steps: agrees for t >= 1; from t = 0 the gradient reaching the input "
+                    "differs (does the walk back stop one step early? it must reach t = 1)")
+        return (f"steps: agrees for t >= {j + 1}; from t = {j} the carried state gradient "
+                "differs (the recurrent term S^T delta?)")
+
+    def report(self):
+        """Where the learner's function first parts from autograd, in a few lines.
+
+        Returns
+        -------
+        str
+        """
+        if self.all_close:
+            return ("agrees with autograd: the loss at every position, the gradient reaching "
+                    "every step, and every parameter's gradient\n" + self._steps())
+        lines = [self._positions()]
+        logits = self._first("logits_share", lambda r: 0)
+        if logits is not None:
+            lines.append(f"the logits' share of d embedding differs ({logits.detail}, read "
+                         "by no step): the logits section?")
+        lines.append(self._steps())
+        whole = [r for r in self.rows if r.index is None and r.tensor != "logits_share"]
+        differ = [r.tensor for r in whole if not r.close]
+        agree = [r.tensor for r in whole if r.close]
+        lines.append("whole document: " + "; ".join(
+            f"{', '.join(names)} {verb if len(names) > 1 else verb + 's'}"
+            for names, verb in ((differ, "differ"), (agree, "agree")) if names))
         return "\n".join(lines)
 
 
@@ -352,8 +453,9 @@ def norms_gradient(hh, d_scaled_hh, *, keepdims=True, backend=None):
     return norms.grad.numpy().ravel().copy()
 
 
-def compare_with_autograd(model, tokens, title_length, *, rtol=1e-10, backend=None):
-    """Compare normrnn's per-step gradients with autograd's, tensor by tensor.
+def compare_with_autograd(model, tokens, title_length, *, rtol=1e-10, backend=None,
+                          loss_and_grads=None):
+    """Compare per-step gradients with autograd's: normrnn's own, or a learner's function's.
 
     Parameters
     ----------
@@ -365,23 +467,43 @@ def compare_with_autograd(model, tokens, title_length, *, rtol=1e-10, backend=No
         "Approximately equal": max |difference| <= rtol * max |autograd|.
     backend : {"torch", "jax"} or None, optional
         The framework to ask; None: whichever is installed, PyTorch first
-        (:func:`available_backend`).
+        (:func:`available_backend`); a learner's function is compared
+        with PyTorch, else JAX.
+    loss_and_grads : callable, optional
+        A learner's whole-document BPTT, called as
+        ``loss_and_grads(embedding, ih, hh, bias, tokens, title_length)`` and
+        returning ``(loss, grads)`` as :func:`normrnn.reference.loss_and_grads`.
+        Default: normrnn's own sections, compared intermediate by
+        intermediate.  A learner's function is probed on every prefix of
+        ``tokens`` and on the whole document (see
+        :mod:`normrnn.autograd_probe`); give ``tokens`` whose inputs are
+        distinct (e.g. ``list(range(T))``) to see every step.
 
     Returns
     -------
     Comparison
         One :class:`Row` per tensor and position or step, ordered by tensor
-        then t.
+        then t; a :class:`LearnerComparison`, whose ``report()`` says where
+        the function first parts from autograd, for ``loss_and_grads``.
 
     Raises
     ------
     ImportError
         The framework asked for (or, with ``backend=None``, both) is not
         installed; the message says how to install it.
+    TypeError
+        ``loss_and_grads`` is not callable.
+    ValueError
+        ``title_length`` is outside [0, len(tokens)), or the learner's
+        function returns something other than ``(loss, grads)`` with a
+        gradient shaped like each parameter.  Whatever the learner's function
+        raises is raised as it is.
     """
     params = [getattr(model, name).astype(np.float64) for name in
               ("embedding", "ih", "hh", "bias")]
     tokens = [int(x) for x in tokens]
+    if loss_and_grads is not None:
+        return _compare_learner(loss_and_grads, params, tokens, title_length, rtol)
     theirs = autograd_intermediates(*params, tokens, title_length, backend=backend)
     ours = normrnn_intermediates(*params, tokens, title_length)
     order = ("g", "delta", "dz", "d_embedding_logits", "d_embedding_input", "d_ih",
@@ -395,3 +517,14 @@ def compare_with_autograd(model, tokens, title_length, *, rtol=1e-10, backend=No
                         difference <= rtol * scale if scale > 0 else difference == 0.0,
                         difference))
     return Comparison(rows, rtol)
+
+
+def _compare_learner(loss_and_grads, params, tokens, title_length, rtol):
+    if not callable(loss_and_grads):
+        raise TypeError("loss_and_grads must be a function "
+                        f"(got {type(loss_and_grads).__name__})")
+    if not (isinstance(title_length, (int, np.integer)) and 0 <= title_length < len(tokens)):
+        raise ValueError(f"title_length must be an integer in [0, {len(tokens)}), "
+                         f"got {title_length!r}")
+    rows = [Row(*row) for row in probe(loss_and_grads, params, tokens, int(title_length), rtol)]
+    return LearnerComparison(rows, rtol)

@@ -131,3 +131,20 @@ def test_internal_targets():
     assert checker.internal_target("/r", "a/b.html", "#y") == ("a/b.html", "y")
     assert checker.internal_target("/r", "a/b.html", "https://e.org/") is None
     assert checker.internal_target("/r", "a/b.html", "mailto:x@y") is None
+
+
+@needs_chromium
+def test_collapsed_code_is_opened_and_must_show_code(tmp_path):
+    (tmp_path / "dot.png").write_bytes(PNG)
+    (tmp_path / "index.html").write_text(_page(
+        '<details class="show-code"><summary>Show the code</summary>'
+        '<pre>def bias_backward(delta):</pre><img src="dot.png"></details>'))
+    (tmp_path / "empty.html").write_text(_page(
+        '<details class="show-code"><summary>Show the kernel</summary><p>words</p></details>'
+        '<details><summary>More</summary><img src="gone.png"></details>'))
+    problems, count = checker.check_site(str(tmp_path))
+    assert count == 2
+    found = _by_page(problems)
+    assert "index.html" not in found
+    assert "'Show the kernel' opens on no visible code" in found["empty.html"]
+    assert "image did not load: gone.png" in found["empty.html"]     # what it holds is checked too

@@ -827,6 +827,64 @@ def drop_sourceless_modules(app):
     return []
 
 
+#: Inline on every page: a collapsed block is printed open (and closed again after).
+OPEN_TO_PRINT = """
+(() => {
+  let opened = [];
+  window.addEventListener("beforeprint", () => {
+    opened = Array.from(document.querySelectorAll("details:not([open])"));
+    opened.forEach(d => { d.open = true; });
+  });
+  window.addEventListener("afterprint", () => {
+    opened.forEach(d => { d.open = false; });
+    opened = [];
+  });
+})();
+"""
+
+
+class details(nodes.General, nodes.Element):
+    """A block the reader opens on request: HTML ``<details>`` with a ``<summary>``."""
+
+
+def _visit_details_html(self, node):
+    self.body.append(self.starttag(node, "details"))
+    self.body.append(f"<summary>{self.encode(node['summary'])}</summary>\n")
+
+
+def _depart_details_html(self, node):
+    self.body.append("</details>\n")
+
+
+def _visit_details_plain(self, node):
+    """Other builders (LaTeX, text, ...) print the block as it is, open."""
+
+
+def _depart_details_plain(self, node):
+    pass
+
+
+class ShowCodeDirective(SphinxDirective):
+    """``.. show-code:: [summary]``: its body collapsed below the derivation, open on request.
+
+    The body is parsed as usual and written into the page (an HTML
+    ``<details>`` element, closed; summary "Show the code" by default), so it
+    is printed in the HTML, indexed by the search, and opened by a click.  A
+    learner can read the derivation first without seeing the answer.
+    """
+
+    has_content = True
+    optional_arguments = 1
+    final_argument_whitespace = True
+
+    def run(self):
+        node = details(summary=self.arguments[0] if self.arguments else "Show the code")
+        node["classes"].append("show-code")
+        self.set_source_info(node)
+        self.state.nested_parse(self.content, self.content_offset, node)
+        return [node]
+
+
 def setup(app):
     app.add_directive("gradcheck", GradcheckDirective)
     app.add_directive("erratum-check", ErratumCheckDirective)
@@ -835,6 +893,11 @@ def setup(app):
     app.add_directive("cython-annotated", CythonAnnotatedDirective)
     app.add_directive("cython-scores", CythonScoresDirective)
     app.add_directive("cython-snippet", CythonSnippetDirective)
+    app.add_directive("show-code", ShowCodeDirective)
+    plain = (_visit_details_plain, _depart_details_plain)
+    app.add_node(details, html=(_visit_details_html, _depart_details_html), latex=plain,
+                 text=plain, man=plain, texinfo=plain)
+    app.add_js_file(None, body=OPEN_TO_PRINT)
     app.add_config_value("normrnn_annotate_kernels", True, "env")
     app.connect("builder-inited", annotate_kernels)
     app.connect("build-finished", _fail_on_unexpected)

@@ -19,6 +19,7 @@
 
 import inspect
 import json
+import os
 import re
 import sys
 import textwrap
@@ -31,7 +32,7 @@ from .grading import Grade, function_name
 from .isolated import SECONDS, grade_file
 from .loader import solution_path
 from .sandbox import GraderBroken
-from .skeletons import TEST_FILE, skeleton, test_file
+from .skeletons import TEST_FILE, docs_base, skeleton, test_file
 
 __all__ = ["configure", "run", "check_folder", "format_progress"]
 
@@ -49,7 +50,8 @@ def configure(parser):
     start.add_argument("dir", type=Path, metavar="DIR")
     start.add_argument("--docs-url", default=None,
                        help="base of the docs links in the skeletons (default: "
-                       "$NORMRNN_DOCS_URL, else 'docs', the path inside a docs build)")
+                       "$NORMRNN_DOCS_URL, else the docs built in the source tree, "
+                       "else the published docs); start says which it used")
     start.set_defaults(action_run=_start)
     check = sub.add_parser("check", help="grade the exercises in DIR",
                            description="Grade the exercises in DIR and print a progress "
@@ -93,22 +95,47 @@ def _exercise_name(name):
 
 def _start(args):
     folder = args.dir
+    if folder.is_symlink() and not folder.exists():
+        raise UsageError(f"{folder} is a link to nothing: choose a folder")
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{show_path(folder)} exists and is not a folder")
-    files = {solution_path(folder, name): skeleton(name, args.docs_url) for name in EXERCISES}
+    base, source = docs_base(args.docs_url)
+    files = {solution_path(folder, name): skeleton(name, base) for name in EXERCISES}
     files[folder / TEST_FILE] = test_file()
-    existing = [str(path) for path in files if path.exists()]
+    # every target checked before any is written; lexists sees a link to nothing too
+    existing = [path for path in files if os.path.lexists(path)]
     if existing:
-        raise UsageError(f"{show_path(existing[0])} exists; start never overwrites a learner's files "
+        link = (f" (a link to {show_path(os.readlink(existing[0]))}: start never writes through a link)"
+                if existing[0].is_symlink() else "")
+        raise UsageError(f"{show_path(existing[0])} exists{link}; start never overwrites a learner's files "
                          f"({len(existing)} of {len(files)} exist): choose a new folder")
-    folder.mkdir(parents=True, exist_ok=True)
-    for path, text in files.items():
-        with open(path, "x", encoding="utf-8") as handle:   # "x": never overwrite
-            handle.write(text)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_new(files)
+    except OSError as exc:
+        raise UsageError(f"cannot write into {show_path(folder)}: {exc.strerror or exc}") from None
     print(f"wrote {len(files) - 1} exercises and {TEST_FILE} into {show_path(folder)}")
+    print(f"docs links: {show_path(base)} ({source})")
     print(f"next: edit {show_path(solution_path(folder, EXERCISES[0]))}, then "
           f"`normrnn exercise check {show_path(folder)}`")
     return 0
+
+
+def _write_new(files):
+    """Create each file, never through a link nor over a file; on failure remove those made."""
+    made = []
+    try:
+        for path, text in files.items():
+            # O_EXCL refuses any existing name, a link included; O_NOFOLLOW says so twice
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            descriptor = os.open(path, flags, 0o644)
+            made.append(path)
+            with open(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(text)
+    except OSError:
+        for path in made:
+            path.unlink(missing_ok=True)
+        raise
 
 
 # --- check -------------------------------------------------------------------------

@@ -9,19 +9,33 @@ skeleton's signature, docstring and hint, so that a notebook reads on its
 own; ``tests/test_exercise_notebooks.py`` keeps the two equal.
 
 The links are ``<docs>/sections/<name>.html`` (``<docs>/bptt.html`` for the
-whole document), ``<docs>`` being the ``--docs-url`` given to
-``normrnn exercise start``, else the environment variable
-``NORMRNN_DOCS_URL``, else ``docs``: the path of the pages inside a build of
-the documentation (``docs/_build/html``), relative to its root.
+whole document), written into each skeleton as data (a string literal made
+by ``repr``, never pasted into source), so that no base can break or inject
+code.  ``<docs>`` is, in this order (see :func:`docs_base`): the
+``--docs-url`` given to ``normrnn exercise start``; the environment variable
+``NORMRNN_DOCS_URL``; a build of the documentation found next to the
+package's source tree or in the current folder (``docs/_build/html``), as a
+``file://`` URL; else :data:`UNBUILT_DOCS`, the place inside a source
+checkout where ``python -m sphinx docs docs/_build/html`` puts the docs.
+``start`` says which.
 """
 
 import os
 import textwrap
+from pathlib import Path
 
 from .cases import EXERCISES
 from .grading import function_name
 
-__all__ = ["SKELETONS", "TEST_FILE", "docs_url", "skeleton", "test_file"]
+__all__ = ["SKELETONS", "TEST_FILE", "UNBUILT_DOCS", "built_docs", "docs_base",
+           "docs_url", "skeleton", "test_file"]
+
+#: Where the skeletons' links point when no base is given and no docs build is
+#: found: the folder of a normrnn source checkout that the docs build writes.
+UNBUILT_DOCS = "docs/_build/html"
+
+#: Where a docs build lies inside a source tree.
+BUILD = Path("docs", "_build", "html")
 
 #: Exercise -> (arguments, docs page, title, what to compute, shapes, hint).
 SKELETONS = {
@@ -183,21 +197,69 @@ grads : dict
 }
 
 
+def _build_roots():
+    """Where a docs build may lie: the package's source tree, then the current folder."""
+    return [Path(__file__).resolve().parents[2] / BUILD, Path.cwd() / BUILD]
+
+
+def built_docs():
+    """The folder of a docs build, if one can be found; else None.
+
+    Looked for next to the package's source tree (a clone or an editable
+    install: ``<tree>/docs/_build/html``), then in the current folder.  A
+    folder counts when it holds ``bptt.html`` and ``sections/``.
+
+    Returns
+    -------
+    Path or None
+    """
+    for root in _build_roots():
+        if (root / "bptt.html").is_file() and (root / "sections").is_dir():
+            return root.resolve()
+    return None
+
+
+def docs_base(base=None):
+    """The base of the docs links, and where it came from.
+
+    Parameters
+    ----------
+    base : str, optional
+        A base given by the learner (``--docs-url``); it wins.
+
+    Returns
+    -------
+    base : str
+    source : str
+        Where ``base`` came from, as ``normrnn exercise start`` says it.
+    """
+    if base:
+        return base, "given with --docs-url"
+    if os.environ.get("NORMRNN_DOCS_URL"):
+        return os.environ["NORMRNN_DOCS_URL"], "from NORMRNN_DOCS_URL"
+    built = built_docs()
+    if built is not None:
+        return built.as_uri(), "the docs built in this source tree"
+    return UNBUILT_DOCS, ("no docs build found: the links name pages of a normrnn source "
+                          "checkout's docs build (python -m sphinx docs docs/_build/html); "
+                          "pass --docs-url or set NORMRNN_DOCS_URL to point them at one")
+
+
 def docs_url(page, base=None):
-    """The URL (or relative path) of the docs page ``page``, e.g. ``sections/hh``.
+    """The URL (or path) of the docs page ``page``, e.g. ``sections/hh``.
 
     Parameters
     ----------
     page : str
     base : str, optional
-        Default: ``$NORMRNN_DOCS_URL``, else ``"docs"``.
+        Default: :func:`docs_base`'s choice.
 
     Returns
     -------
     str
     """
-    base = base or os.environ.get("NORMRNN_DOCS_URL") or "docs"
-    return f"{base.rstrip('/')}/{page}.html"
+    base, _ = docs_base(base)
+    return f"{base.rstrip('/').rstrip(chr(92))}/{page}.html"
 
 
 def skeleton(name, docs=None):
@@ -218,10 +280,12 @@ def skeleton(name, docs=None):
     fn = function_name(name)
     imports = "import numpy as np\n"
     doc = textwrap.indent(f"{what}\n\nParameters\n----------\n{shapes}\n\nHint\n----\n"
-                          + textwrap.fill(hint, 76) + f"\n\nThe derivation, step by step: "
-                          f"\"{title}\",\n{docs_url(page, docs)}", "    ")
+                          + textwrap.fill(hint, 76) + "\n\nThe derivation, step by step: "
+                          f"the page \"{title}\", DOCS above.", "    ")
+    # The link is data: repr makes a literal of any string, quotes and backslashes included.
+    link = f"#: The derivation, step by step: \"{title}\".\nDOCS = {docs_url(page, docs)!r}\n"
     return (f'"""Exercise: {title}.\n\nWrite {fn} below, then grade it:\n\n'
-            f'    normrnn exercise check . --section {name}\n"""\n\n{imports}\n\n'
+            f'    normrnn exercise check . --section {name}\n"""\n\n{imports}\n{link}\n\n'
             f'def {fn}({args}):\n    """{doc.lstrip()}\n    """\n'
             f'    raise NotImplementedError("{fn}: your derivation goes here")\n')
 
