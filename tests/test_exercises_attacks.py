@@ -344,3 +344,13 @@ def test_forged_outcomes_of_every_shape_fail_that_exercise_only(tmp_path):
           "        except OSError:\n            pass\n    return delta.copy()\n")
     result = grade_file(tmp_path, "bias")
     assert not result.passed and "cannot read" in result.message
+
+
+def test_check_leaves_the_learners_folder_as_it_was(tmp_path, capsys):
+    for name in EXERCISES:
+        solve(tmp_path / "work", name)
+    (tmp_path / "work" / "helper.py").write_text("SCALE = 1\n")
+    before = sorted(p.relative_to(tmp_path) for p in (tmp_path / "work").rglob("*"))
+    status, out, _ = run(capsys, "check", tmp_path / "work", "--json")
+    assert status == 0, out
+    assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "work").rglob("*")) == before

@@ -5,11 +5,14 @@ terminal (``ESC[31m``).  Every message naming a corpus, a checkpoint, an
 output or a folder shows it through :func:`normrnn._printable.show_path`.
 """
 
+import textwrap
+
 import pytest
 from _cli import assert_user_error, run_cli
 
 from normrnn import _printable
 from normrnn.cli import outputs
+from normrnn.cli.diagnosis import diagnose
 from normrnn.cli.train import _print_summary
 from normrnn.data import CorpusError, load_corpus
 from normrnn.training.checkpoint import CheckpointError, load_checkpoint
@@ -83,12 +86,15 @@ def test_the_training_summary_escapes_its_paths(capsys):
     info = {"steps": 1, "epochs": 0, "tokens": 10, "elapsed_seconds": 0.5,
             "tokens_per_second": 20, "train_bits_per_token": 1.0,
             "valid_bits_per_token": 1.0, "unigram_bits_per_token": 2.0,
-            "plot": "p\x1b[31m.png", "stopped_by": "interrupted"}
+            "bigram_bits_per_token": None, "documents": None, "duplicate_documents": None,
+            "valid_documents": None, "valid_documents_in_training": None,
+            "checkpoint": "m\x1b[31m.npz", "plot": "p\x1b[31m.png", "stopped_by": "interrupted"}
     _print_summary(info, "data\n.jsonl", "m\x1b[31m.npz")
     out = capsys.readouterr().out
     for name in ("p\x1b[31m.png", "data\n.jsonl", "m\x1b[31m.npz"):
         assert_escaped(out, name)
-    assert len(out.splitlines()) == 5
+    sentences = "\n".join(textwrap.fill(s, width=88) for s in diagnose(info))
+    assert len(out.splitlines()) == 5 + len(sentences.splitlines())
 
 
 def test_exercise_start_names_a_hostile_folder_escaped(tmp_path):

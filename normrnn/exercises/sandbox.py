@@ -25,7 +25,8 @@ executes a program with a clean environment escapes this watch (a cgroup
 would hold it; none is assumed).  Its time is still not the grade's: the
 grading process never waits for it.
 
-The child is started as ``python -I child.py`` with the folder of the
+The child is started as ``python -I -B child.py`` (``-B``: no
+``__pycache__`` written into the learner's folder) with the folder of the
 :mod:`normrnn` that runs this module on its path, so the learner's working
 folder or ``PYTHONPATH`` never decides which grader runs; if the child cannot
 start, that is the grader's failure (:class:`GraderBroken`), never the
@@ -230,7 +231,7 @@ def run_child(request, *, folder, seconds, memory):
         stdin.write(json.dumps(request).encode())
         stdin.seek(0)
         try:
-            process = subprocess.Popen([sys.executable, "-I", str(_CHILD)], stdin=stdin,
+            process = subprocess.Popen([sys.executable, "-I", "-B", str(_CHILD)], stdin=stdin,
                                        stdout=output_write, stderr=output_write,
                                        pass_fds=(channel_write,), cwd=folder, env=env,
                                        start_new_session=True)
