@@ -19,7 +19,8 @@ typeset the page, and reports:
 * **script errors**: an exception thrown by the page's JavaScript;
 * **collapsed code**: every ``<details>`` is opened first, so that what it
   holds is rendered and checked like the rest, and each "Show the code" block
-  (``details.show-code``) must then show code (a ``<pre>`` of nonzero height).
+  (``details.show-code``) must then show code (a ``<pre>`` of nonzero height);
+* **empty sidebars**: a visible "Section Navigation" column with no link in it.
 
 Exit status 1 and one line per problem when anything is wrong, else 0 with a
 summary.  ``--screenshots DIR`` also saves a full-page PNG of every page at
@@ -77,7 +78,10 @@ PAGE_SCRIPT = r"""
   const emptyCode = Array.from(document.querySelectorAll('details.show-code')).filter(d =>
     !Array.from(d.querySelectorAll('pre')).some(p => p.getBoundingClientRect().height > 0)
   ).map(d => (d.querySelector('summary') || d).textContent.trim());
-  return {mathErrors, untypeset, brokenImages, links, ids, emptyCode,
+  // a visible "Section Navigation" sidebar with no link in it is an empty column
+  const emptyNav = Array.from(document.querySelectorAll('nav.bd-docs-nav')).some(n =>
+    n.getBoundingClientRect().width > 0 && n.querySelectorAll('a').length === 0);
+  return {mathErrors, untypeset, brokenImages, links, ids, emptyCode, emptyNav,
           height: Math.ceil(document.documentElement.scrollHeight)};
 })()
 """
@@ -347,6 +351,8 @@ def page_problems(page, found):
     problems += [f"{page}: failed to load {what}" for what in found["failedLoads"]]
     problems += [f"{page}: script error: {text}" for text in found["scriptErrors"]]
     problems += [f"{page}: {summary!r} opens on no visible code" for summary in found["emptyCode"]]
+    if found.get("emptyNav"):
+        problems.append(f"{page}: an empty 'Section Navigation' sidebar (no page under it)")
     return problems
 
 

@@ -150,7 +150,8 @@ html_context = {"default_mode": "light"}
 # Pages without sub-pages: no left sidebar (it would hold only an empty
 # "Section Navigation" heading).
 html_sidebars = {page: [] for page in ("index", "installation", "model", "bptt", "errata",
-                                       "exercises", "performance", "guarantees", "cython")}
+                                       "exercises", "classroom", "performance", "guarantees",
+                                       "cython")}
 # The section pages show NumPy and Cython side by side: they get the whole
 # width (the sections' index, previous/next and the top bar still lead
 # from one to the next).

@@ -148,3 +148,13 @@ def test_collapsed_code_is_opened_and_must_show_code(tmp_path):
     assert "index.html" not in found
     assert "'Show the kernel' opens on no visible code" in found["empty.html"]
     assert "image did not load: gone.png" in found["empty.html"]     # what it holds is checked too
+
+
+@needs_chromium
+def test_an_empty_section_navigation_is_reported(tmp_path):
+    nav = '<nav class="bd-docs-nav" aria-label="Section Navigation"><p>Section Navigation</p>{}</nav>'
+    (tmp_path / "index.html").write_text(_page(nav.format('<a href="index.html">a page</a>')))
+    (tmp_path / "empty.html").write_text(_page(nav.format('<div class="bd-toc-item"></div>')))
+    problems, count = checker.check_site(str(tmp_path))
+    assert count == 2
+    assert problems == ["empty.html: an empty 'Section Navigation' sidebar (no page under it)"]
