@@ -302,6 +302,8 @@ def test_the_table_says_how_many_cases_ran_and_where_an_unknown_mistake_fails(tm
     write(tmp_path, "hh", "def hh_backward(scaled_hh, state, delta):\n"
           "    return np.outer(delta, state), scaled_hh.T @ delta + 0.1\n")
     write(tmp_path, "bias", "def bias_backward(delta):\n    return delta.astype(np.float64)\n")
+    write(tmp_path, "ih", "def ih_backward(ih, embedded, delta):\n"
+          "    raise NotImplementedError('ih_backward: your derivation goes here')\n")
     status, out, _ = run(capsys, "check", tmp_path)
     rows = {line.split()[0]: line for line in out.splitlines()[2:11]}
     assert " 2/4 " in rows["bias"] and "fails for float32" in rows["bias"]
@@ -309,7 +311,8 @@ def test_the_table_says_how_many_cases_ran_and_where_an_unknown_mistake_fails(tm
     assert " 2/4 " in rows["row_normalise"] and "fails for H = " in rows["row_normalise"]
     assert " 0/4 " in rows["hh"]
     assert "no known mistake matches: d_state fails in every case" in rows["hh"]
-    assert "(12 cases run)" in out
+    assert rows["ih"].split()[1:3] == ["not", "started"]
+    assert "(12 cases run)" in out             # a skeleton not started runs no case
 
 
 def test_uninitialised_rows_fail_in_the_child_too(tmp_path):

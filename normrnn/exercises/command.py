@@ -198,7 +198,7 @@ def format_progress(grades):
         summary = "" if g.not_started else g.summary()
         lines.append(f"{g.name:<22}{passed:<13}{cases:>7}{error:>10}  {summary}".rstrip())
     done = sum(g.passed for g in grades)
-    runs = sum(g.cases_run for g in grades)
+    runs = sum(g.cases_run for g in grades if not g.not_started)
     lines.append("-" * 86)
     lines.append(f"{done} of {len(grades)} passed ({runs} cases run)")
     return "\n".join(lines)
