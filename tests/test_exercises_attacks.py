@@ -357,3 +357,21 @@ def test_check_leaves_the_learners_folder_as_it_was(tmp_path, capsys):
     status, out, _ = run(capsys, "check", tmp_path / "work", "--json")
     assert status == 0, out
     assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "work").rglob("*")) == before
+
+
+def test_a_numerical_derivative_is_named_where_float32_cases_fail_outright(tmp_path):
+    # h = 1e-6 in the learner's dtype: float32 cases are far off, float64 ones agree to ~1e-10
+    write(tmp_path, "row_normalise", "def row_normalise_backward(hh, d_scaled_hh):\n"
+          "    H, h = hh.shape[0], 1e-6\n"
+          "    S = lambda w: w / (H * np.linalg.norm(w, axis=1, keepdims=True))\n"
+          "    d_hh = np.zeros_like(hh)\n"
+          "    for i in range(H):\n"
+          "        for j in range(H):\n"
+          "            e = np.zeros_like(hh)\n"
+          "            e[i, j] = h\n"
+          "            d_hh[i, j] = np.sum(d_scaled_hh * (S(hh + e) - S(hh - e))) / (2 * h)\n"
+          "    return d_hh\n")
+    result = grade_file(tmp_path, "row_normalise")
+    assert not result.passed and "numerical derivative" in result.flags
+    assert result.summary().startswith("agrees only to ")
+    assert "this looks like a numerical derivative, not a derivation" in result.summary()

@@ -519,10 +519,10 @@ def combine(name, cases, results, *, flags=(), forbid=()):
         case = cases[results.index(shown)]
         diagnosis = diagnose(shown.got, case, shown.tolerance, shown.failing())
         failing_outputs = {k: _where(k, results) for k in shown.failing()}
-    if numerical:
+    if numerical:                     # named even where other cases fail outright
         flags.insert(0, "numerical derivative")
-        if not wrong:
-            diagnosis = numerical_flag(numerical)
+        diagnosis = "; ".join(p for p in (numerical_flag(numerical), diagnosis if wrong else "")
+                              if p)
     refused = [f for f in flags if f in forbid]
     if refused:
         diagnosis = "; ".join(p for p in (diagnosis, "the package's own answers are not "
