@@ -184,12 +184,23 @@ def _bias_case(rng, H=5):
     return x, objective, analytic
 
 
-def _linear_case(name, rng, H=5):
-    """ih and hh are the same linear map y = M v; only the names and inputs differ.
+def _linear_inputs(name, rng, H):
+    """The inputs of the ih or hh section, and a cotangent ``w`` of its output.
 
     ``ih`` gets a Gaussian W_ih and u = f(E[x]) as the model makes it; ``hh``
     gets a row-normalised S and a state, so the two sections (and the notes'
-    errata 1 and 2) are checked on different numbers.
+    errata 1 and 2) are checked on different numbers.  The exercise cases
+    draw theirs here too.
+
+    Returns
+    -------
+    matrix, vector : str
+        The names of the two inputs.
+    forward : callable
+        ``reference.ih_forward`` or ``reference.hh_forward``.
+    x : dict
+        Input name -> array.
+    w : ndarray, shape (H,)
     """
     if name == "ih":
         matrix, vector, forward = "ih", "embedded", reference.ih_forward
@@ -199,7 +210,12 @@ def _linear_case(name, rng, H=5):
         matrix, vector, forward = "scaled_hh", "state", reference.hh_forward
         x = {matrix: reference.row_normalise(rng.normal(size=(H, H))),
              vector: rng.uniform(-1 / 3, 1, size=H)}
-    w = rng.normal(size=H)
+    return matrix, vector, forward, x, rng.normal(size=H)
+
+
+def _linear_case(name, rng, H=5):
+    """ih and hh are the same linear map y = M v; only the names and inputs differ."""
+    matrix, vector, forward, x, w = _linear_inputs(name, rng, H)
 
     def objective():
         return float(w @ forward(x[matrix], x[vector]))

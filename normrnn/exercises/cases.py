@@ -170,15 +170,7 @@ def _section(name, rng, large):
         x, rest, w = {"bias": rng.normal(size=H)}, rng.normal(size=H), rng.normal(size=H)
         return x, {"delta": w}, lambda: float(w @ (rest + x["bias"])), sizes, None
     if name in ("ih", "hh"):
-        if name == "ih":
-            matrix, vector, forward = "ih", "embedded", reference.ih_forward
-            x = {matrix: rng.normal(size=(H, H)),
-                 vector: reference.activation(rng.normal(size=H))}
-        else:
-            matrix, vector, forward = "scaled_hh", "state", reference.hh_forward
-            x = {matrix: reference.row_normalise(rng.normal(size=(H, H))),
-                 vector: rng.uniform(-1 / 3, 1, size=H)}
-        w = rng.normal(size=H)
+        matrix, vector, forward, x, w = gradcheck._linear_inputs(name, rng, H)
         return x, {"delta": w}, lambda: float(w @ forward(x[matrix], x[vector])), sizes, None
     # row_normalise, gain: rows of very different norms, so each must be scaled by its own
     x = {"hh": rng.normal(size=(H, H)) * np.logspace(-2, 2, H)[:, None]}
