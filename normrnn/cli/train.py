@@ -179,23 +179,13 @@ def summary(result, checkpoint=None, plot=None, *, bigram_bits=None, duplicates=
 BIGRAM_MAX_TOKENS = 10_000_000
 
 
-def _first_documents(documents, max_tokens):
-    """The first ``documents`` up to ``max_tokens`` scored tokens (at least one)."""
-    chosen, total = [], 0
-    for tokens, m in documents:
-        if chosen and total + len(tokens) - m > max_tokens:
-            break
-        chosen.append((tokens, m))
-        total += len(tokens) - m
-    return chosen
-
-
 def _corpus_facts(trainer):
     """The bigram baseline on the validation documents, and the split's duplicates."""
+    from ..data.corpus_setup import first_documents
     from ..data.duplicates import find_duplicates
     from ..training.ngram import ngram_bits_per_token
     corpus = trainer.corpus
-    bigram = ngram_bits_per_token(_first_documents(corpus.train, BIGRAM_MAX_TOKENS),
+    bigram = ngram_bits_per_token(first_documents(corpus.train, BIGRAM_MAX_TOKENS),
                                   corpus.valid, 2, trainer.tokenizer.vocab_size)
     return bigram, find_duplicates(corpus.train, corpus.valid)
 

@@ -9,7 +9,8 @@ from .split import split_documents
 from .tokenizer import CharTokenizer
 from .unigram import unigram_bits_per_token, unigram_counts
 
-__all__ = ["EncodedCorpus", "encode_corpus", "corpus_fingerprint", "segment_document"]
+__all__ = ["EncodedCorpus", "encode_corpus", "corpus_fingerprint", "segment_document",
+           "first_documents"]
 
 
 def corpus_fingerprint(documents):
@@ -95,7 +96,19 @@ class EncodedCorpus:
         return sum(len(t) - m for t, m in self.units)
 
 
-def _subset(documents, max_tokens):
+def first_documents(documents, max_tokens):
+    """The first ``documents`` up to ``max_tokens`` scored tokens (at least one document).
+
+    Parameters
+    ----------
+    documents : list of (ndarray, int)
+        Token arrays and their title lengths.
+    max_tokens : int
+
+    Returns
+    -------
+    list of (ndarray, int)
+    """
     subset, total = [], 0
     for tokens, m in documents:
         if subset and total + len(tokens) - m > max_tokens:
@@ -131,6 +144,6 @@ def encode_corpus(documents, tokenizer, config):
     valid = [tokenizer.encode_document(d) for d in valid_docs]
     counts = unigram_counts(train, tokenizer.vocab_size)
     units = [u for t, m in train for u in segment_document(t, m, config.segment)]
-    corpus = EncodedCorpus(train, valid, units, _subset(train, config.eval_tokens), counts,
+    corpus = EncodedCorpus(train, valid, units, first_documents(train, config.eval_tokens), counts,
                            unigram_bits_per_token(counts, valid), corpus_fingerprint(documents))
     return corpus, tokenizer
