@@ -257,3 +257,10 @@ def require_memory(needed, what, remedy):
     if available is not None and needed > available:
         raise MemoryError(f"{what} needs {format_bytes(needed)} of memory, but "
                           f"{format_bytes(available)} is available: {remedy}")
+
+
+_REMEDY = ("read it in pieces, passing each piece's last state (return_last_state=True) "
+           "as the next piece's initial_state: truncated BPTT, as normrnn.training does "
+           "(normrnn.training.evaluate computes a long document's loss that way)")
+_BATCH_REMEDY = ("pass fewer or shorter documents per call, or read long ones in pieces "
+                 "with initial_states and return_last_states (truncated BPTT)")

@@ -1,65 +1,18 @@
 """The model: parameters, loss and gradients of one document, or of many."""
 
-import threading
-
 import numpy as np
 
 from . import _validate, sections
 from ._kernels import bptt as _bptt
 from ._kernels import lockstep as _lockstep
+from .batching import (LOCKSTEP_GROUP, _local, _lockstep_workspace, _release_workspace,  # noqa: F401
+                       _workspace, run_batch)
 from .grads import LEARNED_GAIN_PARAMETER_NAMES, PARAMETER_NAMES, Grads
-from .memory import (CHECK_ABOVE, batch_memory, bytes_per_token, document_memory,
-                     format_bytes, require_memory)
-from .parallel import document_blas, map_in_order
+from .memory import _REMEDY, bytes_per_token, document_memory, format_bytes, require_memory
+from .parallel import document_blas
 
 #: The two settings of :class:`NormRNN`'s ``gain``.
 GAINS = _validate.GAINS
-
-# Per-thread scratch space of the kernels, made once, used by every model.
-_local = threading.local()
-
-
-def _thread_workspace(name, kind, vocab_size, hidden_size, dtype):
-    """This thread's workspace ``name`` of class ``kind`` for (V, H, dtype), made when missing."""
-    key = (vocab_size, hidden_size, np.dtype(dtype))
-    workspace = getattr(_local, name, None)
-    if workspace is None or workspace.key != key:
-        workspace = kind(*key)
-        setattr(_local, name, workspace)
-    return workspace
-
-
-def _workspace(vocab_size, hidden_size, dtype):
-    """This thread's :class:`~normrnn._kernels.bptt.Workspace` for (V, H, dtype)."""
-    return _thread_workspace("workspace", _bptt.Workspace, vocab_size, hidden_size, dtype)
-
-
-def _lockstep_workspace(vocab_size, hidden_size, dtype):
-    """This thread's :class:`~normrnn._kernels.lockstep.LockstepWorkspace` for (V, H, dtype)."""
-    return _thread_workspace("lockstep", _lockstep.LockstepWorkspace, vocab_size, hidden_size,
-                             dtype)
-
-
-def _release_workspace():
-    """Drop this thread's workspaces if one holds more than :data:`~normrnn.memory.CHECK_ABOVE`.
-
-    A workspace grows to the longest document (or largest batch) it has read;
-    one that a very long document made large would otherwise keep its memory
-    for good.  Small ones stay, to be reused.
-    """
-    for name in ("workspace", "lockstep"):
-        workspace = getattr(_local, name, None)
-        if workspace is not None and sum(a.nbytes for a in vars(workspace).values()
-                                         if isinstance(a, np.ndarray)) > CHECK_ABOVE:
-            setattr(_local, name, None)
-
-
-_REMEDY = ("read it in pieces, passing each piece's last state (return_last_state=True) "
-           "as the next piece's initial_state: truncated BPTT, as normrnn.training does "
-           "(normrnn.training.evaluate computes a long document's loss that way)")
-_BATCH_REMEDY = ("pass fewer or shorter documents per call, or read long ones in pieces "
-                 "with initial_states and return_last_states (truncated BPTT)")
-
 
 def _sequence(documents):
     """``list(documents)``, or a TypeError that says what a batch is."""
@@ -70,60 +23,6 @@ def _sequence(documents):
             pass
     raise TypeError("documents must be a sequence of (tokens, title_length) pairs, "
                     f"got {type(documents).__name__}")
-
-
-#: Documents a worker reads in lockstep at once (its share of a batch is read
-#: in groups of this many, longest first).  The per-step product gains
-#: little beyond a few documents (``rows_matmul.h`` reads S once per four),
-#: while the arrays kept for the backward pass grow with the group: 8
-#: documents of 256 tokens at H = 128 keep about 10 MB, which stays in cache
-#: far better than 64 documents' 80 MB (measured on a 2-core AVX2 machine:
-#: groups of 64 ran about a third slower per token than groups of 8).
-LOCKSTEP_GROUP = 8
-
-
-class _Lockstep:
-    """A checked batch, sorted longest first, split among workers and into groups.
-
-    Worker k takes the sorted documents k, k + n, k + 2n, ...: every worker
-    gets documents of about the same lengths, and its share is still sorted,
-    as the lockstep kernel needs.  The share is read in consecutive groups of
-    at most :data:`LOCKSTEP_GROUP` documents.
-    """
-
-    def __init__(self, docs, initial_states, n_threads, dtype, hidden_size):
-        order = sorted(range(len(docs)), key=lambda b: -len(docs[b][0]))
-        self.n_threads = min(n_threads, len(docs))
-        self.shares = []                       # per worker, a list of groups
-        for k in range(self.n_threads):
-            share = order[k::self.n_threads]
-            groups = []
-            for start in range(0, len(share), LOCKSTEP_GROUP):
-                group = share[start:start + LOCKSTEP_GROUP]
-                lengths = [len(docs[b][0]) for b in group]
-                offsets = np.zeros(len(group) + 1, dtype=np.int32)
-                np.cumsum(lengths, out=offsets[1:])
-                tokens = np.concatenate([docs[b][0] for b in group]).astype(np.int32,
-                                                                               copy=False)
-                titles = np.array([docs[b][1] for b in group], dtype=np.int32)
-                if initial_states is None:
-                    starts = np.zeros((len(group), hidden_size), dtype=dtype)
-                else:
-                    starts = np.ascontiguousarray(initial_states[group])
-                groups.append((np.asarray(group), tokens, offsets, titles, starts, lengths))
-            self.shares.append(groups)
-
-    def largest_groups(self):
-        """The lengths of each worker's largest group (by total tokens)."""
-        return [max((g[5] for g in groups), key=sum) for groups in self.shares]
-
-    def last_states(self, results, count, hidden_size, dtype):
-        """The groups' last states (rows in group order), back in the batch's order."""
-        out = np.empty((count, hidden_size), dtype=dtype)
-        for groups, lasts in zip(self.shares, results, strict=True):
-            for (indices, *_), last in zip(groups, lasts, strict=True):
-                out[indices] = last
-        return out
 
 
 class NormRNN:
@@ -333,7 +232,7 @@ class NormRNN:
         self.check_parameters()
         tokens, title_length, initial_state = self._document(tokens, title_length, initial_state)
         docs = [(tokens, title_length)]
-        loss, last = self._run_batch(docs, initial_state[None, :], 1, backward=False)
+        loss, last = run_batch(self, docs, initial_state[None, :], 1, backward=False)
         if return_last_state:
             return loss, last[0]
         return loss
@@ -544,60 +443,9 @@ class NormRNN:
         if initial_states is not None:
             _validate.array(initial_states, "initial_states", dtype=self.dtype,
                             shape=(len(docs), self.hidden_size))
-        result = self._run_batch(docs, initial_states, n_threads, backward, method)
+        result = run_batch(self, docs, initial_states, n_threads, backward, method)
         if backward:
             loss, grads, last = result
             return (loss, grads, last) if return_last_states else (loss, grads)
         loss, last = result
         return (loss, last) if return_last_states else loss
-
-    def _run_batch(self, docs, initial_states, n_threads, backward, method="loss"):
-        """The checked batch through the lockstep kernels: (loss[, grads], last_states)."""
-        V, H, dtype = self._key
-        batch = _Lockstep(docs, initial_states, n_threads, dtype, H)
-        if backward:
-            groups = batch.largest_groups()
-            needed = sum(batch_memory(V, H, lengths, dtype) for lengths in groups)
-            longest = max(len(tokens) for tokens, _ in docs)
-            require_memory(
-                needed, f"{method} of {len(docs):,} documents, the longest of {longest:,} "
-                f"tokens, at V={V}, H={H}, {dtype.name} "
-                f"({format_bytes(bytes_per_token(V, H, dtype))} per token, "
-                f"{sum(map(sum, groups)):,} tokens at once"
-                f"{f' on {batch.n_threads} threads' if batch.n_threads > 1 else ''})",
-                _BATCH_REMEDY)
-        stop = threading.Event()
-
-        def run(worker):
-            # one worker: its groups one after the other, into its own buffers
-            grads = Grads.zeros_like(self) if backward else None
-            loss, lasts = 0.0, []
-            try:
-                workspace = _lockstep_workspace(V, H, dtype)
-                for _, tokens, offsets, titles, starts, _ in batch.shares[worker]:
-                    if stop.is_set():             # the caller was interrupted
-                        return None
-                    last = np.empty_like(starts)
-                    if backward:
-                        loss += _lockstep.batch_loss_and_grads(
-                            self.embedding, self.ih, self.hh, self.bias, self.gain, tokens,
-                            offsets, titles, starts, grads.embedding, grads.ih, grads.hh,
-                            grads.bias, grads.gain, last, workspace, stop=stop)
-                    else:
-                        loss += _lockstep.batch_loss(
-                            self.embedding, self.ih, self.hh, self.bias, self.gain, tokens,
-                            offsets, titles, starts, last, workspace, stop=stop)
-                    lasts.append(last)
-                return loss, grads, lasts
-            finally:
-                _release_workspace()
-
-        results = map_in_order(run, range(batch.n_threads), batch.n_threads, stop=stop)
-        loss, total, _ = results[0]
-        for worker_loss, grads, _ in results[1:]:   # fixed order: reproducible sums
-            loss += worker_loss
-            if backward:
-                for name, g in grads.items():
-                    getattr(total, name)[...] += g
-        last = batch.last_states([r[2] for r in results], len(docs), H, dtype)
-        return (loss, total, last) if backward else (loss, last)
