@@ -7,7 +7,7 @@ import numpy as np
 from ._kernels import bptt as _bptt
 from ._kernels import lockstep as _lockstep
 from .grads import Grads
-from .memory import _BATCH_REMEDY, CHECK_ABOVE, batch_memory, bytes_per_token, format_bytes, require_memory
+from .memory import CHECK_ABOVE, require_batch_memory
 from .parallel import map_in_order
 
 # Per-thread scratch space of the kernels, made once, used by every model.
@@ -24,18 +24,18 @@ def _thread_workspace(name, kind, vocab_size, hidden_size, dtype):
     return workspace
 
 
-def _workspace(vocab_size, hidden_size, dtype):
+def workspace(vocab_size, hidden_size, dtype):
     """This thread's :class:`~normrnn._kernels.bptt.Workspace` for (V, H, dtype)."""
     return _thread_workspace("workspace", _bptt.Workspace, vocab_size, hidden_size, dtype)
 
 
-def _lockstep_workspace(vocab_size, hidden_size, dtype):
+def lockstep_workspace(vocab_size, hidden_size, dtype):
     """This thread's :class:`~normrnn._kernels.lockstep.LockstepWorkspace` for (V, H, dtype)."""
     return _thread_workspace("lockstep", _lockstep.LockstepWorkspace, vocab_size, hidden_size,
                              dtype)
 
 
-def _release_workspace():
+def release_workspaces():
     """Drop this thread's workspaces if one holds more than :data:`~normrnn.memory.CHECK_ABOVE`.
 
     A workspace grows to the longest document (or largest batch) it has read;
@@ -59,7 +59,7 @@ def _release_workspace():
 LOCKSTEP_GROUP = 8
 
 
-class _Lockstep:
+class Lockstep:
     """A checked batch, sorted longest first, split among workers and into groups.
 
     Worker k takes the sorted documents k, k + n, k + 2n, ...: every worker
@@ -104,20 +104,34 @@ class _Lockstep:
 
 
 def run_batch(model, docs, initial_states, n_threads, backward, method="loss"):
-    """The checked batch through the lockstep kernels: (loss[, grads], last_states)."""
-    V, H, dtype = model._key
-    batch = _Lockstep(docs, initial_states, n_threads, dtype, H)
+    """A checked batch through the lockstep kernels, on ``n_threads`` workers.
+
+    Parameters
+    ----------
+    model : NormRNN
+        Its parameters already checked.
+    docs : list of (tokens, title_length)
+        Checked documents: int32 tokens in [0, V), title lengths in [0, T].
+    initial_states : ndarray, shape (B, H), or None
+        Checked s_0 of each document (zero when None).
+    n_threads : int
+        Workers (:class:`Lockstep` splits the batch among them).
+    backward : bool
+        Also compute the gradients (the memory is checked first).
+    method : str, optional
+        The calling method's name, for a refusal's message.
+
+    Returns
+    -------
+    (loss, grads, last_states) or (loss, last_states)
+        The summed loss, the summed :class:`~normrnn.Grads` (with
+        ``backward``) and every document's s_{T-1}, row b for ``docs[b]``.
+    """
+    V, H, dtype = model.vocab_size, model.hidden_size, model.dtype
+    batch = Lockstep(docs, initial_states, n_threads, dtype, H)
     if backward:
-        groups = batch.largest_groups()
-        needed = sum(batch_memory(V, H, lengths, dtype) for lengths in groups)
-        longest = max(len(tokens) for tokens, _ in docs)
-        require_memory(
-            needed, f"{method} of {len(docs):,} documents, the longest of {longest:,} "
-            f"tokens, at V={V}, H={H}, {dtype.name} "
-            f"({format_bytes(bytes_per_token(V, H, dtype))} per token, "
-            f"{sum(map(sum, groups)):,} tokens at once"
-            f"{f' on {batch.n_threads} threads' if batch.n_threads > 1 else ''})",
-            _BATCH_REMEDY)
+        require_batch_memory(method, V, H, dtype, batch.largest_groups(), len(docs),
+                             max(len(tokens) for tokens, _ in docs))
     stop = threading.Event()
 
     def run(worker):
@@ -125,7 +139,7 @@ def run_batch(model, docs, initial_states, n_threads, backward, method="loss"):
         grads = Grads.zeros_like(model) if backward else None
         loss, lasts = 0.0, []
         try:
-            workspace = _lockstep_workspace(V, H, dtype)
+            workspace = lockstep_workspace(V, H, dtype)
             for _, tokens, offsets, titles, starts, _ in batch.shares[worker]:
                 if stop.is_set():             # the caller was interrupted
                     return None
@@ -142,7 +156,7 @@ def run_batch(model, docs, initial_states, n_threads, backward, method="loss"):
                 lasts.append(last)
             return loss, grads, lasts
         finally:
-            _release_workspace()
+            release_workspaces()
 
     results = map_in_order(run, range(batch.n_threads), batch.n_threads, stop=stop)
     loss, total, _ = results[0]

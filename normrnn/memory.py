@@ -15,8 +15,8 @@ import os
 import numpy as np
 
 __all__ = ["available_memory", "batch_memory", "bytes_per_token", "document_memory",
-           "format_bytes", "lockstep_memory",
-           "require_memory", "CHECK_ABOVE"]
+           "format_bytes", "lockstep_memory", "require_memory", "require_document_memory",
+           "require_batch_memory", "CHECK_ABOVE", "DOCUMENT_REMEDY", "BATCH_REMEDY"]
 
 # The size formulas (bytes_per_token, document_memory, batch_memory,
 # lockstep_memory) take and document V, H, ... and dtype alike on purpose: one
@@ -259,8 +259,71 @@ def require_memory(needed, what, remedy):
                           f"{format_bytes(available)} is available: {remedy}")
 
 
-_REMEDY = ("read it in pieces, passing each piece's last state (return_last_state=True) "
-           "as the next piece's initial_state: truncated BPTT, as normrnn.training does "
-           "(normrnn.training.evaluate computes a long document's loss that way)")
-_BATCH_REMEDY = ("pass fewer or shorter documents per call, or read long ones in pieces "
-                 "with initial_states and return_last_states (truncated BPTT)")
+#: What to do instead, after a refused call on one document.
+DOCUMENT_REMEDY = ("read it in pieces, passing each piece's last state (return_last_state=True) "
+                   "as the next piece's initial_state: truncated BPTT, as normrnn.training "
+                   "does (normrnn.training.evaluate computes a long document's loss that way)")
+#: What to do instead, after a refused call on a batch.
+BATCH_REMEDY = ("pass fewer or shorter documents per call, or read long ones in pieces "
+                "with initial_states and return_last_states (truncated BPTT)")
+
+
+def require_document_memory(method, vocab_size, hidden_size, dtype, lengths):
+    """:func:`require_memory` for ``method`` of :class:`~normrnn.NormRNN` on one document.
+
+    Parameters
+    ----------
+    method : str
+        The method's name, for the message.
+    vocab_size, hidden_size : int
+        V and H.
+    dtype : numpy.dtype
+    lengths : sequence of int
+        The longest document of each thread at work.
+
+    Raises
+    ------
+    MemoryError
+        Naming the document's length, V, H, the dtype, the bytes per token and
+        :data:`DOCUMENT_REMEDY`.
+    """
+    dtype = np.dtype(dtype)
+    needed = sum(document_memory(vocab_size, hidden_size, T, dtype) for T in lengths)
+    threads = f", on {len(lengths)} threads" if len(lengths) > 1 else ""
+    require_memory(
+        needed, f"{method} of a document of {max(lengths):,} tokens at V={vocab_size}, "
+        f"H={hidden_size}, {dtype.name} "
+        f"({format_bytes(bytes_per_token(vocab_size, hidden_size, dtype))} per token{threads})",
+        DOCUMENT_REMEDY)
+
+
+def require_batch_memory(method, vocab_size, hidden_size, dtype, groups, documents, longest):
+    """:func:`require_memory` for ``method`` of :class:`~normrnn.NormRNN` on a batch.
+
+    Parameters
+    ----------
+    method : str
+        The method's name, for the message.
+    vocab_size, hidden_size : int
+        V and H.
+    dtype : numpy.dtype
+    groups : sequence of sequence of int
+        The lengths of the documents each thread reads at once (its largest group).
+    documents, longest : int
+        The batch's size and its longest document, for the message.
+
+    Raises
+    ------
+    MemoryError
+        Naming the batch, V, H, the dtype, the tokens read at once and
+        :data:`BATCH_REMEDY`.
+    """
+    dtype = np.dtype(dtype)
+    needed = sum(batch_memory(vocab_size, hidden_size, lengths, dtype) for lengths in groups)
+    threads = f" on {len(groups)} threads" if len(groups) > 1 else ""
+    require_memory(
+        needed, f"{method} of {documents:,} documents, the longest of {longest:,} "
+        f"tokens, at V={vocab_size}, H={hidden_size}, {dtype.name} "
+        f"({format_bytes(bytes_per_token(vocab_size, hidden_size, dtype))} per token, "
+        f"{sum(map(sum, groups)):,} tokens at once{threads})",
+        BATCH_REMEDY)

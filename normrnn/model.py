@@ -5,10 +5,11 @@ import numpy as np
 from . import _validate, sections
 from ._kernels import bptt as _bptt
 from ._kernels import lockstep as _lockstep
-from .batching import (LOCKSTEP_GROUP, _local, _lockstep_workspace, _release_workspace,  # noqa: F401
-                       _workspace, run_batch)
+from .batching import lockstep_workspace, release_workspaces, run_batch, workspace
+# where they were first: normrnn.model.LOCKSTEP_GROUP, and the workspaces normrnn.bench clears
+from .batching import LOCKSTEP_GROUP, _local  # noqa: F401
 from .grads import LEARNED_GAIN_PARAMETER_NAMES, PARAMETER_NAMES, Grads
-from .memory import _REMEDY, bytes_per_token, document_memory, format_bytes, require_memory
+from .memory import require_document_memory
 from .parallel import document_blas
 
 #: The two settings of :class:`NormRNN`'s ``gain``.
@@ -264,13 +265,13 @@ class NormRNN:
         """
         self.check_parameters()
         tokens, title_length, initial_state = self._document(tokens, title_length, initial_state)
-        self._require_memory("loss_and_grads", [len(tokens)])
+        require_document_memory("loss_and_grads", *self._key, [len(tokens)])
         grads = Grads.zeros_like(self)
         try:
             with document_blas(len(tokens)):
                 loss, states = self._run_document(tokens, title_length, initial_state, grads)
         finally:
-            _release_workspace()
+            release_workspaces()
         if return_last_state:
             return loss, grads, states[-1].copy()
         return loss, grads
@@ -283,14 +284,14 @@ class NormRNN:
         """
         self.check_parameters()
         tokens, _, initial_state = self._document(tokens, 0, initial_state)
-        self._require_memory("states", [len(tokens)])
+        require_document_memory("states", *self._key, [len(tokens)])
         states = np.empty((len(tokens), self.hidden_size), dtype=self.dtype)
         try:
             with document_blas(len(tokens)):
                 _bptt.document_states(self.embedding, self.ih, self.hh, self.bias, tokens,
-                                      initial_state, states, _workspace(*self._key), self.gain)
+                                      initial_state, states, workspace(*self._key), self.gain)
         finally:
-            _release_workspace()
+            release_workspaces()
         return states
 
     def final_state(self, tokens, *, initial_state=None):
@@ -320,7 +321,7 @@ class NormRNN:
         last = np.empty((1, self.hidden_size), dtype=self.dtype)
         _lockstep.batch_loss(self.embedding, self.ih, self.hh, self.bias, self.gain, tokens,
                              np.array([0, T], dtype=np.int32), np.array([T], dtype=np.int32),
-                             state[np.newaxis], last, _lockstep_workspace(*self._key),
+                             state[np.newaxis], last, lockstep_workspace(*self._key),
                              read_last=True)
         return last[0]
 
@@ -328,26 +329,13 @@ class NormRNN:
     def _key(self):
         return self.vocab_size, self.hidden_size, self.dtype
 
-    def _require_memory(self, method, lengths):
-        """Refuse, before allocating, documents that need more memory than there is.
-
-        ``lengths`` holds the longest document of each thread at work.
-        """
-        V, H, dtype = self._key
-        needed = sum(document_memory(V, H, T, dtype) for T in lengths)
-        longest = max(lengths)
-        require_memory(
-            needed, f"{method} of a document of {longest:,} tokens at V={V}, H={H}, {dtype.name} "
-            f"({format_bytes(bytes_per_token(V, H, dtype))} per token"
-            f"{f', on {len(lengths)} threads' if len(lengths) > 1 else ''})", _REMEDY)
-
     def _run_document(self, tokens, title_length, initial_state, grads):
         """The unchecked kernel call: loss and states; gradients added into ``grads``."""
         states = np.empty((len(tokens), self.hidden_size), dtype=self.dtype)
         loss = _bptt.document_loss_and_grads(
             self.embedding, self.ih, self.hh, self.bias, tokens, title_length,
             initial_state, grads.embedding, grads.ih, grads.hh, grads.bias, states,
-            _workspace(*self._key), self.gain, grads.gain)
+            workspace(*self._key), self.gain, grads.gain)
         return loss, states
 
     def next_state(self, state, token):
@@ -384,7 +372,7 @@ class NormRNN:
         once, which reads S once for the batch instead of once per document.
         Worker k of ``n_threads`` takes the sorted documents k, k + n,
         k + 2n, ... and reads them in lockstep groups of up to
-        :data:`LOCKSTEP_GROUP`, with the GIL released, into its own gradient
+        :data:`~normrnn.batching.LOCKSTEP_GROUP`, with the GIL released, into its own gradient
         buffers; the buffers are then summed in worker order.
         The split and the order are fixed, so a run is reproducible for a
         given ``n_threads`` (different thread counts differ only by the

@@ -14,8 +14,8 @@ from _cli import assert_user_error, cli_env, run_cli
 from _toy import toy_corpus, write_folder
 from helpers import make_model
 
+import normrnn.batching
 import normrnn.memory
-import normrnn.model
 from normrnn.data import CorpusError, load_corpus
 from normrnn.memory import bytes_per_token, document_memory
 from normrnn.training import TrainConfig
@@ -109,12 +109,12 @@ def test_the_loss_alone_needs_no_memory_per_token(little_memory, call):
 def test_large_scratch_memory_is_released_small_is_kept():
     model = make_model(V=96, H=128)
     model.loss_and_grads(np.arange(300) % 96, 1)
-    kept = normrnn.model._local.workspace
+    kept = normrnn.batching._local.workspace
     assert kept is not None
     model.loss_and_grads(np.arange(300) % 96, 1)
-    assert normrnn.model._local.workspace is kept         # reused
+    assert normrnn.batching._local.workspace is kept         # reused
     model.loss_and_grads(np.arange(20_000) % 96, 1)      # 97 MB of scratch space
-    assert getattr(normrnn.model._local, "workspace", None) is None
+    assert getattr(normrnn.batching._local, "workspace", None) is None
 
 
 # --- bounded reading ------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._validate import gain_choice
 from ..memory import lockstep_memory, require_memory
-from ..model import LOCKSTEP_GROUP
+from ..batching import LOCKSTEP_GROUP
 from .optimizers import DEFAULT_LEARNING_RATES, OPTIMIZERS
 
 #: Arrays of the parameters' size per optimizer: its state
@@ -196,7 +196,7 @@ def training_memory(config, vocab_size, longest_unit=None):
     thread and a total), the optimizer's state and the copy kept to undo a
     step; per thread, the scratch space of the chunks of ``bptt + 1`` tokens
     it reads in lockstep at once (its share of the minibatch, at most
-    :data:`normrnn.model.LOCKSTEP_GROUP`; :func:`normrnn.memory.lockstep_memory`);
+    :data:`normrnn.batching.LOCKSTEP_GROUP`; :func:`normrnn.memory.lockstep_memory`);
     and the state carried by each of the ``batch_size`` streams.
 
     Parameters
