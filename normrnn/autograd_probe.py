@@ -36,6 +36,8 @@ or a d E overwritten instead of summed), not the carried gradient.
 
 import numpy as np
 
+from .grads import Grads
+
 __all__ = ["PARAMETERS", "autograd_loss_and_grads", "probe"]
 
 #: The parameters, in the order of ``loss_and_grads``'s arguments.
@@ -128,9 +130,10 @@ def autograd_loss_and_grads(params, tokens, title_length):
 def _call(loss_and_grads, params, tokens, title_length):
     """The learner's answer, checked for its form; ValueError says what is wrong."""
     answer = loss_and_grads(*(p.copy() for p in params), list(tokens), title_length)
-    if not (isinstance(answer, tuple) and len(answer) == 2 and isinstance(answer[1], dict)):
-        raise ValueError("loss_and_grads must return (loss, grads), grads a dict; it "
-                         f"returned {type(answer).__name__}")
+    if not (isinstance(answer, tuple) and len(answer) == 2
+            and isinstance(answer[1], (dict, Grads))):
+        raise ValueError("loss_and_grads must return (loss, grads), grads a dict (or a "
+                         f"normrnn.Grads); it returned {type(answer).__name__}")
     loss, grads = answer
     out = {}
     for name, param in zip(PARAMETERS, params):

@@ -16,6 +16,12 @@ LEARNED_GAIN_PARAMETER_NAMES = PARAMETER_NAMES + ("gain",)
 class Grads:
     """Gradients of the loss, one array per parameter, shaped like it.
 
+    Read by attribute (``grads.hh``) or by name, as a read-only mapping of
+    the parameters it holds (``grads["hh"]``, ``grads.keys()``,
+    ``dict(grads)``, ``{**grads}``): ``gain`` is among its keys only when it
+    is not None.  :meth:`NormRNN.loss_and_grads <normrnn.NormRNN.loss_and_grads>`
+    and :func:`normrnn.reference.loss_and_grads` both return one.
+
     Attributes
     ----------
     embedding : ndarray, shape (V, H)
@@ -33,13 +39,27 @@ class Grads:
     bias: np.ndarray
     gain: np.ndarray | None = None
 
-    def items(self):
-        """``(name, array)`` pairs of the model's parameters, in their order.
+    def keys(self):
+        """The names of the gradients held: :data:`PARAMETER_NAMES`, then ``gain`` if not None."""
+        return PARAMETER_NAMES if self.gain is None else LEARNED_GAIN_PARAMETER_NAMES
 
-        :data:`PARAMETER_NAMES`, then ``gain`` if it is not None.
-        """
-        names = PARAMETER_NAMES if self.gain is None else LEARNED_GAIN_PARAMETER_NAMES
-        return [(name, getattr(self, name)) for name in names]
+    def items(self):
+        """``(name, array)`` pairs of the model's parameters, in :meth:`keys` order."""
+        return [(name, getattr(self, name)) for name in self.keys()]
+
+    def __getitem__(self, name):
+        if name not in self.keys():
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def __contains__(self, name):
+        return name in self.keys()
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def __len__(self):
+        return len(self.keys())
 
     def as_dict(self):
         """The gradients as a ``dict`` keyed by parameter name."""

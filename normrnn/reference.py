@@ -27,6 +27,8 @@ Karpathy's min-char-rnn; it is the NumPy baseline of the benchmarks.
 
 import numpy as np
 
+from .grads import Grads
+
 __all__ = [
     "activation",
     "activation_grad",
@@ -444,9 +446,10 @@ def loss_and_grads(embedding, ih, hh, bias, tokens, title_length, initial_state=
     Returns
     -------
     loss : float
-    grads : dict
+    grads : Grads
         ``embedding``, ``ih``, ``hh``, ``bias`` (and ``gain`` when given),
-        shaped like the parameters.
+        shaped like the parameters, as the model's
+        (:class:`~normrnn.Grads`: ``grads.hh`` or ``grads["hh"]``).
     """
     tokens = list(tokens)
     T = len(tokens)
@@ -486,9 +489,8 @@ def loss_and_grads(embedding, ih, hh, bias, tokens, title_length, initial_state=
         step_loss, dE, _ = logits_backward(embedding, states[0], tokens[0])
         total += step_loss
         d_embedding += dE
-    grads = {"embedding": d_embedding, "ih": d_ih, "hh": None, "bias": d_bias}
     if gain is None:                  # once, after the loop
-        grads["hh"] = row_normalise_backward(hh, d_scaled_hh)
+        d_hh, d_gain = row_normalise_backward(hh, d_scaled_hh), None
     else:
-        grads["hh"], grads["gain"] = gain_backward(hh, gain, d_scaled_hh)
-    return float(total), grads
+        d_hh, d_gain = gain_backward(hh, gain, d_scaled_hh)
+    return float(total), Grads(d_embedding, d_ih, d_hh, d_bias, d_gain)

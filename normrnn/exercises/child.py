@@ -196,6 +196,15 @@ def decode_output(data):
 
 # --- one call -------------------------------------------------------------------------
 
+def _is_grads(value):
+    """Whether ``value`` is a :class:`normrnn.Grads` (the reference's answer), known by name.
+
+    By name: this module imports nothing of :mod:`normrnn`.
+    """
+    kind = type(value)
+    return kind.__name__ == "Grads" and kind.__module__ == "normrnn.grads"
+
+
 def _unpack(name, function, outputs, result):
     """The learner's return value as {output name: value}; ``Failure`` if it cannot be."""
     failure = _guard().Failure
@@ -203,6 +212,8 @@ def _unpack(name, function, outputs, result):
         if not isinstance(result, tuple) or len(result) != 2:
             raise failure(f"{function} must return (loss, grads), got {_describe(result)}")
         loss, grads = result
+        if _is_grads(grads):
+            grads = grads.as_dict()
         if not isinstance(grads, dict):
             raise failure(f"{function}'s grads must be a dict keyed embedding, ih, hh, bias; "
                           f"got {type(grads).__name__}")
