@@ -7,8 +7,11 @@ import sys
 from _cli import cli_env
 from _toy import toy_corpus, write_folder
 
+import pytest
+
 from normrnn.cli import progress
 from normrnn.cli.progress import ProgressBar, budget_fraction, format_seconds
+from normrnn.training import TrainConfig, Trainer
 
 
 class _Clock:
@@ -127,3 +130,40 @@ def test_a_terminal_gets_one_line_redrawn_with_a_bar(monkeypatch):
     assert len(redraws) > 50 / progress.PLAIN_INTERVAL + 2 and text.endswith("\n")
     assert all(len(r.rstrip("\n")) < 120 for r in redraws)
     assert "100%|####################|" in redraws[-1]
+
+
+def _toy_trainer(**kwargs):
+    return Trainer.new(toy_corpus(n=12), TrainConfig(hidden_size=4, batch_size=2, n_threads=1,
+                                                     epochs=None, max_steps=5, eval_every=2),
+                       **kwargs)
+
+
+def test_the_trainer_reports_to_its_callback_and_prints_nothing(capfd):
+    reports = []
+    result = _toy_trainer(progress=lambda **report: reports.append(report)).run()
+    assert capfd.readouterr() == ("", "")
+    evals = result.state.history.evals                  # at steps 2, 4 and at the end, 5
+    assert [r["step"] for r in reports] == [1, 2, 3, 4, 5, 5]
+    assert [r["valid_bits"] for r in reports] == [None] + [evals[0][3]] * 2 + [evals[1][3]] * 2 \
+        + [evals[2][3]]
+    assert reports[-1]["tokens"] == result.state.tokens
+    assert all(r["train_bits"] is not None for r in reports)
+
+
+def test_a_run_without_progress_prints_nothing(capfd):
+    _toy_trainer().run()
+    assert capfd.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("progress", [True, "bar", 1])
+def test_progress_must_be_a_callable(progress):
+    with pytest.raises(TypeError, match="progress must be a callable"):
+        _toy_trainer(progress=progress)
+
+
+def test_the_bar_is_a_progress_callback():
+    out = io.StringIO()
+    with ProgressBar(None, 0, max_steps=5, file=out) as bar:
+        _toy_trainer(progress=bar).run()
+    assert bar.step == 5 and bar._valid is not None
+    assert "valid" in out.getvalue().splitlines()[-1]

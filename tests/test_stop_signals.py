@@ -56,13 +56,35 @@ def test_ctrl_c_during_the_evaluation_inside_train(tmp_path, monkeypatch, valid_
         sent.append(time.perf_counter())
         os.kill(os.getpid(), signal.SIGINT)
     threading.Thread(target=press, daemon=True).start()
-    result = trainer.run()
+    with trainer.stop.on_signals():              # what the command does around its run
+        result = trainer.run()
     latency = time.perf_counter() - sent[0]
     assert result.reason == "interrupted"
     assert result.state.history.evals == []      # the evaluation was cut, not finished
     assert load_checkpoint(path).state.step == 1  # and the step saved
     print(f"validation set of {valid_tokens} tokens: stopped {latency:.3f} s after Ctrl-C")
     assert latency < EVALUATION_STOP_BOUND, f"stopped {latency:.2f} s after Ctrl-C"
+
+
+def test_the_library_installs_no_handler_and_ctrl_c_raises(tmp_path):
+    # a Python caller's Ctrl-C is a KeyboardInterrupt; the last checkpoint stays as it was
+    path = tmp_path / "run.npz"
+    trainer = Trainer.new(toy_corpus(n=12), TrainConfig(hidden_size=4, batch_size=2, n_threads=1,
+                                                        epochs=None, max_steps=100, eval_every=2),
+                          checkpoint_path=path)
+    before, seen = signal.getsignal(signal.SIGINT), []
+
+    def press(trainer):
+        seen.append(signal.getsignal(signal.SIGINT))
+        if trainer.state.step == 3:
+            os.kill(os.getpid(), signal.SIGINT)      # delivered here, in the main thread
+    trainer.callback = press
+    with pytest.raises(KeyboardInterrupt):
+        trainer.run()
+    assert len(seen) == 3 and all(handler is before for handler in seen)
+    assert signal.getsignal(signal.SIGINT) is before
+    assert trainer.state.step == 3 and not trainer.stop.requested
+    assert load_checkpoint(path).state.step == 2
 
 
 def test_an_evaluation_stopped_before_it_starts_returns_none():

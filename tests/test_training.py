@@ -209,7 +209,8 @@ def test_ctrl_c_writes_a_checkpoint_and_stops_cleanly(tmp_path):
 
     trainer = Trainer.new(toy_corpus(), toy_config(), checkpoint_path=path, progress=False,
                           callback=press_ctrl_c)
-    result = trainer.run()
+    with trainer.stop.on_signals():               # as the command runs it
+        result = trainer.run()
     assert result.reason == "interrupted" and result.state.step == 3
     assert load_checkpoint(path).state.step == 3
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -65,7 +65,7 @@ def test_second_ctrl_c_aborts_at_once_keeping_the_last_checkpoint(tmp_path):
 
     trainer = Trainer.new(toy_corpus(), config(epochs=3), checkpoint_path=path,
                           progress=False, callback=press)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt), trainer.stop.on_signals():   # as the command runs it
         trainer.run()
     assert path.read_bytes() == pressed[0]          # not overwritten on the way out
     assert load_checkpoint(path).state.step == 2

@@ -18,6 +18,7 @@ from ..training.checkpoint import is_checkpoint
 from ..training.trainer import Trainer
 from .messages import USAGE, fail, warn
 from .options import NONNEG_INT, POS_FLOAT, POS_INT
+from .training_run import run_trainer
 
 __all__ = ["HELP", "DEMO_TITLES", "DEMO_STEPS", "configure", "run", "run_demo"]
 
@@ -84,7 +85,6 @@ def _train(config, checkpoint_path, progress, out, force=False):
     _heading("2. Training on the embedded corpus (standard-library docstrings)", out)
     documents = default_corpus()
     trainer = Trainer.new(documents, config, checkpoint_path=checkpoint_path,
-                          progress=progress,
                           may_replace=None if force else is_checkpoint,
                           on_fallback=lambda o: warn(
                               f"--checkpoint {checkpoint_path} could not be written "
@@ -93,7 +93,7 @@ def _train(config, checkpoint_path, progress, out, force=False):
           f"vocabulary of {trainer.tokenizer.vocab_size} tokens; hidden size "
           f"{config.hidden_size}, {config.optimizer} lr {config.learning_rate}, "
           f"{_budget_text(config)} on {config.n_threads} thread(s)", file=out, flush=True)
-    result = trainer.run()
+    result = run_trainer(trainer, progress=progress)
     first = result.state.history.evals[0]
     print(f"{result.state.step} steps, {result.state.tokens} tokens, "
           f"{result.tokens_per_second:.0f} tokens/s", file=out)

@@ -134,9 +134,23 @@ class ProgressBar:
         """Record the latest validation loss, shown from now on."""
         self._valid = bits
 
-    def update(self, tokens, train_bits):
-        """One more step: ``tokens`` processed so far; show the running training loss."""
-        self.tokens, self.step = tokens, self.step + 1
+    def __call__(self, *, step, tokens, train_bits, valid_bits):
+        """The ``progress`` callback of :class:`~normrnn.training.Trainer`.
+
+        Parameters
+        ----------
+        step, tokens : int
+            Steps taken and tokens processed so far.
+        train_bits, valid_bits : float or None
+            The running training loss and the latest validation loss (None: none yet).
+        """
+        if valid_bits is not None:
+            self.set_valid(valid_bits)
+        self.update(tokens, train_bits, step=step)
+
+    def update(self, tokens, train_bits, *, step=None):
+        """``tokens`` processed so far, at ``step`` (default: one more); show the running loss."""
+        self.tokens, self.step = tokens, self.step + 1 if step is None else step
         if train_bits is not None:
             self._train_bits = train_bits
         now = time.monotonic()

@@ -255,13 +255,14 @@ def _write_plot(history, plot, force, **drawn):
     return outcome.path
 
 
-def _train_locked(trainer, data, out, plot, as_json, force):
+def _train_locked(trainer, data, out, plot, as_json, force, progress):
     """Run the trainer, write the plot, print the summary; return the exit status."""
     from ..training.rescue import SaveFailed
     from .outputs import show_path
     from .plotting import run_title
+    from .training_run import run_trainer
     try:
-        result = trainer.run()
+        result = run_trainer(trainer, progress=progress)
     except SaveFailed as exc:
         return fail(f"--out {exc}")
     bigram, duplicates = _corpus_facts(trainer)
@@ -352,11 +353,11 @@ def _load_and_train(data, out, plot, *, options, resume, progress, as_json, forc
     documents = load_corpus(data)
     try:
         trainer = _trainer(documents, dict(options or {}), resume, allow_new_corpus,
-                           checkpoint_path=Path(out), progress=progress,
+                           checkpoint_path=Path(out),
                            may_replace=None if force else is_checkpoint,
                            on_fallback=_fallback_reporter("--out", out, "the checkpoint"))
     except CheckpointError:           # a damaged file, not a usage error: exit 1 in main
         raise
     except ValueError as exc:
         return fail(exc, USAGE)
-    return _train_locked(trainer, data, out, plot, as_json, force)
+    return _train_locked(trainer, data, out, plot, as_json, force, progress)

@@ -1,14 +1,18 @@
 """The training loop: minibatches of streams, budgets, evaluation, checkpoints.
 
-A run stops at the first budget reached (epochs, minutes, steps) or on
-Ctrl-C, ``SIGTERM`` or ``SIGHUP``.  The first such signal asks the loop to
-stop after the current step (or within a chunk of the evaluation under
-way); it then writes a checkpoint and returns, so ``--resume`` continues
-exactly where it stopped (a second signal aborts at once, keeping the last
-checkpoint).  A checkpoint that cannot be written to ``checkpoint_path``
-(its folder gone or read-only, a full disk, a file that is not a checkpoint
-put there meanwhile) is retried, then written to a fallback path and
-reported (:mod:`normrnn.training.rescue`).  A
+A run stops at the first budget reached (epochs, minutes, steps) or when
+asked to (:meth:`StopRequest.request
+<normrnn.training.interrupt.StopRequest.request>` through ``trainer.stop``):
+it then writes a checkpoint and returns, so ``--resume`` continues exactly
+where it stopped.  The library installs no signal handler and prints
+nothing: a Ctrl-C raises ``KeyboardInterrupt`` out of :meth:`Trainer.run`
+within a second (the kernels look for it), leaving the last checkpoint as it
+was; a caller that wants Ctrl-C, ``SIGTERM`` and ``SIGHUP`` to stop the run
+cleanly instead runs it inside ``trainer.stop.on_signals()``, as the
+``normrnn train`` command does.  A checkpoint that cannot be written to
+``checkpoint_path`` (its folder gone or read-only, a full disk, a file that
+is not a checkpoint put there meanwhile) is retried, then written to a
+fallback path and reported (:mod:`normrnn.training.rescue`).  A
 loss or gradient that is not finite raises :class:`TrainingDiverged` before
 any parameter is touched, and an update that makes the parameters unusable
 (non-finite, or so large that a row norm of ``hh`` overflows) is undone
@@ -74,20 +78,15 @@ class TrainResult:
     tokens_per_second: float
 
 
-class _NoProgress:
-    """The bar of a run that shows none."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def set_valid(self, bits):
-        pass
-
-    def update(self, tokens, train_bits):
-        pass
+def _progress_callback(progress):
+    """``progress`` if it is a callable or None; ``False`` is None; anything else a TypeError."""
+    if progress is None or progress is False:
+        return None
+    if not callable(progress):
+        raise TypeError("progress must be a callable progress(step=, tokens=, train_bits=, "
+                        f"valid_bits=) or None, got {progress!r}; the command line's bar is "
+                        "normrnn.cli.progress.ProgressBar")
+    return progress
 
 
 def _longest(units):
@@ -105,13 +104,17 @@ class Trainer:
         The parts of a run (see :meth:`new`).
     checkpoint_path : str or Path or None, optional
         Where to write checkpoints (at every evaluation and at the end).
-    progress : bool or callable, optional
-        ``progress(total, initial)`` makes the bar the run updates: a context
-        manager with ``update(tokens, train_bits)`` and ``set_valid(bits)``,
-        given the tokens the run will process (``None`` for a time budget)
-        and those already processed.  ``True``: the console's bar on stderr
-        (:class:`normrnn.cli.progress.ProgressBar`, with the run's budgets:
-        percentage and time left); ``False``: none.
+    progress : callable or None, optional
+        Called after every step, and once more after the run's last
+        evaluation, as ``progress(step=step, tokens=tokens,
+        train_bits=train_bits, valid_bits=valid_bits)``: the steps taken and
+        the training tokens scored so far (a resumed run counts those of the
+        checkpoint too), the running training loss in bits per token (an
+        average over the last steps; ``None`` until a token is scored) and
+        the validation loss of the run's latest evaluation (``None`` until
+        one).  Its return value is ignored.  ``None`` (the default), or
+        ``False``: the run reports nothing.  The ``normrnn train`` command
+        passes its bar on stderr (:class:`normrnn.cli.progress.ProgressBar`).
     callback : callable or None, optional
         Called as ``callback(trainer)`` after every step.
     may_replace : callable or None, optional
@@ -125,17 +128,25 @@ class Trainer:
 
     Attributes
     ----------
+    progress : callable or None
+        As the parameter; it may be set before :meth:`run`.
+    stop : StopRequest
+        The run's stop flag: :meth:`StopRequest.request
+        <normrnn.training.interrupt.StopRequest.request>` ends the run after
+        the current step, and within ``trainer.stop.on_signals()`` Ctrl-C,
+        ``SIGTERM`` and ``SIGHUP`` do (``trainer.stop.signum`` then tells which).
     saved_to : Path or None
         Where the last checkpoint was written (``checkpoint_path`` or a
         fallback path).
     """
 
     def __init__(self, model, tokenizer, optimizer, config, corpus, state, *,
-                 checkpoint_path=None, progress=True, callback=None, may_replace=is_checkpoint,
+                 checkpoint_path=None, progress=None, callback=None, may_replace=is_checkpoint,
                  on_fallback=None):
         self.model, self.tokenizer, self.optimizer = model, tokenizer, optimizer
         self.config, self.corpus, self.state = config, corpus, state
-        self.checkpoint_path, self.progress, self.callback = checkpoint_path, progress, callback
+        self.checkpoint_path, self.callback = checkpoint_path, callback
+        self.progress = _progress_callback(progress)
         self.may_replace, self.on_fallback = may_replace, on_fallback
         self.saved_to, self._fallback = None, None
         self.rng = np.random.default_rng()
@@ -143,7 +154,7 @@ class Trainer:
         self.streams = DocumentStreams(corpus.units, config.batch_size, config.bptt,
                                        config.hidden_size, model.dtype)
         self.stop = StopRequest()
-        self._running_bits = None
+        self._running_bits = self._valid_bits = None
 
     @classmethod
     def new(cls, documents, config, **kwargs):
@@ -307,9 +318,10 @@ class Trainer:
     def evaluate(self):
         """Measure and record the training-subset and validation loss.
 
-        A stop request (Ctrl-C, ``SIGTERM``, ``SIGHUP`` or :meth:`StopRequest.request
-        <normrnn.training.interrupt.StopRequest.request>`) ends it early: nothing is
-        recorded and ``None`` is returned.
+        A stop request (:attr:`stop`: :meth:`StopRequest.request
+        <normrnn.training.interrupt.StopRequest.request>`, or a signal within
+        ``trainer.stop.on_signals()``) ends it early: nothing is recorded and
+        ``None`` is returned.
 
         Returns
         -------
@@ -365,57 +377,52 @@ class Trainer:
         budget = self.config.epoch_budget
         return self.streams.exhausted and (budget is None or self.state.epoch < budget)
 
-    def _after_step(self, bar, was_exhausted):
+    def _after_step(self, was_exhausted):
         epoch_done = self.streams.exhausted and not was_exhausted
         if epoch_done:
             self.state.epoch += 1
         if epoch_done or self.state.step % self.config.eval_every == 0:
-            self._evaluate_into(bar)
+            self._evaluate_and_keep()
             self.save()
 
-    def _evaluate_into(self, bar):
+    def _evaluate_and_keep(self):
         bits = self.evaluate()
         if bits is not None:
-            bar.set_valid(bits[1])
+            self._valid_bits = bits[1]
 
-    def _progress_bar(self, total):
-        if callable(self.progress):
-            return self.progress(total, self.state.tokens)
-        if self.progress:
-            from ..cli.progress import ProgressBar      # the console's, imported when shown
-            return ProgressBar(total, self.state.tokens, minutes=self.config.minutes,
-                               max_steps=self.config.max_steps, step=self.state.step,
-                               elapsed=self.state.elapsed)
-        return _NoProgress()
+    def _report(self):
+        if self.progress is not None:
+            self.progress(step=self.state.step, tokens=self.state.tokens,
+                          train_bits=self._running_bits, valid_bits=self._valid_bits)
 
     def run(self):
-        """Train until a budget is reached or a stop signal; return a :class:`TrainResult`.
+        """Train until a budget is reached or a stop is requested; return a :class:`TrainResult`.
 
-        Ctrl-C, ``SIGTERM`` and ``SIGHUP`` (in the main thread) stop the run
-        cleanly (:meth:`StopRequest.on_signals
-        <normrnn.training.interrupt.StopRequest.on_signals>`); ``self.stop.signum``
-        then tells which.
+        A stop requested through :attr:`stop` (by :meth:`StopRequest.request
+        <normrnn.training.interrupt.StopRequest.request>`, or by a signal
+        within ``trainer.stop.on_signals()``) ends the run after the current
+        step, with a checkpoint and ``reason="interrupted"``.  No signal
+        handler is installed here: outside ``on_signals`` a Ctrl-C raises
+        ``KeyboardInterrupt`` and the last checkpoint stays as it was.
         """
         start, base, first_tokens = time.perf_counter(), self.state.elapsed, self.state.tokens
-        total = (self.config.epoch_budget * self.corpus.train_tokens
-                 if self.config.epoch_budget is not None else None)
         # parallel over documents: BLAS threads would only compete with them
         # (normrnn.parallel's policy; the optimizer's array updates are small too)
-        with blas_threads(1), self.stop.on_signals(), \
-                self._progress_bar(total) as bar:
+        with blas_threads(1):
             while (reason := self._budget_reason()) is None:
                 if self._needs_epoch():
                     self._start_epoch()
                 was_exhausted = self.streams.exhausted
                 self.step()
-                self._after_step(bar, was_exhausted)
+                self._after_step(was_exhausted)
                 self.state.elapsed = base + time.perf_counter() - start
-                bar.update(self.state.tokens, self._running_bits)
+                self._report()
                 if self.callback is not None:
                     self.callback(self)
             if reason != "interrupted" and (self.state.history.last_eval is None or
                                             self.state.history.last_eval[0] != self.state.step):
-                self._evaluate_into(bar)
+                self._evaluate_and_keep()
+                self._report()
             self.save()
         seconds = time.perf_counter() - start
         last = self.state.history.last_eval or (0, 0, math.nan, math.nan)
