@@ -22,7 +22,7 @@ from _cli_run import assert_refused, environment, make_checkpoint, run_in
 from _toy import toy_corpus
 
 from normrnn.training import CheckpointError, load_checkpoint
-from normrnn.training.atomic import remove_stale_temporaries, temporary_prefix
+from normrnn.files.atomic import remove_stale_temporaries, temporary_prefix
 from normrnn.training.checkpoint import checksum, read_npz, write_npz
 
 BOMB_MB = 256                              # declared; the file itself is about 260 kB
@@ -251,7 +251,7 @@ def test_a_255_byte_checkpoint_name_trains_and_resumes_through_the_command(tmp_p
 
 
 def test_the_write_check_at_start_up_leaves_nothing_behind(tmp_path):
-    from normrnn.training.atomic import check_writable
+    from normrnn.files.atomic import check_writable
     check_writable(tmp_path / "a" / "b" / "m.npz")
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(OSError, match="longer than"):

@@ -16,7 +16,7 @@ import pytest
 from _cli import cli_env
 from _cli_run import TINY, run_in, snapshot, write_jsonl
 
-from normrnn.training.output_lock import OutputBusy, lock_output, lock_path
+from normrnn.files.output_lock import OutputBusy, lock_output, lock_path
 
 
 def test_a_second_holder_is_refused_naming_the_first(tmp_path):
@@ -46,7 +46,7 @@ def test_a_symbolic_link_to_the_output_takes_the_same_lock(tmp_path):
 
 def test_a_lock_left_by_a_killed_run_does_not_block(tmp_path):
     out = tmp_path / "m.npz"
-    code = ("import sys, os; from normrnn.training.output_lock import lock_output\n"
+    code = ("import sys, os; from normrnn.files.output_lock import lock_output\n"
             "with lock_output(sys.argv[1]):\n    print('held', flush=True); os._exit(9)")
     done = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True,
                           text=True, env=cli_env())

@@ -13,7 +13,7 @@ from _cli_run import foreign_image, normrnn_plot
 
 from normrnn.cli.plot_files import is_normrnn_plot, looks_like_plot, write_figure
 from normrnn.cli.plotting import plot_formats
-from normrnn.training.atomic import ReplaceRefused
+from normrnn.files.atomic import ReplaceRefused
 
 MARKED = sorted(set(plot_formats()) - {"raw", "rgba", "pgf"})   # pgf needs a TeX install
 FOREIGN = ["png", "pdf", "svg", "svgz", "eps", "ps", "jpg", "jpeg", "tif", "tiff", "gif",

@@ -23,7 +23,7 @@ from _toy import toy_corpus
 
 from normrnn import cli
 from normrnn.training import TrainConfig, Trainer, load_checkpoint
-from normrnn.training import rescue as rescue_module
+from normrnn.files import rescue as rescue_module
 
 STEPS = 3
 ARGS = ["--hidden", "4", "--batch-size", "2", "--threads", "1", "--max-steps", str(STEPS),
@@ -204,7 +204,7 @@ def test_a_file_put_at_out_in_the_instant_before_the_rename_is_kept(world, monke
 
 def test_a_fallback_is_reused_and_never_replaces_a_users_file(world, monkeypatch, capsys):
     """Saves after the first fallback go to the same file; a name in use is skipped."""
-    from normrnn.training.rescue import fallback_name
+    from normrnn.files.rescue import fallback_name
     taken = world / "work" / fallback_name(world / "out" / "m.npz").format(n=1)
     taken.write_bytes(b"someone's file")
     after_step(monkeypatch, 1, lambda: fail_open_under(monkeypatch, world / "out",

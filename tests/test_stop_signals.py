@@ -20,7 +20,7 @@ from _toy import toy_corpus, write_folder
 from normrnn.data import Document
 from normrnn.training import TrainConfig, Trainer, load_checkpoint
 from normrnn.training import trainer as trainer_module
-from normrnn.training.output_lock import lock_path
+from normrnn.files.output_lock import lock_path
 
 #: the longest a run may take to stop once signalled during its evaluation, in seconds,
 #: whatever the validation set's size (it evaluates in chunks of 4,096 tokens)

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from .._printable import show_path
 from ..data.corpus import text_folder_files
-from ..training.atomic import check_writable
+from ..files.atomic import check_writable
 from ..training.checkpoint import is_checkpoint
 from .plot_files import is_normrnn_plot
 from .plotting import plot_format

@@ -20,7 +20,7 @@ import re
 import zlib
 from pathlib import Path
 
-from ..training.atomic import atomic_file
+from ..files.atomic import atomic_file
 
 __all__ = ["MARK", "creator", "looks_like_plot", "is_normrnn_plot", "savefig_options",
            "write_figure"]
@@ -109,7 +109,7 @@ def write_figure(fig, path, *, replace_any=False, **savefig_kwargs):
     The file replaces ``path`` only if ``path`` is absent or already a plot
     normrnn made (:func:`is_normrnn_plot`), checked again just before the
     rename: a file that appeared at ``path`` since the command started is
-    kept, and :class:`~normrnn.training.atomic.ReplaceRefused` is raised.
+    kept, and :class:`~normrnn.files.atomic.ReplaceRefused` is raised.
 
     Parameters
     ----------

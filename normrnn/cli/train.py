@@ -238,7 +238,7 @@ def _write_plot(history, plot, force, **drawn):
 
     Returns None, after one line on stderr, if it could be written nowhere.
     """
-    from ..training.rescue import SaveFailed, save_with_fallback
+    from ..files.rescue import SaveFailed, save_with_fallback
     from .plot_files import is_normrnn_plot
     from .plotting import plot_loss_curve
 
@@ -257,7 +257,7 @@ def _write_plot(history, plot, force, **drawn):
 
 def _train_locked(trainer, data, out, plot, as_json, force, progress):
     """Run the trainer, write the plot, print the summary; return the exit status."""
-    from ..training.rescue import SaveFailed
+    from ..files.rescue import SaveFailed
     from .outputs import show_path
     from .plotting import run_title
     from .training_run import run_trainer
@@ -325,13 +325,13 @@ def train_command(data, out, *, options=None, resume=None, plot=None, progress=T
     :func:`~normrnn.cli.outputs.check_outputs`: neither may be ``data``
     (or a file of it), ``resume`` (except ``out``), each other, or an
     existing file of another kind; both must be writable.  Then ``out`` is
-    locked for the run (:func:`~normrnn.training.output_lock.lock_output`).
+    locked for the run (:func:`~normrnn.files.output_lock.lock_output`).
     At every save, ``out`` is replaced only if it still holds a checkpoint;
     a save that fails goes to a fallback path, said in one line
-    (:mod:`normrnn.training.rescue`), and the summary names where the
+    (:mod:`normrnn.files.rescue`), and the summary names where the
     checkpoint is.
     """
-    from ..training.output_lock import OutputBusy, lock_output
+    from ..files.output_lock import OutputBusy, lock_output
     from .outputs import OutputError, check_outputs, show_path
     outputs, inputs = _train_outputs(data, out, plot, resume)
     try:                              # refused now, not after the first hours of training

@@ -50,7 +50,7 @@ import numpy as np
 from .._printable import show_path
 from ..data.tokenizer import CharTokenizer
 from ..model import NormRNN
-from .atomic import atomic_file
+from ..files.atomic import atomic_file
 from .config import TrainConfig
 from .optimizers import make_optimizer
 from .state import History, TrainState
@@ -105,7 +105,7 @@ def write_npz(path, arrays, *, may_replace=None):
     to disk, then renamed over ``path`` (:func:`os.replace`), so ``path``
     always holds either the old or the new checkpoint, never half of one;
     temporaries left by a killed writer of ``path`` are removed first
-    (:func:`~normrnn.training.atomic.atomic_file`).
+    (:func:`~normrnn.files.atomic.atomic_file`).
 
     Parameters
     ----------
@@ -115,7 +115,7 @@ def write_npz(path, arrays, *, may_replace=None):
     may_replace : callable or None, optional
         ``may_replace(path) -> bool``, asked right before the rename when
         ``path`` exists: a refusal keeps the file and raises
-        :class:`~normrnn.training.atomic.ReplaceRefused`.  ``None``: replace
+        :class:`~normrnn.files.atomic.ReplaceRefused`.  ``None``: replace
         whatever is there.
     """
     payload = dict(arrays, checksum=np.array(checksum(arrays)))

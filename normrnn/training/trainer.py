@@ -12,7 +12,7 @@ cleanly instead runs it inside ``trainer.stop.on_signals()``, as the
 ``normrnn train`` command does.  A checkpoint that cannot be written to
 ``checkpoint_path`` (its folder gone or read-only, a full disk, a file that
 is not a checkpoint put there meanwhile) is retried, then written to a
-fallback path and reported (:mod:`normrnn.training.rescue`).  A
+fallback path and reported (:mod:`normrnn.files.rescue`).  A
 loss or gradient that is not finite raises :class:`TrainingDiverged` before
 any parameter is touched, and an update that makes the parameters unusable
 (non-finite, or so large that a row norm of ``hh`` overflows) is undone
@@ -38,7 +38,7 @@ from .config import require_training_memory
 from .evaluation import bits_per_token, evaluate
 from .interrupt import StopRequest
 from .optimizers import clip_grad_norm, make_optimizer
-from .rescue import save_with_fallback
+from ..files.rescue import save_with_fallback
 from .state import TrainState
 from .streams import DocumentStreams
 
@@ -123,7 +123,7 @@ class Trainer:
         :func:`~normrnn.training.checkpoint.is_checkpoint` (``None``: any).
     on_fallback : callable or None, optional
         ``on_fallback(outcome)`` with a
-        :class:`~normrnn.training.rescue.SaveOutcome` when a checkpoint goes
+        :class:`~normrnn.files.rescue.SaveOutcome` when a checkpoint goes
         to a fallback path (once per new path); default: a ``RuntimeWarning``.
 
     Attributes
@@ -350,7 +350,7 @@ class Trainer:
         Returns
         -------
         SaveOutcome or None
-            Where it went (:func:`~normrnn.training.rescue.save_with_fallback`).
+            Where it went (:func:`~normrnn.files.rescue.save_with_fallback`).
 
         Raises
         ------
