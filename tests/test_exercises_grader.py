@@ -11,7 +11,7 @@ from normrnn import notes
 from normrnn.exercises import EXERCISES, Grade, grade
 from normrnn.exercises import mistakes as mistakes_module
 from normrnn.exercises.cases import make_case
-from normrnn.testing import assert_gradient
+from normrnn.exercises.pytest_api import assert_gradient
 
 S = SOLUTIONS
 
@@ -311,7 +311,7 @@ def test_grade_refuses_bad_arguments():
         grade("hh", S["hh"], dtype=np.int32)
 
 
-# --- normrnn.testing ------------------------------------------------------------------
+# --- normrnn.exercises.pytest_api--------------------------------------------------------
 
 def test_assert_gradient_passes_quietly_and_fails_with_the_report():
     assert_gradient("hh", S["hh"])

@@ -94,13 +94,20 @@ def test_no_library_module_imports_the_command_line():
     assert unexpected == {}, f"library modules importing normrnn.cli: {unexpected}"
 
 
-@pytest.mark.parametrize("name", ["atomic", "rescue", "output_lock"])
-def test_the_file_utilities_old_names_warn_and_are_the_new_modules(name):
-    new = importlib.import_module(f"normrnn.files.{name}")
-    sys.modules.pop(f"normrnn.training.{name}", None)
+#: Old module names kept for one release, and where the modules went.
+MOVED = {"normrnn.training.atomic": "normrnn.files.atomic",
+         "normrnn.training.rescue": "normrnn.files.rescue",
+         "normrnn.training.output_lock": "normrnn.files.output_lock",
+         "normrnn.testing": "normrnn.exercises.pytest_api"}
+
+
+@pytest.mark.parametrize("old_name", MOVED)
+def test_an_old_name_warns_and_is_the_new_module(old_name):
+    new = importlib.import_module(MOVED[old_name])
+    sys.modules.pop(old_name, None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        old = importlib.import_module(f"normrnn.training.{name}")
+        old = importlib.import_module(old_name)
     assert old is new
-    assert any(issubclass(w.category, DeprecationWarning)
-               and f"normrnn.files.{name}" in str(w.message) for w in caught)
+    assert any(issubclass(w.category, DeprecationWarning) and MOVED[old_name] in str(w.message)
+               for w in caught)

@@ -17,7 +17,7 @@ inputs are left alone and the outputs are new arrays, and names the mistake
 when the answer matches a known wrong one, computed on the same inputs.
 ``normrnn exercise start DIR`` writes a skeleton per exercise; ``normrnn
 exercise check DIR`` grades them, each in a child process that cannot reach
-the verdict (:mod:`.isolated`); :func:`normrnn.testing.assert_gradient` grades
+the verdict (:mod:`.isolated`); :func:`normrnn.exercises.pytest_api.assert_gradient` grades
 them in pytest the same way.
 """
 
