@@ -9,7 +9,7 @@ from _toy import toy_corpus, write_folder
 import normrnn
 from normrnn import cli
 from normrnn.training import CheckpointError, TrainConfig, Trainer, load_checkpoint
-from normrnn.training.ngram import NgramModel, ngram_bits_per_token
+from normrnn.baselines import NgramModel, ngram_bits_per_token
 from normrnn.training.checkpoint import read_npz, write_npz
 
 TRAIN = ["--hidden", "8", "--batch-size", "4", "--threads", "1", "--no-progress"]

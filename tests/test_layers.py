@@ -98,7 +98,9 @@ def test_no_library_module_imports_the_command_line():
 MOVED = {"normrnn.training.atomic": "normrnn.files.atomic",
          "normrnn.training.rescue": "normrnn.files.rescue",
          "normrnn.training.output_lock": "normrnn.files.output_lock",
-         "normrnn.testing": "normrnn.exercises.pytest_api"}
+         "normrnn.testing": "normrnn.exercises.pytest_api",
+         "normrnn.data.unigram": "normrnn.baselines",
+         "normrnn.training.ngram": "normrnn.baselines"}
 
 
 @pytest.mark.parametrize("old_name", MOVED)

@@ -26,7 +26,7 @@ from normrnn import reference
 from normrnn.data.default_corpus import default_corpus
 from normrnn.training import TrainConfig, Trainer
 from normrnn.training.evaluation import evaluate
-from normrnn.training.ngram import ngram_bits_per_token
+from normrnn.baselines import ngram_bits_per_token
 from normrnn.training.sampling import prefix_state, sample
 
 # %%
@@ -57,7 +57,7 @@ print(f"{len(corpus.train)} training and {len(corpus.valid)} held-out documents"
 # Held-out bits, against n-gram baselines
 # ---------------------------------------
 # The baselines are interpolated Kneser-Ney character models
-# (:mod:`normrnn.training.ngram`) counted on the same training documents and
+# (:mod:`normrnn.baselines`) counted on the same training documents and
 # measured on the same held-out ones.  A unigram knows character frequencies;
 # a bigram, the previous character; a trigram, the previous two.
 #

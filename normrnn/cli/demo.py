@@ -12,7 +12,7 @@ from ..data.default_corpus import default_corpus
 from ..data.tokenizer import CharTokenizer
 from ..training.config import TrainConfig, default_threads, require_training_memory
 from ..training.evaluation import evaluate
-from ..training.ngram import ngram_bits_per_token
+from ..baselines import ngram_bits_per_token
 from ..training.sampling import prefix_state, sample
 from ..training.checkpoint import is_checkpoint
 from ..training.trainer import Trainer

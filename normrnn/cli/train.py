@@ -136,7 +136,7 @@ def summary(result, checkpoint=None, plot=None, *, bigram_bits=None, duplicates=
         Files written.
     bigram_bits : float or None, optional
         The bigram baseline on the validation documents
-        (:func:`~normrnn.training.ngram.ngram_bits_per_token`), counted on
+        (:func:`~normrnn.baselines.ngram_bits_per_token`), counted on
         the training documents (the first :data:`BIGRAM_MAX_TOKENS` tokens
         of a larger corpus).
     duplicates : Duplicates or None, optional
@@ -183,7 +183,7 @@ def _corpus_facts(trainer):
     """The bigram baseline on the validation documents, and the split's duplicates."""
     from ..data.corpus_setup import first_documents
     from ..data.duplicates import find_duplicates
-    from ..training.ngram import ngram_bits_per_token
+    from ..baselines import ngram_bits_per_token
     corpus = trainer.corpus
     bigram = ngram_bits_per_token(first_documents(corpus.train, BIGRAM_MAX_TOKENS),
                                   corpus.valid, 2, trainer.tokenizer.vocab_size)

@@ -7,7 +7,7 @@ import numpy as np
 
 from .split import split_documents
 from .tokenizer import CharTokenizer
-from .unigram import unigram_bits_per_token, unigram_counts
+from ..baselines import unigram_bits_per_token, unigram_counts
 
 __all__ = ["EncodedCorpus", "encode_corpus", "corpus_fingerprint", "segment_document",
            "first_documents"]

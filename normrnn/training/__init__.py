@@ -4,17 +4,17 @@
 (:mod:`normrnn.training.streams`), one of the optimizers of
 :mod:`normrnn.training.optimizers`, evaluation in bits per token
 (:mod:`normrnn.training.evaluation`), n-gram baselines
-(:mod:`normrnn.training.ngram`) and atomic, validated checkpoints
+(:mod:`normrnn.baselines`) and atomic, validated checkpoints
 (:mod:`normrnn.training.checkpoint`).  :func:`sample` writes a text for a
 title.  A library: it prints nothing and returns no exit status; the
 ``normrnn`` command around it is :mod:`normrnn.cli`.
 """
 
+from ..baselines import NgramModel, ngram_bits_per_token
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from .config import BUDGET_FIELDS, RESUMABLE_FIELDS, TrainConfig
 from .evaluation import (Evaluation, bits_per_token, document_loss, evaluate,
                          unigram_bits_per_token, unigram_counts)
-from .ngram import NgramModel, ngram_bits_per_token
 from .optimizers import (DEFAULT_LEARNING_RATES, OPTIMIZERS, SGD, Adagrad, Adam, Optimizer,
                          clip_grad_norm, make_optimizer)
 from .sampling import prefix_state, sample

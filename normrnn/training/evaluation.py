@@ -3,8 +3,8 @@
 Bits per token = (summed loss in nats) / ln 2 / (number of scored tokens).
 Scored tokens are a document's text characters and its end marker (see
 :mod:`normrnn.data.tokenizer`).  The unigram baseline,
-:func:`unigram_counts` and :func:`unigram_bits_per_token`, lives in
-:mod:`normrnn.data.unigram`, where the corpus setup computes it; it is
+:func:`unigram_counts` and :func:`unigram_bits_per_token`, lives with the
+n-gram ones in :mod:`normrnn.baselines` (the corpus setup computes it); it is
 importable from here too.
 """
 
@@ -12,7 +12,7 @@ import math
 import threading
 from dataclasses import dataclass
 
-from ..data.unigram import unigram_bits_per_token, unigram_counts
+from ..baselines import unigram_bits_per_token, unigram_counts
 from ..parallel import map_in_order
 from .streams import chunk_bounds, chunk_title_length
 
