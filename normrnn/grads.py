@@ -47,6 +47,10 @@ class Grads:
         """``(name, array)`` pairs of the model's parameters, in :meth:`keys` order."""
         return [(name, getattr(self, name)) for name in self.keys()]
 
+    def values(self):
+        """The arrays, in :meth:`keys` order."""
+        return [getattr(self, name) for name in self.keys()]
+
     def __getitem__(self, name):
         if name not in self.keys():
             raise KeyError(name)

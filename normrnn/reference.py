@@ -49,6 +49,7 @@ __all__ = [
     "forward",
     "loss",
     "loss_and_grads",
+    "Grads",                # what loss_and_grads returns: a printed solution imports it from here
 ]
 
 # One function per section, each with a docstring complete on its own: the docs'

@@ -47,6 +47,7 @@ def test_grads_read_as_a_mapping():
     assert list(as_dict) == list(PARAMETER_NAMES) and dict(grads).keys() == as_dict.keys()
     assert all(as_dict[name] is getattr(grads, name) for name in PARAMETER_NAMES)
     assert grads.as_dict().keys() == as_dict.keys()
+    assert [v is as_dict[k] for k, v in zip(grads.keys(), grads.values(), strict=True)] == [True] * 4
     with pytest.raises(KeyError):
         grads["d_hh"]
 
