@@ -66,6 +66,34 @@ def test_ctrl_c_during_the_evaluation_inside_train(tmp_path, monkeypatch, valid_
     assert latency < EVALUATION_STOP_BOUND, f"stopped {latency:.2f} s after Ctrl-C"
 
 
+def test_ctrl_c_during_the_evaluation_without_handlers_raises_at_once(tmp_path, monkeypatch):
+    # a Python caller that did not ask for on_signals: KeyboardInterrupt, as fast
+    path = tmp_path / "run.npz"
+    trainer = Trainer.new(one_long_document(1_500_000),
+                          TrainConfig(hidden_size=32, batch_size=2, n_threads=1, max_steps=1,
+                                      eval_every=1, valid_fraction=0.5),
+                          checkpoint_path=path)
+    evaluating, sent = threading.Event(), []
+    real_evaluate = trainer_module.evaluate
+
+    def evaluate(model, documents, **kwargs):
+        evaluating.set()
+        return real_evaluate(model, documents, **kwargs)
+    monkeypatch.setattr(trainer_module, "evaluate", evaluate)
+
+    def press():
+        evaluating.wait(120)
+        time.sleep(0.3)
+        sent.append(time.perf_counter())
+        os.kill(os.getpid(), signal.SIGINT)
+    threading.Thread(target=press, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        trainer.run()
+    latency = time.perf_counter() - sent[0]
+    assert not path.exists()                     # nothing saved on the way out
+    assert latency < EVALUATION_STOP_BOUND, f"raised {latency:.2f} s after Ctrl-C"
+
+
 def test_the_library_installs_no_handler_and_ctrl_c_raises(tmp_path):
     # a Python caller's Ctrl-C is a KeyboardInterrupt; the last checkpoint stays as it was
     path = tmp_path / "run.npz"
