@@ -1,4 +1,13 @@
-"""The batch scheduler and the kernels' per-thread workspaces."""
+"""The batch scheduler and the kernels' per-thread workspaces, under :class:`~normrnn.NormRNN`.
+
+:func:`run_batch` reads a checked batch of documents with the lockstep
+kernels: :class:`Lockstep` sorts it longest first and deals it among the
+workers, each reading its share in groups of :data:`LOCKSTEP_GROUP`, into its
+own gradient buffers, summed in worker order (reproducible for a given thread
+count).  The kernels' scratch space is kept per thread (:func:`workspace`,
+:func:`lockstep_workspace`) and dropped when it grew large
+(:func:`release_workspaces`).
+"""
 
 import threading
 
@@ -9,6 +18,9 @@ from ._kernels import lockstep as _lockstep
 from .grads import Grads
 from .memory import CHECK_ABOVE, require_batch_memory
 from .parallel import map_in_order
+
+__all__ = ["LOCKSTEP_GROUP", "Lockstep", "run_batch", "workspace", "lockstep_workspace",
+           "release_workspaces"]
 
 # Per-thread scratch space of the kernels, made once, used by every model.
 _local = threading.local()
@@ -43,9 +55,9 @@ def release_workspaces():
     for good.  Small ones stay, to be reused.
     """
     for name in ("workspace", "lockstep"):
-        workspace = getattr(_local, name, None)
-        if workspace is not None and sum(a.nbytes for a in vars(workspace).values()
-                                         if isinstance(a, np.ndarray)) > CHECK_ABOVE:
+        held = getattr(_local, name, None)
+        if held is not None and sum(a.nbytes for a in vars(held).values()
+                                    if isinstance(a, np.ndarray)) > CHECK_ABOVE:
             setattr(_local, name, None)
 
 
