@@ -4,7 +4,9 @@ A closed terminal sends ``SIGHUP``; a job scheduler, ``kill`` and a machine
 shutting down send ``SIGTERM``.  Within :meth:`StopRequest.on_signals` each
 of them, like Ctrl-C, only sets a flag that the training loop and its
 evaluation look at: the run then saves its checkpoint and returns.  A second
-signal stops at once (``KeyboardInterrupt``).
+signal stops at once (``KeyboardInterrupt``).  The library never installs
+these handlers by itself: the caller chooses to, as the ``normrnn`` command
+does (:func:`normrnn.cli.training_run.run_trainer`).
 """
 
 import signal

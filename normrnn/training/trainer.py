@@ -30,6 +30,7 @@ import numpy as np
 
 from .._printable import show_path
 from ..data.corpus_setup import encode_corpus
+from ..files.rescue import save_with_fallback
 from ..model import NormRNN
 from ..parallel import blas_threads
 from .checkpoint import is_checkpoint, save_checkpoint
@@ -38,7 +39,6 @@ from .config import require_training_memory
 from .evaluation import bits_per_token, evaluate
 from .interrupt import StopRequest
 from .optimizers import clip_grad_norm, make_optimizer
-from ..files.rescue import save_with_fallback
 from .state import TrainState
 from .streams import DocumentStreams
 
