@@ -34,17 +34,16 @@ So
   whole batch.
 
 **The per-step product.**  ``rows x S^T`` forward and ``rows x S`` backward
-(c_t rows, H x H) run in ``rows_matmul.h``, a register-blocked kernel that
-reads S once for every four documents and sums each row in the same order
-as ``matvec.h`` (so a document gets the same bits alone or in a batch).
-BLAS gemm is slower at these sizes: OpenBLAS's call and packing cost more
-than the product of a few rows.  Measured at V = 96, H = 128, T = 256 on one
-thread of an AVX2 machine, tokens/s of the whole loss and gradients with the
-kernel against gemm for every step: float64 267k / 143k at B = 4, 234k / 196k
-at B = 16, 243k / 216k at B = 64; float32 477k / 199k, 477k / 355k,
-468k / 405k.  :func:`gemm_rows` switches large steps to gemm (never, by
-default); a single row goes to ``matvec.h``, whose eight accumulators hide
-the multiply-add latency that one row of this kernel cannot.
+(c_t rows, H x H) run in ``rows_matmul.h``, register-blocked kernels that
+read S once for every group of documents and sum each row in the same order
+as ``matvec.h`` (so a document gets the same bits alone or in a batch); a
+single row goes to ``matvec.h``.  Which register block, and which
+instruction set, is timed once per process for each (dtype, H, B) by
+:mod:`normrnn.kernel_choice`: the kernels that compete by default give the
+same bits, so the timing changes the speed only.  BLAS gemm competes only
+when ``NORMRNN_KERNEL`` asks for it: OpenBLAS's call and packing cost more
+than the product of a few rows, and it sums in another order.
+:func:`gemm_rows` switches large steps to gemm (never, by default).
 
 **Loss only.**  :func:`batch_loss` runs the same forward without keeping
 anything for the backward: one state row per document, and the scored rows of
