@@ -69,12 +69,6 @@ typedef normrnn_vf16 normrnn_vf;
 #endif
 #define NORMRNN_LANES(VEC, REAL) ((int)(sizeof(VEC) / sizeof(REAL)))
 #define NORMRNN_INLINE static inline __attribute__((always_inline))
-/* c + a b in the scalar tails, fused (one rounding, as the vector code's
-   multiply-adds are where the level has FMA) or not.  Spelt out: left to
-   itself, GCC vectorises a tail's sum over i for AVX-512 as an in-order
-   reduction, a vector multiply then scalar adds, which rounds twice. */
-#define NORMRNN_MADD_FUSED(a, b, c)                                             \
-    _Generic((c), float: __builtin_fmaf, default: __builtin_fma)((a), (b), (c))
 #define NORMRNN_RESTRICT __restrict__
 #else
 typedef double normrnn_vd;
@@ -83,7 +77,6 @@ typedef float normrnn_vf;
 #define NORMRNN_INLINE static inline
 #define NORMRNN_RESTRICT
 #endif
-#define NORMRNN_MADD_PLAIN(a, b, c) ((a) * (b) + (c))
 
 /* One panel: y[0 : nv*LANES] += sum_i x[i] m[i, 0 : nv*LANES], nv <= 16.
    Inlined with a constant nv, so acc[] is registers, not memory. */
@@ -114,7 +107,7 @@ NORMRNN_INLINE void NAME(                                                       
    per row when rows are long; the processor's prefetchers follow a few dozen
    pages at once, so a 16-row block keeps a matrix too big for L2 (H = 512)
    streaming, and costs nothing for small ones. */
-#define NORMRNN_DEFINE_MATVEC_T_ADD_WIDE(NAME, TARGET, PANEL, REAL, VEC, WIDE, MADD) \
+#define NORMRNN_DEFINE_MATVEC_T_ADD_WIDE(NAME, TARGET, PANEL, REAL, VEC, WIDE)  \
 static TARGET void NAME(                                                        \
         int rows, int cols, const REAL *NORMRNN_RESTRICT m,                     \
         const REAL *NORMRNN_RESTRICT x, REAL *NORMRNN_RESTRICT y)               \
@@ -144,11 +137,11 @@ static TARGET void NAME(                                                        
         }                                                                       \
         for (int r = 0; r < n && j < cols; r++)                                 \
             for (int k = j; k < cols; k++)                                      \
-                y[k] = MADD(x_block[r], block[(size_t)r * cols + k], y[k]);     \
+                y[k] += x_block[r] * block[(size_t)r * cols + k];               \
     }                                                                           \
 }
-#define NORMRNN_DEFINE_MATVEC_T_ADD(NAME, TARGET, PANEL, REAL, VEC, MADD)       \
-    NORMRNN_DEFINE_MATVEC_T_ADD_WIDE(NAME, TARGET, PANEL, REAL, VEC, 8, MADD)
+#define NORMRNN_DEFINE_MATVEC_T_ADD(NAME, TARGET, PANEL, REAL, VEC)             \
+    NORMRNN_DEFINE_MATVEC_T_ADD_WIDE(NAME, TARGET, PANEL, REAL, VEC, 8)
 
 #ifdef NORMRNN_LEVELS
 /* One function per level, each with its own register width (rows_matmul.h
@@ -162,17 +155,17 @@ NORMRNN_DEFINE_PANEL(normrnn_panel_f32, float, normrnn_vf32)
 NORMRNN_DEFINE_PANEL(normrnn_panel_d16, double, normrnn_vd16)
 NORMRNN_DEFINE_PANEL(normrnn_panel_f16, float, normrnn_vf16)
 NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_d_v4, NORMRNN_V4, normrnn_panel_d64,
-                            double, normrnn_vd64, NORMRNN_MADD_FUSED)
+                            double, normrnn_vd64)
 NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_f_v4, NORMRNN_V4, normrnn_panel_f64,
-                            float, normrnn_vf64, NORMRNN_MADD_FUSED)
+                            float, normrnn_vf64)
 NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_d_v3, NORMRNN_V3, normrnn_panel_d32,
-                            double, normrnn_vd32, NORMRNN_MADD_FUSED)
+                            double, normrnn_vd32)
 NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_f_v3, NORMRNN_V3, normrnn_panel_f32,
-                            float, normrnn_vf32, NORMRNN_MADD_FUSED)
+                            float, normrnn_vf32)
 NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_d_v1, , normrnn_panel_d16,
-                            double, normrnn_vd16, NORMRNN_MADD_PLAIN)
+                            double, normrnn_vd16)
 NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_f_v1, , normrnn_panel_f16,
-                            float, normrnn_vf16, NORMRNN_MADD_PLAIN)
+                            float, normrnn_vf16)
 
 /* ... and the best one this CPU runs, found once (x86-64-v4 needs AVX-512
    F, VL, BW, DQ and CD; v3 AVX2, FMA, BMI1/2, F16C, LZCNT and MOVBE). */
@@ -213,9 +206,9 @@ NORMRNN_DEFINE_DISPATCH(normrnn_matvec_t_add_f,
                         (int rows, int cols, const float *m, const float *x, float *y),
                         (rows, cols, m, x, y))
 NORMRNN_DEFINE_MATVEC_T_ADD_WIDE(normrnn_matvec_t_add_d_v4w, NORMRNN_V4, normrnn_panel_d64,
-                                 double, normrnn_vd64, 16, NORMRNN_MADD_FUSED)
+                                 double, normrnn_vd64, 16)
 NORMRNN_DEFINE_MATVEC_T_ADD_WIDE(normrnn_matvec_t_add_f_v4w, NORMRNN_V4, normrnn_panel_f64,
-                                 float, normrnn_vf64, 16, NORMRNN_MADD_FUSED)
+                                 float, normrnn_vf64, 16)
 static inline int normrnn_cpu_level(void) { return normrnn_level(); }
 
 /* Every variant by name, with the level it needs (kernel_choice.py times
@@ -227,17 +220,12 @@ static inline int normrnn_cpu_level(void) { return normrnn_level(); }
     {"v3-matvec8", 3, normrnn_matvec_t_add_d_v3, normrnn_matvec_t_add_f_v3},    \
     {"v1-matvec8", 1, normrnn_matvec_t_add_d_v1, normrnn_matvec_t_add_f_v1}
 #else   /* one build for this machine; rows_matmul.h ends the same way on purpose */
-#if defined(__GNUC__) && defined(__FMA__)
-#define NORMRNN_MADD_NATIVE NORMRNN_MADD_FUSED
-#else
-#define NORMRNN_MADD_NATIVE NORMRNN_MADD_PLAIN
-#endif
 NORMRNN_DEFINE_PANEL(normrnn_panel_d, double, normrnn_vd)
 NORMRNN_DEFINE_PANEL(normrnn_panel_f, float, normrnn_vf)
 NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_d, , normrnn_panel_d,
-                            double, normrnn_vd, NORMRNN_MADD_NATIVE)
+                            double, normrnn_vd)
 NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_f, , normrnn_panel_f,
-                            float, normrnn_vf, NORMRNN_MADD_NATIVE)
+                            float, normrnn_vf)
 static inline int normrnn_cpu_level(void) { return 0; }   /* 0: this build's own -march */
 #define NORMRNN_MATVEC_VARIANTS                                                 \
     {"matvec8", 0, normrnn_matvec_t_add_d, normrnn_matvec_t_add_f}
