@@ -172,9 +172,22 @@ def test_measured_choice_is_the_fastest_of_the_family_and_plain_data(monkeypatch
     record = next(r for r in choices["choices"] if (r["H"], r["B"], r["forced"]) == (40, 8, None))
     family = [VARIANTS["rows"][i][0] for i in _family("rows")]
     assert record["rows"] == min(family, key=record["times_us"].__getitem__)
-    assert set(record["times_us"]) == set(choices["available"]["rows"]
-                                          + choices["available"]["matvec"])
+    assert record["times_us"]["gemm"] > 0
+    family += [VARIANTS["matvec"][i][0] for i in _family("matvec")]
+    assert set(record["times_us"]) == set(family + ["gemm"])
     assert choices["available"]["cpu_level"] == CPU_LEVEL
+
+
+def test_fastest_times_every_kernel_and_keeps_the_fastest(monkeypatch):
+    monkeypatch.setenv(kernel_choice.ENVIRONMENT_VARIABLE, "fastest")
+    kernel_choice.choose(np.float64, 19, 3)
+    choices = normrnn.kernel_choices()
+    assert choices["setting"] == "fastest"
+    record = next(r for r in choices["choices"] if (r["H"], r["B"]) == (19, 4))
+    runs = choices["available"]
+    assert set(record["times_us"]) == set(runs["rows"] + runs["matvec"])
+    for kind in ("rows", "matvec"):
+        assert record[kind] == min(runs[kind], key=record["times_us"].__getitem__)
 
 
 @pytest.mark.parametrize("value", ["v9-rows1x1", "auto,gemm", "gemm,gemm"])
