@@ -17,6 +17,7 @@ instruction set flag (and the pytest header says which levels run here).
 """
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -205,3 +206,18 @@ def test_the_cpu_level_matches_its_flags():
     if not flags or CPU_LEVEL == 0:
         pytest.skip("no /proc/cpuinfo flags, or a build for one -march")
     assert (CPU_LEVEL == 4) == all(flag in flags for flag in LEVEL_FLAGS[4] + LEVEL_FLAGS[3])
+
+
+def test_a_cpu_without_avx512_says_so(monkeypatch):
+    # what a run on an AVX2-only CPU prints: a skip naming the missing flags,
+    # and a header line (simulated here by pretending this CPU is such a one)
+    import conftest
+    this = sys.modules[__name__]
+    monkeypatch.setattr(this, "CPU_LEVEL", 3)
+    monkeypatch.setattr(this, "_cpu_flags", lambda: {"avx2", "fma", "bmi2"})
+    with pytest.raises(pytest.skip.Exception, match="lacks avx512f, avx512vl"):
+        _skip_unless_runs("v4-rows8x3", 4)
+    runs = dict(kernel_choice.available(), cpu_level=3, vector_level="x86-64-v3 (AVX2, FMA)")
+    monkeypatch.setattr(kernel_choice, "available", lambda: runs)
+    header = conftest.pytest_report_header(None)
+    assert any("lacks AVX-512" in line and "NOT tested" in line for line in header)
