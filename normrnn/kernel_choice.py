@@ -39,7 +39,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["ENVIRONMENT_VARIABLE", "kernel_choices", "choose", "available"]
+__all__ = ["ENVIRONMENT_VARIABLE", "KernelSettingError", "kernel_choices", "choose", "available"]
 
 #: The environment variable that forces a choice.
 ENVIRONMENT_VARIABLE = "NORMRNN_KERNEL"
@@ -47,6 +47,12 @@ GEMM = "gemm"
 _GEMM_INDEX = -1
 _LARGEST_BUCKET = 256
 _REPEATS = 3
+
+
+
+class KernelSettingError(ValueError):
+    """``NORMRNN_KERNEL`` names no kernel this CPU runs (a user's mistake, not a bug)."""
+
 
 _lock = threading.Lock()
 _choices = {}          # (dtype name, H, bucket) -> the record kernel_choices() shows
@@ -105,9 +111,9 @@ def _setting(environ=None):
 
     Raises
     ------
-    ValueError
-        Naming the variable, for a name that is not a kernel this CPU runs,
-        or two kernels of one kind.
+    KernelSettingError
+        A ValueError naming the variable, for a name that is not a kernel
+        this CPU runs, or two kernels of one kind.
     """
     value = (os.environ if environ is None else environ).get(ENVIRONMENT_VARIABLE, "").strip()
     if value.lower() in ("", "auto", "fastest"):
@@ -117,11 +123,11 @@ def _setting(environ=None):
     for name in (part.strip() for part in value.split(",")):
         kind = "rows" if name in runs["rows"] else "matvec" if name in runs["matvec"] else None
         if kind is None:
-            raise ValueError(
+            raise KernelSettingError(
                 f"{ENVIRONMENT_VARIABLE}={value!r}: {name!r} is not a kernel this CPU runs; "
                 f"use auto, fastest, or names from: {', '.join(runs['rows'] + runs['matvec'])}")
         if kind in forced:
-            raise ValueError(f"{ENVIRONMENT_VARIABLE}={value!r}: names two {kind} kernels, "
+            raise KernelSettingError(f"{ENVIRONMENT_VARIABLE}={value!r}: names two {kind} kernels, "
                              f"{forced[kind]!r} and {name!r}; give one of each kind at most")
         forced[kind] = name
     return forced

@@ -221,3 +221,15 @@ def test_a_cpu_without_avx512_says_so(monkeypatch):
     monkeypatch.setattr(kernel_choice, "available", lambda: runs)
     header = conftest.pytest_report_header(None)
     assert any("lacks AVX-512" in line and "NOT tested" in line for line in header)
+
+
+def test_the_command_line_reports_a_bad_setting_in_one_line(monkeypatch, tmp_path, capsys):
+    from normrnn import cli
+    for i in range(6):
+        (tmp_path / f"d{i}.txt").write_text(f"Title {i}\nsome words of document {i} to read.\n")
+    monkeypatch.setenv(kernel_choice.ENVIRONMENT_VARIABLE, "bogus")
+    status = cli.main(["train", str(tmp_path), "--out", str(tmp_path / "m.npz"),
+                       "--max-steps", "1", "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert status == 1 and len(err.splitlines()) == 1
+    assert err.startswith("normrnn: error: NORMRNN_KERNEL='bogus'")
