@@ -91,7 +91,8 @@ NORMRNN_INLINE void NAME(                                                       
         acc[k] = *(const VEC *)(y + k * lanes);                                 \
     for (int i = 0; i < rows; i++) {                                            \
         const REAL *row = m + (size_t)i * cols;                                 \
-        VEC x_i = x[i] - (VEC){0};             /* x[i] in every lane */         \
+        VEC x_i = x[i] - (VEC){0};      /* x[i] in every lane (x - 0 is x,  */ \
+                                        /* even -0: a broadcast from memory) */ \
         for (int k = 0; k < nv; k++)                                            \
             acc[k] += x_i * *(const VEC *)(row + k * lanes);                    \
     }                                                                           \
@@ -103,8 +104,8 @@ NORMRNN_INLINE void NAME(                                                       
    of 16 rows: panels of WIDE (8 or 16: AVX-512's 32 registers hold 16
    accumulators and the row's loads), 8, 4, 2 and 1 vectors, then the last
    cols % lanes columns.  The width changes which columns share a pass, never
-   the order of any y[j]'s sum.  A panel reads a piece of every row of its block, one memory page
-   per row when rows are long; the processor's prefetchers follow a few dozen
+   the order of any y[j]'s sum.  A panel reads a piece of every row of its
+   block, one memory page per row when rows are long; the processor's prefetchers follow a few dozen
    pages at once, so a 16-row block keeps a matrix too big for L2 (H = 512)
    streaming, and costs nothing for small ones. */
 #define NORMRNN_DEFINE_MATVEC_T_ADD_WIDE(NAME, TARGET, PANEL, REAL, VEC, WIDE)  \

@@ -53,7 +53,7 @@ NORMRNN_INLINE void NAME(                                                       
         for (int k = 0; k < nv; k++)                                            \
             m_k[k] = *(const VEC *)(row + k * lanes);                           \
         for (int r = 0; r < nr; r++) {                                          \
-            VEC x_ri = x[(size_t)r * ldx + i] - (VEC){0};                       \
+            VEC x_ri = x[(size_t)r * ldx + i] - (VEC){0};   /* as matvec.h */   \
             for (int k = 0; k < nv; k++)                                        \
                 acc[r][k] += x_ri * m_k[k];                                     \
         }                                                                       \
