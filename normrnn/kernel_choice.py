@@ -127,8 +127,9 @@ def _setting(environ=None):
                 f"{ENVIRONMENT_VARIABLE}={value!r}: {name!r} is not a kernel this CPU runs; "
                 f"use auto, fastest, or names from: {', '.join(runs['rows'] + runs['matvec'])}")
         if kind in forced:
-            raise KernelSettingError(f"{ENVIRONMENT_VARIABLE}={value!r}: names two {kind} kernels, "
-                             f"{forced[kind]!r} and {name!r}; give one of each kind at most")
+            raise KernelSettingError(
+                f"{ENVIRONMENT_VARIABLE}={value!r}: names two {kind} kernels, "
+                f"{forced[kind]!r} and {name!r}; give one of each kind at most")
         forced[kind] = name
     return forced
 
@@ -205,8 +206,8 @@ def choose(dtype, H, B):
 
     Raises
     ------
-    ValueError
-        If ``NORMRNN_KERNEL`` names no kernel this CPU runs.
+    KernelSettingError
+        A ValueError, if ``NORMRNN_KERNEL`` names no kernel this CPU runs.
     """
     setting = _setting()
     key = (np.dtype(dtype).name, int(H), _bucket(int(B)), repr(setting))
@@ -234,8 +235,8 @@ def kernel_choices():
 
     Raises
     ------
-    ValueError
-        If ``NORMRNN_KERNEL`` names no kernel this CPU runs.
+    KernelSettingError
+        A ValueError, if ``NORMRNN_KERNEL`` names no kernel this CPU runs.
     """
     setting = _setting()
     with _lock:
