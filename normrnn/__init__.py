@@ -12,7 +12,7 @@ from . import _kernels  # noqa: F401  (light: in an unbuilt source tree, says wh
 
 __version__ = "0.1.0"
 __all__ = ["NormRNN", "Grads", "PARAMETER_NAMES", "LEARNED_GAIN_PARAMETER_NAMES", "GAINS",
-           "__version__"]
+           "kernel_choices", "__version__"]
 
 _FROM_MODEL = ("NormRNN", "Grads", "PARAMETER_NAMES", "LEARNED_GAIN_PARAMETER_NAMES", "GAINS")
 
@@ -23,8 +23,11 @@ def __getattr__(name):
     if name in _FROM_MODEL:
         from . import model
         return getattr(model, name)
+    if name == "kernel_choices":              # what normrnn.kernel_choice chose, and from what
+        from .kernel_choice import kernel_choices
+        return kernel_choices
     raise AttributeError(f"module 'normrnn' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted([*globals(), *_FROM_MODEL])
+    return sorted([*globals(), *_FROM_MODEL, "kernel_choices"])

@@ -16,3 +16,20 @@ def model():
 # the net must never hide a bug from the tests.  Subprocesses inherit it too;
 # tests of the net itself remove it.
 os.environ["NORMRNN_TRACEBACK"] = "1"
+
+
+def pytest_report_header(config):
+    """Which instruction set the kernels run here, and which of them this run cannot test."""
+    try:
+        from normrnn import kernel_choice
+        runs = kernel_choice.available()
+    except Exception as error:                       # an unbuilt tree: its own tests say so
+        return f"normrnn kernels: not inspected ({type(error).__name__})"
+    lines = [f"normrnn kernels: CPU level {runs['vector_level']}; tested here: "
+             f"{', '.join(runs['rows'] + runs['matvec'])}"]
+    if runs["cpu_level"] in (1, 3):
+        lines.append("normrnn kernels: this CPU lacks AVX-512 (avx512f/vl/bw/dq/cd): the "
+                     "x86-64-v4 kernels are NOT tested here" + (
+                         "; nor the x86-64-v3 ones (no avx2/fma)" if runs["cpu_level"] == 1
+                         else ""))
+    return lines

@@ -33,12 +33,17 @@ def _case(rows, cols, dtype, seed=0):
 
 def _check(m, x, y, product=_testing.matvec_t_add):
     """``product(m, x, out)`` adds m^T x into ``out``, within the bound of the docstring."""
+    out = y.copy()
+    product(m, x, out)
+    _check_result(m, x, y, out)
+
+
+def _check_result(m, x, y, out):
+    """``out`` is y + m^T x within the bound of the docstring."""
     exact = y.astype(np.float64) + m.astype(np.float64).T @ x.astype(np.float64)
     eps = np.finfo(m.dtype).eps
     bound = m.shape[0] * eps * (np.abs(m.astype(np.float64)).T @ np.abs(x.astype(np.float64)))
     bound += eps * np.abs(y.astype(np.float64))
-    out = y.copy()
-    product(m, x, out)
     assert out.dtype == m.dtype
     assert np.all(np.abs(out - exact) <= bound + np.finfo(m.dtype).tiny)
 
@@ -114,22 +119,31 @@ def test_workspace_matrices_start_on_a_cache_line():
 
 MARCHES = ["x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4"]
 HARNESS = """
-#include "matvec.h"
+#include "rows_matmul.h"
 void matvec_t_add_d(int r, int c, const double *m, const double *x, double *y)
 { normrnn_matvec_t_add_d(r, c, m, x, y); }
 void matvec_t_add_f(int r, int c, const float *m, const float *x, float *y)
 { normrnn_matvec_t_add_f(r, c, m, x, y); }
+int rows_count(void) { return normrnn_rows_variant_count(); }
+void rows_d(int v, int n, int r, int c, const double *m, const double *x, double *y)
+{ normrnn_rows_variant_d(v, n, r, c, m, x, r, y, c); }
+void rows_f(int v, int n, int r, int c, const float *m, const float *x, float *y)
+{ normrnn_rows_variant_f(v, n, r, c, m, x, r, y, c); }
 """
+MARCH_FLAGS = {"x86-64-v3": ("avx2", "fma", "bmi2"),
+               "x86-64-v4": ("avx512f", "avx512vl", "avx512bw", "avx512dq", "avx512cd")}
 
 
-def _cpu_runs(march):
-    flags = {"x86-64-v3": {"avx2", "fma"}, "x86-64-v4": {"avx512f", "avx512vl"}}.get(march, set())
+def _missing_flags(march):
+    """The flags -march=``march`` needs that this CPU lacks (those of v3 for v4 too)."""
+    needed = [*MARCH_FLAGS["x86-64-v3"], *MARCH_FLAGS["x86-64-v4"]] if march == "x86-64-v4" \
+        else MARCH_FLAGS.get(march, ())
     try:
         text = open("/proc/cpuinfo").read()
     except OSError:
-        return False
+        return ["(no /proc/cpuinfo)"] if needed else []
     have = set(next(line for line in text.splitlines() if line.startswith("flags")).split())
-    return flags <= have
+    return [flag for flag in needed if flag not in have]
 
 
 @pytest.fixture(scope="module")
@@ -142,8 +156,9 @@ def compiler():
 
 @pytest.mark.parametrize("march", MARCHES)
 def test_every_instruction_set(march, compiler, tmp_path):
-    if not _cpu_runs(march):
-        pytest.skip(f"this CPU does not run {march}")
+    if _missing_flags(march):
+        pytest.skip(f"this CPU lacks {', '.join(_missing_flags(march))}: the {march} "
+                    "kernels are not tested here")
     source, library = tmp_path / "harness.c", tmp_path / f"harness-{march}.so"
     source.write_text(HARNESS)
     subprocess.run([compiler, "-O3", f"-march={march}", "-DNORMRNN_NO_CLONES", "-shared",
@@ -155,3 +170,14 @@ def test_every_instruction_set(march, compiler, tmp_path):
                      *(a.ctypes.data_as(ctypes.c_void_p) for a in (m, x, out)))
         for rows, cols in ((5, 3), (17, 64), (33, 100), (128, 128), (40, 257)):
             _check(*_case(rows, cols, dtype, seed=rows), product=product)
+    # rows_matmul.h's kernels of this -march: y (n, H) += x (n, H) m (H, H), row by row
+    for dtype, function in ((np.float64, lib.rows_d), (np.float32, lib.rows_f)):
+        for variant in range(lib.rows_count()):
+            for n, H in ((1, 3), (7, 27), (13, 64), (5, 129)):
+                m = _case(H, H, dtype, seed=n)[0]
+                x, y = (_case(n, H, dtype, seed=seed)[0] for seed in (n + 1, n + 2))
+                out = y.copy()
+                function(variant, n, H, H, *(a.ctypes.data_as(ctypes.c_void_p)
+                                             for a in (m, x, out)))
+                for r in range(n):
+                    _check_result(m, x[r], y[r], out[r])

@@ -34,17 +34,16 @@ So
   whole batch.
 
 **The per-step product.**  ``rows x S^T`` forward and ``rows x S`` backward
-(c_t rows, H x H) run in ``rows_matmul.h``, a register-blocked kernel that
-reads S once for every four documents and sums each row in the same order
-as ``matvec.h`` (so a document gets the same bits alone or in a batch).
-BLAS gemm is slower at these sizes: OpenBLAS's call and packing cost more
-than the product of a few rows.  Measured at V = 96, H = 128, T = 256 on one
-thread of an AVX2 machine, tokens/s of the whole loss and gradients with the
-kernel against gemm for every step: float64 267k / 143k at B = 4, 234k / 196k
-at B = 16, 243k / 216k at B = 64; float32 477k / 199k, 477k / 355k,
-468k / 405k.  :func:`gemm_rows` switches large steps to gemm (never, by
-default); a single row goes to ``matvec.h``, whose eight accumulators hide
-the multiply-add latency that one row of this kernel cannot.
+(c_t rows, H x H) run in ``rows_matmul.h``, register-blocked kernels that
+read S once for every group of documents and sum each row in the same order
+as ``matvec.h`` (so a document gets the same bits alone or in a batch); a
+single row goes to ``matvec.h``.  Which register block, and which
+instruction set, is timed once per process for each (dtype, H, B) by
+:mod:`normrnn.kernel_choice`: the kernels that compete by default give the
+same bits, so the timing changes the speed only.  BLAS gemm competes only
+when ``NORMRNN_KERNEL`` asks for it: OpenBLAS's call and packing cost more
+than the product of a few rows, and it sums in another order.
+:func:`gemm_rows` switches large steps to gemm (never, by default).
 
 **Loss only.**  :func:`batch_loss` runs the same forward without keeping
 anything for the backward: one state row per document, and the scored rows of
@@ -65,6 +64,8 @@ token.  The argument lists and workspace arrays here mirror that module's
 on purpose, name for name, so that the two kernels read side by side.
 """
 
+import os
+
 import numpy as np
 
 from normrnn._kernels.bptt import _allocate_fixed
@@ -73,13 +74,23 @@ from cython cimport floating
 
 from normrnn._kernels.activation cimport f, f_grad
 from normrnn._kernels.blas cimport gemm
-from normrnn._kernels.matvec cimport _matvec_t_add
 
 cdef extern from "rows_matmul.h" nogil:
-    void normrnn_rows_matmul_add_d(int n, int rows, int cols, const double *m,
-                                   const double *x, int ldx, double *y, int ldy)
-    void normrnn_rows_matmul_add_f(int n, int rows, int cols, const float *m,
-                                   const float *x, int ldx, float *y, int ldy)
+    int normrnn_cpu_level()
+    int normrnn_rows_variant_count()
+    const char *normrnn_rows_variant_name(int v)
+    int normrnn_rows_variant_level(int v)
+    void normrnn_rows_variant_d(int v, int n, int rows, int cols, const double *m,
+                                const double *x, int ldx, double *y, int ldy)
+    void normrnn_rows_variant_f(int v, int n, int rows, int cols, const float *m,
+                                const float *x, int ldx, float *y, int ldy)
+    int normrnn_matvec_variant_count()
+    const char *normrnn_matvec_variant_name(int v)
+    int normrnn_matvec_variant_level(int v)
+    void normrnn_matvec_variant_d(int v, int rows, int cols, const double *m,
+                                  const double *x, double *y)
+    void normrnn_matvec_variant_f(int v, int rows, int cols, const float *m,
+                                  const float *x, float *y)
 from normrnn._kernels.bptt cimport (
     _Poller, _add_distinct, _distinct_inputs, _poller, _scaled_hh, _stop_pointer, _tick,
     _token_sums_to_grads)
@@ -88,6 +99,12 @@ from normrnn._kernels.sections cimport _softmax_cross_entropy
 
 cdef enum:
     _LOSS_BLOCK_STEPS = 32
+    _GEMM = -1           # _Kernels.rows: the step product is a BLAS gemm
+
+
+cdef struct _Kernels:
+    int rows             # rows_matmul.h's variant for steps of several rows, or _GEMM
+    int matvec           # matvec.h's variant for a step of one row
 
 # Steps with at least this many documents stepping use one BLAS gemm for
 # S s / S^T delta; fewer use rows_matmul.h (see gemm_rows(); never by default).
@@ -112,32 +129,126 @@ def gemm_rows(dtype, rows=None):
 LOSS_BLOCK_STEPS = _LOSS_BLOCK_STEPS
 
 
+# --- the kernels of the step product, chosen by normrnn.kernel_choice ---------
+
+_chosen = {}      # (dtype char, H, B, NORMRNN_KERNEL) -> (rows variant or _GEMM, matvec variant)
+
+
+cdef _Kernels _kernels_for(dtype, Py_ssize_t H, Py_ssize_t B) except *:
+    """The step-product kernels for B documents of size H, timed at their first use."""
+    cdef _Kernels kernels
+    key = (np.dtype(dtype).char, H, B, os.environ.get("NORMRNN_KERNEL"))
+    if key not in _chosen:
+        from normrnn import kernel_choice     # imports this module: not at load time
+        _chosen[key] = kernel_choice.choose(dtype, H, B)
+    kernels.rows, kernels.matvec = _chosen[key]
+    return kernels
+
+
+def _cpu_level():
+    """The instruction set level of matvec.h's test: 4, 3 or 1 (0: one -march build)."""
+    return normrnn_cpu_level()
+
+
+def _variants():
+    """Every kernel variant of this build: {"rows": [(name, level)], "matvec": [...]}."""
+    return {
+        "rows": [(normrnn_rows_variant_name(v).decode(), normrnn_rows_variant_level(v))
+                 for v in range(normrnn_rows_variant_count())],
+        "matvec": [(normrnn_matvec_variant_name(v).decode(), normrnn_matvec_variant_level(v))
+                   for v in range(normrnn_matvec_variant_count())],
+    }
+
+
+cdef void _step_product(_Kernels kernels, Py_ssize_t rows, Py_ssize_t H,
+                        const floating *matrix, const floating *x,
+                        floating *y) noexcept nogil:
+    """y += x @ matrix through the given kernels (see :func:`_rows_times_add`)."""
+    if rows == 1:                  # matvec.h's accumulators hide the multiply-add latency
+        if floating is double:
+            normrnn_matvec_variant_d(kernels.matvec, <int> H, <int> H, matrix, x, y)
+        else:
+            normrnn_matvec_variant_f(kernels.matvec, <int> H, <int> H, matrix, x, y)
+    elif kernels.rows == _GEMM:
+        gemm(False, False, <int> rows, <int> H, <int> H, 1, x, <int> H, matrix, <int> H,
+             1, y, <int> H)
+    elif floating is double:
+        normrnn_rows_variant_d(kernels.rows, <int> rows, <int> H, <int> H, matrix, x, <int> H,
+                               y, <int> H)
+    else:
+        normrnn_rows_variant_f(kernels.rows, <int> rows, <int> H, <int> H, matrix, x, <int> H,
+                               y, <int> H)
+
+
+def _product(const floating[:, ::1] m, const floating[:, ::1] x, floating[:, ::1] y,
+             int rows_variant=0, int matvec_variant=0):
+    """y += x @ m through one kernel variant (``rows_variant`` -1: gemm), for tests.
+
+    One row goes to ``matvec_variant``, more to ``rows_variant``, as in a step.
+    """
+    cdef _Kernels kernels
+    if (m.shape[0] != m.shape[1] or x.shape[1] != m.shape[0] or y.shape[0] != x.shape[0]
+            or y.shape[1] != m.shape[0]):
+        raise ValueError("_product needs m (H, H), x (n, H) and y (n, H)")
+    if not (-1 <= rows_variant < normrnn_rows_variant_count()
+            and 0 <= matvec_variant < normrnn_matvec_variant_count()):
+        raise ValueError("_product: no such variant")
+    kernels.rows, kernels.matvec = rows_variant, matvec_variant
+    if x.shape[0] == 0 or m.shape[0] == 0:
+        return
+    with nogil:
+        _step_product(kernels, x.shape[0], m.shape[0], &m[0, 0], &x[0, 0], &y[0, 0])
+
+
+def _time_products(const floating[:, ::1] m, const floating[:, ::1] x, floating[:, ::1] y,
+                   candidates, int repeats, int calls=1):
+    """The fastest of ``repeats`` timings of ``calls`` products y += x @ m, per candidate.
+
+    ``candidates`` are (rows variant or -1, matvec variant) pairs; the
+    repeats go round the candidates in turn, so that a slow moment of the
+    machine hits them all alike.  A candidate four times slower than the
+    fastest in the first round (which also warms up) is not timed again.
+    Returns seconds per product.
+    """
+    from time import perf_counter
+    cdef _Kernels kernels
+    cdef Py_ssize_t n = x.shape[0], H = m.shape[0], _call
+    best = [float("inf")] * len(candidates)
+    timed = list(range(len(candidates)))
+    for repeat in range(repeats + 1):
+        for i in timed:
+            kernels.rows, kernels.matvec = candidates[i]
+            start = perf_counter()
+            with nogil:
+                for _call in range(calls):
+                    _step_product(kernels, n, H, &m[0, 0], &x[0, 0], &y[0, 0])
+            best[i] = min(best[i], (perf_counter() - start) / calls)
+        if repeat == 0:
+            timed = [i for i in timed if best[i] <= 4 * min(best)]
+    return best
+
+
 # --- small helpers ------------------------------------------------------------
 
-cdef void _rows_times_add(Py_ssize_t rows, Py_ssize_t H,
+cdef void _rows_times_add(_Kernels kernels, Py_ssize_t rows, Py_ssize_t H,
                           const floating *matrix,    # IN  (H, H)
                           const floating *x,         # IN  (rows, H), row stride H
                           floating *y                # INOUT (rows, H), row stride H
                           ) noexcept nogil:
     """y += x @ matrix, row by row: y[r] += matrix^T x[r].
 
-    The sequential product of one step for every document stepping: a BLAS
-    gemm from :func:`gemm_rows` rows on, ``rows_matmul.h``'s kernel below.
+    The sequential product of one step for every document stepping, through
+    the ``kernels`` chosen for the batch (:mod:`normrnn.kernel_choice`);
+    a BLAS gemm from :func:`gemm_rows` rows on.
     """
     cdef int threshold
     if floating is double:
         threshold = _gemm_rows[1]
     else:
         threshold = _gemm_rows[0]
-    if rows == 1:                  # matvec.h's 8 accumulators hide the multiply-add latency
-        _matvec_t_add(<int> H, <int> H, matrix, x, y)
-    elif rows >= threshold:
-        gemm(False, False, <int> rows, <int> H, <int> H, 1, x, <int> H, matrix, <int> H,
-             1, y, <int> H)
-    elif floating is double:
-        normrnn_rows_matmul_add_d(<int> rows, <int> H, <int> H, matrix, x, <int> H, y, <int> H)
-    else:
-        normrnn_rows_matmul_add_f(<int> rows, <int> H, <int> H, matrix, x, <int> H, y, <int> H)
+    if rows > 1 and rows >= threshold:
+        kernels.rows = _GEMM
+    _step_product(kernels, rows, H, matrix, x, y)
 
 
 cdef Py_ssize_t _input_terms(const floating[:, ::1] embedding,   # IN  (V, H)
@@ -210,7 +321,7 @@ cdef Py_ssize_t _prepare(const floating[:, ::1] embedding,   # IN  (V, H)
                         read_last)
 
 
-cdef void _step_forward(Py_ssize_t t, Py_ssize_t c,
+cdef void _step_forward(_Kernels kernels, Py_ssize_t t, Py_ssize_t c,
                         const floating[:, ::1] scaled_hh_t,   # IN  (H, H) S^T
                         const int[::1] tokens,                # IN  (total,)
                         const int[::1] offsets,               # IN  (B + 1,)
@@ -225,7 +336,7 @@ cdef void _step_forward(Py_ssize_t t, Py_ssize_t c,
         r = slot[tokens[offsets[b] + t]]
         for j in range(H):
             middles[b * H + j] = inputs[r, j]
-    _rows_times_add(c, H, &scaled_hh_t[0, 0], states, middles)   # += S s_t (sequential)
+    _rows_times_add(kernels, c, H, &scaled_hh_t[0, 0], states, middles)   # += S s_t
 
 
 cdef inline void _activate(Py_ssize_t n, const floating *middles, floating *states) noexcept nogil:
@@ -237,7 +348,8 @@ cdef inline void _activate(Py_ssize_t n, const floating *middles, floating *stat
 
 # --- loss and gradients -------------------------------------------------------
 
-cdef int _forward(const floating[:, ::1] scaled_hh_t,      # IN  (H, H)
+cdef int _forward(_Kernels kernels,                         # IN  the step product's
+                  const floating[:, ::1] scaled_hh_t,      # IN  (H, H)
                   const int[::1] tokens,                   # IN  (total,)
                   const int[::1] offsets,                  # IN  (B + 1,)
                   const int[::1] slot,                     # IN  (V,)
@@ -256,7 +368,7 @@ cdef int _forward(const floating[:, ::1] scaled_hh_t,      # IN  (H, H)
         c = stepping[t]
         c_next = stepping[t + 1]
         _tick(&poller, c * H * H)
-        _step_forward(t, c, scaled_hh_t, tokens, offsets, slot, inputs,
+        _step_forward(kernels, t, c, scaled_hh_t, tokens, offsets, slot, inputs,
                       &states[first[t], 0], &middles[first[t], 0])
         # documents 0 .. c_next - 1 read s_{t+1} at step t + 1; c_next .. c - 1 end here
         # (no address is taken of a row that is not there: the debug build checks)
@@ -330,7 +442,8 @@ cdef inline void _copy_grads(Py_ssize_t n, Py_ssize_t row, Py_ssize_t first_scor
                 out[i * H + j] = d_states_direct[row + i - first_scored, j]
 
 
-cdef int _backward_through_time(const floating[:, ::1] scaled_hh,    # IN  (H, H) S
+cdef int _backward_through_time(_Kernels kernels,                    # IN  the step product's
+                                const floating[:, ::1] scaled_hh,    # IN  (H, H) S
                                 const int[::1] stepping,             # IN  (n_max + 1,)
                                 const int[::1] first,                # IN  (n_max + 1,)
                                 Py_ssize_t first_scored,
@@ -357,7 +470,8 @@ cdef int _backward_through_time(const floating[:, ::1] scaled_hh,    # IN  (H, H
         _copy_grads(c_next, first[t + 1], first_scored, d_states_direct, delta)
         _copy_grads(c - c_next, N + c_next, first_scored, d_states_direct, delta + c_next * H)
         if c_next > 0:                                # += S^T delta_{t+1} (sequential)
-            _rows_times_add(c_next, H, &scaled_hh[0, 0], &deltas[first[t + 1], 0], delta)
+            _rows_times_add(kernels, c_next, H, &scaled_hh[0, 0], &deltas[first[t + 1], 0],
+                            delta)
         middle = &middles[first[t], 0]
         for i in range(c * H):
             delta[i] = delta[i] * f_grad(middle[i])
@@ -502,6 +616,7 @@ def batch_loss_and_grads(
     cdef int m_min = title_lengths[0]
     cdef double loss
     cdef void *stop_pointer = _stop_pointer(stop)
+    cdef _Kernels kernels = _kernels_for(np.float64 if floating is double else np.float32, H, B)
     for b in range(B):
         m_min = min(m_min, title_lengths[b])
     workspace.reserve(offsets[B] - offsets[0], n_max, B)
@@ -524,13 +639,13 @@ def batch_loss_and_grads(
         for b in range(B):                            # s_0: read by step 0, or, for
             for j in range(H):                        # T_b = 1, the last state
                 states[b if b < stepping[0] else N + b, j] = initial_states[b, j]
-        _forward(scaled_hh_t, tokens, offsets, slot, inputs, stepping, first, states, middles,
-                 stop_pointer)
+        _forward(kernels, scaled_hh_t, tokens, offsets, slot, inputs, stepping, first, states,
+                 middles, stop_pointer)
         first_scored = first[m_min] if m_min <= n_max else N
         loss = _logits(embedding, tokens, offsets, title_lengths, stepping, first,
                        first_scored, states, logits, d_embedding, d_states_direct)
         if N > 0:
-            _backward_through_time(scaled_hh, stepping, first, first_scored, middles,
+            _backward_through_time(kernels, scaled_hh, stepping, first, first_scored, middles,
                                    d_states_direct, deltas, stop_pointer)
             _parameter_grads(embedding, ih, hh, gain, tokens, offsets, stepping, first, slot,
                              distinct, k, states, deltas, embeddeds, deltas_by_token,
@@ -591,6 +706,7 @@ def batch_loss(
     cdef Py_ssize_t V = embedding.shape[0]
     cdef double loss = 0
     cdef _Poller poller = _poller(_stop_pointer(stop))
+    cdef _Kernels kernels = _kernels_for(np.float64 if floating is double else np.float32, H, B)
     workspace.reserve(0, n_max, B, backward=False)
     # the arrays _prepare fills, as in batch_loss_and_grads; then this pass's own
     cdef floating[:, ::1] scaled_hh, scaled_hh_t, embeddeds, inputs
@@ -627,7 +743,7 @@ def batch_loss(
             c = stepping[t]
             _tick(&poller, max(c, 1) * H * (H + V))   # S s_t and the logits
             if c > 0:                                 # s_{t+1} = f(a_t), in place
-                _step_forward(t, c, scaled_hh_t, tokens, offsets, slot, inputs,
+                _step_forward(kernels, t, c, scaled_hh_t, tokens, offsets, slot, inputs,
                               &state[0, 0], &middle[0, 0])
                 _activate(c * H, &middle[0, 0], &state[0, 0])
         loss += _block_loss(embedding, rows, block_states, block_targets, block_logits)

@@ -78,7 +78,7 @@ typedef float normrnn_vf;
 #define NORMRNN_RESTRICT
 #endif
 
-/* One panel: y[0 : nv*LANES] += sum_i x[i] m[i, 0 : nv*LANES], nv <= 8.
+/* One panel: y[0 : nv*LANES] += sum_i x[i] m[i, 0 : nv*LANES], nv <= 16.
    Inlined with a constant nv, so acc[] is registers, not memory. */
 #define NORMRNN_DEFINE_PANEL(NAME, REAL, VEC)                                   \
 NORMRNN_INLINE void NAME(                                                       \
@@ -86,12 +86,13 @@ NORMRNN_INLINE void NAME(                                                       
         const REAL *NORMRNN_RESTRICT x, REAL *NORMRNN_RESTRICT y)               \
 {                                                                               \
     const int lanes = NORMRNN_LANES(VEC, REAL);                                 \
-    VEC acc[8];                                                                 \
+    VEC acc[16];                                                                \
     for (int k = 0; k < nv; k++)                                                \
         acc[k] = *(const VEC *)(y + k * lanes);                                 \
     for (int i = 0; i < rows; i++) {                                            \
         const REAL *row = m + (size_t)i * cols;                                 \
-        VEC x_i = x[i] + (VEC){0};             /* x[i] in every lane */         \
+        VEC x_i = x[i] - (VEC){0};      /* x[i] in every lane (x - 0 is x,  */ \
+                                        /* even -0: a broadcast from memory) */ \
         for (int k = 0; k < nv; k++)                                            \
             acc[k] += x_i * *(const VEC *)(row + k * lanes);                    \
     }                                                                           \
@@ -100,12 +101,14 @@ NORMRNN_INLINE void NAME(                                                       
 }
 
 /* y (cols,) += m^T x for a row-major m (rows, cols) and x (rows,), in blocks
-   of 16 rows: panels of 8, 4, 2 and 1 vectors, then the last cols % lanes
-   columns.  A panel reads a piece of every row of its block, one memory page
-   per row when rows are long; the processor's prefetchers follow a few dozen
+   of 16 rows: panels of WIDE (8 or 16: AVX-512's 32 registers hold 16
+   accumulators and the row's loads), 8, 4, 2 and 1 vectors, then the last
+   cols % lanes columns.  The width changes which columns share a pass, never
+   the order of any y[j]'s sum.  A panel reads a piece of every row of its
+   block, one memory page per row when rows are long; the processor's prefetchers follow a few dozen
    pages at once, so a 16-row block keeps a matrix too big for L2 (H = 512)
    streaming, and costs nothing for small ones. */
-#define NORMRNN_DEFINE_MATVEC_T_ADD(NAME, TARGET, PANEL, REAL, VEC)             \
+#define NORMRNN_DEFINE_MATVEC_T_ADD_WIDE(NAME, TARGET, PANEL, REAL, VEC, WIDE)  \
 static TARGET void NAME(                                                        \
         int rows, int cols, const REAL *NORMRNN_RESTRICT m,                     \
         const REAL *NORMRNN_RESTRICT x, REAL *NORMRNN_RESTRICT y)               \
@@ -115,8 +118,12 @@ static TARGET void NAME(                                                        
         const int n = rows - i < 16 ? rows - i : 16;                            \
         const REAL *block = m + (size_t)i * cols, *x_block = x + i;             \
         int j = 0;                                                              \
-        for (; j + 8 * lanes <= cols; j += 8 * lanes)                           \
+        for (; j + WIDE * lanes <= cols; j += WIDE * lanes)                     \
+            PANEL(WIDE, n, cols, block + j, x_block, y + j);                    \
+        if (WIDE > 8 && j + 8 * lanes <= cols) {                                \
             PANEL(8, n, cols, block + j, x_block, y + j);                       \
+            j += 8 * lanes;                                                     \
+        }                                                                       \
         if (j + 4 * lanes <= cols) {                                            \
             PANEL(4, n, cols, block + j, x_block, y + j);                       \
             j += 4 * lanes;                                                     \
@@ -134,6 +141,8 @@ static TARGET void NAME(                                                        
                 y[k] += x_block[r] * block[(size_t)r * cols + k];               \
     }                                                                           \
 }
+#define NORMRNN_DEFINE_MATVEC_T_ADD(NAME, TARGET, PANEL, REAL, VEC)             \
+    NORMRNN_DEFINE_MATVEC_T_ADD_WIDE(NAME, TARGET, PANEL, REAL, VEC, 8)
 
 #ifdef NORMRNN_LEVELS
 /* One function per level, each with its own register width (rows_matmul.h
@@ -197,6 +206,20 @@ NORMRNN_DEFINE_DISPATCH(normrnn_matvec_t_add_d,
 NORMRNN_DEFINE_DISPATCH(normrnn_matvec_t_add_f,
                         (int rows, int cols, const float *m, const float *x, float *y),
                         (rows, cols, m, x, y))
+NORMRNN_DEFINE_MATVEC_T_ADD_WIDE(normrnn_matvec_t_add_d_v4w, NORMRNN_V4, normrnn_panel_d64,
+                                 double, normrnn_vd64, 16)
+NORMRNN_DEFINE_MATVEC_T_ADD_WIDE(normrnn_matvec_t_add_f_v4w, NORMRNN_V4, normrnn_panel_f64,
+                                 float, normrnn_vf64, 16)
+static inline int normrnn_cpu_level(void) { return normrnn_level(); }
+
+/* Every variant by name, with the level it needs (kernel_choice.py times
+   them; the tests run each).  The v3 and v4 variants all fuse each
+   multiply-add and sum in the same order: they give the same bits. */
+#define NORMRNN_MATVEC_VARIANTS                                                 \
+    {"v4-matvec16", 4, normrnn_matvec_t_add_d_v4w, normrnn_matvec_t_add_f_v4w}, \
+    {"v4-matvec8", 4, normrnn_matvec_t_add_d_v4, normrnn_matvec_t_add_f_v4},    \
+    {"v3-matvec8", 3, normrnn_matvec_t_add_d_v3, normrnn_matvec_t_add_f_v3},    \
+    {"v1-matvec8", 1, normrnn_matvec_t_add_d_v1, normrnn_matvec_t_add_f_v1}
 #else   /* one build for this machine; rows_matmul.h ends the same way on purpose */
 NORMRNN_DEFINE_PANEL(normrnn_panel_d, double, normrnn_vd)
 NORMRNN_DEFINE_PANEL(normrnn_panel_f, float, normrnn_vf)
@@ -204,6 +227,31 @@ NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_d, , normrnn_panel_d,
                             double, normrnn_vd)
 NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_f, , normrnn_panel_f,
                             float, normrnn_vf)
+static inline int normrnn_cpu_level(void) { return 0; }   /* 0: this build's own -march */
+#define NORMRNN_MATVEC_VARIANTS                                                 \
+    {"matvec8", 0, normrnn_matvec_t_add_d, normrnn_matvec_t_add_f}
 #endif
+
+typedef void (*normrnn_matvec_d_fn)(int, int, const double *, const double *, double *);
+typedef void (*normrnn_matvec_f_fn)(int, int, const float *, const float *, float *);
+static const struct {
+    const char *name;
+    int level;
+    normrnn_matvec_d_fn d;
+    normrnn_matvec_f_fn f;
+} normrnn_matvec_variants[] = {NORMRNN_MATVEC_VARIANTS};
+
+static inline int normrnn_matvec_variant_count(void)
+{ return (int)(sizeof(normrnn_matvec_variants) / sizeof(normrnn_matvec_variants[0])); }
+static inline const char *normrnn_matvec_variant_name(int v)
+{ return normrnn_matvec_variants[v].name; }
+static inline int normrnn_matvec_variant_level(int v)
+{ return normrnn_matvec_variants[v].level; }
+static inline void normrnn_matvec_variant_d(int v, int rows, int cols, const double *m,
+                                            const double *x, double *y)
+{ normrnn_matvec_variants[v].d(rows, cols, m, x, y); }
+static inline void normrnn_matvec_variant_f(int v, int rows, int cols, const float *m,
+                                            const float *x, float *y)
+{ normrnn_matvec_variants[v].f(rows, cols, m, x, y); }
 
 #endif

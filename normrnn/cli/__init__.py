@@ -98,11 +98,12 @@ def main(argv=None):
     from ..data.corpus import CorpusError
     from ..training.checkpoint import CheckpointError
     from ..training.trainer import TrainingDiverged
+    from ..kernel_choice import KernelSettingError          # a bad NORMRNN_KERNEL
     tolerant_output()
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (CorpusError, CheckpointError, TrainingDiverged, OSError) as exc:
+    except (CorpusError, CheckpointError, TrainingDiverged, KernelSettingError, OSError) as exc:
         return fail(str(exc))
     except MemoryError as exc:
         return fail(str(exc) or "out of memory")
