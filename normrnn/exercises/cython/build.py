@@ -207,7 +207,8 @@ def _compile(path, source, work, name, suffix, flags):
 
 def _cython_error(path, pyx, output):
     """CompileFailed at the first ``file:line:col: message`` Cython printed, in ``path``'s name."""
-    found = re.findall(rf"^{re.escape(str(pyx))}:(\d+):(\d+): (.*)$", output, flags=re.M)
+    found = re.findall(rf"^(?:.*[/\\])?{re.escape(pyx.name)}:(\d+):(\d+): (.*)$", output,
+                       flags=re.M)
     if not found:
         last = [line for line in output.strip().splitlines() if line.strip()]
         return CompileFailed(path, None, "Cython failed: " + (last[-1] if last else "no message"))

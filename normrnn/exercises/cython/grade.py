@@ -112,7 +112,7 @@ class KernelGrade:
             return f"{self.name:<22}{self.status:<13}{detail}"
         speed = self.speed.summary() if self.speed is not None else ""
         pure = self.purity.summary() if self.purity is not None else ""
-        return f"{self.name:<22}{self.status:<13}{speed:<30}{pure:<28}{len(self.levels)}/3".rstrip()
+        return f"{self.name:<22}{self.status:<12}{speed:<28}  {pure:<34}  level {len(self.levels)}/3"
 
     def advice(self):
         """What to change to reach the next levels, one sentence each."""

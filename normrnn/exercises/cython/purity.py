@@ -25,8 +25,10 @@ _LINE = re.compile(r'<pre class="cython line score-(\d+)"[^>]*>.*?(\d+)</span>:(
 _API = re.compile(r"\b(_{0,2}Py[A-Z][A-Za-z_]*|__Pyx_[A-Za-z_]+)\s*\(")
 
 #: C-API names that are bookkeeping, not Python work (reference counts of memoryview slices).
+#: (and the GIL bookkeeping of a ``prange``'s error path, which runs only if it fails).
 _BOOKKEEPING = re.compile(r"^(__Pyx_(INC|DEC|XDEC|XCLEAR)_MEMVIEW|__PYX_XCLEAR_MEMVIEW|"
-                          r"__Pyx_RefNanny\w*|__Pyx_(X)?GOTREF|__Pyx_(X)?GIVEREF)$")
+                          r"__Pyx_RefNanny\w*|__Pyx_(X)?GOTREF|__Pyx_(X)?GIVEREF|"
+                          r"__Pyx_FastGIL_\w+|__Pyx_\w*UnknownThread)$")
 
 
 @dataclass
