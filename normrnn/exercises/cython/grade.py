@@ -36,7 +36,7 @@ from ..sandbox import run_child
 from .build import CompileFailed, build
 from .purity import purity
 from .source import functions, kernel_lines
-from .speed import FASTER, judge_speed, speed_request
+from .speed import judge_speed, speed_request
 from .table import CYTHON
 from .templates import NOT_STARTED, file_name
 
@@ -65,6 +65,9 @@ class KernelGrade:
     speed : Speed or None
     purity : Purity or None
     flags : list of str
+    speed_level : bool
+        Whether speed is one of the levels (the race's NumPy twin is one BLAS
+        matrix product: its speed is shown, not graded).
     """
 
     name: str
@@ -73,6 +76,12 @@ class KernelGrade:
     speed: object = None
     purity: object = None
     flags: list = field(default_factory=list)
+    speed_level: bool = True
+
+    @property
+    def level_names(self):
+        """The levels this exercise has, in order."""
+        return LEVELS if self.speed_level else (LEVELS[0], LEVELS[2])
 
     @property
     def passed(self):
@@ -90,7 +99,7 @@ class KernelGrade:
         reached = []
         if self.passed:
             reached.append(LEVELS[0])
-            if self.speed is not None and self.speed.faster_than_numpy:
+            if self.speed_level and self.speed is not None and self.speed.faster_than_numpy:
                 reached.append(LEVELS[1])
             if self.purity is not None and self.purity.white:
                 reached.append(LEVELS[2])
@@ -112,15 +121,17 @@ class KernelGrade:
             return f"{self.name:<22}{self.status:<13}{detail}"
         speed = self.speed.summary() if self.speed is not None else ""
         pure = self.purity.summary() if self.purity is not None else ""
-        return f"{self.name:<22}{self.status:<12}{speed:<28}  {pure:<34}  level {len(self.levels)}/3"
+        level = f"level {len(self.levels)}/{len(self.level_names)}"
+        return f"{self.name:<22}{self.status:<12}{speed:<28}  {pure:<34}  {level}"
 
     def advice(self):
         """What to change to reach the next levels, one sentence each."""
         said = []
-        if self.passed and self.speed is not None and not self.speed.faster_than_numpy:
-            said.append(f"speed: {self.speed.summary()}; the next level asks for at least "
-                        f"{FASTER:g}x NumPy (type every local, index typed memoryviews, no "
-                        "Python object in the loop)")
+        if self.passed and self.speed_level and self.speed is not None \
+                and not self.speed.faster_than_numpy:
+            said.append(f"speed: {self.speed.summary()}; the next level asks for "
+                        f"{self.speed.target()} (type every local, index typed memoryviews, "
+                        "no Python object in the loop)")
         if self.purity is not None:
             said += self.purity.advice
         return said
@@ -128,7 +139,8 @@ class KernelGrade:
     def report(self):
         """The whole grade, fit to print."""
         lines = [f"{self.name}: {self.status.upper()}"
-                 + (f", level {len(self.levels)} of 3 ({', '.join(self.levels)})"
+                 + (f", level {len(self.levels)} of {len(self.level_names)} "
+                    f"({', '.join(self.levels)})"
                     if self.passed else "")]
         if self.compile_error:
             lines.append(f"  {self.compile_error}")
@@ -136,8 +148,9 @@ class KernelGrade:
         if self.correctness is not None and not self.passed:
             lines += ["  " + line for line in self.correctness.report().splitlines()[1:]]
         if self.speed is not None:
-            lines.append(f"  speed: {self.speed.summary()} (H = 128, float64; ratios of times, "
-                         "above 1 is faster)")
+            lines.append(f"  speed: {self.speed.summary()} (H = 128, float64; how many times "
+                         "faster than each)" + ("" if self.speed_level else "; shown, not a "
+                                                 "level: NumPy's sum is one BLAS product"))
         if self.purity is not None:
             lines.append(f"  purity: {self.purity.summary()}; "
                          + ("callable without the GIL" if self.purity.nogil

@@ -29,6 +29,7 @@ from .build import CompileFailed, build
 from .grade import CHILD, KernelGrade, TIMEOUT, _channel, _crash
 from .purity import purity
 from .source import functions
+from .speed import judge_speed
 
 __all__ = ["NAME", "KERNEL", "WRAPPER", "THREADS", "skeleton", "solution", "grade_race",
            "reference_sum"]
@@ -170,12 +171,32 @@ def grade_race(folder, *, seed=0, cache=None, seconds=SECONDS, memory=MEMORY):
                "calls": [{"args": [codec.encode_argument(a) for a in args],
                           "starts": [[codec.encode_array(start)], [codec.encode_array(start)]]}
                          for _, _, _, _, args, start in calls]}
+    request["speed"], answer = _speed_request(seed)
     run = run_child(request, folder=folder, seconds=seconds, memory=memory, script=CHILD)
-    load_failure, outcomes, _ = _channel(run)
+    load_failure, outcomes, speed_report = _channel(run)
     if load_failure is not None:
         return KernelGrade(NAME, Grade(NAME, False, message=load_failure), purity=pure)
     verdict = _verdict(calls, outcomes, run, shared_writes(source))
-    return KernelGrade(NAME, verdict, purity=pure)
+    speed = judge_speed(NAME, speed_report, answer, read=_timed) if verdict.passed else None
+    return KernelGrade(NAME, verdict, purity=pure, speed=speed, speed_level=False)
+
+
+def _speed_request(seed):
+    """The child's ``speed`` request: the kernel on 2 threads against the NumPy sum."""
+    rng = np.random.default_rng([seed, 128, 99])
+    B, T, H = SIZES[0], SIZES[1], 128
+    delta, state = rng.normal(size=(B, T, H)), rng.uniform(-1 / 3, 1, size=(B, T, H))
+    request = {"args": [codec.encode_argument(delta), codec.encode_argument(state),
+                        codec.encode_argument(max(THREADS))],
+               "twin_args": [codec.encode_argument(delta), codec.encode_argument(state)],
+               "outputs": [codec.encode_array(np.zeros((H, H)))],
+               "twin": ["normrnn.exercises.cython.race", "reference_sum"], "own": None}
+    return request, {"d_scaled_hh": reference_sum(delta, state)}
+
+
+def _timed(report):
+    (value,) = [codec.decode_array(o) for o in report["outputs"]]
+    return {"d_scaled_hh": value.astype(np.float64)}
 
 
 def _not_started_race(source):

@@ -22,6 +22,10 @@ __all__ = ["Speed", "FASTER", "speed_request", "judge_speed"]
 
 #: The ratio t(NumPy twin) / t(kernel) at or above which a kernel is "faster than NumPy".
 FASTER = 1.0
+#: Where normrnn's own kernel is itself no faster than NumPy, measured in the same run (a
+#: section so small that the cost of a call from Python decides its time, as the bias at
+#: H = 128), the level asks for this fraction of its speed instead.
+NEAR_OWN = 0.8
 
 #: The vocabulary size and document length of the timed inputs.
 _V, _T = 256, 32
@@ -51,9 +55,24 @@ class Speed:
         return self.numpy is not None and not self.message
 
     @property
+    def own_is_slower(self):
+        """normrnn's own kernel was itself no faster than NumPy in this measurement."""
+        return self.normrnn is not None and self.numpy / self.normrnn < FASTER
+
+    @property
     def faster_than_numpy(self):
-        """Credited, and at least :data:`FASTER` times the NumPy twin's speed."""
-        return self.credited and self.numpy >= FASTER
+        """Credited, and at least :data:`FASTER` times the NumPy twin's speed (or, where
+        normrnn's own kernel is no faster than NumPy either, :data:`NEAR_OWN` of its speed)."""
+        if not self.credited:
+            return False
+        return self.numpy >= FASTER or (self.own_is_slower and self.normrnn >= NEAR_OWN)
+
+    def target(self):
+        """What the speed level asks for, in words."""
+        if self.numpy is not None and self.own_is_slower:
+            return (f"at least {NEAR_OWN:g}x normrnn's own kernel (which is no faster than "
+                    "NumPy here: a call from Python costs more than this section's loop)")
+        return f"at least {FASTER:g}x NumPy"
 
     def summary(self):
         """``"1.9x NumPy, 0.8x normrnn"`` (or why not)."""
@@ -133,7 +152,7 @@ def speed_request(name, seed=0):
     return request, answer
 
 
-def judge_speed(name, report, answer):
+def judge_speed(name, report, answer, read=None):
     """The :class:`Speed` from the child's ``report`` and the twin's ``answer``.
 
     Parameters
@@ -142,11 +161,15 @@ def judge_speed(name, report, answer):
     report : dict or None
         What the child sent (:func:`.child._speed`).
     answer : dict
+    read : callable, optional
+        ``read(report)`` -> output name -> float64, the timed call's answer
+        (default: the section's outputs, :data:`.table.CYTHON`).
 
     Returns
     -------
     Speed
     """
+    # a forged report can change the speed, never the correctness verdict
     if not isinstance(report, dict):
         return Speed(message="not timed (the grading process ended first)")
     if "failure" in report:
@@ -156,7 +179,7 @@ def judge_speed(name, report, answer):
         if not all(s is None or (isinstance(s, float) and s > 0) for s in seconds) \
                 or seconds[0] is None or seconds[1] is None:
             raise ValueError("bad times")
-        got = _timed_answer(name, report)
+        got = (read or (lambda r: _timed_answer(name, r)))(report)
     except (KeyError, ValueError, TypeError, codec.Malformed):
         return Speed(message="not timed (a malformed report)")
     learner, numpy_, own = seconds
