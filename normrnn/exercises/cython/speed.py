@@ -78,9 +78,14 @@ class Speed:
         """``"1.9x NumPy, 0.8x normrnn"`` (or why not)."""
         if self.numpy is None:
             return self.message or "not timed"
-        text = f"{self.numpy:.1f}x NumPy" + (f", {self.normrnn:.1f}x normrnn"
-                                              if self.normrnn is not None else "")
+        text = f"{_ratio(self.numpy)}x NumPy" + (f", {_ratio(self.normrnn)}x normrnn"
+                                                  if self.normrnn is not None else "")
         return text + (f" (not credited: {self.message})" if self.message else "")
+
+
+def _ratio(value):
+    """``1.9``, ``0.8``, ``0.031``: one decimal, or two significant digits below 0.1."""
+    return f"{value:.1f}" if value >= 0.1 else f"{value:.2g}"
 
 
 def _inputs(name, rng):
