@@ -410,17 +410,29 @@ def grade_kernel(folder, name, *, seed=0, cache=None, forbid_package_answers=Fal
     return KernelGrade(name, correctness, speed=speed, purity=pure, flags=flags)
 
 
+#: The lines of the channel that carry nothing to grade.
+_PLAIN = ({"ready": True}, {"done": True})
+
+
 def _channel(run):
-    """(load failure, {call: outcome}, speed report) from the child's lines."""
+    """(load failure, {call: outcome}, speed report) from the child's lines.
+
+    A line that is not the protocol's (written by the kernel to the channel)
+    becomes a load failure: that exercise's failing grade.
+    """
     load_failure, outcomes, speed = None, {}, None
     for line in run.lines:
-        if not isinstance(line, dict):
+        if line in _PLAIN:
             continue
-        if set(line) == {"load_failure"} and isinstance(line["load_failure"], str):
+        if not isinstance(line, dict):
+            load_failure = "wrote a line the grader cannot read to its channel"
+        elif set(line) == {"load_failure"} and isinstance(line["load_failure"], str):
             load_failure = line["load_failure"]
         elif set(line) == {"call", "outcome"} and type(line["call"]) is int \
                 and line["call"] not in outcomes:
             outcomes[line["call"]] = line["outcome"]
         elif set(line) == {"speed"}:
             speed = line["speed"]
+        else:
+            load_failure = "wrote a line the grader cannot read to its channel"
     return load_failure, outcomes, speed

@@ -6,7 +6,10 @@ report gives ratios, never times, because times say more about the machine
 than about the kernel.  The inputs are drawn here, in the grading process;
 the timed call's answer comes back and is checked here against the NumPy
 twin's, so a kernel that skips its work when timed is not credited.  Speed
-never changes the correctness verdict.
+never changes the correctness verdict: a kernel is native code running in
+the child, and although the clock is bound before it is loaded, nothing
+stops compiled code from tampering with what the child measures.  A forged
+speed buys a level, never a pass.
 """
 
 from dataclasses import dataclass
