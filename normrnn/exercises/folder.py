@@ -235,7 +235,7 @@ def format_cython_progress(grades):
     str
     """
     from .cython.speed import FASTER, NEAR_OWN
-    head = f"{'exercise':<22}{'result':<12}{'speed (H = 128)':<28}  {'purity':<34}  levels"
+    head = f"{'exercise':<22}{'result':<13}{'speed (H = 128)':<28}  {'purity':<34}  levels"
     lines = [head, "-" * len(head)]
     lines += [g.row() for g in grades]
     lines.append("-" * len(head))

@@ -122,7 +122,7 @@ class KernelGrade:
         speed = self.speed.summary() if self.speed is not None else ""
         pure = self.purity.summary() if self.purity is not None else ""
         level = f"level {len(self.levels)}/{len(self.level_names)}"
-        return f"{self.name:<22}{self.status:<12}{speed:<28}  {pure:<34}  {level}"
+        return f"{self.name:<22}{self.status:<13}{speed:<28}  {pure:<34}  {level}"
 
     def advice(self):
         """What to change to reach the next levels, one sentence each."""
