@@ -117,7 +117,7 @@ class KernelGrade:
     def row(self):
         """One line of the table: ``hh  correct  1.9x NumPy, 0.8x normrnn  2 Python lines (l. 14, 17)``."""
         if self.compile_error or self.not_started:
-            detail = self.compile_error or self.correctness.message
+            detail = self.compile_error or self.correctness.message.removeprefix("not started ")
             return f"{self.name:<22}{self.status:<13}{detail}"
         speed = self.speed.summary() if self.speed is not None else ""
         pure = self.purity.summary() if self.purity is not None else ""
