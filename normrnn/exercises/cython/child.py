@@ -32,8 +32,9 @@ import numpy as np
 
 _clock = time.perf_counter                 # bound before any learner code runs
 
-#: Seconds one timing measures at least (several calls), and the measurements kept (the best).
-BUDGET, REPEAT = 0.004, 5
+#: Seconds one timing measures at least (several calls), and how many are made (the best
+#: is kept): short ones, so that some fall between two preemptions on a busy machine.
+BUDGET, REPEAT = 0.001, 15
 
 
 def _load(path, name):
