@@ -10,7 +10,7 @@ instead of ``-O3``.  This module imports only :mod:`os`, so it loads from
 
 import os
 
-__all__ = ["debug_requested", "directives", "compile_args"]
+__all__ = ["debug_requested", "directives", "compile_args", "openmp_args"]
 
 
 def debug_requested(environ=os.environ):
@@ -37,3 +37,12 @@ def directives(debug=False):
 def compile_args(debug=False):
     """The C compiler's flags."""
     return ["-O0", "-g"] if debug else ["-O3"]
+
+
+def openmp_args():
+    """The C compiler's and linker's flags for OpenMP (``prange``).
+
+    The package's own kernels do not use OpenMP; the exercise track's
+    thread-safe reduction (``normrnn exercise start --cython``) does.
+    """
+    return ["-fopenmp"]

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 from normrnn.exercises import EXERCISES
-from normrnn.exercises.command import solution_source
+from normrnn.exercises.folder import solution_source
 
 KINDS = ("right", "wrong", "crashing")
 

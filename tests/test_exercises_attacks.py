@@ -13,7 +13,7 @@ from exercise_solutions import SOLUTIONS
 
 from normrnn import cli
 from normrnn.exercises import EXERCISES, sandbox
-from normrnn.exercises.command import check_folder
+from normrnn.exercises.folder import check_folder
 from normrnn.exercises.isolated import grade_file, package_answers
 
 

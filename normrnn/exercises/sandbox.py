@@ -195,7 +195,7 @@ def _ended(status):
                                    else f"exit status {status}")
 
 
-def run_child(request, *, folder, seconds, memory):
+def run_child(request, *, folder, seconds, memory, script=None):
     """Run one grading child on ``request`` and collect what it sends.
 
     Parameters
@@ -209,6 +209,9 @@ def run_child(request, *, folder, seconds, memory):
         Wall-clock seconds for the whole child, imports included.
     memory : int
         Bytes the child may add to what it holds after its imports.
+    script : Path, optional
+        The child to run (default: :mod:`normrnn.exercises.child`; the Cython
+        track runs its own).
 
     Returns
     -------
@@ -231,7 +234,7 @@ def run_child(request, *, folder, seconds, memory):
         stdin.write(json.dumps(request).encode())
         stdin.seek(0)
         try:
-            process = subprocess.Popen([sys.executable, "-I", "-B", str(_CHILD)], stdin=stdin,
+            process = subprocess.Popen([sys.executable, "-I", "-B", str(script or _CHILD)], stdin=stdin,
                                        stdout=output_write, stderr=output_write,
                                        pass_fds=(channel_write,), cwd=folder, env=env,
                                        start_new_session=True)
