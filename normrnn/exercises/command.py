@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .._printable import show_path
 from .. import reference
-from .cases import EXERCISES
+from .cases import BEYOND, EXERCISES
 from .grading import Grade, function_name
 from .isolated import SECONDS, grade_file
 from .loader import solution_path
@@ -249,10 +249,12 @@ def solution_source(name):
     -------
     str
     """
-    main = inspect.getsource(getattr(reference, function_name(name)))
+    solution = BEYOND[name].solution if name in BEYOND else getattr(reference,
+                                                                    function_name(name))
+    main = inspect.getsource(solution)
     helpers = _helpers(main)
-    header = (f"# The reference solution of the exercise {name!r}, from normrnn.reference.\n"
-              "import numpy as np\n")
+    header = (f"# The reference solution of the exercise {name!r}, from "
+              f"{solution.__module__}.\n" "import numpy as np\n")
     if helpers:
         names = textwrap.fill(", ".join(helpers), 88, initial_indent="    ",
                               subsequent_indent="    ")
