@@ -241,7 +241,8 @@ def _bound(H, steps, largest, *, power=0.5, shift=0, tail=True):
 
 def _document(rng, large, T, m):
     """A model and a document: S, states, middles, state gradients, and what made them."""
-    H = int(rng.integers(7, 10) if large else rng.integers(2, 5))
+    # not H = 4, where rho / (1 - rho) = 1 makes two wrong bounds equal
+    H = int(rng.integers(7, 10) if large else rng.integers(2, 4))
     V = H + int(rng.integers(2, 5))
     params = gradcheck._pseudocode_parameters(rng, V=V, H=H)
     embedding, ih, hh, bias = params
@@ -582,7 +583,7 @@ def _complex_explain(case, got):
             ratio = ratio[np.isfinite(ratio)]
             c = np.median(ratio) if ratio.size else 0.0
             same = (np.isfinite(c) and abs(c - 1) > 1e-3 and c != 0
-                    and np.abs(ratio / c - 1).max() < 1e-6)
+                    and np.abs(ratio / c - 1).max() < 1e-2)
         if same:
             return f"{label} (measured: your answer is {c:.3g} times it)"
     if relative.max() < 1e-2 and absolute.max() < 1e-5:
@@ -770,16 +771,26 @@ def judge(case, dtype, outcome):
 
 
 def _match(case, got, tolerance):
-    """The label of the first known mistake ``got`` matches (shapes included), or ""."""
+    """The label of the first known mistake ``got`` matches (shapes included), or "".
+
+    ``got`` matches a mistake when it is within the tolerance of the mistake's
+    answer, or a thousand times nearer to it than the mistake is to the right
+    answer: two mistakes that are both near the right answer (a finite
+    difference and a complex step with too large an h) are told apart.
+    """
     check = case.check(case)
+    got = {k: v if isinstance(v, str) else np.asarray(v, dtype=np.float64)
+           for k, v in got.items()}
     for mistake in case.mistakes(case):
         want = {**case.reference, **mistake.outputs}
-        if any(not isinstance(got[k], (np.ndarray, float)) or np.shape(got[k]) != np.shape(want[k])
-               for k in got):
+        if any(isinstance(got[k], str) or got[k].shape != np.shape(want[k]) for k in got):
             continue
-        errors = check.errors(case, {k: np.asarray(v, dtype=np.float64) for k, v in got.items()},
-                              want)
-        if all(e[1] <= max(tolerance, 1e-9) for e in errors.values()):
+        distance = max(e[1] for e in check.errors(case, got, want).values())
+        try:
+            apart = max(e[1] for e in check.errors(case, want, case.reference).values())
+        except ValueError:                      # the mistake has another shape
+            apart = 1.0
+        if distance <= max(tolerance, 1e-3 * apart):
             return mistake.label
     return ""
 
