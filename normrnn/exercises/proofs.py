@@ -604,7 +604,7 @@ def _complex_check(case):
 def _complex_mistakes(case):
     x = case.args64[0]
     found = []
-    for h in (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7):
+    for h in (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6):     # 1e-7 already passes
         z = x + 1j * h
         found.append(Mistake(f"h = {h:.0e} is too large for the complex step: its error is "
                              "h^2 f'''(x) / 6, and since nothing is subtracted h can be 1e-20",
