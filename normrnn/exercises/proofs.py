@@ -124,16 +124,11 @@ def hh_unrolled(scaled_hh, states, middles, state_grads):
     terms = np.zeros((max(T - 1, 0), H, H), dtype=states.dtype)
     for t in range(T - 1):
         for d in range(1, T - t):                         # e_{t+d} carried back d steps
-            carried = _back(scaled_hh, slopes, t, d, state_grads[t + d])
-            terms[d - 1] += np.outer(carried, states[t])
+            v = state_grads[t + d]
+            for k in range(t + d - 1, t, -1):             # S^T D_k, k = t+d-1 down to t+1
+                v = scaled_hh.T @ (slopes[k] * v)
+            terms[d - 1] += np.outer(slopes[t] * v, states[t])
     return terms
-
-
-def _back(scaled_hh, slopes, t, d, v):
-    """D_t (S^T D_{t+1}) ... (S^T D_{t+d-1}) v."""
-    for k in range(t + d - 1, t, -1):
-        v = scaled_hh.T @ (slopes[k] * v)
-    return slopes[t] * v
 
 
 def complex_step(middle):
@@ -816,17 +811,18 @@ def diagnose(case, got, tolerance, failing):
 REGISTRY = {
     "max_slope": Exercise("max_slope", (), ("maximum", "where"), _max_slope_cases, (
         "", "exercises_beyond", "The steepest slope of f",
-        "The maximum of |f'| for f(x) = 1 - 1/(x^2 + x + 1), and every x where it is reached.",
+        "The maximum of abs(f') for f(x) = 1 - 1/(x^2 + x + 1), and every x where it is "
+        "reached.",
         """(none): the answer is two values, found on paper.
 
 Returns
 -------
 maximum : float
-    max over x of |f'(x)|.
+    max over x of abs(f'(x)).
 where : ndarray, shape (n,)
-    Every x at which |f'(x)| equals the maximum (any order).""",
+    Every x at which abs(f'(x)) equals the maximum (any order).""",
         "Write f'(x) = (2x + 1)/q^2 with q = x^2 + x + 1, then f''(x) over a common "
-        "denominator.  |f'| is largest where f' is largest or smallest: mind both signs."),
+        "denominator.  abs(f') is largest where f' is largest or smallest: mind both signs."),
         max_slope),
     "spectral_bound": Exercise("spectral_bound", ("H",), ("bound", "scaled_hh"),
                                _spectral_cases, (

@@ -2,12 +2,12 @@
 Proof: The steepest slope of f
 ==============================
 
-The maximum of |f'| for f(x) = 1 - 1/(x^2 + x + 1), and every x where it is reached.  The question is stated on :doc:`/exercises_beyond`; work it out on paper first,
+The maximum of abs(f') for f(x) = 1 - 1/(x^2 + x + 1), and every x where it is reached.  The question is stated on :doc:`/exercises_beyond`; work it out on paper first,
 then write ``max_slope`` in the blank cell and run the grading cell.
 
 Hint: Write f'(x) = (2x + 1)/q^2 with q = x^2 + x + 1, then f''(x) over a
-common denominator.  |f'| is largest where f' is largest or smallest: mind both
-signs.
+common denominator.  abs(f') is largest where f' is largest or smallest: mind
+both signs.
 """
 
 import matplotlib.pyplot as plt
@@ -25,7 +25,7 @@ from normrnn.exercises.plot import plot_grade
 
 
 def max_slope():
-    """The maximum of |f'| for f(x) = 1 - 1/(x^2 + x + 1), and every x where it is reached.
+    """The maximum of abs(f') for f(x) = 1 - 1/(x^2 + x + 1), and every x where it is reached.
 
     Parameters
     ----------
@@ -34,9 +34,9 @@ def max_slope():
     Returns
     -------
     maximum : float
-        max over x of |f'(x)|.
+        max over x of abs(f'(x)).
     where : ndarray, shape (n,)
-        Every x at which |f'(x)| equals the maximum (any order).
+        Every x at which abs(f'(x)) equals the maximum (any order).
     """
     raise NotImplementedError("max_slope: your answer goes here")
 
