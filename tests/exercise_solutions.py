@@ -170,7 +170,7 @@ def spectral_bound(H):
     return H**-0.5, np.outer(signs, v / np.sqrt(v @ v)) / H
 
 
-def hh_unrolled(scaled_hh, states, middles, state_grads):
+def unrolled_hh(scaled_hh, states, middles, state_grads):
     T, H = states.shape
     slope = (2 * middles + 1) / (middles**2 + middles + 1) ** 2
     terms = np.zeros((max(T - 1, 0), H, H), dtype=states.dtype)
@@ -219,7 +219,7 @@ SOLUTIONS = {
     "batched": batched_loss_and_grads,
     "max_slope": max_slope,
     "spectral_bound": spectral_bound,
-    "hh_unrolled": hh_unrolled,
+    "unrolled_hh": unrolled_hh,
     "complex_step": complex_step,
     "truncation_bias": truncation_bias,
 }

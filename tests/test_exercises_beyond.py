@@ -13,7 +13,7 @@ from normrnn import bounds, reference
 from normrnn.exercises import batched, grade, proofs
 from normrnn.exercises.cases import BEYOND, EXERCISES, make_cases
 
-PROOFS = ("max_slope", "spectral_bound", "hh_unrolled", "complex_step", "truncation_bias")
+PROOFS = ("max_slope", "spectral_bound", "unrolled_hh", "complex_step", "truncation_bias")
 
 
 def test_the_new_exercises_come_after_the_sections():
@@ -132,7 +132,7 @@ def _constant(name):
     return lambda *args: values if len(values) > 1 else values[0]
 
 
-@pytest.mark.parametrize("name", ["spectral_bound", "hh_unrolled", "complex_step",
+@pytest.mark.parametrize("name", ["spectral_bound", "unrolled_hh", "complex_step",
                                   "truncation_bias"])
 def test_a_constant_where_a_function_is_asked_fails(name):
     result = grade(name, _constant(name), dtype=np.float64)
@@ -156,8 +156,8 @@ def test_the_reaching_s_is_row_normalised_and_meets_the_bound():
 
 
 def test_the_unrolled_terms_sum_to_the_packages_bptt():
-    for case in make_cases("hh_unrolled", seed=2):
-        terms = proofs.hh_unrolled(*case.args64)
+    for case in make_cases("unrolled_hh", seed=2):
+        terms = proofs.unrolled_hh(*case.args64)
         np.testing.assert_allclose(proofs._sum_through_package(case, terms),
                                    case.finite_differences["terms"], rtol=1e-12, atol=1e-15)
 

@@ -12,9 +12,9 @@ the grader can check numerically and explain:
     bound, that every row of the S has length 1/H (what the row
     normalisation makes, so S is reachable) and that ||S||_2 equals it, for
     several H.
-``hh_unrolled``
+``unrolled_hh``
     The hh gradient of BPTT as an explicit sum over steps, split by how many
-    steps each term is carried back: ``hh_unrolled(scaled_hh, states, middles,
+    steps each term is carried back: ``unrolled_hh(scaled_hh, states, middles,
     state_grads)`` returns the terms; their sum, put through the row
     normalisation, must be the package's BPTT gradient of W_hh.
 ``complex_step``
@@ -39,7 +39,7 @@ import numpy as np
 from .. import bounds, gradcheck, reference
 from .beyond import BOTH, FLOAT64, Exercise, ExtraCase, Mistake
 
-__all__ = ["REGISTRY", "judge", "diagnose", "max_slope", "spectral_bound", "hh_unrolled",
+__all__ = ["REGISTRY", "judge", "diagnose", "max_slope", "spectral_bound", "unrolled_hh",
            "complex_step", "truncation_bias", "unrolled_terms", "dropped_parts"]
 
 #: Relative error a float64 answer must reach; derived answers reach about 1e-15.
@@ -102,7 +102,7 @@ def spectral_bound(H):
     return 1.0 / np.sqrt(H), scaled_hh
 
 
-def hh_unrolled(scaled_hh, states, middles, state_grads):
+def unrolled_hh(scaled_hh, states, middles, state_grads):
     """The hh gradient of BPTT split by the number of steps each term is carried back.
 
     terms[d - 1] = sum over t of D_t (S^T D_{t+1}) ... (S^T D_{t+d-1}) e_{t+d} s_t^T,
@@ -192,7 +192,7 @@ def truncation_bias(scaled_hh, middles, state_grads, steps):
 
 def unrolled_terms(scaled_hh, states, middles, state_grads, *, slopes=True, transpose=True,
                    wrote=False):
-    """The terms of :func:`hh_unrolled`, computed another way (vectors carried forward
+    """The terms of :func:`unrolled_hh`, computed another way (vectors carried forward
     in distance), with the named mistakes as options: no f' factors, S where S^T is
     due, the state the step wrote (s_{t+1}) where the one it read is due."""
     T, H = states.shape
@@ -290,7 +290,7 @@ def _unrolled_cases(seed):
         mine = unrolled_terms(scaled_hh, states, middles, state_grads)
         package = reference.loss_and_grads(*params, tokens, m)[1]["hh"]
         cases.append(ExtraCase(
-            "hh_unrolled", (scaled_hh, states, middles, state_grads),
+            "unrolled_hh", (scaled_hh, states, middles, state_grads),
             {"terms": package}, {"terms": mine}, {"H": H, "T": T}, _tags(H, T, m), BOTH,
             mistakes=_unrolled_mistakes, check=_unrolled_check, tolerance64=EXACT,
             hidden={"hh": params[2]}))
@@ -490,7 +490,7 @@ def _spectral_mistakes(case):
     ]
 
 
-# hh_unrolled
+# unrolled_hh
 
 def _unrolled_shape(case, got):
     T, H = case.args64[1].shape
@@ -840,7 +840,7 @@ scaled_hh : ndarray, shape (H, H)
     S[i] = W_hh[i] / (H ||W_hh[i]||) makes) with ||S||_2 equal to the bound.""",
         "Compare ||S||_2 with ||S||_F, whose value the row lengths fix.  When is "
         "||A||_2 = ||A||_F?  Think of the singular values."), spectral_bound),
-    "hh_unrolled": Exercise("hh_unrolled", ("scaled_hh", "states", "middles", "state_grads"),
+    "unrolled_hh": Exercise("unrolled_hh", ("scaled_hh", "states", "middles", "state_grads"),
                             ("terms",), _unrolled_cases, (
         "scaled_hh, states, middles, state_grads", "exercises_beyond",
         "The unrolled sum of the hh gradient",
@@ -864,7 +864,7 @@ terms : ndarray, shape (T - 1, H, H)
     with the package's BPTT.""",
         "Unroll g_{t+1} = e_{t+1} + S^T D_{t+1} g_{t+2} with delta_t = D_t g_{t+1}, "
         "D_t = diag(f'(a_t)): delta_t is a sum over k > t of D_t (S^T D_{t+1}) ... "
-        "(S^T D_{k-1}) e_k.  dL/dS = sum over t of delta_t s_t^T."), hh_unrolled),
+        "(S^T D_{k-1}) e_k.  dL/dS = sum over t of delta_t s_t^T."), unrolled_hh),
     "complex_step": Exercise("complex_step", ("middle",), ("slope",), _complex_cases, (
         "middle", "exercises_beyond", "The complex-step derivative",
         "f'(x) at every entry of middle, by the complex step, to about 1e-15 relative.",

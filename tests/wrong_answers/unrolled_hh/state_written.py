@@ -6,7 +6,7 @@ diagnosis: the state the step wrote
 import numpy as np
 
 
-def hh_unrolled(scaled_hh, states, middles, state_grads):
+def unrolled_hh(scaled_hh, states, middles, state_grads):
     T, H = states.shape
     slope = (2 * middles + 1) / (middles**2 + middles + 1) ** 2
     terms = np.zeros((max(T - 1, 0), H, H), dtype=states.dtype)

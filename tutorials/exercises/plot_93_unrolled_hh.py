@@ -3,7 +3,7 @@ Proof: The unrolled sum of the hh gradient
 ==========================================
 
 dL/dS written as an explicit sum over steps, split by how far each term is carried.  The question is stated on :doc:`/exercises_beyond`; work it out on paper first,
-then write ``hh_unrolled`` in the blank cell and run the grading cell.
+then write ``unrolled_hh`` in the blank cell and run the grading cell.
 
 Hint: Unroll g_{t+1} = e_{t+1} + S^T D_{t+1} g_{t+2} with delta_t = D_t
 g_{t+1}, D_t = diag(f'(a_t)): delta_t is a sum over k > t of D_t (S^T D_{t+1})
@@ -20,11 +20,11 @@ from normrnn.exercises.plot import plot_grade
 # The blank cell
 # --------------
 # Replace the ``raise`` with your code.  Keep the signature: the grader calls
-# ``hh_unrolled`` with the arguments below.  It is the same function, docstring and
+# ``unrolled_hh`` with the arguments below.  It is the same function, docstring and
 # all, that ``normrnn exercise start`` writes to a file of its own.
 
 
-def hh_unrolled(scaled_hh, states, middles, state_grads):
+def unrolled_hh(scaled_hh, states, middles, state_grads):
     """dL/dS written as an explicit sum over steps, split by how far each term is carried.
 
     Parameters
@@ -47,7 +47,7 @@ def hh_unrolled(scaled_hh, states, middles, state_grads):
         dL/dS, which the grader puts through the row normalisation and compares
         with the package's BPTT.
     """
-    raise NotImplementedError("hh_unrolled: your answer goes here")
+    raise NotImplementedError("unrolled_hh: your answer goes here")
 
 
 # %%
@@ -57,10 +57,10 @@ def hh_unrolled(scaled_hh, states, middles, state_grads):
 # structure, checks that it leaves its inputs alone, measures each output
 # against answers computed in the grading process, and names the mistake
 # when your answer matches a known wrong one, or says what it measured.
-# Stuck?  ``normrnn exercise solution hh_unrolled`` prints a right answer.
+# Stuck?  ``normrnn exercise solution unrolled_hh`` prints a right answer.
 
 # The same grading cell ends every exercise page, so each downloaded notebook runs on its own.
-result = grade("hh_unrolled", hh_unrolled)
+result = grade("unrolled_hh", unrolled_hh)
 print(result.report())
 plot_grade(result)
 plt.show()

@@ -6,7 +6,7 @@ diagnosis: f'(a) is left out
 import numpy as np
 
 
-def hh_unrolled(scaled_hh, states, middles, state_grads):
+def unrolled_hh(scaled_hh, states, middles, state_grads):
     T, H = states.shape
     slope = np.ones_like(middles)
     terms = np.zeros((max(T - 1, 0), H, H), dtype=states.dtype)

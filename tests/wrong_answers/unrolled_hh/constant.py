@@ -3,5 +3,5 @@
 import numpy as np
 
 
-def hh_unrolled(scaled_hh, states, middles, state_grads):
+def unrolled_hh(scaled_hh, states, middles, state_grads):
     return np.zeros((5, 3, 3))

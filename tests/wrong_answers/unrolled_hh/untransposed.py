@@ -1,12 +1,12 @@
-"""The recursion's whole dS in terms[0].
+"""S where S^T is due.
 
-diagnosis: the whole sum
+diagnosis: S where S^T is due
 """
 
 import numpy as np
 
 
-def hh_unrolled(scaled_hh, states, middles, state_grads):
+def unrolled_hh(scaled_hh, states, middles, state_grads):
     T, H = states.shape
     slope = (2 * middles + 1) / (middles**2 + middles + 1) ** 2
     terms = np.zeros((max(T - 1, 0), H, H), dtype=states.dtype)
@@ -15,7 +15,5 @@ def hh_unrolled(scaled_hh, states, middles, state_grads):
         for t in range(k - 1, -1, -1):
             terms[k - 1 - t] += np.outer(v, states[t])
             if t > 0:
-                v = slope[t - 1] * (scaled_hh.T @ v)
-    out = np.zeros_like(terms)
-    out[:1] = terms.sum(axis=0)
-    return out
+                v = slope[t - 1] * (scaled_hh @ v)
+    return terms
