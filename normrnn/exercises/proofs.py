@@ -4,7 +4,7 @@ Five exercises, each a claim of the docs turned into a question whose answer
 the grader can check numerically and explain:
 
 ``max_slope``
-    The maximum of |f'| for f(x) = 1 - 1/(x^2 + x + 1), and every x where it
+    The maximum of abs(f') for f(x) = 1 - 1/(x^2 + x + 1), and every x where it
     is reached: ``max_slope()`` returns (maximum, where).
 ``spectral_bound``
     ||S||_2 <= 1/sqrt(H) for the fixed gain, and an S that reaches it:
@@ -20,7 +20,7 @@ the grader can check numerically and explain:
 ``complex_step``
     The complex-step derivative of f: ``complex_step(middle)`` returns f' at
     every entry, to about 1e-15 relative, also where f' is tiny (near
-    x = -1/2, or |x| large), which finite differences cannot reach.
+    x = -1/2, or abs(x) large), which finite differences cannot reach.
 ``truncation_bias``
     What truncated BPTT drops from each state gradient, measured, and the
     bound H^(-d/2) / (1 - H^(-1/2)) max||E^T dz|| on it
@@ -67,7 +67,7 @@ def _f_prime(x):
 # --- the right answers (what ``normrnn exercise solution`` prints) ---------------------
 
 def max_slope():
-    """The maximum of |f'|, f(x) = 1 - 1/(x^2 + x + 1), and every x where it is reached.
+    """The maximum of abs(f'), f(x) = 1 - 1/(x^2 + x + 1), and every x where it is reached.
 
     f'(x) = (2x + 1) / q^2 with q = x^2 + x + 1, and
     f''(x) = 2 (q - (2x + 1)^2) / q^3 = -6 x (x + 1) / q^3, zero at x = 0 and
@@ -77,7 +77,7 @@ def max_slope():
     -------
     maximum : float
     where : ndarray
-        Every x with |f'(x)| = maximum, ascending.
+        Every x with abs(f'(x)) = maximum, ascending.
     """
     return 1.0, np.array([-1.0, 0.0])
 
