@@ -113,6 +113,98 @@ def loss_and_grads(embedding, ih, hh, bias, tokens, title_length):
     return float(loss), {"embedding": dE, "ih": dW, "hh": d_hh, "bias": db}
 
 
+def batched_loss_and_grads(embedding, ih, hh, bias, tokens, mask):
+    # one document at a time, index loops: no fancy-index scatter to drop a repeated token
+    V, H = embedding.shape
+    B, T = tokens.shape
+    N = int(mask.sum())
+    norms = np.sqrt(np.sum(hh**2, axis=1))
+    S = hh / (H * norms[:, None])
+    f = lambda x: 1 - 1 / (x**2 + x + 1)                        # noqa: E731
+    df = lambda x: (2 * x + 1) / (x**2 + x + 1) ** 2             # noqa: E731
+    loss = 0.0
+    dE, dW, dS, db = (np.zeros_like(embedding), np.zeros_like(ih), np.zeros_like(hh),
+                      np.zeros_like(bias))
+    for b in range(B):
+        x = [int(v) for v in tokens[b]]
+        s = np.zeros((T, H), dtype=embedding.dtype)
+        a = np.zeros((T, H), dtype=embedding.dtype)
+        for t in range(T - 1):
+            a[t] = S @ s[t] + ih @ f(embedding[x[t]]) + bias
+            s[t + 1] = f(a[t])
+        g = np.zeros(H, dtype=embedding.dtype)
+        for t in reversed(range(T)):
+            if mask[b, t]:
+                z = embedding @ s[t]
+                p = np.exp(z - z.max())
+                p /= p.sum()
+                loss += -np.log(p[x[t]]) / N
+                p[x[t]] -= 1
+                p /= N
+                dE += np.einsum("v,h->vh", p, s[t])
+                g = g + embedding.T @ p
+            if t == 0:
+                break
+            d = g * df(a[t - 1])
+            db += d
+            dW += np.einsum("i,j->ij", d, f(embedding[x[t - 1]]))
+            row = (ih.T @ d) * df(embedding[x[t - 1]])
+            for h in range(H):
+                dE[x[t - 1], h] += row[h]
+            dS += np.einsum("i,j->ij", d, s[t - 1])
+            g = S.T @ d
+    w = hh / norms[:, None]
+    d_hh = (dS - np.sum(dS * w, axis=1, keepdims=True) * w) / (H * norms[:, None])
+    return float(loss), {"embedding": dE, "ih": dW, "hh": d_hh, "bias": db}
+
+
+def max_slope():
+    # f''(x) = -6 x (x + 1) / (x^2 + x + 1)^3: zero at x = 0 (f' = 1) and x = -1 (f' = -1)
+    return 1.0, np.array([0.0, -1.0])
+
+
+def spectral_bound(H):
+    # rank one, rows of length 1/H pointing along +-v: ||S||_2 = ||S||_F = 1/sqrt(H)
+    v = np.arange(1.0, H + 1.0)
+    signs = np.where(np.arange(H) % 2 == 1, -1.0, 1.0)
+    return H**-0.5, np.outer(signs, v / np.sqrt(v @ v)) / H
+
+
+def unrolled_hh(scaled_hh, states, middles, state_grads):
+    T, H = states.shape
+    slope = (2 * middles + 1) / (middles**2 + middles + 1) ** 2
+    terms = np.zeros((max(T - 1, 0), H, H), dtype=states.dtype)
+    for k in range(1, T):                 # e_k carried back to the steps t = k-1, k-2, ...
+        v = slope[k - 1] * state_grads[k]
+        for t in range(k - 1, -1, -1):
+            terms[k - 1 - t] += np.outer(v, states[t])
+            if t > 0:
+                v = slope[t - 1] * (scaled_hh.T @ v)
+    return terms
+
+
+def complex_step(middle):
+    h = 1e-30
+    z = middle + 1j * h
+    return np.imag(1 - 1 / (z * z + z + 1)) / h
+
+
+def truncation_bias(scaled_hh, middles, state_grads, steps):
+    T, H = state_grads.shape
+    slope = (2 * middles + 1) / (middles**2 + middles + 1) ** 2
+    g = state_grads.copy()
+    for t in range(T - 2, -1, -1):
+        g[t] = state_grads[t] + scaled_hh.T @ (slope[t] * g[t + 1])
+    dropped = np.zeros(T - steps, dtype=state_grads.dtype)
+    for t in range(T - steps):
+        v = g[t + steps]
+        for k in range(t + steps - 1, t - 1, -1):
+            v = scaled_hh.T @ (slope[k] * v)
+        dropped[t] = np.sqrt(v @ v)
+    rho = 1 / np.sqrt(H)
+    return dropped, rho**steps / (1 - rho) * np.linalg.norm(state_grads, axis=1).max()
+
+
 #: Exercise name -> its correct function.
 SOLUTIONS = {
     "logits": logits_backward,
@@ -124,4 +216,10 @@ SOLUTIONS = {
     "row_normalise": row_normalise_backward,
     "gain": gain_backward,
     "loss_and_grads": loss_and_grads,
+    "batched": batched_loss_and_grads,
+    "max_slope": max_slope,
+    "spectral_bound": spectral_bound,
+    "unrolled_hh": unrolled_hh,
+    "complex_step": complex_step,
+    "truncation_bias": truncation_bias,
 }

@@ -63,7 +63,7 @@ def test_notebook_blank_cell_is_the_skeleton(name):
     module = _notebook(name)
     functions = {node.name: node for node in module.body if isinstance(node, ast.FunctionDef)}
     function = functions[function_name(name)]
-    assert [a.arg for a in function.args.args] == [a.strip() for a in args.split(",")]
+    assert [a.arg for a in function.args.args] == [a.strip() for a in args.split(",") if a]
     expected = f"{what}\n\nParameters\n----------\n{shapes}"
     assert ast.get_docstring(function) == textwrap.dedent(expected).strip()
     body = function.body[-1]                       # the blank: raise NotImplementedError(...)

@@ -38,7 +38,8 @@ def docs_constant(text):
 @pytest.mark.parametrize("name", EXERCISES)
 def test_any_base_is_data_in_every_skeleton(name, base):
     text = skeleton(name, base)
-    page = "bptt" if name == "loss_and_grads" else f"sections/{name}"
+    page = ("bptt" if name == "loss_and_grads" else "exercises_beyond"
+            if name in skeletons.BEYOND else f"sections/{name}")
     assert docs_constant(text) == f"{base.rstrip('/').rstrip(chr(92))}/{page}.html"
     assert "import os" not in text.replace(repr(docs_constant(text)), "")
 

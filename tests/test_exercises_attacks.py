@@ -73,7 +73,7 @@ def test_patching_the_grader_fails_in_the_pytest_file_too(tmp_path):
           "\n\ndef bias_backward(delta):\n    return 3 * delta\n")
     solve(folder, "hh")
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           str(folder / "test_exercises.py"), "-k", "bias or hh"],
+                           str(folder / "test_exercises.py"), "-k", "test_bias or test_hh"],
                           capture_output=True, text=True, cwd=folder)
     assert "1 failed, 1 passed" in done.stdout, done.stdout
     assert "test_bias" in done.stdout and "FAILED" in done.stdout

@@ -27,6 +27,8 @@ from exercise_solutions import SOLUTIONS
 
 from normrnn import reference
 from normrnn.exercises import EXERCISES
+from normrnn.exercises.cases import BEYOND
+from normrnn.exercises.grading import function_name
 
 HERE = Path(__file__).parent
 CATALOGUE_DIR = HERE / "wrong_answers"
@@ -144,8 +146,9 @@ def test_the_honest_answers_pass(tmp_path):
 
 def _arguments(exercise):
     """The learner's function name and its arguments: the reference's, less its options."""
-    name = exercise if exercise == "loss_and_grads" else f"{exercise}_backward"
-    parameters = inspect.signature(getattr(reference, name)).parameters.values()
+    name = function_name(exercise)
+    right = BEYOND[exercise].solution if exercise in BEYOND else getattr(reference, name)
+    parameters = inspect.signature(right).parameters.values()
     return name, [p.name for p in parameters if p.default is inspect.Parameter.empty]
 
 

@@ -10,6 +10,7 @@ from exercise_solutions import SOLUTIONS
 
 from normrnn import cli
 from normrnn.exercises import EXERCISES
+from normrnn.exercises.grading import function_name
 
 
 def run(capsys, *argv):
@@ -167,8 +168,7 @@ def test_a_learners_prints_do_not_break_check(started, capsys):
 def test_solution_prints_the_reference_and_it_passes(name, capsys, tmp_path):
     status, out, err = run(capsys, "solution", name)
     assert status == 0 and err == ""
-    fn = "loss_and_grads" if name == "loss_and_grads" else f"{name}_backward"
-    assert f"def {fn}(" in out
+    assert f"def {function_name(name)}(" in out
     (tmp_path / f"{name}.py").write_text(out)
     assert run(capsys, "check", tmp_path, "--section", name)[0] == 0
 

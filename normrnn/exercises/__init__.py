@@ -1,7 +1,8 @@
 """Graded exercises: derive a gradient, write it, be told whether and how it is wrong.
 
-One exercise per section of the backward pass, and one for the whole
-document::
+One exercise per section of the backward pass, one for the whole document,
+and six beyond a single section: a padded batch with a mask
+(:mod:`.batched`) and five proofs checked numerically (:mod:`.proofs`)::
 
     from normrnn.exercises import grade
 

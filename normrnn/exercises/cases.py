@@ -249,6 +249,8 @@ def make_cases(name, *, seed=0):
     """
     if name not in EXERCISES:
         raise ValueError(f"name must be one of {EXERCISES}, got {name!r}")
+    if name in BEYOND:
+        return BEYOND[name].make_cases(seed)
     rng = np.random.default_rng([seed, EXERCISES.index(name)])
     if name == "loss_and_grads":
         return [_model_case(rng, *document) for document in _DOCUMENTS]
@@ -268,3 +270,15 @@ def make_case(name, *, seed=0):
     Case
     """
     return make_cases(name, seed=seed)[0]
+
+
+# The exercises beyond a single section, each in a module of its own: a padded
+# batch (.batched) and proofs (.proofs).  They come after the sections.
+from .batched import REGISTRY as _BATCHED  # noqa: E402
+from .proofs import REGISTRY as _PROOFS  # noqa: E402
+
+#: Exercise -> :class:`.beyond.Exercise`, for the exercises beyond a single section.
+BEYOND = {**_BATCHED, **_PROOFS}
+EXERCISES += tuple(BEYOND)
+OUTPUTS.update({name: e.outputs for name, e in BEYOND.items()})
+INPUTS.update({name: e.inputs for name, e in BEYOND.items()})

@@ -208,7 +208,7 @@ def _is_grads(value):
 def _unpack(name, function, outputs, result):
     """The learner's return value as {output name: value}; ``Failure`` if it cannot be."""
     failure = _guard().Failure
-    if name == "loss_and_grads":
+    if name in ("loss_and_grads", "batched"):          # (loss, grads dict)
         if not isinstance(result, tuple) or len(result) != 2:
             raise failure(f"{function} must return (loss, grads), got {_describe(result)}")
         loss, grads = result

@@ -35,7 +35,7 @@ import numpy as np
 
 from .. import _validate, gradcheck
 from . import child
-from .cases import DTYPES, EXERCISES, INPUTS, OUTPUTS, make_cases
+from .cases import BEYOND, DTYPES, EXERCISES, INPUTS, OUTPUTS, make_cases
 from .mistakes import candidates
 
 __all__ = ["Errors", "Grade", "CaseResult", "grade", "function_name", "DERIVED"]
@@ -259,6 +259,8 @@ class Grade:
 
 def function_name(name):
     """The name of exercise ``name``'s function: ``<name>_backward``, or ``loss_and_grads``."""
+    if name in BEYOND:
+        return BEYOND[name].function
     return name if name == "loss_and_grads" else f"{name}_backward"
 
 
@@ -385,6 +387,8 @@ def judge(name, case, dtype, outcome):
     CaseResult
     """
     dtype = np.dtype(dtype)
+    if getattr(case, "check", None) is not None:        # a proof judges itself
+        return case.judge(dtype, outcome)
     tolerance = gradcheck.TOLERANCES[dtype]
     tags = (*case.tags, dtype.name)
     description = case.describe(dtype)
@@ -430,6 +434,8 @@ def diagnose(got, case, tolerance, failing):
     """
     if not failing:
         return ""
+    if getattr(case, "check", None) is not None:        # a proof diagnoses itself
+        return case.diagnose(got, tolerance, failing)
     try:
         found = candidates(case)
     except Exception:                   # a mistake not defined on this structure (T = 1)
@@ -569,9 +575,12 @@ def check_seed(seed):
     return int(seed)
 
 
-def dtypes_for(dtype):
-    """The dtypes graded: both (:data:`.cases.DTYPES`) for None, else ``dtype``."""
-    return DTYPES if dtype is None else (_validate.float_dtype(dtype),)
+def dtypes_for(dtype, case=None):
+    """The dtypes graded: both (:data:`.cases.DTYPES`) for None, else ``dtype``; of
+    those, the ones ``case`` is graded in (a proof may have float64 only)."""
+    dtypes = DTYPES if dtype is None else (_validate.float_dtype(dtype),)
+    own = getattr(case, "dtypes", DTYPES)
+    return tuple(d for d in dtypes if d in own) or own[:1]
 
 
 def output_sizes(name, case, dtype):
@@ -624,10 +633,10 @@ def grade(name, fn, *, seed=0, dtype=None, timeout=10.0):
         raise ValueError(f"name must be one of {EXERCISES}, got {name!r}")
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    seed, timeout, dtypes = check_seed(seed), check_timeout(timeout), dtypes_for(dtype)
+    seed, timeout, _ = check_seed(seed), check_timeout(timeout), dtypes_for(dtype)
     cases, results = [], []
     for case in make_cases(name, seed=seed):
-        for dt in dtypes:
+        for dt in dtypes_for(dtype, case):
             outcome = child.run_call(fn, case.args(dt), name=name, function=function_name(name),
                                      outputs=OUTPUTS[name], inputs=INPUTS[name],
                                      sizes=output_sizes(name, case, dt), timeout=timeout)

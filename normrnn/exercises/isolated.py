@@ -177,7 +177,8 @@ def grade_file(folder, name, *, seed=0, dtype=None, forbid_package_answers=False
     folder = Path(folder).resolve()
     seed, timeout = check_seed(seed), check_timeout(timeout)
     seconds = check_timeout(seconds)
-    calls = [(case, dt) for case in make_cases(name, seed=seed) for dt in dtypes_for(dtype)]
+    calls = [(case, dt) for case in make_cases(name, seed=seed)
+             for dt in dtypes_for(dtype, case)]
     request = {"folder": str(folder), "name": name, "function": function_name(name),
                "outputs": list(OUTPUTS[name]), "inputs": list(INPUTS[name]),
                "timeout": timeout,

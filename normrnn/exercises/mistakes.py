@@ -422,5 +422,6 @@ def candidates(case):
     -------
     list of Candidate
     """
-    particular = _PARTICULAR.get(case.name, lambda case: [])(case)
+    particular = _PARTICULAR.get(case.name, getattr(case, "mistakes", None) or (
+        lambda case: []))(case)
     return particular + _generic(case)

@@ -24,7 +24,7 @@ import os
 import textwrap
 from pathlib import Path
 
-from .cases import EXERCISES
+from .cases import BEYOND, EXERCISES
 from .grading import function_name
 
 __all__ = ["SKELETONS", "TEST_FILE", "UNBUILT_DOCS", "built_docs", "docs_base",
@@ -195,6 +195,7 @@ grads : dict
         "through the row normalisation once, at the end.  Your section "
         "functions can be imported and reused."),
 }
+SKELETONS.update({name: exercise.skeleton for name, exercise in BEYOND.items()})
 
 
 def _build_roots():

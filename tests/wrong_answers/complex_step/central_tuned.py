@@ -1,0 +1,10 @@
+"""Central differences with a tuned step h = 1e-5.
+
+diagnosis: finite differences
+"""
+
+
+def complex_step(middle):
+    h = 1e-5
+    f = lambda x: 1 - 1 / (x * x + x + 1)  # noqa: E731
+    return (f(middle + h) - f(middle - h)) / (2 * h)
