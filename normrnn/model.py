@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validate, sections
-from ._kernels import bptt as _bptt
+from ._kernels import bptt_gathered as _bptt
 from ._kernels import lockstep as _lockstep
 from .memory import (CHECK_ABOVE, batch_memory, bytes_per_token, document_memory,
                      format_bytes, require_memory)
@@ -34,7 +34,7 @@ def _thread_workspace(name, kind, vocab_size, hidden_size, dtype):
 
 
 def _workspace(vocab_size, hidden_size, dtype):
-    """This thread's :class:`~normrnn._kernels.bptt.Workspace` for (V, H, dtype)."""
+    """This thread's :class:`~normrnn._kernels.bptt_gathered.Workspace` for (V, H, dtype)."""
     return _thread_workspace("workspace", _bptt.Workspace, vocab_size, hidden_size, dtype)
 
 
@@ -387,7 +387,7 @@ class NormRNN:
         """Loss of one document and its gradient with respect to every parameter.
 
         Forward and backpropagation through time run in one Cython call
-        (:func:`normrnn._kernels.bptt.document_loss_and_grads`), with no Python
+        (:func:`normrnn._kernels.bptt_gathered.document_loss_and_grads`), with no Python
         per token.  BLAS runs on one thread unless the document has at least
         :data:`normrnn.parallel.LONG_DOCUMENT` tokens (see :mod:`normrnn.parallel`):
         a Python loop of short documents would otherwise oversubscribe the cores.

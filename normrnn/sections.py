@@ -3,7 +3,7 @@
 Each function has the signature and return values of its NumPy twin in
 :mod:`normrnn.reference`, so the two can be called and compared side by side.
 Here the work is done by the typed-memoryview kernel of the same name in
-``normrnn/_kernels/sections.pyx``; this module checks every argument first
+``normrnn/_kernels/section_kernels.pyx``; this module checks every argument first
 (dtype float32 or float64 and the same for all, C-contiguity, shapes, token
 range, finiteness, nonzero rows of ``hh``), allocates zeroed outputs, and lets
 the kernel add into them.
@@ -14,7 +14,7 @@ Shapes: V the vocabulary size, H the hidden size.
 import numpy as np
 
 from . import _validate
-from ._kernels import sections as _k
+from ._kernels import section_kernels as _k
 
 __all__ = [
     "activation",

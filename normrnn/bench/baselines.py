@@ -11,7 +11,7 @@ import importlib.util
 import numpy as np
 
 from .. import reference
-from .._kernels import _testing, bptt_sections
+from .._kernels import bptt_by_section, matvec_probe as _testing
 from ..model import Grads
 
 LABELS = {
@@ -183,7 +183,7 @@ def step_functions(model, tokens, title_length, *, use_torch=True):
     def by_section():
         grads = Grads.zeros_like(model)
         states = np.empty((len(tokens), model.hidden_size), dtype=model.dtype)
-        loss = bptt_sections.document_loss_and_grads_by_section(
+        loss = bptt_by_section.document_loss_and_grads_by_section(
             *params, tokens, title_length, zero,
             grads.embedding, grads.ih, grads.hh, grads.bias, states)
         return loss, [g for _, g in grads.items()]
