@@ -11,6 +11,7 @@ from ._kernels import lockstep as _lockstep
 from .memory import (CHECK_ABOVE, batch_memory, bytes_per_token, document_memory,
                      format_bytes, require_memory)
 from .parallel import document_blas, map_in_order
+from .step import Step
 
 #: The parameters of the notes' model (``gain="fixed"``), in order.
 PARAMETER_NAMES = ("embedding", "ih", "hh", "bias")
@@ -495,28 +496,37 @@ class NormRNN:
             _workspace(*self._key), self.gain, grads.gain)
         return loss, states
 
+    def stepper(self):
+        """The model one token at a time, checked once: a :class:`~normrnn.step.Step`.
+
+        Its ``next_state`` and ``probabilities`` are :meth:`next_state` and
+        :meth:`probabilities` without the checks, for a loop of many steps
+        (sampling).  It holds S, computed now: change the parameters, make
+        another.
+        """
+        self.check_parameters()
+        return Step(self)
+
     def next_state(self, state, token):
         """One step of the recurrence: f(S s + W_ih f(E[x]) + b), shape (H,).
 
-        Checks the parameters once and runs one step
-        (:meth:`final_state` of one token); no dummy token.
+        Checks the parameters and arguments, then :meth:`Step.next_state
+        <normrnn.step.Step.next_state>`.
         """
-        self.check_parameters()
+        step = self.stepper()
         _validate.array(state, "state", dtype=self.dtype, shape=(self.hidden_size,))
         token = _validate.in_range(token, "token", 0, self.vocab_size)
-        return self._read(np.array([token], dtype=np.int32), state)
+        return step.next_state(state, token)
 
     def probabilities(self, state, *, temperature=1.0):
-        """softmax(E s / temperature), the next-token distribution, shape (V,)."""
-        self.check_parameters()
+        """softmax(E s / temperature), the next-token distribution, shape (V,), float64.
+
+        Checks the parameters and arguments, then :meth:`Step.probabilities
+        <normrnn.step.Step.probabilities>`.
+        """
+        step = self.stepper()
         _validate.array(state, "state", dtype=self.dtype, shape=(self.hidden_size,))
-        t = _validate.temperature(temperature)
-        z = self.embedding.astype(np.float64) @ state.astype(np.float64)
-        # shift before dividing: z / t overflows for a tiny temperature, while
-        # (z - max z) / t only goes to -inf, whose exp is an exact 0
-        with np.errstate(over="ignore"):
-            p = np.exp((z - z.max()) / t)
-        return p / p.sum()
+        return step.probabilities(state, _validate.temperature(temperature))
 
     # --- many documents -------------------------------------------------------
     def batch_loss_and_grads(self, documents, *, n_threads=1, initial_states=None,
