@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _validate, reference, sections
+from . import _validate, reference, section_registry, sections
 
 __all__ = [
     "SECTIONS",
@@ -43,8 +43,8 @@ __all__ = [
     "format_table",
 ]
 
-SECTIONS = ("logits", "activation", "bias", "ih", "embedding_activation", "hh",
-            "row_normalise", "gain")
+#: The sections' names (:data:`normrnn.section_registry.NAMES`).
+SECTIONS = section_registry.NAMES
 
 #: Tolerance of the check for an analytic gradient computed in each dtype.
 #: float64: central differences reach about 1e-10 relative on these small
@@ -141,8 +141,9 @@ def numerical_gradient(fun, x, eps=EPS):
 
 
 # --- one case per section ----------------------------------------------------
-# Each returns (inputs, objective, analytic): ``inputs`` the float64 arrays to
-# perturb, ``objective()`` the float64 scalar J built from the NumPy forward,
+# Each section's record names its case (``gradcheck_case``).  Each returns
+# (inputs, objective, analytic): ``inputs`` the float64 arrays to perturb,
+# ``objective()`` the float64 scalar J built from the NumPy forward,
 # ``analytic(backward, dtype)`` the backward's gradients, keyed like ``inputs``.
 
 def _logits_case(rng, V=7, H=5):
@@ -227,6 +228,14 @@ def _linear_case(name, rng, H=5):
     return x, objective, analytic
 
 
+def _ih_case(rng):
+    return _linear_case("ih", rng)
+
+
+def _hh_case(rng):
+    return _linear_case("hh", rng)
+
+
 def _embedding_activation_case(rng, V=7, H=5):
     x = {"embedding": rng.normal(size=(V, H))}
     token, w = 2, rng.normal(size=H)
@@ -269,18 +278,6 @@ def _gain_case(rng, H=5):
     return x, objective, analytic
 
 
-_CASES = {
-    "logits": _logits_case,
-    "activation": _activation_case,
-    "bias": _bias_case,
-    "ih": lambda rng: _linear_case("ih", rng),
-    "embedding_activation": _embedding_activation_case,
-    "hh": lambda rng: _linear_case("hh", rng),
-    "row_normalise": _row_normalise_case,
-    "gain": _gain_case,
-}
-
-
 def _cast(x, dtype):
     return np.ascontiguousarray(x, dtype=dtype)
 
@@ -308,12 +305,11 @@ def check_section(name, *, dtype=np.float64, backward=None, seed=0):
         Input name -> :func:`relative_error` of the backward against finite
         differences.
     """
-    if name not in _CASES:
-        raise ValueError(f"name must be one of {SECTIONS}, got {name!r}")
+    record = section_registry.section(name)
     dtype = _validate.float_dtype(dtype)
     if backward is None:
-        backward = getattr(sections, f"{name}_backward")
-    x, objective, analytic = _CASES[name](np.random.default_rng(seed))
+        backward = getattr(sections, record.backward)
+    x, objective, analytic = globals()[record.gradcheck_case](np.random.default_rng(seed))
     got = analytic(backward, dtype)
     return {k: relative_error(got[k], numerical_gradient(objective, x[k], step_sizes(k, x[k])))
             for k in x}

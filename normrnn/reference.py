@@ -27,27 +27,11 @@ Karpathy's min-char-rnn; it is the NumPy baseline of the benchmarks.
 
 import numpy as np
 
-__all__ = [
-    "activation",
-    "activation_grad",
-    "activation_backward",
-    "logits_forward",
-    "logits_backward",
-    "bias_backward",
-    "ih_forward",
-    "ih_backward",
-    "embedding_activation_forward",
-    "embedding_activation_backward",
-    "hh_forward",
-    "hh_backward",
-    "row_normalise",
-    "row_normalise_backward",
-    "gain_forward",
-    "gain_backward",
-    "forward",
-    "loss",
-    "loss_and_grads",
-]
+from .section_registry import twin_names
+
+#: The sections' functions (one record each in normrnn.section_registry), then
+#: the whole document.
+__all__ = [*twin_names(), "forward", "loss", "loss_and_grads"]
 
 # One function per section, each with a docstring complete on its own: the docs'
 # section pages show each (literalinclude :pyobject:) beside its kernel, and

@@ -15,25 +15,10 @@ import numpy as np
 
 from . import _validate
 from ._kernels import section_kernels as _k
+from .section_registry import twin_names
 
-__all__ = [
-    "activation",
-    "activation_grad",
-    "activation_backward",
-    "logits_forward",
-    "logits_backward",
-    "bias_backward",
-    "ih_forward",
-    "ih_backward",
-    "embedding_activation_forward",
-    "embedding_activation_backward",
-    "hh_forward",
-    "hh_backward",
-    "row_normalise",
-    "row_normalise_backward",
-    "gain_forward",
-    "gain_backward",
-]
+#: The sections' functions, as in normrnn.reference (normrnn.section_registry).
+__all__ = twin_names()
 
 # One function per section, each with a docstring complete on its own, as its
 # twin's in reference.py, so the docstrings of functions with the same operands

@@ -8,6 +8,9 @@ copies its source into a learner's file.
 
 import numpy as np
 
+from normrnn.exercises import EXERCISES
+from normrnn.exercises.grading import function_name
+
 
 def logits_backward(embedding, state, token):
     z = np.einsum("vh,h->v", embedding, state)
@@ -113,15 +116,5 @@ def loss_and_grads(embedding, ih, hh, bias, tokens, title_length):
     return float(loss), {"embedding": dE, "ih": dW, "hh": d_hh, "bias": db}
 
 
-#: Exercise name -> its correct function.
-SOLUTIONS = {
-    "logits": logits_backward,
-    "activation": activation_backward,
-    "bias": bias_backward,
-    "ih": ih_backward,
-    "embedding_activation": embedding_activation_backward,
-    "hh": hh_backward,
-    "row_normalise": row_normalise_backward,
-    "gain": gain_backward,
-    "loss_and_grads": loss_and_grads,
-}
+#: Exercise name -> its correct function (named as the exercise's function).
+SOLUTIONS = {name: globals()[function_name(name)] for name in EXERCISES}

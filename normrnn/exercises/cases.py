@@ -26,55 +26,32 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import gradcheck, reference
+from ..section_registry import SECTIONS, section
 
 __all__ = ["EXERCISES", "OUTPUTS", "INPUTS", "DTYPES", "Case", "make_cases", "make_case"]
 
-#: The exercises: the sections (the optional gain last), then the whole-document BPTT.
-EXERCISES = gradcheck.SECTIONS + ("loss_and_grads",)
-
-#: The names of what each exercise returns, in order.  A section returns
-#: exactly what ``normrnn.reference.<name>_backward`` returns;
+#: The exercises that are not one section: name -> (inputs, outputs).
 #: ``loss_and_grads`` returns ``(loss, grads)`` with ``grads`` a dict keyed
 #: ``embedding``, ``ih``, ``hh``, ``bias``.
-OUTPUTS = {
-    "logits": ("loss", "d_embedding", "d_state"),
-    "activation": ("delta",),
-    "bias": ("d_bias",),
-    "ih": ("d_ih", "d_embedded"),
-    "embedding_activation": ("d_embedding",),
-    "hh": ("d_scaled_hh", "d_state"),
-    "row_normalise": ("d_hh",),
-    "gain": ("d_hh", "d_gain"),
-    "loss_and_grads": ("loss", "embedding", "ih", "hh", "bias"),
+WHOLE = {
+    "loss_and_grads": (("embedding", "ih", "hh", "bias", "tokens", "title_length"),
+                       ("loss", "embedding", "ih", "hh", "bias")),
 }
 
+#: The exercises: the sections (the optional gain last), then the whole-document BPTT.
+EXERCISES = tuple(s.name for s in SECTIONS) + tuple(WHOLE)
+
+#: The names of what each exercise returns, in order.  A section returns
+#: exactly what ``normrnn.reference.<name>_backward`` returns.
+OUTPUTS = {**{s.name: s.outputs for s in SECTIONS},
+           **{name: outputs for name, (_, outputs) in WHOLE.items()}}
+
 #: The names of each exercise's arguments, in order (those of the reference).
-INPUTS = {
-    "logits": ("embedding", "state", "token"),
-    "activation": ("d_state", "middle"),
-    "bias": ("delta",),
-    "ih": ("ih", "embedded", "delta"),
-    "embedding_activation": ("embedding", "token", "d_embedded"),
-    "hh": ("scaled_hh", "state", "delta"),
-    "row_normalise": ("hh", "d_scaled_hh"),
-    "gain": ("hh", "gain", "d_scaled_hh"),
-    "loss_and_grads": ("embedding", "ih", "hh", "bias", "tokens", "title_length"),
-}
+INPUTS = {**{s.name: s.inputs for s in SECTIONS},
+          **{name: inputs for name, (inputs, _) in WHOLE.items()}}
 
 #: Every case is graded in each of these dtypes.
 DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
-
-#: For a section, the input each output is the gradient of.
-_WRT = {
-    "logits": {"d_embedding": "embedding", "d_state": "state"},
-    "activation": {"delta": "middle"},
-    "bias": {"d_bias": "bias"},
-    "ih": {"d_ih": "ih", "d_embedded": "embedded"},
-    "embedding_activation": {"d_embedding": "embedding"},
-    "hh": {"d_scaled_hh": "scaled_hh", "d_state": "state"},
-    "row_normalise": {"d_hh": "hh"},
-    "gain": {"d_hh": "hh", "d_gain": "gain"},
-}
 
 
 @dataclass
@@ -142,59 +119,88 @@ def _not_argmax(rng, z, low=0):
     return int(rng.choice(choices))
 
 
-def _section(name, rng, large):
-    """(x, rest, objective): the inputs to perturb, the others, and J."""
-    V, H = _sizes(rng, large)
-    if name in ("logits", "embedding_activation"):
-        x = {"embedding": rng.normal(size=(V, H))}
-        if name == "logits":
-            x["state"] = rng.uniform(-1 / 3, 1, size=H)
-            token = _not_argmax(rng, x["embedding"] @ x["state"], low=H if large else 0)
+# --- one function per section, named by its record (exercise_case) ---------------
+# Each gets the generator, the sizes V and H (drawn first) and whether the case
+# is the large one, and returns (x, rest, objective, sizes, token): the inputs
+# to perturb, the other inputs, J, the sizes to name the case by, and the token
+# read (or None).
 
-            def objective():
-                return reference.logits_backward(x["embedding"], x["state"], token)[0]
-            return x, {"token": token}, objective, {"H": H, "V": V}, token
-        token = int(rng.integers(H, V))                  # a token >= H
-        w = rng.normal(size=H)
+def _logits_inputs(rng, V, H, large):
+    x = {"embedding": rng.normal(size=(V, H)), "state": rng.uniform(-1 / 3, 1, size=H)}
+    token = _not_argmax(rng, x["embedding"] @ x["state"], low=H if large else 0)
 
-        def objective():
-            return float(w @ reference.embedding_activation_forward(x["embedding"], token))
-        return x, {"token": token, "d_embedded": w}, objective, {"H": H, "V": V}, token
-    sizes = {"H": H}
-    if name == "activation":
-        # spread over the interesting region, f's minimum at -1/2 included
-        x = {"middle": np.linspace(-3.0, 3.0, H) + 0.1 * rng.normal(size=H)}
-        w = rng.normal(size=H)
-        return x, {"d_state": w}, lambda: float(w @ reference.activation(x["middle"])), sizes, None
-    if name == "bias":
-        x, rest, w = {"bias": rng.normal(size=H)}, rng.normal(size=H), rng.normal(size=H)
-        return x, {"delta": w}, lambda: float(w @ (rest + x["bias"])), sizes, None
-    if name in ("ih", "hh"):
-        matrix, vector, forward, x, w = gradcheck._linear_inputs(name, rng, H)
-        return x, {"delta": w}, lambda: float(w @ forward(x[matrix], x[vector])), sizes, None
-    # row_normalise, gain: rows of very different norms, so each must be scaled by its own
-    x = {"hh": rng.normal(size=(H, H)) * np.logspace(-2, 2, H)[:, None]}
-    w = rng.normal(size=(H, H))
-    if name == "row_normalise":
-        return (x, {"d_scaled_hh": w}, lambda: float((w * reference.row_normalise(x["hh"])).sum()),
-                sizes, None)
+    def objective():
+        return reference.logits_backward(x["embedding"], x["state"], token)[0]
+    return x, {"token": token}, objective, {"H": H, "V": V}, token
+
+
+def _activation_inputs(rng, V, H, large):
+    # spread over the interesting region, f's minimum at -1/2 included
+    x = {"middle": np.linspace(-3.0, 3.0, H) + 0.1 * rng.normal(size=H)}
+    w = rng.normal(size=H)
+    return x, {"d_state": w}, lambda: float(w @ reference.activation(x["middle"])), {"H": H}, None
+
+
+def _bias_inputs(rng, V, H, large):
+    x, rest, w = {"bias": rng.normal(size=H)}, rng.normal(size=H), rng.normal(size=H)
+    return x, {"delta": w}, lambda: float(w @ (rest + x["bias"])), {"H": H}, None
+
+
+def _linear_inputs(name, rng, H):
+    matrix, vector, forward, x, w = gradcheck._linear_inputs(name, rng, H)
+    return x, {"delta": w}, lambda: float(w @ forward(x[matrix], x[vector])), {"H": H}, None
+
+
+def _ih_inputs(rng, V, H, large):
+    return _linear_inputs("ih", rng, H)
+
+
+def _hh_inputs(rng, V, H, large):
+    return _linear_inputs("hh", rng, H)
+
+
+def _embedding_activation_inputs(rng, V, H, large):
+    x = {"embedding": rng.normal(size=(V, H))}
+    token = int(rng.integers(H, V))                      # a token >= H
+    w = rng.normal(size=H)
+
+    def objective():
+        return float(w @ reference.embedding_activation_forward(x["embedding"], token))
+    return x, {"token": token, "d_embedded": w}, objective, {"H": H, "V": V}, token
+
+
+def _uneven_rows(rng, H):
+    """hh with rows of very different norms, so each must be scaled by its own, and dS."""
+    return {"hh": rng.normal(size=(H, H)) * np.logspace(-2, 2, H)[:, None]}, rng.normal(size=(H, H))
+
+
+def _row_normalise_inputs(rng, V, H, large):
+    x, w = _uneven_rows(rng, H)
+    return (x, {"d_scaled_hh": w}, lambda: float((w * reference.row_normalise(x["hh"])).sum()),
+            {"H": H}, None)
+
+
+def _gain_inputs(rng, V, H, large):
+    x, w = _uneven_rows(rng, H)
     x["gain"] = rng.normal(size=H)
     x["gain"][H // 2] = 0.0                              # defined for every finite gain
     return (x, {"d_scaled_hh": w},
-            lambda: float((w * reference.gain_forward(x["hh"], x["gain"])).sum()), sizes, None)
+            lambda: float((w * reference.gain_forward(x["hh"], x["gain"])).sum()), {"H": H}, None)
 
 
 def _section_case(name, rng, large):
-    x, rest, objective, sizes, token = _section(name, rng, large)
+    record = section(name)
+    x, rest, objective, sizes, token = globals()[record.exercise_case](
+        rng, *_sizes(rng, large), large)
     values = {**x, **rest}
-    args64 = tuple(values[k] for k in INPUTS[name])
-    want = getattr(reference, f"{name}_backward")(*(np.array(a) if isinstance(a, np.ndarray)
-                                                    else a for a in args64))
+    args64 = tuple(values[k] for k in record.inputs)
+    want = getattr(reference, record.backward)(*(np.array(a) if isinstance(a, np.ndarray)
+                                                 else a for a in args64))
     want = want if isinstance(want, tuple) else (want,)
-    reference_answer = {k: np.asarray(v, dtype=np.float64) for k, v in zip(OUTPUTS[name], want)}
+    reference_answer = {k: np.asarray(v, dtype=np.float64) for k, v in zip(record.outputs, want)}
     fd = {k: gradcheck.numerical_gradient(objective, x[wrt], gradcheck.step_sizes(wrt, x[wrt]))
-          for k, wrt in _WRT[name].items()}
-    if "loss" in OUTPUTS[name]:
+          for k, wrt in record.wrt.items()}
+    if "loss" in record.outputs:
         fd["loss"] = np.asarray(objective())
     tags = _size_tags(sizes)
     if token is not None and token >= sizes["H"]:
@@ -229,6 +235,12 @@ def _model_case(rng, large, T, m):
                 {"H": H, "V": V, "N": T - m}, tags)
 
 
+#: The cases of each exercise of :data:`WHOLE`: name -> function of the generator.
+_WHOLE_CASES = {
+    "loss_and_grads": lambda rng: [_model_case(rng, *document) for document in _DOCUMENTS],
+}
+
+
 def make_cases(name, *, seed=0):
     """The cases exercise ``name`` is graded on, drawn from ``seed``.
 
@@ -250,8 +262,8 @@ def make_cases(name, *, seed=0):
     if name not in EXERCISES:
         raise ValueError(f"name must be one of {EXERCISES}, got {name!r}")
     rng = np.random.default_rng([seed, EXERCISES.index(name)])
-    if name == "loss_and_grads":
-        return [_model_case(rng, *document) for document in _DOCUMENTS]
+    if name in WHOLE:
+        return _WHOLE_CASES[name](rng)
     return [_section_case(name, rng, large) for large in (True, False)]
 
 
