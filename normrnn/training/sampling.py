@@ -58,9 +58,8 @@ def prefix_state(model, prefix):
         s_m for a prefix of m tokens: its softmax(E s_m) predicts the first
         text character.
     """
-    prefix = _validate.tokens(prefix, model.vocab_size, "prefix", min_length=0)
     step, state = _start(model)
-    return _read(step, prefix, state)
+    return _read(step, _validate.tokens(prefix, model.vocab_size, "prefix", min_length=0), state)
 
 
 def draw_tokens(model, prefix, *, max_tokens=500, temperature=1.0, seed=None, stop=EOT):
