@@ -10,12 +10,11 @@ row normalisation and the optional learned gain.  Each has
 * a backward ``<name>_backward(*inputs) -> outputs``, each output the
   gradient of the forward's input named in ``wrt`` (a loss is the
   gradient of nothing);
-* a gradient check (``gradcheck_case``, a function of :mod:`normrnn.gradcheck`);
-* a graded exercise: its inputs (``exercise_case``, a function of
-  :mod:`normrnn.exercises.cases`), its known mistakes (``mistakes``, a
-  function of :mod:`normrnn.exercises.mistakes`, or None for the generic
-  ones alone) and its skeleton (``normrnn exercise start`` and the docs'
-  exercise notebooks);
+* random inputs (``draw``, a function of :mod:`normrnn.gradcheck`), on
+  which the gradient check and the graded exercise both run;
+* a graded exercise: its known mistakes (``mistakes``, a function of
+  :mod:`normrnn.exercises.mistakes`, or None for the generic ones alone) and
+  its skeleton (``normrnn exercise start`` and the docs' exercise notebooks);
 * its docs page, ``docs/sections/<name>.rst``.
 
 Everything that goes over the sections reads :data:`SECTIONS`: the
@@ -72,10 +71,9 @@ class Section:
     wrt : dict
         Output -> what it is the gradient of, an input of the section's
         forward (every output but a loss): what the checks perturb.
-    gradcheck_case : str
-        The function of :mod:`normrnn.gradcheck` that draws its checked inputs.
-    exercise_case : str
-        The function of :mod:`normrnn.exercises.cases` that draws its graded inputs.
+    draw : str
+        The function of :mod:`normrnn.gradcheck` that draws its inputs, for
+        the gradient check and the exercise alike (:func:`normrnn.gradcheck.draw_inputs`).
     mistakes : str or None
         The function of :mod:`normrnn.exercises.mistakes` that computes its
         known wrong answers; None when only the generic ones apply.
@@ -88,8 +86,7 @@ class Section:
     inputs: tuple
     outputs: tuple
     wrt: dict
-    gradcheck_case: str
-    exercise_case: str
+    draw: str
     mistakes: object
     skeleton: Skeleton
 
@@ -112,8 +109,7 @@ SECTIONS = (
         inputs=("embedding", "state", "token"),
         outputs=("loss", "d_embedding", "d_state"),
         wrt={"d_embedding": "embedding", "d_state": "state"},
-        gradcheck_case="_logits_case",
-        exercise_case="_logits_inputs",
+        draw="_logits_inputs",
         mistakes="_logits",
         skeleton=Skeleton(
             title="Logits",
@@ -142,8 +138,7 @@ d_state : ndarray, shape (H,)
         inputs=("d_state", "middle"),
         outputs=("delta",),
         wrt={"delta": "middle"},
-        gradcheck_case="_activation_case",
-        exercise_case="_activation_inputs",
+        draw="_activation_inputs",
         mistakes="_activation",
         skeleton=Skeleton(
             title="Activation",
@@ -167,8 +162,7 @@ delta : ndarray, shape (H,)
         inputs=("delta",),
         outputs=("d_bias",),
         wrt={"d_bias": "bias"},
-        gradcheck_case="_bias_case",
-        exercise_case="_bias_inputs",
+        draw="_bias_inputs",
         mistakes=None,
         skeleton=Skeleton(
             title="Bias",
@@ -190,8 +184,7 @@ d_bias : ndarray, shape (H,)
         inputs=("ih", "embedded", "delta"),
         outputs=("d_ih", "d_embedded"),
         wrt={"d_ih": "ih", "d_embedded": "embedded"},
-        gradcheck_case="_ih_case",
-        exercise_case="_ih_inputs",
+        draw="_ih_inputs",
         mistakes="_ih",
         skeleton=Skeleton(
             title="Input to hidden",
@@ -219,8 +212,7 @@ d_embedded : ndarray, shape (H,)
         inputs=("embedding", "token", "d_embedded"),
         outputs=("d_embedding",),
         wrt={"d_embedding": "embedding"},
-        gradcheck_case="_embedding_activation_case",
-        exercise_case="_embedding_activation_inputs",
+        draw="_embedding_activation_inputs",
         mistakes="_embedding_activation",
         skeleton=Skeleton(
             title="Embedding activation",
@@ -245,8 +237,7 @@ d_embedding : ndarray, shape (V, H)
         inputs=("scaled_hh", "state", "delta"),
         outputs=("d_scaled_hh", "d_state"),
         wrt={"d_scaled_hh": "scaled_hh", "d_state": "state"},
-        gradcheck_case="_hh_case",
-        exercise_case="_hh_inputs",
+        draw="_hh_inputs",
         mistakes="_hh",
         skeleton=Skeleton(
             title="Hidden to hidden",
@@ -274,8 +265,7 @@ d_state : ndarray, shape (H,)
         inputs=("hh", "d_scaled_hh"),
         outputs=("d_hh",),
         wrt={"d_hh": "hh"},
-        gradcheck_case="_row_normalise_case",
-        exercise_case="_row_normalise_inputs",
+        draw="_row_normalise_inputs",
         mistakes="_row_normalise",
         skeleton=Skeleton(
             title="Row normalisation",
@@ -299,8 +289,7 @@ d_hh : ndarray, shape (H, H)
         inputs=("hh", "gain", "d_scaled_hh"),
         outputs=("d_hh", "d_gain"),
         wrt={"d_hh": "hh", "d_gain": "gain"},
-        gradcheck_case="_gain_case",
-        exercise_case="_gain_inputs",
+        draw="_gain_inputs",
         mistakes="_gain",
         skeleton=Skeleton(
             title="The gain (optional)",

@@ -114,85 +114,9 @@ def _size_tags(sizes):
     return tuple(f"{k} = {sizes[k]}" for k in ("H", "V") if k in sizes)
 
 
-def _not_argmax(rng, z, low=0):
-    """A token in [low, len(z)) that is not the argmax of ``z``."""
-    choices = [v for v in range(low, len(z)) if v != int(np.argmax(z))]
-    return int(rng.choice(choices))
-
-
-# --- one function per section, named by its record (exercise_case) ---------------
-# Each gets the generator, the sizes V and H (drawn first) and whether the case
-# is the large one, and returns (x, rest, objective, sizes, token): the inputs
-# to perturb, the other inputs, J, the sizes to name the case by, and the token
-# read (or None).
-
-def _logits_inputs(rng, V, H, large):
-    x = {"embedding": rng.normal(size=(V, H)), "state": rng.uniform(-1 / 3, 1, size=H)}
-    token = _not_argmax(rng, x["embedding"] @ x["state"], low=H if large else 0)
-
-    def objective():
-        return reference.logits_backward(x["embedding"], x["state"], token)[0]
-    return x, {"token": token}, objective, {"H": H, "V": V}, token
-
-
-def _activation_inputs(rng, V, H, large):
-    # spread over the interesting region, f's minimum at -1/2 included
-    x = {"middle": np.linspace(-3.0, 3.0, H) + 0.1 * rng.normal(size=H)}
-    w = rng.normal(size=H)
-    return x, {"d_state": w}, lambda: float(w @ reference.activation(x["middle"])), {"H": H}, None
-
-
-def _bias_inputs(rng, V, H, large):
-    x, rest, w = {"bias": rng.normal(size=H)}, rng.normal(size=H), rng.normal(size=H)
-    return x, {"delta": w}, lambda: float(w @ (rest + x["bias"])), {"H": H}, None
-
-
-def _linear_inputs(name, rng, H):
-    matrix, vector, forward, x, w = gradcheck._linear_inputs(name, rng, H)
-    return x, {"delta": w}, lambda: float(w @ forward(x[matrix], x[vector])), {"H": H}, None
-
-
-def _ih_inputs(rng, V, H, large):
-    return _linear_inputs("ih", rng, H)
-
-
-def _hh_inputs(rng, V, H, large):
-    return _linear_inputs("hh", rng, H)
-
-
-def _embedding_activation_inputs(rng, V, H, large):
-    x = {"embedding": rng.normal(size=(V, H))}
-    token = int(rng.integers(H, V))                      # a token >= H
-    w = rng.normal(size=H)
-
-    def objective():
-        return float(w @ reference.embedding_activation_forward(x["embedding"], token))
-    return x, {"token": token, "d_embedded": w}, objective, {"H": H, "V": V}, token
-
-
-def _uneven_rows(rng, H):
-    """hh with rows of very different norms, so each must be scaled by its own, and dS."""
-    return {"hh": rng.normal(size=(H, H)) * np.logspace(-2, 2, H)[:, None]}, rng.normal(size=(H, H))
-
-
-def _row_normalise_inputs(rng, V, H, large):
-    x, w = _uneven_rows(rng, H)
-    return (x, {"d_scaled_hh": w}, lambda: float((w * reference.row_normalise(x["hh"])).sum()),
-            {"H": H}, None)
-
-
-def _gain_inputs(rng, V, H, large):
-    x, w = _uneven_rows(rng, H)
-    x["gain"] = rng.normal(size=H)
-    x["gain"][H // 2] = 0.0                              # defined for every finite gain
-    return (x, {"d_scaled_hh": w},
-            lambda: float((w * reference.gain_forward(x["hh"], x["gain"])).sum()), {"H": H}, None)
-
-
 def _section_case(name, rng, large):
     record = section(name)
-    x, rest, objective, sizes, token = globals()[record.exercise_case](
-        rng, *_sizes(rng, large), large)
+    x, rest, objective, sizes, token = gradcheck.draw_inputs(name, rng, *_sizes(rng, large), large)
     values = {**x, **rest}
     args64 = tuple(values[k] for k in record.inputs)
     want = getattr(reference, record.backward)(*(np.array(a) if isinstance(a, np.ndarray)
