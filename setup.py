@@ -12,6 +12,7 @@ C next to the ``.pyx`` files: each build finds its own C up to date, and
 neither is ever compiled from the other's.
 """
 import os
+import runpy
 import sys
 
 import numpy
@@ -25,14 +26,10 @@ import build_config  # noqa: E402
 
 DEBUG = build_config.debug_requested()
 
-#: the compiled modules, normrnn/_kernels/NAME.pyx each: one name per line
-KERNELS = [
-    "sections",
-    "bptt_sections",
-    "bptt",
-    "lockstep",
-    "_testing",
-]
+#: the compiled modules, normrnn/_kernels/NAME.pyx each, listed once in
+#: normrnn/_kernels/modules.py (read by path: normrnn is not built yet)
+KERNELS = runpy.run_path(os.path.join(os.path.dirname(os.path.abspath(__file__)), "normrnn",
+                                      "_kernels", "modules.py"))["MODULES"]
 
 extensions = [
     Extension(

@@ -7,12 +7,12 @@ import sys
 
 import numpy as np
 
-from normrnn._kernels import sections
+from normrnn._kernels import section_kernels
 
 caught = []
 sys.unraisablehook = lambda unraisable: caught.append(unraisable.exc_type)
-sections.logits_backward(np.ones((3, 2)), np.ones(2), 5, np.zeros(3), np.zeros((3, 2)),
-                         np.zeros(2))
+section_kernels.logits_backward(np.ones((3, 2)), np.ones(2), 5, np.zeros(3), np.zeros((3, 2)),
+                                np.zeros(2))
 if caught != [IndexError]:
     sys.exit(f"the debug build did not check bounds (caught {caught})")
 print("debug build: bounds checking is on")

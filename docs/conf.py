@@ -34,6 +34,8 @@ try:
 except ModuleNotFoundError:     # an editable install that works by putting the root on sys.path
     sys.path[:] = _PATH
     import normrnn  # noqa: E402
+from normrnn import section_registry  # noqa: E402
+
 sys.path.insert(0, os.path.join(HERE, "_ext"))   # the docs' own extension only
 
 # -- project ------------------------------------------------------------------
@@ -115,6 +117,10 @@ sphinx_gallery_conf = {
     "write_computation_times": False,
 }
 
+# The exercise notebooks are made from the exercises' skeletons at every build
+# (docs/_ext/normrnn_docs.py), into the gallery's exercises folder.
+normrnn_exercise_notebooks = os.path.join(ROOT, "tutorials", "exercises")
+
 # -- matplotlib plot directive (the BPTT picture) -------------------------------
 plot_include_source = False
 plot_html_show_source_link = False
@@ -155,5 +161,4 @@ html_sidebars = {page: [] for page in ("index", "installation", "model", "bptt",
 # The section pages show NumPy and Cython side by side: they get the whole
 # width (the sections' index, previous/next and the top bar still lead
 # from one to the next).
-html_sidebars.update({f"sections/{name}": [] for name in (
-    "logits", "activation", "bias", "ih", "embedding_activation", "hh", "row_normalise", "gain")})
+html_sidebars.update({f"sections/{name}": [] for name in section_registry.NAMES})

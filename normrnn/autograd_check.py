@@ -313,10 +313,6 @@ def autograd_intermediates(embedding, ih, hh, bias, tokens, title_length, *, bac
     return _torch_intermediates(*params, tokens, title_length)
 
 
-def _activation(x):
-    return 1.0 - 1.0 / (x * x + x + 1.0)
-
-
 def _torch_intermediates(embedding, ih, hh, bias, tokens, title_length):
     from .torch import _torch
     torch = _torch()
@@ -331,7 +327,7 @@ def _torch_intermediates(embedding, ih, hh, bias, tokens, title_length):
         kept[key] = tensor
         return tensor
 
-    f = _activation
+    f = reference.activation
     norms = keep(("d_norms", None), torch.linalg.vector_norm(leaf["hh"], dim=1, keepdim=True))
     S = leaf["hh"] / (H * norms)                       # (H, 1) broadcast along each row
     states = [keep(("g", 0), torch.zeros(H, dtype=torch.float64, requires_grad=True))]
@@ -384,7 +380,7 @@ def _jax_intermediates(embedding, ih, hh, bias, tokens, title_length):
     jax = _jax()
     jnp = jax.numpy
     T, (V, H) = len(tokens), embedding.shape
-    f = _activation
+    f = reference.activation
 
     def loss(zero):
         norms = jnp.linalg.norm(hh, axis=1, keepdims=True) + zero["d_norms"]

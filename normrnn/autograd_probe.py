@@ -37,6 +37,7 @@ or a d E overwritten instead of summed), not the carried gradient.
 import numpy as np
 
 from .grads import Grads
+from .reference import activation as f       # f, on tensors and JAX arrays as on arrays
 
 __all__ = ["PARAMETERS", "autograd_loss_and_grads", "probe"]
 
@@ -50,9 +51,6 @@ def _torch_loss_and_grads(params, tokens, title_length):
             for name, value in zip(PARAMETERS, params)}
     E, ih, hh, bias = (leaf[name] for name in PARAMETERS)
     H = hh.shape[1]
-
-    def f(x):
-        return 1.0 - 1.0 / (x * x + x + 1.0)
 
     S = hh / (H * torch.linalg.vector_norm(hh, dim=1, keepdim=True))
     state = torch.zeros(H, dtype=torch.float64)
@@ -74,9 +72,6 @@ def _torch_loss_and_grads(params, tokens, title_length):
 def _jax_loss_and_grads(params, tokens, title_length):
     import jax
     import jax.numpy as jnp
-
-    def f(x):
-        return 1.0 - 1.0 / (x * x + x + 1.0)
 
     def loss(E, ih, hh, bias):
         H = hh.shape[1]

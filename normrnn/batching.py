@@ -13,7 +13,7 @@ import threading
 
 import numpy as np
 
-from ._kernels import bptt as _bptt
+from ._kernels import bptt_gathered as _bptt
 from ._kernels import lockstep as _lockstep
 from .grads import Grads
 from .memory import CHECK_ABOVE, require_batch_memory
@@ -37,7 +37,7 @@ def _thread_workspace(name, kind, vocab_size, hidden_size, dtype):
 
 
 def workspace(vocab_size, hidden_size, dtype):
-    """This thread's :class:`~normrnn._kernels.bptt.Workspace` for (V, H, dtype)."""
+    """This thread's :class:`~normrnn._kernels.bptt_gathered.Workspace` for (V, H, dtype)."""
     return _thread_workspace("workspace", _bptt.Workspace, vocab_size, hidden_size, dtype)
 
 

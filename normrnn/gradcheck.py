@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _validate, reference, sections
+from . import _validate, reference, section_registry, sections
 
 __all__ = [
     "SECTIONS",
@@ -36,6 +36,7 @@ __all__ = [
     "numerical_gradient",
     "step_sizes",
     "check_section",
+    "draw_inputs",
     "check_model",
     "check_all",
     "check_erratum",
@@ -43,8 +44,8 @@ __all__ = [
     "format_table",
 ]
 
-SECTIONS = ("logits", "activation", "bias", "ih", "embedding_activation", "hh",
-            "row_normalise", "gain")
+#: The sections' names (:data:`normrnn.section_registry.NAMES`).
+SECTIONS = section_registry.NAMES
 
 #: Tolerance of the check for an analytic gradient computed in each dtype.
 #: float64: central differences reach about 1e-10 relative on these small
@@ -140,67 +141,41 @@ def numerical_gradient(fun, x, eps=EPS):
     return grad
 
 
-# --- one case per section ----------------------------------------------------
-# Each returns (inputs, objective, analytic): ``inputs`` the float64 arrays to
-# perturb, ``objective()`` the float64 scalar J built from the NumPy forward,
-# ``analytic(backward, dtype)`` the backward's gradients, keyed like ``inputs``.
+# --- the inputs of each section: one function each, named by its record (draw) --
+# Each gets the generator, the sizes V and H and whether the case is a large
+# one (the exercises grade a large and a small), and returns (x, rest,
+# objective, sizes, token): the float64 inputs to perturb, the other inputs
+# (the cotangent w among them), J = <w, F(x)> built from the NumPy forward,
+# the sizes that name the case, and the token read (or None).  The gradient
+# check draws at V = 7, H = 5; the exercises at sizes they draw.
 
-def _logits_case(rng, V=7, H=5):
-    x = {"embedding": rng.normal(size=(V, H)), "state": rng.normal(size=H)}
-    token = 3
+def _logits_inputs(rng, V, H, large):
+    x = {"embedding": rng.normal(size=(V, H)), "state": rng.uniform(-1 / 3, 1, size=H)}
+    token = _not_argmax(rng, x["embedding"] @ x["state"], low=H if large else 0)
 
     def objective():
         return reference.logits_backward(x["embedding"], x["state"], token)[0]
-
-    def analytic(backward, dtype):
-        _, d_embedding, d_state = backward(_cast(x["embedding"], dtype),
-                                           _cast(x["state"], dtype), token)
-        return {"embedding": d_embedding, "state": d_state}
-    return x, objective, analytic
+    return x, {"token": token}, objective, {"H": H, "V": V}, token
 
 
-def _activation_case(rng, H=9):
+def _activation_inputs(rng, V, H, large):
     # spread over the interesting region, f's minimum at -1/2 included
     x = {"middle": np.linspace(-3.0, 3.0, H) + 0.1 * rng.normal(size=H)}
     w = rng.normal(size=H)
-
-    def objective():
-        return float(w @ reference.activation(x["middle"]))
-
-    def analytic(backward, dtype):
-        return {"middle": backward(_cast(w, dtype), _cast(x["middle"], dtype))}
-    return x, objective, analytic
+    return x, {"d_state": w}, lambda: float(w @ reference.activation(x["middle"])), {"H": H}, None
 
 
-def _bias_case(rng, H=5):
-    x = {"bias": rng.normal(size=H)}
-    rest, w = rng.normal(size=H), rng.normal(size=H)
-
-    def objective():                  # J = <w, a>, a = rest + b
-        return float(w @ (rest + x["bias"]))
-
-    def analytic(backward, dtype):
-        return {"bias": backward(_cast(w, dtype))}
-    return x, objective, analytic
+def _bias_inputs(rng, V, H, large):
+    x, rest, w = {"bias": rng.normal(size=H)}, rng.normal(size=H), rng.normal(size=H)
+    return x, {"delta": w}, lambda: float(w @ (rest + x["bias"])), {"H": H}, None
 
 
 def _linear_inputs(name, rng, H):
-    """The inputs of the ih or hh section, and a cotangent ``w`` of its output.
+    """ih and hh are the same linear map y = M v; only the names and inputs differ.
 
     ``ih`` gets a Gaussian W_ih and u = f(E[x]) as the model makes it; ``hh``
     gets a row-normalised S and a state, so the two sections (and the notes'
-    errata 1 and 2) are checked on different numbers.  The exercise cases
-    draw theirs here too.
-
-    Returns
-    -------
-    matrix, vector : str
-        The names of the two inputs.
-    forward : callable
-        ``reference.ih_forward`` or ``reference.hh_forward``.
-    x : dict
-        Input name -> array.
-    w : ndarray, shape (H,)
+    errata 1 and 2) are checked on different numbers.
     """
     if name == "ih":
         matrix, vector, forward = "ih", "embedded", reference.ih_forward
@@ -210,75 +185,95 @@ def _linear_inputs(name, rng, H):
         matrix, vector, forward = "scaled_hh", "state", reference.hh_forward
         x = {matrix: reference.row_normalise(rng.normal(size=(H, H))),
              vector: rng.uniform(-1 / 3, 1, size=H)}
-    return matrix, vector, forward, x, rng.normal(size=H)
+    w = rng.normal(size=H)
+    return x, {"delta": w}, lambda: float(w @ forward(x[matrix], x[vector])), {"H": H}, None
 
 
-def _linear_case(name, rng, H=5):
-    """ih and hh are the same linear map y = M v; only the names and inputs differ."""
-    matrix, vector, forward, x, w = _linear_inputs(name, rng, H)
-
-    def objective():
-        return float(w @ forward(x[matrix], x[vector]))
-
-    def analytic(backward, dtype):
-        d_matrix, d_vector = backward(_cast(x[matrix], dtype), _cast(x[vector], dtype),
-                                      _cast(w, dtype))
-        return {matrix: d_matrix, vector: d_vector}
-    return x, objective, analytic
+def _ih_inputs(rng, V, H, large):
+    return _linear_inputs("ih", rng, H)
 
 
-def _embedding_activation_case(rng, V=7, H=5):
+def _hh_inputs(rng, V, H, large):
+    return _linear_inputs("hh", rng, H)
+
+
+def _embedding_activation_inputs(rng, V, H, large):
     x = {"embedding": rng.normal(size=(V, H))}
-    token, w = 2, rng.normal(size=H)
+    token = int(rng.integers(H, V))                      # a token >= H
+    w = rng.normal(size=H)
 
     def objective():
         return float(w @ reference.embedding_activation_forward(x["embedding"], token))
+    return x, {"token": token, "d_embedded": w}, objective, {"H": H, "V": V}, token
+
+
+def _uneven_rows(rng, H):
+    """hh with rows of very different norms, so each must be scaled by its own, and dS."""
+    return {"hh": rng.normal(size=(H, H)) * np.logspace(-2, 2, H)[:, None]}, rng.normal(size=(H, H))
+
+
+def _row_normalise_inputs(rng, V, H, large):
+    x, w = _uneven_rows(rng, H)
+    return (x, {"d_scaled_hh": w}, lambda: float((w * reference.row_normalise(x["hh"])).sum()),
+            {"H": H}, None)
+
+
+def _gain_inputs(rng, V, H, large):
+    x, w = _uneven_rows(rng, H)
+    x["gain"] = rng.normal(size=H)
+    x["gain"][H // 2] = 0.0                              # defined for every finite gain
+    return (x, {"d_scaled_hh": w},
+            lambda: float((w * reference.gain_forward(x["hh"], x["gain"])).sum()), {"H": H}, None)
+
+
+def _not_argmax(rng, z, low=0):
+    """A token in [low, len(z)) that is not the argmax of ``z``."""
+    choices = [v for v in range(low, len(z)) if v != int(np.argmax(z))]
+    return int(rng.choice(choices))
+
+
+def draw_inputs(name, rng, V, H, large=False):
+    """Random inputs of section ``name``'s backward, and the objective its gradients are of.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`SECTIONS`.
+    rng : numpy.random.Generator
+    V, H : int
+        The vocabulary and hidden sizes, V > H + 1.
+    large : bool, optional
+        Whether the case is the large one of an exercise (the logits then
+        read a token >= H).
+
+    Returns
+    -------
+    x : dict
+        The float64 inputs the outputs are gradients of, to perturb.
+    rest : dict
+        The backward's other inputs: the cotangent w, a token.
+    objective : callable
+        J = <w, F(x)>, from the NumPy forward (for the logits, the loss).
+    sizes : dict
+        ``H``, and ``V`` where the section reads a token.
+    token : int or None
+        The token read.
+    """
+    return globals()[section_registry.section(name).draw](rng, V, H, large)
+
+
+def _section_case(name, rng, V=7, H=5):
+    """(inputs, objective, analytic): the inputs to perturb, J, and the backward's gradients."""
+    record = section_registry.section(name)
+    x, rest, objective, _, _ = draw_inputs(name, rng, V, H)
+    values = {**x, **rest}
 
     def analytic(backward, dtype):
-        return {"embedding": backward(_cast(x["embedding"], dtype), token, _cast(w, dtype))}
+        got = backward(*(_cast(values[k], dtype) if isinstance(values[k], np.ndarray)
+                         else values[k] for k in record.inputs))
+        got = got if isinstance(got, tuple) else (got,)
+        return {record.wrt[k]: v for k, v in zip(record.outputs, got) if k in record.wrt}
     return x, objective, analytic
-
-
-def _row_normalise_case(rng, H=5):
-    # rows of very different norms: the backward must scale each by its own
-    x = {"hh": rng.normal(size=(H, H)) * np.logspace(-2, 2, H)[:, None]}
-    w = rng.normal(size=(H, H))
-
-    def objective():
-        return float((w * reference.row_normalise(x["hh"])).sum())
-
-    def analytic(backward, dtype):
-        return {"hh": backward(_cast(x["hh"], dtype), _cast(w, dtype))}
-    return x, objective, analytic
-
-
-def _gain_case(rng, H=5):
-    # rows of very different norms, gains of both signs and one exactly zero:
-    # the backward is defined for every finite gain
-    x = {"hh": rng.normal(size=(H, H)) * np.logspace(-2, 2, H)[:, None],
-         "gain": rng.normal(size=H)}
-    x["gain"][H // 2] = 0.0
-    w = rng.normal(size=(H, H))
-
-    def objective():
-        return float((w * reference.gain_forward(x["hh"], x["gain"])).sum())
-
-    def analytic(backward, dtype):
-        d_hh, d_gain = backward(_cast(x["hh"], dtype), _cast(x["gain"], dtype), _cast(w, dtype))
-        return {"hh": d_hh, "gain": d_gain}
-    return x, objective, analytic
-
-
-_CASES = {
-    "logits": _logits_case,
-    "activation": _activation_case,
-    "bias": _bias_case,
-    "ih": lambda rng: _linear_case("ih", rng),
-    "embedding_activation": _embedding_activation_case,
-    "hh": lambda rng: _linear_case("hh", rng),
-    "row_normalise": _row_normalise_case,
-    "gain": _gain_case,
-}
 
 
 def _cast(x, dtype):
@@ -308,12 +303,11 @@ def check_section(name, *, dtype=np.float64, backward=None, seed=0):
         Input name -> :func:`relative_error` of the backward against finite
         differences.
     """
-    if name not in _CASES:
-        raise ValueError(f"name must be one of {SECTIONS}, got {name!r}")
+    record = section_registry.section(name)
     dtype = _validate.float_dtype(dtype)
     if backward is None:
-        backward = getattr(sections, f"{name}_backward")
-    x, objective, analytic = _CASES[name](np.random.default_rng(seed))
+        backward = getattr(sections, record.backward)
+    x, objective, analytic = _section_case(name, np.random.default_rng(seed))
     got = analytic(backward, dtype)
     return {k: relative_error(got[k], numerical_gradient(objective, x[k], step_sizes(k, x[k])))
             for k in x}

@@ -3,7 +3,7 @@
 import numpy as np
 
 from . import _validate, sections
-from ._kernels import bptt as _bptt
+from ._kernels import bptt_gathered as _bptt
 from ._kernels import lockstep as _lockstep
 from .batching import lockstep_workspace, release_workspaces, run_batch, workspace
 # where they were first: normrnn.model.LOCKSTEP_GROUP, and the workspaces normrnn.bench clears
@@ -11,9 +11,11 @@ from .batching import LOCKSTEP_GROUP, _local  # noqa: F401
 from .grads import LEARNED_GAIN_PARAMETER_NAMES, PARAMETER_NAMES, Grads
 from .memory import require_document_memory
 from .parallel import document_blas
+from .step import Step
 
 #: The two settings of :class:`NormRNN`'s ``gain``.
 GAINS = _validate.GAINS
+
 
 def _sequence(documents):
     """``list(documents)``, or a TypeError that says what a batch is."""
@@ -243,7 +245,7 @@ class NormRNN:
         """Loss of one document and its gradient with respect to every parameter.
 
         Forward and backpropagation through time run in one Cython call
-        (:func:`normrnn._kernels.bptt.document_loss_and_grads`), with no Python
+        (:func:`normrnn._kernels.bptt_gathered.document_loss_and_grads`), with no Python
         per token.  BLAS runs on one thread unless the document has at least
         :data:`normrnn.parallel.LONG_DOCUMENT` tokens (see :mod:`normrnn.parallel`):
         a Python loop of short documents would otherwise oversubscribe the cores.
@@ -338,28 +340,37 @@ class NormRNN:
             workspace(*self._key), self.gain, grads.gain)
         return loss, states
 
+    def stepper(self):
+        """The model one token at a time, checked once: a :class:`~normrnn.step.Step`.
+
+        Its ``next_state`` and ``probabilities`` are :meth:`next_state` and
+        :meth:`probabilities` without the checks, for a loop of many steps
+        (sampling).  It holds S, computed now: change the parameters, make
+        another.
+        """
+        self.check_parameters()
+        return Step(self)
+
     def next_state(self, state, token):
         """One step of the recurrence: f(S s + W_ih f(E[x]) + b), shape (H,).
 
-        Checks the parameters once and runs one step
-        (:meth:`final_state` of one token); no dummy token.
+        Checks the parameters and arguments, then :meth:`Step.next_state
+        <normrnn.step.Step.next_state>`.
         """
-        self.check_parameters()
+        step = self.stepper()
         _validate.array(state, "state", dtype=self.dtype, shape=(self.hidden_size,))
         token = _validate.in_range(token, "token", 0, self.vocab_size)
-        return self._read(np.array([token], dtype=np.int32), state)
+        return step.next_state(state, token)
 
     def probabilities(self, state, *, temperature=1.0):
-        """softmax(E s / temperature), the next-token distribution, shape (V,)."""
-        self.check_parameters()
+        """softmax(E s / temperature), the next-token distribution, shape (V,), float64.
+
+        Checks the parameters and arguments, then :meth:`Step.probabilities
+        <normrnn.step.Step.probabilities>`.
+        """
+        step = self.stepper()
         _validate.array(state, "state", dtype=self.dtype, shape=(self.hidden_size,))
-        t = _validate.temperature(temperature)
-        z = self.embedding.astype(np.float64) @ state.astype(np.float64)
-        # shift before dividing: z / t overflows for a tiny temperature, while
-        # (z - max z) / t only goes to -inf, whose exp is an exact 0
-        with np.errstate(over="ignore"):
-            p = np.exp((z - z.max()) / t)
-        return p / p.sum()
+        return step.probabilities(state, _validate.temperature(temperature))
 
     # --- many documents -------------------------------------------------------
     def batch_loss_and_grads(self, documents, *, n_threads=1, initial_states=None,

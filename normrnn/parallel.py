@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 from threadpoolctl import ThreadpoolController
 
-from ._kernels import bptt as _bptt  # noqa: F401  (loads the BLAS the controller must see)
+from ._kernels import bptt_gathered as _bptt  # noqa: F401  (loads the BLAS the controller must see)
 
 __all__ = ["LONG_DOCUMENT", "blas_threads", "document_blas", "map_in_order"]
 

@@ -28,29 +28,12 @@ Karpathy's min-char-rnn; it is the NumPy baseline of the benchmarks.
 import numpy as np
 
 from .grads import Grads
+from .section_registry import twin_names
 
-__all__ = [
-    "activation",
-    "activation_grad",
-    "activation_backward",
-    "logits_forward",
-    "logits_backward",
-    "bias_backward",
-    "ih_forward",
-    "ih_backward",
-    "embedding_activation_forward",
-    "embedding_activation_backward",
-    "hh_forward",
-    "hh_backward",
-    "row_normalise",
-    "row_normalise_backward",
-    "gain_forward",
-    "gain_backward",
-    "forward",
-    "loss",
-    "loss_and_grads",
-    "Grads",                # what loss_and_grads returns: a printed solution imports it from here
-]
+#: The sections' functions (one record each in normrnn.section_registry), then
+#: the whole document, and what loss_and_grads returns (a printed solution
+#: imports Grads from here).
+__all__ = [*twin_names(), "forward", "loss", "loss_and_grads", "Grads"]
 
 # One function per section, each with a docstring complete on its own: the docs'
 # section pages show each (literalinclude :pyobject:) beside its kernel, and

@@ -3,7 +3,7 @@
 Each function has the signature and return values of its NumPy twin in
 :mod:`normrnn.reference`, so the two can be called and compared side by side.
 Here the work is done by the typed-memoryview kernel of the same name in
-``normrnn/_kernels/sections.pyx``; this module checks every argument first
+``normrnn/_kernels/section_kernels.pyx``; this module checks every argument first
 (dtype float32 or float64 and the same for all, C-contiguity, shapes, token
 range, finiteness, nonzero rows of ``hh``), allocates zeroed outputs, and lets
 the kernel add into them.
@@ -14,26 +14,11 @@ Shapes: V the vocabulary size, H the hidden size.
 import numpy as np
 
 from . import _validate
-from ._kernels import sections as _k
+from ._kernels import section_kernels as _k
+from .section_registry import twin_names
 
-__all__ = [
-    "activation",
-    "activation_grad",
-    "activation_backward",
-    "logits_forward",
-    "logits_backward",
-    "bias_backward",
-    "ih_forward",
-    "ih_backward",
-    "embedding_activation_forward",
-    "embedding_activation_backward",
-    "hh_forward",
-    "hh_backward",
-    "row_normalise",
-    "row_normalise_backward",
-    "gain_forward",
-    "gain_backward",
-]
+#: The sections' functions, as in normrnn.reference (normrnn.section_registry).
+__all__ = twin_names()
 
 # One function per section, each with a docstring complete on its own, as its
 # twin's in reference.py, so the docstrings of functions with the same operands

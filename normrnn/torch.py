@@ -36,6 +36,7 @@ import numpy as np
 
 from . import _validate
 from .model import NormRNN
+from .reference import activation as _activation      # f, on tensors as on arrays
 
 __all__ = ["TorchNormRNN", "to_torch", "from_torch", "pad_documents",  # noqa: F822
            "padded_loss"]
@@ -48,11 +49,6 @@ def _torch():
         raise ImportError("normrnn.torch needs PyTorch, an optional dependency: "
                           "pip install torch (or pip install normrnn[torch])") from exc
     return torch
-
-
-def _activation(x):
-    """f(x) = 1 - 1 / (x^2 + x + 1), elementwise."""
-    return 1.0 - 1.0 / (x * x + x + 1.0)
 
 
 def _scaled_hh(hh, gain):
@@ -226,10 +222,7 @@ def _module_class():
             self.gain = (torch.nn.Parameter(torch.full((H,), 1.0 / H, dtype=dtype))
                          if gain == "learned" else None)
 
-        @staticmethod
-        def activation(x):
-            """f(x) = 1 - 1 / (x^2 + x + 1)."""
-            return _activation(x)
+        activation = staticmethod(_activation)
 
         def check_parameters(self):
             """Raise ``ValueError`` unless the parameters are usable, as NormRNN's method does.

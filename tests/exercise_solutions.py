@@ -8,6 +8,9 @@ copies its source into a learner's file.
 
 import numpy as np
 
+from normrnn.exercises import EXERCISES
+from normrnn.exercises.grading import function_name
+
 
 def logits_backward(embedding, state, token):
     z = np.einsum("vh,h->v", embedding, state)
@@ -205,21 +208,5 @@ def truncation_bias(scaled_hh, middles, state_grads, steps):
     return dropped, rho**steps / (1 - rho) * np.linalg.norm(state_grads, axis=1).max()
 
 
-#: Exercise name -> its correct function.
-SOLUTIONS = {
-    "logits": logits_backward,
-    "activation": activation_backward,
-    "bias": bias_backward,
-    "ih": ih_backward,
-    "embedding_activation": embedding_activation_backward,
-    "hh": hh_backward,
-    "row_normalise": row_normalise_backward,
-    "gain": gain_backward,
-    "loss_and_grads": loss_and_grads,
-    "batched": batched_loss_and_grads,
-    "max_slope": max_slope,
-    "spectral_bound": spectral_bound,
-    "unrolled_hh": unrolled_hh,
-    "complex_step": complex_step,
-    "truncation_bias": truncation_bias,
-}
+#: Exercise name -> its correct function (named as the exercise's function).
+SOLUTIONS = {name: globals()[function_name(name)] for name in EXERCISES}

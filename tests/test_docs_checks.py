@@ -96,7 +96,7 @@ def _kernel_functions():
     """(module, function) for every public ``def`` of the kernels that takes arrays."""
     import importlib
     found = []
-    for stem in ("sections", "bptt_sections", "bptt", "lockstep"):
+    for stem in ("section_kernels", "bptt_by_section", "bptt_gathered", "lockstep"):
         module = importlib.import_module(f"normrnn._kernels.{stem}")
         for name, obj in sorted(vars(module).items()):
             if name.startswith("_") or not callable(obj) or isinstance(obj, type):
@@ -125,5 +125,5 @@ def test_kernel_signature_is_python_and_every_argument_is_marked(module, functio
 def test_kernel_functions_are_found():
     # the parametrization above is not empty by accident
     ids = {p.id for p in _kernel_functions()}
-    assert {"sections.logits_backward", "bptt.document_loss_and_grads",
-            "lockstep.batch_loss", "bptt_sections.document_loss_and_grads_by_section"} <= ids
+    assert {"section_kernels.logits_backward", "bptt_gathered.document_loss_and_grads",
+            "lockstep.batch_loss", "bptt_by_section.document_loss_and_grads_by_section"} <= ids

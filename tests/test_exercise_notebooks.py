@@ -1,26 +1,21 @@
-"""The exercise notebooks (tutorials/exercises/) and the files ``normrnn exercise start`` writes agree.
+"""The exercise notebooks of the docs, made from the skeletons ``normrnn exercise start`` writes.
 
 The two are the same exercise in two forms, a gallery notebook and a file
-for the command line; :data:`normrnn.exercises.skeletons.SKELETONS` is their
-one source.  A notebook repeats its skeleton's signature, docstring and hint
-because a notebook must be readable as it is; this test keeps the copies
-equal, so that a change to one that forgets the other fails here.  Every
-notebook also ends with the same grading cell, so that it runs on its own
-once downloaded; this test keeps those equal too.
+for the command line, made from one text
+(:data:`normrnn.exercises.skeletons.SKELETONS`): the docs build writes the
+notebooks (:func:`normrnn.exercises.skeletons.notebook`) into
+``tutorials/exercises/``.  Every notebook ends with the same grading cell, so
+that it runs on its own once downloaded.
 """
 
 import ast
-import re
 import textwrap
-from pathlib import Path
 
 import pytest
 
 from normrnn.exercises import EXERCISES
 from normrnn.exercises.grading import function_name
-from normrnn.exercises.skeletons import SKELETONS
-
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "tutorials" / "exercises"
+from normrnn.exercises.skeletons import SKELETONS, notebook, notebook_name
 
 #: The code of the grading cell that ends every notebook.
 GRADING_CELL = """
@@ -37,30 +32,16 @@ def _words(text):
     return " ".join(text.split())
 
 
-def _notebook_text(name):
-    """The text of the notebook of exercise ``name`` (exactly one per exercise)."""
-    pattern = re.compile(rf"plot_\d+_{name}(_section)?\.py")
-    paths = [p for p in sorted(NOTEBOOKS.glob("plot_*.py")) if pattern.fullmatch(p.name)]
-    assert len(paths) == 1, f"one notebook for {name!r} in {NOTEBOOKS}, found {paths}"
-    return paths[0].read_text(encoding="utf-8")
-
-
-def _notebook(name):
-    """The parsed notebook of exercise ``name``."""
-    return ast.parse(_notebook_text(name))
-
-
-def test_every_exercise_has_a_notebook_and_no_more():
-    notebooks = sorted(NOTEBOOKS.glob("plot_*.py"))
-    assert len(notebooks) == len(EXERCISES)
-    for name in EXERCISES:
-        _notebook(name)
+def test_one_notebook_per_exercise_each_with_its_own_file_name():
+    names = [notebook_name(name) for name in EXERCISES]
+    assert len(set(names)) == len(EXERCISES)
+    assert all(n.startswith("plot_") and n.endswith(".py") for n in names)
 
 
 @pytest.mark.parametrize("name", EXERCISES)
 def test_notebook_blank_cell_is_the_skeleton(name):
-    args, _page, _title, what, shapes, hint = SKELETONS[name]
-    module = _notebook(name)
+    args, page, _title, what, shapes, hint = SKELETONS[name]
+    module = ast.parse(notebook(name))
     functions = {node.name: node for node in module.body if isinstance(node, ast.FunctionDef)}
     function = functions[function_name(name)]
     assert [a.arg for a in function.args.args] == [a.strip() for a in args.split(",") if a]
@@ -69,10 +50,18 @@ def test_notebook_blank_cell_is_the_skeleton(name):
     body = function.body[-1]                       # the blank: raise NotImplementedError(...)
     assert isinstance(body, ast.Raise) and body.exc.func.id == "NotImplementedError"
     assert f"Hint: {_words(hint)}" in _words(ast.get_docstring(module))
+    assert f":doc:`/{page}`" in ast.get_docstring(module)
 
 
 @pytest.mark.parametrize("name", EXERCISES)
 def test_notebook_ends_with_the_grading_cell(name):
     cell = GRADING_CELL.format(name=name, function=function_name(name))
     # after a blank line, so that sphinx-gallery keeps the comment as code, not text
-    assert _notebook_text(name).endswith("\n" + cell)
+    assert notebook(name).endswith("\n" + cell)
+
+
+def test_a_notebook_runs_on_its_own_and_grades_the_blank_as_not_started(monkeypatch, capsys):
+    pytest.importorskip("matplotlib")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    exec(compile(notebook("bias"), "plot_bias.py", "exec"), {"__name__": "__main__"})
+    assert "not started" in capsys.readouterr().out

@@ -133,7 +133,7 @@ def test_start_writes_a_typed_skeleton_per_section(tmp_path):
 
 def test_the_solution_is_the_packages_kernel():
     from normrnn.exercises.cython.source import KERNELS, functions
-    package = functions((KERNELS / "sections.pyx").read_text())
+    package = functions((KERNELS / "section_kernels.pyx").read_text())
     for name in ("hh", "logits", "gain"):
         kernel = CYTHON[name].kernel
         assert package[kernel][1] in solution(name)

@@ -56,6 +56,6 @@ def test_the_reference_imports_no_kernel():
     # the reference is plain NumPy: its Grads come without the compiled model
     code = ("import sys, normrnn.reference; "
             "print(sorted(m for m in sys.modules if m.startswith(('normrnn.model', "
-            "'normrnn._kernels.bptt', 'normrnn._kernels.lockstep', 'normrnn.batching'))))")
+            "'normrnn._kernels.bptt_gathered', 'normrnn._kernels.lockstep', 'normrnn.batching'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

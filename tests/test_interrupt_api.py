@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pytest
 
-from normrnn._kernels import bptt, lockstep
+from normrnn._kernels import bptt_gathered as bptt, lockstep
 
 from helpers import make_model
 

@@ -1,7 +1,7 @@
 """Documents in lockstep (normrnn/_kernels/lockstep.pyx) against the per-document kernel.
 
 The lockstep kernel computes the same sums as reading the documents one by
-one (normrnn/_kernels/bptt.pyx), in another order: per step across the
+one (normrnn/_kernels/bptt_gathered.pyx), in another order: per step across the
 batch, and the parameter products over all documents at once.  So the two
 agree to the rounding of reordered sums, not bit for bit.  Tolerances:
 

@@ -17,7 +17,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from normrnn._kernels import _testing, bptt
+from normrnn._kernels import bptt_gathered as bptt, matvec_probe
 
 HEADER_DIR = pathlib.Path(__file__).parents[1] / "normrnn" / "_kernels"   # matvec.h
 
@@ -31,7 +31,7 @@ def _case(rows, cols, dtype, seed=0):
     return m, x, y
 
 
-def _check(m, x, y, product=_testing.matvec_t_add):
+def _check(m, x, y, product=matvec_probe.matvec_t_add):
     """``product(m, x, out)`` adds m^T x into ``out``, within the bound of the docstring."""
     out = y.copy()
     product(m, x, out)
@@ -70,18 +70,18 @@ def test_unaligned_rows(dtype):
 def test_adds_into_y_and_leaves_inputs():
     m, x, y = _case(6, 20, np.float64)
     m0, x0, y0 = m.copy(), x.copy(), y.copy()
-    _testing.matvec_t_add(m, x, y)
+    matvec_probe.matvec_t_add(m, x, y)
     np.testing.assert_array_equal(m, m0)
     np.testing.assert_array_equal(x, x0)
     np.testing.assert_allclose(y, y0 + m.T @ x, rtol=1e-14, atol=1e-14)
 
 
 def test_zero_sizes_and_bad_shapes():
-    _testing.matvec_t_add(np.zeros((0, 3)), np.zeros(0), np.ones(3))
+    matvec_probe.matvec_t_add(np.zeros((0, 3)), np.zeros(0), np.ones(3))
     with pytest.raises(ValueError, match="matvec_t_add needs"):
-        _testing.matvec_t_add(np.zeros((2, 3)), np.zeros(3), np.zeros(3))
+        matvec_probe.matvec_t_add(np.zeros((2, 3)), np.zeros(3), np.zeros(3))
     with pytest.raises(ValueError, match="matvec_t_add needs"):
-        _testing.matvec_t_add(np.zeros((2, 3)), np.zeros(2), np.zeros(2))
+        matvec_probe.matvec_t_add(np.zeros((2, 3)), np.zeros(2), np.zeros(2))
 
 
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-4)])
@@ -94,13 +94,13 @@ def test_sequential_products_kernel_and_blas_agree(dtype, rtol):
     for blas in (False, True):
         xs = np.zeros((30, 40), dtype=dtype)
         xs[0] = rng.standard_normal(40) if not chains else chains[0][0]
-        _testing.sequential_products(q, xs, blas=blas)
+        matvec_probe.sequential_products(q, xs, blas=blas)
         chains.append(xs)
     np.testing.assert_allclose(chains[0], chains[1], rtol=rtol, atol=rtol)
     norms = np.linalg.norm(chains[0].astype(np.float64), axis=1)
     np.testing.assert_allclose(norms, norms[0], rtol=rtol)
     with pytest.raises(ValueError, match="sequential_products needs"):
-        _testing.sequential_products(q, np.zeros((3, 41), dtype=dtype))
+        matvec_probe.sequential_products(q, np.zeros((3, 41), dtype=dtype))
 
 
 def test_workspace_matrices_start_on_a_cache_line():

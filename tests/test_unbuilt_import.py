@@ -27,7 +27,7 @@ def test_unbuilt_source_tree_says_what_to_do(tmp_path):
     assert last.startswith("ImportError: normrnn was imported from the source tree")
     assert str(tmp_path) in last
     assert "python setup.py build_ext --inplace" in last
-    assert "sections, bptt_sections, bptt" in last
+    assert "section_kernels, bptt_by_section, bptt_gathered" in last
 
 
 def test_built_tree_misses_nothing():

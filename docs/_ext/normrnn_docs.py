@@ -31,7 +31,10 @@ and the build ends with an error naming the page and the check.
 Hooks
 -----
 * ``builder-inited``: annotate ``normrnn/_kernels/*.pyx`` with ``cython -a``
-  (with the compiler directives of ``build_config.py``, as setup.py) into ``docs/_static/annotated``.
+  (with the compiler directives of ``build_config.py``, as setup.py) into ``docs/_static/annotated``;
+  and, before sphinx-gallery reads them, write the exercise notebooks
+  (:func:`normrnn.exercises.skeletons.notebook`, one per exercise) into the
+  folder ``normrnn_exercise_notebooks`` names (``tutorials/exercises``).
 * ``autodoc-process-signature``: Cython's ``embedsignature`` cannot describe a
   fused (float32/float64) ``def`` function, so its signature is read from the
   ``.pyx`` source instead.
@@ -885,6 +888,31 @@ class ShowCodeDirective(SphinxDirective):
         return [node]
 
 
+# --- the exercise notebooks, made from the skeletons ----------------------------
+
+def write_exercise_notebooks(app):
+    """Write ``plot_<n>_<name>.py`` for every exercise into ``normrnn_exercise_notebooks``.
+
+    A file is rewritten only when its text changed (sphinx-gallery then runs
+    it again), and a ``plot_*.py`` no exercise makes is removed.  Off when the
+    configuration leaves ``normrnn_exercise_notebooks`` unset.
+    """
+    folder = app.config.normrnn_exercise_notebooks
+    if not folder:
+        return
+    from normrnn.exercises import EXERCISES, skeletons
+
+    wanted = {skeletons.notebook_name(name): skeletons.notebook(name) for name in EXERCISES}
+    for filename in os.listdir(folder):
+        if filename.startswith("plot_") and filename.endswith(".py") and filename not in wanted:
+            os.remove(os.path.join(folder, filename))
+    for filename, text in wanted.items():
+        path = os.path.join(folder, filename)
+        if not os.path.isfile(path) or open(path, encoding="utf-8").read() != text:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text)
+
+
 def setup(app):
     app.add_directive("gradcheck", GradcheckDirective)
     app.add_directive("erratum-check", ErratumCheckDirective)
@@ -900,6 +928,9 @@ def setup(app):
     app.add_js_file(None, body=OPEN_TO_PRINT)
     app.add_config_value("normrnn_annotate_kernels", True, "env")
     app.connect("builder-inited", annotate_kernels)
+    app.add_config_value("normrnn_exercise_notebooks", None, "env")
+    # before sphinx-gallery (priority 500) collects the notebooks
+    app.connect("builder-inited", write_exercise_notebooks, priority=400)
     app.connect("build-finished", _fail_on_unexpected)
     app.connect("html-collect-pages", drop_sourceless_modules, priority=400)   # viewcode: 500
     app.connect("env-get-outdated", _outdated)

@@ -1,17 +1,18 @@
 """The compiled Cython kernels of normrnn.
 
-The modules of this package (``sections``, ``bptt_sections``, ``bptt``, ``lockstep``, ``_testing``) are
+The modules of this package (listed in ``modules.py``) are
 extension modules: they exist only once the ``.pyx`` sources beside this file
 have been compiled.  Importing the package checks that they have, so that a
 source tree without its build fails with a message that says what to do,
-rather than with ``cannot import name 'bptt'`` deep inside :mod:`normrnn`.
+rather than with ``cannot import name 'bptt_gathered'`` deep inside :mod:`normrnn`.
 """
 
 import importlib.machinery
 import os
 
+from .modules import MODULES as _MODULES
+
 _HERE = os.path.dirname(os.path.abspath(__file__))
-_MODULES = ("sections", "bptt_sections", "bptt", "lockstep", "_testing")
 
 
 def _missing_extensions(directory=_HERE):

@@ -1,13 +1,13 @@
 """Many documents in lockstep: forward and BPTT of a batch, and its loss alone.
 
-:mod:`normrnn._kernels.bptt` reads one document at a time, so its two
+:mod:`normrnn._kernels.bptt_gathered` reads one document at a time, so its two
 sequential products per token, S s_t forward and S^T delta_t backward, are
 matrix-vector products: they read all of S (H x H) for 2 H^2 flops, and run at
 the speed of memory, not of arithmetic.  Here B documents advance together:
 at step t the states of every document still reading are the rows of one
 matrix, and ``S [s_1 ... s_B]`` is one small matrix-matrix product that reads
 S once for B documents.  Everything else is gathered into big products over
-all positions of all documents, as :mod:`normrnn._kernels.bptt` does for one.
+all positions of all documents, as :mod:`normrnn._kernels.bptt_gathered` does for one.
 
 **Ragged batches.**  The caller sorts the documents by length, longest first
 (:meth:`normrnn.NormRNN.batch_loss_and_grads` does, and undoes the order for
@@ -53,12 +53,12 @@ memory is O(B (H + V)) whatever the lengths.
 Initial states (B, H) are optional (zero otherwise); the last states are
 returned in ``last_states``, the state that has read all but the last token,
 as truncated BPTT carries it.  The learned gain is supported as in
-:mod:`normrnn._kernels.bptt`.  The results equal the per-document kernel's up
+:mod:`normrnn._kernels.bptt_gathered`.  The results equal the per-document kernel's up
 to the rounding of reordered sums.  Every kernel here trusts its caller
 (:class:`normrnn.NormRNN` checks); they run without the GIL.
 
 What does not depend on how the steps are laid out comes from
-:mod:`normrnn._kernels.bptt` (declared in ``bptt.pxd``): S and S^T, the
+:mod:`normrnn._kernels.bptt_gathered` (declared in ``bptt_gathered.pxd``): S and S^T, the
 inputs of the distinct tokens, and every gradient from the deltas summed by
 token.  The argument lists and workspace arrays here mirror that module's
 on purpose, name for name, so that the two kernels read side by side.
@@ -68,7 +68,7 @@ import os
 
 import numpy as np
 
-from normrnn._kernels.bptt import _allocate_fixed
+from normrnn._kernels.bptt_gathered import _allocate_fixed
 
 from cython cimport floating
 
@@ -91,10 +91,10 @@ cdef extern from "rows_matmul.h" nogil:
                                   const double *x, double *y)
     void normrnn_matvec_variant_f(int v, int rows, int cols, const float *m,
                                   const float *x, float *y)
-from normrnn._kernels.bptt cimport (
+from normrnn._kernels.bptt_gathered cimport (
     _Poller, _add_distinct, _distinct_inputs, _poller, _scaled_hh, _stop_pointer, _tick,
     _token_sums_to_grads)
-from normrnn._kernels.sections cimport _softmax_cross_entropy
+from normrnn._kernels.section_kernels cimport _softmax_cross_entropy
 
 
 cdef enum:
@@ -607,8 +607,8 @@ def batch_loss_and_grads(
     Unchecked: the caller guarantees B >= 1, lengths T_b >= 1 non-increasing
     in b (longest first), tokens in [0, V), 0 <= m_b <= T_b, nonzero rows of
     ``hh``, and a :class:`LockstepWorkspace` of the same V, H, dtype.
-    Interrupts as in :func:`normrnn._kernels.bptt.document_loss_and_grads`:
-    a pending ``KeyboardInterrupt``, or :class:`~normrnn._kernels.bptt.Stopped`
+    Interrupts as in :func:`normrnn._kernels.bptt_gathered.document_loss_and_grads`:
+    a pending ``KeyboardInterrupt``, or :class:`~normrnn._kernels.bptt_gathered.Stopped`
     once ``stop`` is set, raises between steps.
     """
     cdef Py_ssize_t B = offsets.shape[0] - 1, H = hh.shape[0]

@@ -5,9 +5,9 @@ implementations timed side by side (:data:`LABELS`), in interleaved rounds:
 
 ===================  ========================================================
 ``normrnn``          :meth:`normrnn.NormRNN.loss_and_grads`, the fast BPTT
-                     (:mod:`normrnn._kernels.bptt`: gathered matrix products)
+                     (:mod:`normrnn._kernels.bptt_gathered`: gathered matrix products)
 ``by_section``       the per-token Cython composition of the section kernels
-                     (:mod:`normrnn._kernels.bptt_sections`), the one to read
+                     (:mod:`normrnn._kernels.bptt_by_section`), the one to read
 ``numpy``            :func:`normrnn.reference.loss_and_grads`, a per-token
                      NumPy BPTT in the style of min-char-rnn
 ``torch``            the same model in PyTorch eager autograd, batched where

@@ -11,7 +11,7 @@ import importlib.util
 import numpy as np
 
 from .. import reference
-from .._kernels import _testing, bptt_sections
+from .._kernels import bptt_by_section, matvec_probe as _testing
 from ..model import Grads
 
 LABELS = {
@@ -131,8 +131,7 @@ def torch_loss_per_token(embedding, ih, hh, bias, tokens, title_length, initial_
             loss = loss - torch.log_softmax(embedding @ state, dim=0)[token]
         if t < len(tokens) - 1:
             x = embedding[token]
-            a = scaled_hh @ state + ih @ (1 - 1 / (x * x + x + 1)) + bias
-            state = 1 - 1 / (a * a + a + 1)
+            state = reference.activation(scaled_hh @ state + ih @ reference.activation(x) + bias)
     return loss
 
 
@@ -183,7 +182,7 @@ def step_functions(model, tokens, title_length, *, use_torch=True):
     def by_section():
         grads = Grads.zeros_like(model)
         states = np.empty((len(tokens), model.hidden_size), dtype=model.dtype)
-        loss = bptt_sections.document_loss_and_grads_by_section(
+        loss = bptt_by_section.document_loss_and_grads_by_section(
             *params, tokens, title_length, zero,
             grads.embedding, grads.ih, grads.hh, grads.bias, states)
         return loss, [g for _, g in grads.items()]

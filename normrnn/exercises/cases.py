@@ -10,9 +10,9 @@ in values, because a wrong answer that is right for one shape is common:
   m = 0, m = 1 and m = T - 1 title positions, repeated tokens;
 * every case in float32 and in float64 (:data:`DTYPES`).
 
-The sizes, tokens and values are drawn from a seed (:func:`make_cases`), so a
-grade is reproduced by its seed; an instructor who keeps a seed back grades on
-cases the learners have not seen.
+The sizes, tokens and values are drawn from a seed and the exercise's name
+(:func:`make_cases`), so a grade is reproduced by its seed; an instructor who
+keeps a seed back grades on cases the learners have not seen.
 
 For each output a case holds two right answers, both float64: central finite
 differences of the forward pass of :mod:`normrnn.reference` (for a loss, the
@@ -21,60 +21,38 @@ is J = <w, F(x)> for a seeded cotangent w, as in
 :func:`normrnn.gradcheck.check_section`.
 """
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from .. import gradcheck, reference
+from ..section_registry import SECTIONS, section
 
 __all__ = ["EXERCISES", "OUTPUTS", "INPUTS", "DTYPES", "Case", "make_cases", "make_case"]
 
-#: The exercises: the sections (the optional gain last), then the whole-document BPTT.
-EXERCISES = gradcheck.SECTIONS + ("loss_and_grads",)
-
-#: The names of what each exercise returns, in order.  A section returns
-#: exactly what ``normrnn.reference.<name>_backward`` returns;
+#: The exercises that are not one section: name -> (inputs, outputs).
 #: ``loss_and_grads`` returns ``(loss, grads)`` with ``grads`` a dict keyed
 #: ``embedding``, ``ih``, ``hh``, ``bias``.
-OUTPUTS = {
-    "logits": ("loss", "d_embedding", "d_state"),
-    "activation": ("delta",),
-    "bias": ("d_bias",),
-    "ih": ("d_ih", "d_embedded"),
-    "embedding_activation": ("d_embedding",),
-    "hh": ("d_scaled_hh", "d_state"),
-    "row_normalise": ("d_hh",),
-    "gain": ("d_hh", "d_gain"),
-    "loss_and_grads": ("loss", "embedding", "ih", "hh", "bias"),
+WHOLE = {
+    "loss_and_grads": (("embedding", "ih", "hh", "bias", "tokens", "title_length"),
+                       ("loss", "embedding", "ih", "hh", "bias")),
 }
 
+#: The exercises: the sections (the optional gain last), then the whole-document BPTT.
+EXERCISES = tuple(s.name for s in SECTIONS) + tuple(WHOLE)
+
+#: The names of what each exercise returns, in order.  A section returns
+#: exactly what ``normrnn.reference.<name>_backward`` returns.
+OUTPUTS = {**{s.name: s.outputs for s in SECTIONS},
+           **{name: outputs for name, (_, outputs) in WHOLE.items()}}
+
 #: The names of each exercise's arguments, in order (those of the reference).
-INPUTS = {
-    "logits": ("embedding", "state", "token"),
-    "activation": ("d_state", "middle"),
-    "bias": ("delta",),
-    "ih": ("ih", "embedded", "delta"),
-    "embedding_activation": ("embedding", "token", "d_embedded"),
-    "hh": ("scaled_hh", "state", "delta"),
-    "row_normalise": ("hh", "d_scaled_hh"),
-    "gain": ("hh", "gain", "d_scaled_hh"),
-    "loss_and_grads": ("embedding", "ih", "hh", "bias", "tokens", "title_length"),
-}
+INPUTS = {**{s.name: s.inputs for s in SECTIONS},
+          **{name: inputs for name, (inputs, _) in WHOLE.items()}}
 
 #: Every case is graded in each of these dtypes.
 DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
-
-#: For a section, the input each output is the gradient of.
-_WRT = {
-    "logits": {"d_embedding": "embedding", "d_state": "state"},
-    "activation": {"delta": "middle"},
-    "bias": {"d_bias": "bias"},
-    "ih": {"d_ih": "ih", "d_embedded": "embedded"},
-    "embedding_activation": {"d_embedding": "embedding"},
-    "hh": {"d_scaled_hh": "scaled_hh", "d_state": "state"},
-    "row_normalise": {"d_hh": "hh"},
-    "gain": {"d_hh": "hh", "d_gain": "gain"},
-}
 
 
 @dataclass
@@ -136,65 +114,18 @@ def _size_tags(sizes):
     return tuple(f"{k} = {sizes[k]}" for k in ("H", "V") if k in sizes)
 
 
-def _not_argmax(rng, z, low=0):
-    """A token in [low, len(z)) that is not the argmax of ``z``."""
-    choices = [v for v in range(low, len(z)) if v != int(np.argmax(z))]
-    return int(rng.choice(choices))
-
-
-def _section(name, rng, large):
-    """(x, rest, objective): the inputs to perturb, the others, and J."""
-    V, H = _sizes(rng, large)
-    if name in ("logits", "embedding_activation"):
-        x = {"embedding": rng.normal(size=(V, H))}
-        if name == "logits":
-            x["state"] = rng.uniform(-1 / 3, 1, size=H)
-            token = _not_argmax(rng, x["embedding"] @ x["state"], low=H if large else 0)
-
-            def objective():
-                return reference.logits_backward(x["embedding"], x["state"], token)[0]
-            return x, {"token": token}, objective, {"H": H, "V": V}, token
-        token = int(rng.integers(H, V))                  # a token >= H
-        w = rng.normal(size=H)
-
-        def objective():
-            return float(w @ reference.embedding_activation_forward(x["embedding"], token))
-        return x, {"token": token, "d_embedded": w}, objective, {"H": H, "V": V}, token
-    sizes = {"H": H}
-    if name == "activation":
-        # spread over the interesting region, f's minimum at -1/2 included
-        x = {"middle": np.linspace(-3.0, 3.0, H) + 0.1 * rng.normal(size=H)}
-        w = rng.normal(size=H)
-        return x, {"d_state": w}, lambda: float(w @ reference.activation(x["middle"])), sizes, None
-    if name == "bias":
-        x, rest, w = {"bias": rng.normal(size=H)}, rng.normal(size=H), rng.normal(size=H)
-        return x, {"delta": w}, lambda: float(w @ (rest + x["bias"])), sizes, None
-    if name in ("ih", "hh"):
-        matrix, vector, forward, x, w = gradcheck._linear_inputs(name, rng, H)
-        return x, {"delta": w}, lambda: float(w @ forward(x[matrix], x[vector])), sizes, None
-    # row_normalise, gain: rows of very different norms, so each must be scaled by its own
-    x = {"hh": rng.normal(size=(H, H)) * np.logspace(-2, 2, H)[:, None]}
-    w = rng.normal(size=(H, H))
-    if name == "row_normalise":
-        return (x, {"d_scaled_hh": w}, lambda: float((w * reference.row_normalise(x["hh"])).sum()),
-                sizes, None)
-    x["gain"] = rng.normal(size=H)
-    x["gain"][H // 2] = 0.0                              # defined for every finite gain
-    return (x, {"d_scaled_hh": w},
-            lambda: float((w * reference.gain_forward(x["hh"], x["gain"])).sum()), sizes, None)
-
-
 def _section_case(name, rng, large):
-    x, rest, objective, sizes, token = _section(name, rng, large)
+    record = section(name)
+    x, rest, objective, sizes, token = gradcheck.draw_inputs(name, rng, *_sizes(rng, large), large)
     values = {**x, **rest}
-    args64 = tuple(values[k] for k in INPUTS[name])
-    want = getattr(reference, f"{name}_backward")(*(np.array(a) if isinstance(a, np.ndarray)
-                                                    else a for a in args64))
+    args64 = tuple(values[k] for k in record.inputs)
+    want = getattr(reference, record.backward)(*(np.array(a) if isinstance(a, np.ndarray)
+                                                 else a for a in args64))
     want = want if isinstance(want, tuple) else (want,)
-    reference_answer = {k: np.asarray(v, dtype=np.float64) for k, v in zip(OUTPUTS[name], want)}
+    reference_answer = {k: np.asarray(v, dtype=np.float64) for k, v in zip(record.outputs, want)}
     fd = {k: gradcheck.numerical_gradient(objective, x[wrt], gradcheck.step_sizes(wrt, x[wrt]))
-          for k, wrt in _WRT[name].items()}
-    if "loss" in OUTPUTS[name]:
+          for k, wrt in record.wrt.items()}
+    if "loss" in record.outputs:
         fd["loss"] = np.asarray(objective())
     tags = _size_tags(sizes)
     if token is not None and token >= sizes["H"]:
@@ -229,6 +160,12 @@ def _model_case(rng, large, T, m):
                 {"H": H, "V": V, "N": T - m}, tags)
 
 
+#: The cases of each exercise of :data:`WHOLE`: name -> function of the generator.
+_WHOLE_CASES = {
+    "loss_and_grads": lambda rng: [_model_case(rng, *document) for document in _DOCUMENTS],
+}
+
+
 def make_cases(name, *, seed=0):
     """The cases exercise ``name`` is graded on, drawn from ``seed``.
 
@@ -251,9 +188,11 @@ def make_cases(name, *, seed=0):
         raise ValueError(f"name must be one of {EXERCISES}, got {name!r}")
     if name in BEYOND:
         return BEYOND[name].make_cases(seed)
-    rng = np.random.default_rng([seed, EXERCISES.index(name)])
-    if name == "loss_and_grads":
-        return [_model_case(rng, *document) for document in _DOCUMENTS]
+    # seeded by the exercise's name, not its place in the list: adding an
+    # exercise leaves every other exercise's cases as they were
+    rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+    if name in WHOLE:
+        return _WHOLE_CASES[name](rng)
     return [_section_case(name, rng, large) for large in (True, False)]
 
 

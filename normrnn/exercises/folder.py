@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 
 from .. import reference
-from .cases import EXERCISES
+from .cases import BEYOND, EXERCISES
 from .cython import CYTHON, race
 from .grading import Grade, function_name
 from .isolated import SECONDS, grade_file
@@ -150,10 +150,12 @@ def solution_source(name):
     -------
     str
     """
-    main = inspect.getsource(getattr(reference, function_name(name)))
+    solution = BEYOND[name].solution if name in BEYOND else getattr(reference,
+                                                                    function_name(name))
+    main = inspect.getsource(solution)
     helpers = _helpers(main)
-    header = (f"# The reference solution of the exercise {name!r}, from normrnn.reference.\n"
-              "import numpy as np\n")
+    header = (f"# The reference solution of the exercise {name!r}, from "
+              f"{solution.__module__}.\n" "import numpy as np\n")
     if helpers:
         names = textwrap.fill(", ".join(helpers), 88, initial_indent="    ",
                               subsequent_indent="    ")

@@ -34,6 +34,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _validate, gradcheck
+from ..section_registry import NAMES, section
 from . import child
 from .cases import BEYOND, DTYPES, EXERCISES, INPUTS, OUTPUTS, make_cases
 from .mistakes import candidates
@@ -258,10 +259,10 @@ class Grade:
 
 
 def function_name(name):
-    """The name of exercise ``name``'s function: ``<name>_backward``, or ``loss_and_grads``."""
+    """The name of exercise ``name``'s function: ``<name>_backward`` for a section, else its own."""
     if name in BEYOND:
         return BEYOND[name].function
-    return name if name == "loss_and_grads" else f"{name}_backward"
+    return section(name).backward if name in NAMES else name
 
 
 class _Bad(Exception):

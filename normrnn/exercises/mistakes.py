@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import notes, reference
+from ..section_registry import SECTIONS
 
 __all__ = ["Candidate", "candidates"]
 
@@ -78,7 +79,7 @@ def _generic(case):
     return found
 
 
-# --- the sections ---------------------------------------------------------------
+# --- the sections: each record names its function (mistakes) -------------------
 
 def _logits(case):
     embedding, state, token = case.args64
@@ -399,16 +400,10 @@ def _loss_and_grads(case):
     return found
 
 
-_PARTICULAR = {
-    "logits": _logits,
-    "activation": _activation,
-    "ih": _ih,
-    "embedding_activation": _embedding_activation,
-    "hh": _hh,
-    "row_normalise": _row_normalise,
-    "gain": _gain,
-    "loss_and_grads": _loss_and_grads,
-}
+#: Exercise -> the function of its particular mistakes: each section's record
+#: names its own, and the exercises that are not one section are listed here.
+_PARTICULAR = {**{s.name: globals()[s.mistakes] for s in SECTIONS if s.mistakes},
+               "loss_and_grads": _loss_and_grads}
 
 
 def candidates(case):

@@ -4,9 +4,10 @@ Each skeleton has the signature of its reference twin, a docstring with the
 shapes and a hint for the derivation, a link to the section's docs page, and
 a body that raises ``NotImplementedError``.  A pytest file comes with them.
 
-The exercise notebooks of the docs (``tutorials/exercises/``) repeat each
-skeleton's signature, docstring and hint, so that a notebook reads on its
-own; ``tests/test_exercise_notebooks.py`` keeps the two equal.
+The exercise notebooks of the docs are made from the same text
+(:func:`notebook`) when the docs are built: the blank function with its
+signature and docstring, the hint, and a cell that grades it, so that a
+downloaded notebook runs on its own.
 
 The links are ``<docs>/sections/<name>.html`` (``<docs>/bptt.html`` for the
 whole document), written into each skeleton as data (a string literal made
@@ -22,13 +23,15 @@ checkout where ``python -m sphinx docs docs/_build/html`` puts the docs.
 
 import os
 import textwrap
+from dataclasses import astuple
 from pathlib import Path
 
-from .cases import BEYOND, EXERCISES
+from ..section_registry import SECTIONS, Skeleton
+from .cases import BEYOND, EXERCISES, INPUTS
 from .grading import function_name
 
 __all__ = ["SKELETONS", "TEST_FILE", "UNBUILT_DOCS", "built_docs", "docs_base",
-           "docs_url", "skeleton", "test_file"]
+           "docs_url", "skeleton", "test_file", "notebook", "notebook_name"]
 
 #: Where the skeletons' links point when no base is given and no docs build is
 #: found: the folder of a normrnn source checkout that the docs build writes.
@@ -37,144 +40,14 @@ UNBUILT_DOCS = "docs/_build/html"
 #: Where a docs build lies inside a source tree.
 BUILD = Path("docs", "_build", "html")
 
-#: Exercise -> (arguments, docs page, title, what to compute, shapes, hint).
-SKELETONS = {
-    "logits": (
-        "embedding, state, token", "sections/logits", "Logits",
-        "The loss -log softmax(E s)[token] and its gradients.",
-        """embedding : ndarray, shape (V, H)
-    E, the tied embedding.
-state : ndarray, shape (H,)
-    s_t.
-token : int
-    The target x_t, in [0, V).
-
-Returns
--------
-loss : float
-d_embedding : ndarray, shape (V, H)
-    d loss / d E (the logits' share only).
-d_state : ndarray, shape (H,)
-    d loss / d s_t.""",
-        "Differentiate -log softmax(z)[x] with respect to z first: the result "
-        "has a famously simple form.  Then z = E s is linear in E and in s."),
-    "activation": (
-        "d_state, middle", "sections/activation", "Activation",
-        "The gradient through s_{t+1} = f(a_t), f(x) = 1 - 1 / (x^2 + x + 1).",
-        """d_state : ndarray, shape (H,)
-    g_{t+1}, d loss / d s_{t+1}.
-middle : ndarray, shape (H,)
-    a_t, the pre-activation.
-
-Returns
--------
-delta : ndarray, shape (H,)
-    d loss / d a_t.""",
-        "f acts entry by entry, so its Jacobian is diagonal.  Write f'(x) with "
-        "** for powers: ^ is XOR in Python."),
-    "bias": (
-        "delta", "sections/bias", "Bias",
-        "The bias's gradient of one step, a_t = S s_t + W_ih u_t + b.",
-        """delta : ndarray, shape (H,)
-    d loss / d a_t.
-
-Returns
--------
-d_bias : ndarray, shape (H,)
-    d loss / d b from this step (a new array).""",
-        "How does a_t change when b_i moves by a little?"),
-    # "ih" and "hh" are the same linear map (W_ih u_t and S s_t): they read alike on purpose.
-    "ih": (
-        "ih, embedded, delta", "sections/ih", "Input to hidden",
-        "The gradients of the input's part of the step, W_ih u_t.",
-        """ih : ndarray, shape (H, H)
-    W_ih.
-embedded : ndarray, shape (H,)
-    u_t = f(E[x_t]).
-delta : ndarray, shape (H,)
-    d loss / d a_t.
-
-Returns
--------
-d_ih : ndarray, shape (H, H)
-    d loss / d W_ih from this step.
-d_embedded : ndarray, shape (H,)
-    d loss / d u_t.""",
-        "Write a_i = sum_j (W_ih)_ij u_j and differentiate with respect to one "
-        "(W_ih)_ij and one u_j.  Check the shapes: which index is summed?"),
-    "embedding_activation": (
-        "embedding, token, d_embedded", "sections/embedding_activation",
-        "Embedding activation",
-        "The embedding's gradient through u_t = f(E[x_t]).",
-        """embedding : ndarray, shape (V, H)
-    E.
-token : int
-    x_t, in [0, V).
-d_embedded : ndarray, shape (H,)
-    d loss / d u_t.
-
-Returns
--------
-d_embedding : ndarray, shape (V, H)
-    d loss / d E from this step.""",
-        "Only one row of E is read.  What is the gradient of the rows that are "
-        "not?"),
-    # Reads like "ih" on purpose: the same linear map, with S and s_t for W_ih and u_t.
-    "hh": (
-        "scaled_hh, state, delta", "sections/hh", "Hidden to hidden",
-        "The gradients of the recurrent part of the step, S s_t.",
-        """scaled_hh : ndarray, shape (H, H)
-    S, the row-normalised W_hh.
-state : ndarray, shape (H,)
-    s_t, the state the step read.
-delta : ndarray, shape (H,)
-    d loss / d a_t.
-
-Returns
--------
-d_scaled_hh : ndarray, shape (H, H)
-    d loss / d S from this step.
-d_state : ndarray, shape (H,)
-    d loss / d s_t through this step (the recurrent path).""",
-        "The same linear map as the input's section.  Entry s_j feeds every "
-        "a_i: sum over i."),
-    "row_normalise": (
-        "hh, d_scaled_hh", "sections/row_normalise", "Row normalisation",
-        "W_hh's gradient through S[i] = hh[i] / (H ||hh[i]||).",
-        """hh : ndarray, shape (H, H)
-    W_hh, every row nonzero.
-d_scaled_hh : ndarray, shape (H, H)
-    d loss / d S, summed over all steps.
-
-Returns
--------
-d_hh : ndarray, shape (H, H)
-    d loss / d W_hh.""",
-        "Row i of S depends on row i of W_hh alone, and only on its direction: "
-        "what must the gradient of a row be orthogonal to?"),
-    "gain": (
-        "hh, gain, d_scaled_hh", "sections/gain", "The gain (optional)",
-        "The gradients through S[i] = gain[i] hh[i] / ||hh[i]||, a learned row length.",
-        """hh : ndarray, shape (H, H)
-    W_hh, every row nonzero.
-gain : ndarray, shape (H,)
-    gamma, any finite values (zero and negative included).
-d_scaled_hh : ndarray, shape (H, H)
-    d loss / d S, summed over all steps.
-
-Returns
--------
-d_hh : ndarray, shape (H, H)
-    d loss / d W_hh.
-d_gain : ndarray, shape (H,)
-    d loss / d gamma.""",
-        "S[i] is gamma_i times a unit vector.  The gain takes the part of dS[i] along "
-        "that vector; the row normalisation's answer, with gamma_i for 1/H, takes the rest."),
-    "loss_and_grads": (
-        "embedding, ih, hh, bias, tokens, title_length", "bptt",
-        "Backpropagation through time",
-        "The whole document: the loss and every parameter's gradient, by BPTT.",
-        """embedding, ih, hh, bias : ndarray
+#: The skeletons of the exercises that are not one section (a section's is in
+#: its record, :mod:`normrnn.section_registry`): name -> (docs page, skeleton).
+WHOLE = {
+    "loss_and_grads": ("bptt", Skeleton(
+        title="Backpropagation through time",
+        what="The whole document: the loss and every parameter's gradient, by BPTT.",
+        shapes="""\
+embedding, ih, hh, bias : ndarray
     E (V, H), W_ih (H, H), W_hh (H, H), b (H,).
 tokens : list of int
     x_0 .. x_{T-1}.
@@ -189,11 +62,18 @@ Returns
 loss : float
 grads : dict
     "embedding", "ih", "hh", "bias": d L / d each, shaped like it.""",
-        "Keep every state and pre-activation of the forward.  Walk back from "
-        "t = T-1 to 1, carrying g_t = d L / d s_t: the logits at t add to it, "
-        "the step from s_{t-1} passes it on.  Sum d S over all steps and put it "
-        "through the row normalisation once, at the end.  Your section "
-        "functions can be imported and reused."),
+        hint=("Keep every state and pre-activation of the forward.  Walk back from "
+              "t = T-1 to 1, carrying g_t = d L / d s_t: the logits at t add to it, "
+              "the step from s_{t-1} passes it on.  Sum d S over all steps and put it "
+              "through the row normalisation once, at the end.  Your section "
+              "functions can be imported and reused."))),
+}
+
+#: Exercise -> (arguments, docs page, title, what to compute, shapes, hint).
+SKELETONS = {
+    **{s.name: (", ".join(s.inputs), s.docs_page, *astuple(s.skeleton)) for s in SECTIONS},
+    **{name: (", ".join(INPUTS[name]), page, *astuple(skeleton))
+       for name, (page, skeleton) in WHOLE.items()},
 }
 SKELETONS.update({name: exercise.skeleton for name, exercise in BEYOND.items()})
 
@@ -310,7 +190,7 @@ mistake when it matches a known one.
 
 from pathlib import Path
 
-from normrnn.testing import assert_gradient, load_solution
+from normrnn.exercises.pytest_api import assert_gradient, load_solution
 
 HERE = Path(__file__).parent
 
@@ -321,3 +201,90 @@ HERE = Path(__file__).parent
 
 #: The name of the pytest file written beside the skeletons.
 TEST_FILE = "test_exercises.py"
+
+
+def notebook_name(name):
+    """The file name of exercise ``name``'s notebook, ``plot_<n>_<name>.py``, n its place.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`normrnn.exercises.EXERCISES`.
+
+    Returns
+    -------
+    str
+    """
+    return f"plot_{EXERCISES.index(name) + 1}_{name}.py"
+
+
+def notebook(name):
+    """The text of exercise ``name``'s notebook: a sphinx-gallery script.
+
+    Its blank cell is the skeleton's function (signature and docstring, the
+    hint above it); its grading cell grades that function and plots the
+    grade.  The docs build writes one per exercise into
+    ``tutorials/exercises/``.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`normrnn.exercises.EXERCISES`.
+
+    Returns
+    -------
+    str
+    """
+    args, page, title, what, shapes, hint = SKELETONS[name]
+    fn = function_name(name)
+    heading = f"Exercise {EXERCISES.index(name) + 1}: {title}"
+    intro = textwrap.fill(f"{what}  The derivation is on :doc:`/{page}`; try it on paper "
+                          f"first, then write ``{fn}`` in the blank cell and run the grading "
+                          "cell.", 88)
+    doc = textwrap.indent(f"{what}\n\nParameters\n----------\n{shapes}", "    ")
+    return f'''"""
+{heading}
+{"=" * len(heading)}
+
+{intro}
+
+{textwrap.fill("Hint: " + hint, 88)}
+"""
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from normrnn.exercises import grade
+from normrnn.exercises.plot import plot_grade
+
+# %%
+# The blank cell
+# --------------
+# Replace the ``raise`` with your code.  Keep the signature: the grader calls
+# ``{fn}`` exactly as the reference twin :func:`normrnn.reference.{fn}` is
+# called.  It is the same function, docstring and all, that
+# ``normrnn exercise start`` writes to a file of its own.
+
+
+def {fn}({args}):
+    """{doc.lstrip()}
+    """
+    raise NotImplementedError("{fn}: your derivation goes here")
+
+
+# %%
+# The grading cell
+# ----------------
+# ``grade`` calls your function on several seeded cases (a small and a large
+# size or more, in float64 and float32), checks that it leaves its inputs
+# alone, compares each output with central finite differences of the forward
+# pass and with the reference, and names the mistake when your answer matches
+# a known wrong one computed on the same inputs.  Stuck?
+# ``normrnn exercise solution {name}`` prints the reference.
+
+# The same grading cell ends every exercise page, so each downloaded notebook runs on its own.
+result = grade("{name}", {fn})
+print(result.report())
+plot_grade(result)
+plt.show()
+'''

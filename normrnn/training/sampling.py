@@ -1,106 +1,46 @@
 """Write a text for a title, one character at a time.
 
-A call checks the model and its arguments once, then runs the recurrence in
-a tight loop (:class:`_Recurrence`): S and the input term
-``W_ih f(E[x]) + b`` of every token x are computed once, so a generated token
-costs a matrix-vector product with S, one with E, a softmax and a draw.
+A call checks the model and its arguments once, then steps the model's own
+recurrence and distribution (:meth:`~normrnn.NormRNN.stepper`, unchecked)
+token by token: a generated token costs the logits E s, a softmax, a draw and
+one step s' = f(S s + W_ih f(E[x]) + b).
 """
 
 import numpy as np
 
 from .. import _validate
 from ..data.tokenizer import EOT
-from ..reference import activation
 
 __all__ = ["sample", "sample_stream", "sample_tokens", "draw_tokens", "prefix_state"]
 
 
-class _Recurrence:
-    """The recurrence of a checked model, with everything per token precomputed.
+def _read(step, tokens, state):
+    """The state after reading ``tokens`` from ``state``, one step each."""
+    for token in tokens:
+        state = step.next_state(state, token)
+    return state
 
-    ``inputs[x] = W_ih f(E[x]) + b`` (V, H) and ``S`` (H, H), in the model's
-    dtype; the logits are computed in float64, as
-    :meth:`~normrnn.NormRNN.probabilities` computes them.  The loops write
-    into buffers allocated once.
+
+def _draw(step, state, max_tokens, temperature, rng, stop):
+    """Yield tokens drawn from softmax(E s / temperature), reading each, until ``stop``.
+
+    The token is ``searchsorted(cumsum(p), u * sum(p), "right")`` for the
+    generator's next uniform u, as a loop of :meth:`~normrnn.NormRNN.probabilities`
+    and :meth:`~normrnn.NormRNN.next_state` draws it.
     """
+    last = len(step.embedding) - 1
+    for _ in range(max_tokens):
+        p = step.probabilities(state, temperature)
+        token = min(int(np.cumsum(p).searchsorted(rng.random() * p.sum(), side="right")), last)
+        if token == stop:
+            return
+        yield token
+        state = step.next_state(state, token)
 
-    def __init__(self, model):
-        model.check_parameters()
-        self.S = model.scaled_hh()
-        self.inputs = activation(model.embedding) @ model.ih.T + model.bias
-        self.embedding = model.embedding.astype(np.float64)
-        self.vocab_size, self.hidden_size = model.vocab_size, model.hidden_size
-        self.dtype = model.dtype
-        self._a, self._q = (np.empty(self.hidden_size, self.dtype),
-                            np.empty(self.hidden_size, self.dtype))
-        # |E s| <= max_v sum_i |E[v, i]| as |s_i| < 1: the logits' spread is at most
-        # twice that, and dividing it by a temperature overflows only beyond
-        self.spread = 2.0 * float(np.abs(self.embedding).sum(axis=1).max())
 
-    def read(self, tokens, state=None):
-        """The state after reading ``tokens`` from ``state`` (default s_0 = 0).
-
-        s' = f(S s + W_ih f(E[x]) + b), with f(a) = 1 - 1 / (a^2 + a + 1).
-        """
-        state = np.zeros(self.hidden_size, dtype=self.dtype) if state is None else state
-        a, q = self._a, self._q
-        for token in tokens:
-            np.dot(self.S, state, out=a)
-            a += self.inputs[token]
-            np.multiply(a, a, out=q)
-            q += a
-            q += 1.0
-            np.divide(1.0, q, out=q)
-            np.subtract(1.0, q, out=state)
-        return state
-
-    def draw(self, state, max_tokens, temperature, rng, stop):
-        """Yield tokens drawn from softmax(E s / temperature), reading each, until ``stop``.
-
-        The distribution is computed as :meth:`~normrnn.NormRNN.probabilities`
-        computes it, in float64: ``p = exp((z - max z) / t)`` normalised, and
-        the token is ``searchsorted(cumsum(p), u * sum(p), "right")`` for the
-        generator's next uniform u.  One product with ``[E; S]`` gives both
-        the logits E s and the recurrence's S s.
-        """
-        V, H, last = self.vocab_size, self.hidden_size, self.vocab_size - 1
-        inputs, a, q = self.inputs, self._a, self._q
-        dot, add, multiply, divide, subtract, exp = (np.dot, np.add, np.multiply, np.divide,
-                                                     np.subtract, np.exp)
-        # y = [E; S] s in float64: the logits, then S s (for a float32 model, rounded
-        # to float32 once, when the input term is added)
-        stacked = np.concatenate([self.embedding, self.S.astype(np.float64)])
-        y = np.empty(V + H)
-        z, Ss = y[:V], y[V:]
-        s64 = state if self.dtype == np.float64 else np.empty(H)
-        c = np.empty(V)
-        divide_by_t = temperature != 1.0     # z / 1.0 is z exactly
-        # (z - max z) / t only goes to -inf for a tiny t, whose exp is an exact 0
-        overflow = not self.spread / temperature < np.finfo(np.float64).max / 2
-        for _ in range(max_tokens):
-            if s64 is not state:
-                s64[...] = state
-            dot(stacked, s64, out=y)
-            z -= z.max()
-            if overflow:
-                with np.errstate(over="ignore"):
-                    z /= temperature
-            elif divide_by_t:
-                z /= temperature
-            exp(z, out=z)
-            z /= z.sum()
-            np.cumsum(z, out=c)
-            token = min(int(c.searchsorted(rng.random() * z.sum(), side="right")), last)
-            if token == stop:
-                return
-            yield token
-            # s' = f(S s + W_ih f(E[x]) + b), f(a) = 1 - 1 / (a^2 + a + 1)
-            add(Ss, inputs[token], out=a, casting="same_kind")
-            multiply(a, a, out=q)
-            q += a
-            q += 1.0
-            divide(1.0, q, out=q)
-            subtract(1.0, q, out=state)
+def _start(model):
+    """The model's unchecked step (checked once now) and the zero state s_0."""
+    return model.stepper(), np.zeros(model.hidden_size, dtype=model.dtype)
 
 
 def prefix_state(model, prefix):
@@ -118,8 +58,8 @@ def prefix_state(model, prefix):
         s_m for a prefix of m tokens: its softmax(E s_m) predicts the first
         text character.
     """
-    recurrence = _Recurrence(model)
-    return recurrence.read(_validate.tokens(prefix, model.vocab_size, "prefix", min_length=0))
+    step, state = _start(model)
+    return _read(step, _validate.tokens(prefix, model.vocab_size, "prefix", min_length=0), state)
 
 
 def draw_tokens(model, prefix, *, max_tokens=500, temperature=1.0, seed=None, stop=EOT):
@@ -139,8 +79,8 @@ def draw_tokens(model, prefix, *, max_tokens=500, temperature=1.0, seed=None, st
     if max_tokens:
         temperature = _validate.temperature(temperature)
     prefix = _validate.tokens(prefix, model.vocab_size, "prefix", min_length=0)
-    recurrence = _Recurrence(model)
-    return recurrence.draw(recurrence.read(prefix), max_tokens, temperature, rng, stop)
+    step, state = _start(model)
+    return _draw(step, _read(step, prefix, state), max_tokens, temperature, rng, stop)
 
 
 def sample_tokens(model, prefix, *, max_tokens=500, temperature=1.0, seed=None, stop=EOT):

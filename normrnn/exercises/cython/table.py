@@ -53,7 +53,7 @@ class CythonExercise:
 
 
 def _section(name, *outputs, **more):
-    return CythonExercise(f"_{name}_backward", f"{name}_backward", "sections.pyx",
+    return CythonExercise(f"_{name}_backward", f"{name}_backward", "section_kernels.pyx",
                           tuple(outputs), **more)
 
 
@@ -70,7 +70,7 @@ CYTHON = {
     "row_normalise": _section("row_normalise", ("d_hh", "INOUT", "d_hh")),
     "gain": _section("gain", ("d_hh", "INOUT", "d_hh"), ("d_gain", "INOUT", "d_gain")),
     "loss_and_grads": CythonExercise(
-        "_document_by_section", "document_loss_and_grads_by_section", "bptt_sections.pyx",
+        "_document_by_section", "document_loss_and_grads_by_section", "bptt_by_section.pyx",
         (("d_embedding", "INOUT", "embedding"), ("d_ih", "INOUT", "ih"),
          ("d_hh", "INOUT", "hh"), ("d_bias", "INOUT", "bias"), ("states", "OUT", None)),
         extra_inputs=("initial_state",), returns="loss", given=(), cimports_allowed=True),

@@ -38,7 +38,7 @@ def _preamble(name):
     """The imports the kernel's file needs: the sections' header, or the whole
     document's own (it cimports the section kernels)."""
     exercise = CYTHON[name]
-    if exercise.source == "sections.pyx":
+    if exercise.source == "section_kernels.pyx":
         return HEADER
     text = _source(exercise.source)
     first = min(line for line, _ in functions(text).values())
@@ -51,10 +51,10 @@ def _preamble(name):
 def _helpers(name, block, include_given=True):
     """The package's functions ``block`` calls, recursively, in their files' order."""
     exercise = CYTHON[name]
-    if exercise.source != "sections.pyx":
+    if exercise.source != "section_kernels.pyx":
         return []
     pool = {**{k: v[1] for k, v in functions(_source("activation.pxd")).items()},
-            **{k: v[1] for k, v in functions(_source("sections.pyx")).items()
+            **{k: v[1] for k, v in functions(_source("section_kernels.pyx")).items()
                if not k[0].isalpha() or k in ("f", "f_grad")}}
     wanted, todo = set(), [block]
     while todo:

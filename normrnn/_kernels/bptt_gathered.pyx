@@ -6,7 +6,7 @@ or a product with a matrix that does not change along the document, so it is
 gathered into one matrix-matrix product (BLAS gemm) per parameter:
 
 ==========================  =====================================  ============
-quantity                    per token (bptt_sections.pyx)          here
+quantity                    per token (bptt_by_section.pyx)          here
 ==========================  =====================================  ============
 W_ih u_t + b for all t      T-1 matvecs                            U W_ih^T
 logits z_t, t >= m          T-m matvecs                            S_m E^T
@@ -31,7 +31,7 @@ per document, in a :class:`Workspace` that is reused from one document to the
 next.
 
 :mod:`normrnn._kernels.lockstep` runs the same passes for a batch of
-documents.  It shares this module's helpers (``bptt.pxd``), and its argument
+documents.  It shares this module's helpers (``bptt_gathered.pxd``), and its argument
 lists and workspace arrays repeat these, name for name, on purpose: the two
 kernels read side by side, and differ only in how the steps are laid out.
 
@@ -57,7 +57,7 @@ from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 from normrnn._kernels.activation cimport f, f_grad
 from normrnn._kernels.blas cimport gemm
 from normrnn._kernels.matvec cimport _matvec_t_add
-from normrnn._kernels.sections cimport (
+from normrnn._kernels.section_kernels cimport (
     _embedding_activation_backward, _gain_backward, _gain_forward, _row_normalise,
     _row_normalise_backward, _softmax_cross_entropy)
 

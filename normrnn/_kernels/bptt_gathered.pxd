@@ -1,4 +1,4 @@
-# The helpers of bptt.pyx that the lockstep kernel (lockstep.pyx) shares: one
+# The helpers of bptt_gathered.pyx that the lockstep kernel (lockstep.pyx) shares: one
 # document and a batch in lockstep make S, the inputs of their distinct tokens
 # and the summed gradients the same way, and differ only in how they lay out
 # the steps, and check for an interrupt the same way (_tick).

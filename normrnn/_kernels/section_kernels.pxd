@@ -1,6 +1,6 @@
-# The section kernels of sections.pyx, declared for cimport by the BPTT modules.
+# The section kernels of section_kernels.pyx, declared for cimport by the BPTT modules.
 # The ih and hh declarations have the same shape on purpose, as their kernels
-# do (see sections.pyx).
+# do (see section_kernels.pyx).
 
 from cython cimport floating
 

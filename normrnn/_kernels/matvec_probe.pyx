@@ -9,7 +9,7 @@ from cython cimport floating
 
 from normrnn._kernels.blas cimport gemv
 from normrnn._kernels.matvec cimport _matvec_t_add
-from normrnn._kernels.bptt import _aligned_empty as aligned_empty
+from normrnn._kernels.bptt_gathered import _aligned_empty as aligned_empty
 
 __all__ = ["aligned_empty", "matvec_t_add", "sequential_products"]
 

@@ -2,10 +2,10 @@
 
 This is :func:`normrnn.reference.loss_and_grads` line for line, in Cython: the
 same six backward sections per step, in the order of the notes, with no Python
-call per token.  It is the version to read.  :mod:`normrnn._kernels.bptt` is the
+call per token.  It is the version to read.  :mod:`normrnn._kernels.bptt_gathered` is the
 version to run: it gathers the outer products into matrix products after the
 loop, and the tests prove the two equal.  Its ``def`` takes the same arguments
-as :func:`normrnn._kernels.bptt.document_loss_and_grads`, on purpose (less
+as :func:`normrnn._kernels.bptt_gathered.document_loss_and_grads`, on purpose (less
 the workspace): the two are one contract, read two ways.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 from cython cimport floating
 
 from normrnn._kernels.activation cimport f
-from normrnn._kernels.sections cimport (
+from normrnn._kernels.section_kernels cimport (
     _activation_backward, _bias_backward, _embedding_activation_backward,
     _embedding_activation_forward, _hh_backward, _hh_forward, _ih_backward,
     _gain_backward, _gain_forward, _ih_forward, _logits_backward, _row_normalise,
