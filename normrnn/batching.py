@@ -63,7 +63,8 @@ def release_workspaces():
 
 #: Documents a worker reads in lockstep at once (its share of a batch is read
 #: in groups of this many, longest first).  The per-step product gains
-#: little beyond a few documents (``rows_matmul.h`` reads S once per four),
+#: little beyond a few documents (``rows_matmul.h`` reads S once per group
+#: of 2 to 12 rows, as the kernel :mod:`normrnn.kernel_choice` picked has it),
 #: while the arrays kept for the backward pass grow with the group: 8
 #: documents of 256 tokens at H = 128 keep about 10 MB, which stays in cache
 #: far better than 64 documents' 80 MB (measured on a 2-core AVX2 machine:
