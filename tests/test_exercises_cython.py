@@ -202,6 +202,10 @@ def test_the_packages_kernel_passes(built, cache, name):
     assert grade.purity.white, grade.report()
 
 
+def test_every_exercise_has_a_wrong_kernel():
+    assert set(WRONG) == set(CYTHON)
+
+
 @pytest.mark.parametrize("name", list(WRONG))
 def test_a_wrong_kernel_fails(built, cache, name):
     grade = grade_kernel(built / f"wrong_{name}", name, cache=cache, timed=False)
