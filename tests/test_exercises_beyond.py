@@ -1,4 +1,4 @@
-"""The exercises beyond a single section: the padded batch and the proofs.
+"""The exercises beyond a single section: the whole document, the padded batch and the proofs.
 
 Right answers pass; every known mistake, given as an answer, fails with its
 own diagnosis; the cases vary in structure; a constant where a function is
@@ -12,12 +12,14 @@ from exercise_solutions import SOLUTIONS
 from normrnn import bounds, reference
 from normrnn.exercises import batched, grade, proofs
 from normrnn.exercises.cases import BEYOND, EXERCISES, make_cases
+from normrnn.section_registry import NAMES
 
 PROOFS = ("max_slope", "spectral_bound", "unrolled_hh", "complex_step", "truncation_bias")
 
 
-def test_the_new_exercises_come_after_the_sections():
-    assert EXERCISES[-len(BEYOND):] == ("batched", *PROOFS)
+def test_one_table_after_the_sections_the_whole_document_the_batch_then_the_proofs():
+    assert tuple(BEYOND) == ("loss_and_grads", "batched", *PROOFS)
+    assert EXERCISES == (*NAMES, *BEYOND)
 
 
 @pytest.mark.parametrize("name", list(BEYOND))
