@@ -8,8 +8,6 @@ from ... import gradcheck, reference
 
 #: Relative error a float64 answer must reach; derived answers reach about 1e-15.
 EXACT = 1e-12
-
-
 #: The complex step's accuracy, entry by entry, relative to f'(x) there.
 COMPLEX_STEP = 1e-13
 
