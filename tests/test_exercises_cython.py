@@ -18,6 +18,7 @@ import pytest
 from normrnn.exercises.cython import CYTHON, race
 from normrnn.exercises.cython.build import CompileFailed, build
 from normrnn.exercises.cython.grade import grade_kernel
+from normrnn.exercises.cython.race_scan import shared_writes
 from normrnn.exercises.cython.templates import NOT_STARTED, skeleton, solution
 from normrnn.exercises.folder import (CYTHON_EXERCISES, cython_solution, cython_start_files,
                                       format_cython_progress)
@@ -165,9 +166,9 @@ def test_a_skeleton_is_not_started(tmp_path, cache):
 
 def test_shared_writes_in_a_prange_are_found():
     text = race.skeleton().replace(_BODY, RACY)
-    (found,) = race.shared_writes(text)
+    (found,) = shared_writes(text)
     assert found[1] == "b" and found[3] == "d_scaled_hh[i, j]"
-    assert race.shared_writes(race.solution()) == []
+    assert shared_writes(race.solution()) == []
 
 
 # --- compiling ------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from .source import functions
 from .speed import judge_speed
 
 __all__ = ["NAME", "KERNEL", "WRAPPER", "THREADS", "skeleton", "solution", "grade_race",
-           "reference_sum", "shared_writes"]
+           "reference_sum"]
 
 #: The exercise's name (its file is ``batch_hh.pyx``).
 NAME = "batch_hh"
