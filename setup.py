@@ -1,6 +1,6 @@
 """Build the Cython kernels.
 
-Compiler directives and flags are set once, in ``build_config.py``.
+Compiler directives and flags are set once, in ``normrnn/_kernels/build_config.py``.
 ``NORMRNN_DEBUG=1`` builds a bounds-checked debug version (boundscheck,
 wraparound and initializedcheck on, no ``-O3``), which the CI runs the whole
 test suite against once::
@@ -11,25 +11,32 @@ The debug build generates its C in ``build/debug/``, apart from the optimised
 C next to the ``.pyx`` files: each build finds its own C up to date, and
 neither is ever compiled from the other's.
 """
+import importlib.util
 import os
-import runpy
-import sys
 
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-# build_config.py sits next to this file; a PEP 517 build does not put this
-# folder on sys.path by itself
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import build_config  # noqa: E402
+_HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "normrnn", "_kernels")
+
+
+def _load(name):
+    """normrnn/_kernels/NAME.py, read by its path: normrnn is not built yet."""
+    spec = importlib.util.spec_from_file_location(f"_normrnn_{name}", os.path.join(_HERE, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+#: the compiler directives and flags (the Cython exercise track uses them too)
+build_config = _load("build_config")
 
 DEBUG = build_config.debug_requested()
 
 #: the compiled modules, normrnn/_kernels/NAME.pyx each, listed once in
-#: normrnn/_kernels/modules.py (read by path: normrnn is not built yet)
-KERNELS = runpy.run_path(os.path.join(os.path.dirname(os.path.abspath(__file__)), "normrnn",
-                                      "_kernels", "modules.py"))["MODULES"]
+#: normrnn/_kernels/modules.py
+KERNELS = _load("modules").MODULES
 
 extensions = [
     Extension(

@@ -15,11 +15,15 @@ row normalisation and the optional learned gain.  Each has
 * a graded exercise: its known mistakes (``mistakes``, a function of
   :mod:`normrnn.exercises.mistakes`, or None for the generic ones alone) and
   its skeleton (``normrnn exercise start`` and the docs' exercise notebooks);
-* its docs page, ``docs/sections/<name>.rst``.
+* its docs page, ``docs/sections/<name>.rst``;
+* its exercise of the Cython track (``cython``): the package's kernel the
+  learner writes, its file, the ``def`` wrapper the grader calls and what
+  each of the wrapper's outputs holds.
 
 Everything that goes over the sections reads :data:`SECTIONS`: the
 ``__all__`` of :mod:`normrnn.reference` and :mod:`normrnn.sections`,
-:data:`normrnn.gradcheck.SECTIONS`, the exercises and their notebooks.
+:data:`normrnn.gradcheck.SECTIONS`, the exercises and their notebooks, and
+the Cython track's table (:data:`normrnn.exercises.cython.table.CYTHON`).
 ``tests/test_section_registry.py`` checks that every field names something
 real and that nothing else lists the sections.  This module imports nothing
 of normrnn, so every module can read it.
@@ -27,7 +31,7 @@ of normrnn, so every module can read it.
 
 from dataclasses import dataclass
 
-__all__ = ["Skeleton", "Section", "SECTIONS", "NAMES", "section", "twin_names"]
+__all__ = ["Skeleton", "CythonKernel", "Section", "SECTIONS", "NAMES", "section", "twin_names"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,54 @@ class Skeleton:
     what: str
     shapes: str
     hint: str
+
+
+@dataclass(frozen=True)
+class CythonKernel:
+    """An exercise of the Cython track: one of the package's kernels, written by the learner.
+
+    The skeleton is the kernel with its body taken out, the solution the kernel
+    itself; the cases, right answers, hint and docs page are the Python
+    track's, looked up by the exercise's name.
+
+    Attributes
+    ----------
+    kernel : str
+        The ``cdef ... noexcept nogil`` kernel the learner writes (the
+        package's name for it).
+    wrapper : str
+        The ``def`` wrapper the grader calls: the inputs, then the outputs.
+    source : str
+        The package's file (in ``normrnn/_kernels``) both come from.
+    outputs : tuple of (str, str, str or None)
+        The wrapper's arrays after the inputs, in order: (argument, ``"INOUT"``
+        or ``"OUT"``, the graded output it holds or None for a workspace).
+    extra_inputs : tuple of str
+        Inputs the wrapper takes beyond the Python track's (made by the grader).
+    returns : str or None
+        The graded output the wrapper returns (``"loss"``), if any.
+    given : tuple of str
+        Helpers the skeleton writes out for the learner (the activation).
+    cimports_allowed : bool
+        Whether the learner may ``cimport`` the package's section kernels (the
+        whole document composes them).
+    """
+
+    kernel: str
+    wrapper: str
+    source: str
+    outputs: tuple
+    extra_inputs: tuple = ()
+    returns: str = None
+    given: tuple = ("f", "f_grad")
+    cimports_allowed: bool = False
+
+
+def _kernel(name, *outputs, **more):
+    """A section's :class:`CythonKernel`: ``_<name>_backward`` in ``section_kernels.pyx``,
+    called through ``<name>_backward``."""
+    return CythonKernel(f"_{name}_backward", f"{name}_backward", "section_kernels.pyx",
+                        tuple(outputs), **more)
 
 
 @dataclass(frozen=True)
@@ -79,6 +131,8 @@ class Section:
         known wrong answers; None when only the generic ones apply.
     skeleton : Skeleton
         The blank function of its exercise.
+    cython : CythonKernel
+        Its exercise of the Cython track.
     """
 
     name: str
@@ -89,6 +143,7 @@ class Section:
     draw: str
     mistakes: object
     skeleton: Skeleton
+    cython: CythonKernel
 
     @property
     def backward(self):
@@ -131,6 +186,9 @@ d_state : ndarray, shape (H,)
     d loss / d s_t.""",
             hint=("Differentiate -log softmax(z)[x] with respect to z first: the result has a "
                   "famously simple form.  Then z = E s is linear in E and in s.")),
+        cython=_kernel("logits", ("d_logits", "OUT", None),
+                       ("d_embedding", "INOUT", "d_embedding"), ("d_state", "INOUT", "d_state"),
+                       returns="loss"),
     ),
     Section(
         name="activation",
@@ -155,6 +213,7 @@ delta : ndarray, shape (H,)
     d loss / d a_t.""",
             hint=("f acts entry by entry, so its Jacobian is diagonal.  Write f'(x) with ** for "
                   "powers: ^ is XOR in Python.")),
+        cython=_kernel("activation", ("delta", "INOUT", "delta"), given=("f",)),
     ),
     Section(
         name="bias",
@@ -176,6 +235,7 @@ Returns
 d_bias : ndarray, shape (H,)
     d loss / d b from this step (a new array).""",
             hint="How does a_t change when b_i moves by a little?"),
+        cython=_kernel("bias", ("d_bias", "INOUT", "d_bias")),
     ),
     # "ih" and "hh" are the same linear map (W_ih u_t and S s_t): they read alike on purpose.
     Section(
@@ -205,6 +265,7 @@ d_embedded : ndarray, shape (H,)
     d loss / d u_t.""",
             hint=("Write a_i = sum_j (W_ih)_ij u_j and differentiate with respect to one "
                   "(W_ih)_ij and one u_j.  Check the shapes: which index is summed?")),
+        cython=_kernel("ih", ("d_ih", "INOUT", "d_ih"), ("d_embedded", "INOUT", "d_embedded")),
     ),
     Section(
         name="embedding_activation",
@@ -230,6 +291,7 @@ Returns
 d_embedding : ndarray, shape (V, H)
     d loss / d E from this step.""",
             hint="Only one row of E is read.  What is the gradient of the rows that are not?"),
+        cython=_kernel("embedding_activation", ("d_embedding", "INOUT", "d_embedding")),
     ),
     Section(
         name="hh",
@@ -258,6 +320,8 @@ d_state : ndarray, shape (H,)
     d loss / d s_t through this step (the recurrent path).""",
             hint=("The same linear map as the input's section.  Entry s_j feeds every a_i: sum "
                   "over i.")),
+        cython=_kernel("hh", ("d_scaled_hh", "INOUT", "d_scaled_hh"),
+                       ("d_state", "INOUT", "d_state")),
     ),
     Section(
         name="row_normalise",
@@ -282,6 +346,7 @@ d_hh : ndarray, shape (H, H)
     d loss / d W_hh.""",
             hint=("Row i of S depends on row i of W_hh alone, and only on its direction: what "
                   "must the gradient of a row be orthogonal to?")),
+        cython=_kernel("row_normalise", ("d_hh", "INOUT", "d_hh")),
     ),
     Section(
         name="gain",
@@ -312,6 +377,7 @@ d_gain : ndarray, shape (H,)
             hint=("S[i] is gamma_i times a unit vector.  The gain takes the part of dS[i] along "
                   "that vector; the row normalisation's answer, with gamma_i for 1/H, takes the "
                   "rest.")),
+        cython=_kernel("gain", ("d_hh", "INOUT", "d_hh"), ("d_gain", "INOUT", "d_gain")),
     ),)
 
 #: The sections' names, in order.

@@ -1,4 +1,4 @@
-"""The exercises beyond a single section: the padded batch and the proofs.
+"""The exercises beyond a single section: the whole document, the padded batch and the proofs.
 
 Right answers pass; every known mistake, given as an answer, fails with its
 own diagnosis; the cases vary in structure; a constant where a function is
@@ -11,13 +11,16 @@ from exercise_solutions import SOLUTIONS
 
 from normrnn import bounds, reference
 from normrnn.exercises import batched, grade, proofs
+from normrnn.exercises.proofs import _shared, complex_steps, spectral, unrolled
 from normrnn.exercises.cases import BEYOND, EXERCISES, make_cases
+from normrnn.section_registry import NAMES
 
 PROOFS = ("max_slope", "spectral_bound", "unrolled_hh", "complex_step", "truncation_bias")
 
 
-def test_the_new_exercises_come_after_the_sections():
-    assert EXERCISES[-len(BEYOND):] == ("batched", *PROOFS)
+def test_one_table_after_the_sections_the_whole_document_the_batch_then_the_proofs():
+    assert tuple(BEYOND) == ("loss_and_grads", "batched", *PROOFS)
+    assert EXERCISES == (*NAMES, *BEYOND)
 
 
 @pytest.mark.parametrize("name", list(BEYOND))
@@ -148,7 +151,7 @@ def test_max_slope_is_the_bounds_constant_and_reached_where_stated():
 
 
 def test_the_reaching_s_is_row_normalised_and_meets_the_bound():
-    for H in proofs._SPECTRAL_H:
+    for H in spectral._SPECTRAL_H:
         bound, scaled_hh = proofs.spectral_bound(H)
         assert bound == bounds.scaled_hh_norm_bound(H)
         np.testing.assert_allclose(reference.row_normalise(scaled_hh), scaled_hh, rtol=1e-15)
@@ -158,7 +161,7 @@ def test_the_reaching_s_is_row_normalised_and_meets_the_bound():
 def test_the_unrolled_terms_sum_to_the_packages_bptt():
     for case in make_cases("unrolled_hh", seed=2):
         terms = proofs.unrolled_hh(*case.args64)
-        np.testing.assert_allclose(proofs._sum_through_package(case, terms),
+        np.testing.assert_allclose(unrolled._sum_through_package(case, terms),
                                    case.finite_differences["terms"], rtol=1e-12, atol=1e-15)
 
 
@@ -166,12 +169,12 @@ def test_the_complex_step_reaches_where_differences_cannot():
     for seed in range(10):
         for case in make_cases("complex_step", seed=seed):
             x = case.args64[0]
-            assert proofs._entrywise(proofs.complex_step(x), case.reference["slope"]) \
-                <= proofs.COMPLEX_STEP / 10
+            assert complex_steps._entrywise(proofs.complex_step(x), case.reference["slope"]) \
+                <= _shared.COMPLEX_STEP / 10
         x = np.concatenate([c.args64[0] for c in make_cases("complex_step", seed=seed)])
         for h in (1e-4, 1e-5, 1e-6, 1e-7):
             central = (reference.activation(x + h) - reference.activation(x - h)) / (2 * h)
-            assert proofs._entrywise(central, proofs._f_prime(x)) > 1e3 * proofs.COMPLEX_STEP
+            assert complex_steps._entrywise(central, _shared._f_prime(x)) > 1e3 * _shared.COMPLEX_STEP
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -187,8 +190,8 @@ def test_the_dropped_gradient_is_within_the_bound(seed):
 def test_proof_verdicts_come_from_the_grading_process(tmp_path):
     from normrnn.exercises.isolated import grade_file
     (tmp_path / "spectral_bound.py").write_text(
-        "import numpy as np\nfrom normrnn.exercises import proofs\n"
-        "proofs._spectral_errors = lambda case, got, want: {'bound': (0.0, 0.0), "
+        "import numpy as np\nfrom normrnn.exercises.proofs import spectral\n"
+        "spectral._spectral_errors = lambda case, got, want: {'bound': (0.0, 0.0), "
         "'scaled_hh': (0.0, 0.0)}\n\n\ndef spectral_bound(H):\n"
         "    return 1.0, np.eye(H)\n")
     result = grade_file(tmp_path, "spectral_bound")

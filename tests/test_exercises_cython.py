@@ -18,6 +18,7 @@ import pytest
 from normrnn.exercises.cython import CYTHON, race
 from normrnn.exercises.cython.build import CompileFailed, build
 from normrnn.exercises.cython.grade import grade_kernel
+from normrnn.exercises.cython.race_scan import shared_writes
 from normrnn.exercises.cython.templates import NOT_STARTED, skeleton, solution
 from normrnn.exercises.folder import (CYTHON_EXERCISES, cython_solution, cython_start_files,
                                       format_cython_progress)
@@ -64,6 +65,20 @@ RACY = '''    cdef Py_ssize_t i, j, b, t
                 for j in range(d_scaled_hh.shape[1]):
                     d_scaled_hh[i, j] += delta[b, t, i] * state[b, t, j]'''
 
+#: A buffer per thread, indexed by threadid(), summed in thread order after the prange.
+PER_THREAD = '''    cdef Py_ssize_t i, j, b, t, k, H = d_scaled_hh.shape[0]
+    cdef floating* work = <floating*> calloc(threads * H * H, sizeof(floating))
+    for b in prange(delta.shape[0], num_threads=threads, schedule="static"):
+        for t in range(delta.shape[1]):
+            for i in range(H):
+                for j in range(H):
+                    work[threadid() * H * H + i * H + j] += delta[b, t, i] * state[b, t, j]
+    for k in range(threads):
+        for i in range(H):
+            for j in range(H):
+                d_scaled_hh[i, j] += work[k * H * H + i * H + j]
+    free(work)'''
+
 
 def _files():
     """Folder name -> {file name: text}: every file the tests grade."""
@@ -73,6 +88,9 @@ def _files():
         assert right in text, (name, right)
         files[f"wrong_{name}"] = {f"{name}.pyx": text.replace(right, wrong, 1)}
     files["racy"] = {"batch_hh.pyx": race.skeleton().replace(_BODY, RACY)}
+    files["per_thread"] = {"batch_hh.pyx": race.skeleton().replace(_BODY, PER_THREAD).replace(
+        "from cython.parallel cimport prange",
+        "from cython.parallel cimport prange, threadid\nfrom libc.stdlib cimport calloc, free")}
     hh = skeleton("hh")
     start = hh.index("cdef void _hh_backward(")
     files["slow"] = {"hh.pyx": hh[:start] + SLOW_HH.lstrip()}
@@ -148,9 +166,9 @@ def test_a_skeleton_is_not_started(tmp_path, cache):
 
 def test_shared_writes_in_a_prange_are_found():
     text = race.skeleton().replace(_BODY, RACY)
-    (found,) = race.shared_writes(text)
+    (found,) = shared_writes(text)
     assert found[1] == "b" and found[3] == "d_scaled_hh[i, j]"
-    assert race.shared_writes(race.solution()) == []
+    assert shared_writes(race.solution()) == []
 
 
 # --- compiling ------------------------------------------------------------------------
@@ -183,6 +201,10 @@ def test_the_packages_kernel_passes(built, cache, name):
     assert grade.passed, grade.report()
     assert grade.correctness.cases_run == grade.correctness.cases_passed >= 4
     assert grade.purity.white, grade.report()
+
+
+def test_every_exercise_has_a_wrong_kernel():
+    assert set(WRONG) == set(CYTHON)
 
 
 @pytest.mark.parametrize("name", list(WRONG))
@@ -242,7 +264,13 @@ def test_a_fast_kernel_reaches_every_level(built, cache):
 def test_the_race_is_named(built, cache):
     grade = race.grade_race(built / "racy", cache=cache)
     assert not grade.passed
-    assert "two threads write d_scaled_hh[i, j] at once (a race)" in grade.correctness.message
+    assert ("two threads write d_scaled_hh[i, j] at once (a race): line "
+            in grade.correctness.message)
+
+
+def test_a_buffer_per_thread_passes_the_race(built, cache):
+    grade = race.grade_race(built / "per_thread", cache=cache)
+    assert grade.passed, grade.report()
 
 
 def test_a_prange_over_rows_passes_the_race(built, cache):

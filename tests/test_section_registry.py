@@ -3,8 +3,9 @@
 :mod:`normrnn.section_registry` is the one list of the sections.  Each of a
 record's fields must resolve: its twins in :mod:`normrnn.reference` and
 :mod:`normrnn.sections`, its kernel, its gradient check, its exercise's
-inputs and mistakes, its docs page.  And no module of the package may hold a
-list of sections of its own (the list the registry replaced): the scan below
+inputs and mistakes, its docs page, its Cython exercise's kernel and
+wrapper.  And no module of the package may hold a list of sections of its own
+(the list the registry replaced), the Cython track's included: the scan below
 reads every literal tuple, list, set and dict of the package.
 """
 
@@ -17,6 +18,8 @@ import pytest
 from normrnn import gradcheck, reference, section_registry, sections
 from normrnn._kernels import modules, section_kernels
 from normrnn.exercises import cases, mistakes
+from normrnn.exercises.cython import CYTHON
+from normrnn.exercises.cython.source import functions
 from normrnn.section_registry import NAMES, SECTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,6 +74,23 @@ def test_the_docs_page_exists_and_is_listed(record):
         assert name in record.skeleton.shapes
 
 
+@pytest.mark.parametrize("record", SECTIONS, ids=NAMES)
+def test_the_cython_exercise_names_the_kernel_and_its_wrapper(record):
+    kernel = record.cython
+    text = (PACKAGE / "_kernels" / kernel.source).read_text(encoding="utf-8")
+    found = functions(text)
+    assert kernel.kernel in found and kernel.wrapper in found, kernel
+    graded = [g for _, _, g in kernel.outputs if g] + [kernel.returns] * bool(kernel.returns)
+    assert sorted(graded) == sorted(record.outputs)
+    for argument, kind, _ in kernel.outputs:         # the wrapper takes every output array
+        assert kind in ("OUT", "INOUT") and argument in found[kernel.wrapper][1]
+
+
+def test_the_cython_track_is_the_registrys_sections_then_the_whole_document():
+    assert list(CYTHON) == [*NAMES, "loss_and_grads"]
+    assert all(CYTHON[s.name] is s.cython for s in SECTIONS)
+
+
 def test_every_section_page_has_a_record():
     pages = {p.stem for p in (ROOT / "docs" / "sections").glob("*.rst")} - {"index"}
     assert pages == set(NAMES)
@@ -90,7 +110,7 @@ def test_the_build_compiles_every_kernel_module_listed_once():
     assert sorted(modules.MODULES) == sorted(sources)
     assert len(set(modules.MODULES)) == len(modules.MODULES)
     setup = (ROOT / "setup.py").read_text(encoding="utf-8")
-    assert '"modules.py"' in setup and "KERNELS = runpy.run_path(" in setup
+    assert 'KERNELS = _load("modules").MODULES' in setup
 
 
 def test_unknown_section_names_the_choices():

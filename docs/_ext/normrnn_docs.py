@@ -31,7 +31,8 @@ and the build ends with an error naming the page and the check.
 Hooks
 -----
 * ``builder-inited``: annotate ``normrnn/_kernels/*.pyx`` with ``cython -a``
-  (with the compiler directives of ``build_config.py``, as setup.py) into ``docs/_static/annotated``;
+  (with the compiler directives of ``normrnn/_kernels/build_config.py``, as
+  setup.py) into ``docs/_static/annotated``;
   and, before sphinx-gallery reads them, write the exercise notebooks
   (:func:`normrnn.exercises.skeletons.notebook`, one per exercise) into the
   folder ``normrnn_exercise_notebooks`` names (``tutorials/exercises``).
@@ -425,9 +426,10 @@ class RunBlockDirective(SphinxDirective):
 # --- Cython annotation -------------------------------------------------------------
 
 def _setup_directives():
-    """The compiler directives of the release build, from ``build_config.py`` as setup.py."""
-    spec = importlib.util.spec_from_file_location("build_config",
-                                                  os.path.join(ROOT, "build_config.py"))
+    """The compiler directives of the release build, from ``normrnn/_kernels/build_config.py``
+    as setup.py (read by its path, as setup.py reads it)."""
+    spec = importlib.util.spec_from_file_location(
+        "build_config", os.path.join(ROOT, "normrnn", "_kernels", "build_config.py"))
     build_config = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build_config)
     return build_config.directives(debug=False)

@@ -96,7 +96,7 @@ def source_archive(into):
     """
     root = Path(_PACKAGE_ROOT)
     pyproject = root / "pyproject.toml"
-    if not ((root / "setup.py").is_file() and (root / "build_config.py").is_file()
+    if not ((root / "setup.py").is_file() and (root / "MANIFEST.in").is_file()
             and pyproject.is_file() and 'name = "normrnn"' in pyproject.read_text()):
         raise ClassError(f"this normrnn ({root}) has no source tree to build the bundle's "
                          "source archive from: run the command from a clone (pip install -e), "

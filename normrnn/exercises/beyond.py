@@ -1,10 +1,12 @@
 """What the exercises beyond a single section share: their record and their case.
 
-The padded batch (:mod:`.batched`) and the proofs (:mod:`.proofs`) are
-graded by the same machinery as the sections (:mod:`.grading`,
+The whole document (:mod:`.whole`), the padded batch (:mod:`.batched`) and
+the proofs (:mod:`.proofs`) are one table,
+:data:`normrnn.exercises.cases.BEYOND`, of :class:`Exercise` records, graded
+by the same machinery as the sections (:mod:`.grading`,
 :mod:`.isolated`): each exercise is an :class:`Exercise` record, each case an
 :class:`ExtraCase`.  A case that carries its own ``judge`` and ``diagnose``
-(the proofs) is checked by them; the others (the batch) like a section, on
+(the proofs) is checked by them; the others (the whole document, the batch) like a section, on
 finite differences and a reference.  Everything here runs in the grading
 process; the learner's function only ever runs in the child.
 """
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Exercise", "ExtraCase", "Mistake", "BOTH", "FLOAT64"]
+__all__ = ["Exercise", "ExtraCase", "Mistake", "BOTH", "FLOAT64", "draw_sizes", "size_tags"]
 
 #: Graded in float64 and float32 (as the sections).
 BOTH = (np.dtype(np.float64), np.dtype(np.float32))
@@ -38,6 +40,8 @@ class Exercise:
         :data:`normrnn.exercises.skeletons.SKELETONS`.
     solution : callable
         A right answer (what ``normrnn exercise solution NAME`` prints).
+    cython : normrnn.section_registry.CythonKernel or None
+        Its exercise of the Cython track, if it has one (the whole document).
     """
 
     function: str
@@ -46,6 +50,28 @@ class Exercise:
     make_cases: object
     skeleton: tuple
     solution: object
+    cython: object = None
+
+
+def draw_sizes(rng, large):
+    """(V, H): H in 2..4, or 7..9 when ``large``; V > H + 1, so a token >= H exists.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    large : bool
+
+    Returns
+    -------
+    V, H : int
+    """
+    H = int(rng.integers(7, 10) if large else rng.integers(2, 5))
+    return int(H + rng.integers(2, 5)), H
+
+
+def size_tags(sizes):
+    """``("H = 8", "V = 11")``: the tags of a case's sizes (H, then V where it has one)."""
+    return tuple(f"{k} = {sizes[k]}" for k in ("H", "V") if k in sizes)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ in values, because a wrong answer that is right for one shape is common:
 * two sizes at least, a small hidden size (H <= 4) and a large one (H >= 7),
   with a vocabulary V != H and a token >= H where a token is read;
 * targets that are not the argmax of the logits;
-* for the whole document: one token (T = 1), a long document (T >= 9),
+* for the whole document (:mod:`.whole`): one token (T = 1), a long document (T >= 9),
   m = 0, m = 1 and m = T - 1 title positions, repeated tokens;
 * every case in float32 and in float64 (:data:`DTYPES`).
 
@@ -28,28 +28,20 @@ import numpy as np
 
 from .. import gradcheck, reference
 from ..section_registry import SECTIONS, section
+from .beyond import draw_sizes, size_tags
 
 __all__ = ["EXERCISES", "OUTPUTS", "INPUTS", "DTYPES", "Case", "make_cases", "make_case"]
 
-#: The exercises that are not one section: name -> (inputs, outputs).
-#: ``loss_and_grads`` returns ``(loss, grads)`` with ``grads`` a dict keyed
-#: ``embedding``, ``ih``, ``hh``, ``bias``.
-WHOLE = {
-    "loss_and_grads": (("embedding", "ih", "hh", "bias", "tokens", "title_length"),
-                       ("loss", "embedding", "ih", "hh", "bias")),
-}
-
-#: The exercises: the sections (the optional gain last), then the whole-document BPTT.
-EXERCISES = tuple(s.name for s in SECTIONS) + tuple(WHOLE)
+#: The exercises, the sections first (the optional gain last); the exercises
+#: beyond a single section (:data:`BEYOND`) are added below.
+EXERCISES = tuple(s.name for s in SECTIONS)
 
 #: The names of what each exercise returns, in order.  A section returns
 #: exactly what ``normrnn.reference.<name>_backward`` returns.
-OUTPUTS = {**{s.name: s.outputs for s in SECTIONS},
-           **{name: outputs for name, (_, outputs) in WHOLE.items()}}
+OUTPUTS = {s.name: s.outputs for s in SECTIONS}
 
 #: The names of each exercise's arguments, in order (those of the reference).
-INPUTS = {**{s.name: s.inputs for s in SECTIONS},
-          **{name: inputs for name, (inputs, _) in WHOLE.items()}}
+INPUTS = {s.name: s.inputs for s in SECTIONS}
 
 #: Every case is graded in each of these dtypes.
 DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
@@ -104,19 +96,9 @@ class Case:
         return ", ".join((*self.tags, np.dtype(dtype).name))
 
 
-def _sizes(rng, large):
-    """(V, H): H in 2..4, or 7..9 when ``large``; V > H + 1, so a token >= H exists."""
-    H = int(rng.integers(7, 10) if large else rng.integers(2, 5))
-    return int(H + rng.integers(2, 5)), H
-
-
-def _size_tags(sizes):
-    return tuple(f"{k} = {sizes[k]}" for k in ("H", "V") if k in sizes)
-
-
 def _section_case(name, rng, large):
     record = section(name)
-    x, rest, objective, sizes, token = gradcheck.draw_inputs(name, rng, *_sizes(rng, large), large)
+    x, rest, objective, sizes, token = gradcheck.draw_inputs(name, rng, *draw_sizes(rng, large), large)
     values = {**x, **rest}
     args64 = tuple(values[k] for k in record.inputs)
     want = getattr(reference, record.backward)(*(np.array(a) if isinstance(a, np.ndarray)
@@ -127,43 +109,10 @@ def _section_case(name, rng, large):
           for k, wrt in record.wrt.items()}
     if "loss" in record.outputs:
         fd["loss"] = np.asarray(objective())
-    tags = _size_tags(sizes)
+    tags = size_tags(sizes)
     if token is not None and token >= sizes["H"]:
         tags += (f"token {token} >= H",)
     return Case(name, args64, fd, reference_answer, sizes, tags)
-
-
-#: The documents of the whole-model exercise: (large, T, m), m = None for T - 1.
-_DOCUMENTS = ((False, 6, 1), (True, 10, 0), (False, 1, 0), (True, 9, None), (False, 8, 2))
-
-
-def _model_case(rng, large, T, m):
-    V, H = _sizes(rng, large)
-    m = T - 1 if m is None else m
-    params = gradcheck._pseudocode_parameters(rng, V=V, H=H)
-    tokens = [int(t) for t in rng.integers(0, V, size=T)]
-    if T >= 3:                                   # repeated tokens, one of them >= H
-        tokens[-1] = tokens[-2] = tokens[0] = int(rng.integers(H, V))
-    loss, grads = reference.loss_and_grads(*params, tokens, m)
-    reference_answer = {"loss": np.asarray(loss), **grads}
-    fd = {"loss": np.asarray(reference.loss(*params, tokens, m))}
-    for name, p in zip(OUTPUTS["loss_and_grads"][1:], params):
-        fd[name] = gradcheck.numerical_gradient(lambda: reference.loss(*params, tokens, m), p,
-                                                gradcheck.step_sizes(name, p))
-    tags = _size_tags({"H": H, "V": V}) + (f"T = {T}",)
-    tags += tuple(t for t, holds in (("m = 0", m == 0), ("m = 1", m == 1),
-                                     ("m = T - 1", m == T - 1 and T > 1))
-                  if holds) or (f"m = {m}",)
-    if len(set(tokens)) < len(tokens):
-        tags += ("repeated tokens",)
-    return Case("loss_and_grads", tuple(params) + (tokens, m), fd, reference_answer,
-                {"H": H, "V": V, "N": T - m}, tags)
-
-
-#: The cases of each exercise of :data:`WHOLE`: name -> function of the generator.
-_WHOLE_CASES = {
-    "loss_and_grads": lambda rng: [_model_case(rng, *document) for document in _DOCUMENTS],
-}
 
 
 def make_cases(name, *, seed=0):
@@ -191,8 +140,6 @@ def make_cases(name, *, seed=0):
     # seeded by the exercise's name, not its place in the list: adding an
     # exercise leaves every other exercise's cases as they were
     rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
-    if name in WHOLE:
-        return _WHOLE_CASES[name](rng)
     return [_section_case(name, rng, large) for large in (True, False)]
 
 
@@ -211,13 +158,16 @@ def make_case(name, *, seed=0):
     return make_cases(name, seed=seed)[0]
 
 
-# The exercises beyond a single section, each in a module of its own: a padded
-# batch (.batched) and proofs (.proofs).  They come after the sections.
+# The exercises beyond a single section, each in a module of its own: the whole
+# document (.whole), a padded batch (.batched) and proofs (.proofs).  They come
+# after the sections, in that order.
 from .batched import REGISTRY as _BATCHED  # noqa: E402
 from .proofs import REGISTRY as _PROOFS  # noqa: E402
+from .whole import REGISTRY as _WHOLE  # noqa: E402
 
-#: Exercise -> :class:`.beyond.Exercise`, for the exercises beyond a single section.
-BEYOND = {**_BATCHED, **_PROOFS}
+#: Exercise -> :class:`.beyond.Exercise`: the one table of the exercises beyond a
+#: single section.
+BEYOND = {**_WHOLE, **_BATCHED, **_PROOFS}
 EXERCISES += tuple(BEYOND)
 OUTPUTS.update({name: e.outputs for name, e in BEYOND.items()})
 INPUTS.update({name: e.inputs for name, e in BEYOND.items()})

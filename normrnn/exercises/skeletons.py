@@ -26,8 +26,9 @@ import textwrap
 from dataclasses import astuple
 from pathlib import Path
 
-from ..section_registry import SECTIONS, Skeleton
-from .cases import BEYOND, EXERCISES, INPUTS
+from .. import reference
+from ..section_registry import SECTIONS
+from .cases import BEYOND, EXERCISES
 from .grading import function_name
 
 __all__ = ["SKELETONS", "TEST_FILE", "UNBUILT_DOCS", "built_docs", "docs_base",
@@ -40,42 +41,12 @@ UNBUILT_DOCS = "docs/_build/html"
 #: Where a docs build lies inside a source tree.
 BUILD = Path("docs", "_build", "html")
 
-#: The skeletons of the exercises that are not one section (a section's is in
-#: its record, :mod:`normrnn.section_registry`): name -> (docs page, skeleton).
-WHOLE = {
-    "loss_and_grads": ("bptt", Skeleton(
-        title="Backpropagation through time",
-        what="The whole document: the loss and every parameter's gradient, by BPTT.",
-        shapes="""\
-embedding, ih, hh, bias : ndarray
-    E (V, H), W_ih (H, H), W_hh (H, H), b (H,).
-tokens : list of int
-    x_0 .. x_{T-1}.
-title_length : int
-    m: positions t < m are not scored.
-
-The forward: s_0 = 0, s_{t+1} = f(S s_t + W_ih f(E[x_t]) + b), and
-L = sum over t >= m of -log softmax(E s_t)[x_t].
-
-Returns
--------
-loss : float
-grads : dict
-    "embedding", "ih", "hh", "bias": d L / d each, shaped like it.""",
-        hint=("Keep every state and pre-activation of the forward.  Walk back from "
-              "t = T-1 to 1, carrying g_t = d L / d s_t: the logits at t add to it, "
-              "the step from s_{t-1} passes it on.  Sum d S over all steps and put it "
-              "through the row normalisation once, at the end.  Your section "
-              "functions can be imported and reused."))),
-}
-
-#: Exercise -> (arguments, docs page, title, what to compute, shapes, hint).
+#: Exercise -> (arguments, docs page, title, what to compute, shapes, hint): a
+#: section's from its record, the others' from theirs (:data:`.cases.BEYOND`).
 SKELETONS = {
     **{s.name: (", ".join(s.inputs), s.docs_page, *astuple(s.skeleton)) for s in SECTIONS},
-    **{name: (", ".join(INPUTS[name]), page, *astuple(skeleton))
-       for name, (page, skeleton) in WHOLE.items()},
+    **{name: exercise.skeleton for name, exercise in BEYOND.items()},
 }
-SKELETONS.update({name: exercise.skeleton for name, exercise in BEYOND.items()})
 
 
 def _build_roots():
@@ -204,7 +175,11 @@ TEST_FILE = "test_exercises.py"
 
 
 def notebook_name(name):
-    """The file name of exercise ``name``'s notebook, ``plot_<n>_<name>.py``, n its place.
+    """The file name of exercise ``name``'s notebook, ``plot_<nn>_<name>.py``, nn its place.
+
+    Two digits, so that the gallery, which sorts by file name, keeps the order
+    of :data:`~normrnn.exercises.EXERCISES`: the sections, the whole document,
+    the padded batch, the proofs.
 
     Parameters
     ----------
@@ -215,7 +190,25 @@ def notebook_name(name):
     -------
     str
     """
-    return f"plot_{EXERCISES.index(name) + 1}_{name}.py"
+    return f"plot_{EXERCISES.index(name) + 1:02d}_{name}.py"
+
+
+#: What the grading cell does, for an exercise with a reference twin.
+_GRADING_TWIN = """\
+# ``grade`` calls your function on several seeded cases (a small and a large
+# size or more, in float64 and float32), checks that it leaves its inputs
+# alone, compares each output with central finite differences of the forward
+# pass and with the reference, and names the mistake when your answer matches
+# a known wrong one computed on the same inputs.  Stuck?
+# ``normrnn exercise solution {name}`` prints the reference."""
+
+#: What the grading cell does, for a proof (its answer has no reference twin).
+_GRADING_OTHER = """\
+# ``grade`` calls your function on several seeded cases that differ in
+# structure, checks that it leaves its inputs alone, measures each output
+# against answers computed in the grading process, and names the mistake
+# when your answer matches a known wrong one, or says what it measured.
+# Stuck?  ``normrnn exercise solution {name}`` prints a right answer."""
 
 
 def notebook(name):
@@ -237,10 +230,16 @@ def notebook(name):
     """
     args, page, title, what, shapes, hint = SKELETONS[name]
     fn = function_name(name)
+    twin = fn in reference.__all__       # a proof's answer has no reference twin
     heading = f"Exercise {EXERCISES.index(name) + 1}: {title}"
-    intro = textwrap.fill(f"{what}  The derivation is on :doc:`/{page}`; try it on paper "
-                          f"first, then write ``{fn}`` in the blank cell and run the grading "
-                          "cell.", 88)
+    asked = (f"The derivation is on :doc:`/{page}`; try it on paper first" if twin else
+             f"The question is stated on :doc:`/{page}`; work it out on paper first")
+    intro = textwrap.fill(f"{what}  {asked}, then write ``{fn}`` in the blank cell and run "
+                          "the grading cell.", 88)
+    called = (f"exactly as the reference twin :func:`normrnn.reference.{fn}` is\n# called"
+              if twin else "with the arguments\n# below")
+    blank = "your derivation goes here" if twin else "your answer goes here"
+    grading = _GRADING_TWIN if twin else _GRADING_OTHER
     doc = textwrap.indent(f"{what}\n\nParameters\n----------\n{shapes}", "    ")
     return f'''"""
 {heading}
@@ -261,26 +260,20 @@ from normrnn.exercises.plot import plot_grade
 # The blank cell
 # --------------
 # Replace the ``raise`` with your code.  Keep the signature: the grader calls
-# ``{fn}`` exactly as the reference twin :func:`normrnn.reference.{fn}` is
-# called.  It is the same function, docstring and all, that
+# ``{fn}`` {called}.  It is the same function, docstring and all, that
 # ``normrnn exercise start`` writes to a file of its own.
 
 
 def {fn}({args}):
     """{doc.lstrip()}
     """
-    raise NotImplementedError("{fn}: your derivation goes here")
+    raise NotImplementedError("{fn}: {blank}")
 
 
 # %%
 # The grading cell
 # ----------------
-# ``grade`` calls your function on several seeded cases (a small and a large
-# size or more, in float64 and float32), checks that it leaves its inputs
-# alone, compares each output with central finite differences of the forward
-# pass and with the reference, and names the mistake when your answer matches
-# a known wrong one computed on the same inputs.  Stuck?
-# ``normrnn exercise solution {name}`` prints the reference.
+{grading.format(name=name)}
 
 # The same grading cell ends every exercise page, so each downloaded notebook runs on its own.
 result = grade("{name}", {fn})

@@ -6,8 +6,10 @@ out, and the thread-safe reduction (:mod:`.race`); ``normrnn exercise check
 DIR`` compiles each (:mod:`.build`, cached by content) and grades it
 (:mod:`.grade`): the Python track's cases and rules for correctness, ratios
 against the NumPy twin and normrnn's kernel for speed (:mod:`.speed`), and
-the Python lines left in the kernel for purity (:mod:`.purity`).  The
-per-section data is one table, :data:`.table.CYTHON`.
+the Python lines left in the kernel for purity (:mod:`.purity`).  A
+section's exercise is a field of its record in
+:mod:`normrnn.section_registry`; :data:`.table.CYTHON` gathers them, with the
+whole document's.
 """
 
 from .table import CYTHON

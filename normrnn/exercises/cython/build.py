@@ -15,7 +15,6 @@ A compile error is a result, never a traceback: :class:`CompileFailed` holds
 """
 
 import hashlib
-import importlib.util
 import os
 import re
 import shutil
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..._kernels import build_config
 from .source import KERNELS
 
 __all__ = ["Built", "CompileFailed", "build", "cache_folder", "directives", "compile_args",
@@ -36,7 +36,7 @@ __all__ = ["Built", "CompileFailed", "build", "cache_folder", "directives", "com
 #: Seconds Cython, then the C compiler, may take on one file.
 SECONDS = 300
 
-_ROOT = KERNELS.parent.parent             # holds normrnn/ (and build_config.py in a checkout)
+_ROOT = KERNELS.parent.parent             # holds normrnn/: a learner may cimport its kernels
 
 
 class CompileFailed(Exception):
@@ -80,31 +80,19 @@ class Built:
     rebuilt: bool
 
 
-def _build_config():
-    """The package's ``build_config`` module (next to ``setup.py``)."""
-    path = _ROOT / "build_config.py"
-    if not path.is_file():
-        raise RuntimeError(f"the Cython track needs normrnn's build_config.py, not found at {path} "
-                           "(install normrnn from its source tree)")
-    spec = importlib.util.spec_from_file_location("_normrnn_build_config", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def directives():
     """The release build's Cython directives (``build_config.directives``)."""
-    return _build_config().directives(debug=False)
+    return build_config.directives(debug=False)
 
 
 def compile_args():
     """The release build's C flags (``build_config.compile_args``)."""
-    return _build_config().compile_args(debug=False)
+    return build_config.compile_args(debug=False)
 
 
 def openmp_args():
     """The C flags that turn OpenMP on (``build_config.openmp_args``), for ``prange``."""
-    return _build_config().openmp_args()
+    return build_config.openmp_args()
 
 
 def cache_folder():

@@ -14,9 +14,13 @@ answer on 2 threads differs from the answer on 1 thread beyond round-off
 on 2 threads differ at all (the order of its sum depends on the schedule: it
 is not reproducible).  The right answer is the NumPy sum, in float64, here in
 the grading process.
+
+A race fails the kernel even when no run happens to show it: before any run,
+:func:`~normrnn.exercises.cython.race_scan.shared_writes` reads the source for
+a write in a ``prange`` (or ``parallel()``) body that no thread owns, and names
+its line.
 """
 
-import re
 
 import numpy as np
 
@@ -28,6 +32,7 @@ from ..sandbox import run_child
 from .build import CompileFailed, build
 from .grade import CHILD, KernelGrade, TIMEOUT, _channel, _crash
 from .purity import purity
+from .race_scan import shared_writes
 from .source import functions
 from .speed import judge_speed
 
@@ -44,7 +49,7 @@ THREADS = (1, 2)
 #: (B, T, H) of the graded batches: large enough that two threads overlap in time.
 SIZES = (8, 64, 64)
 #: Seeds (beyond the one given) of the batches, and runs per thread count and batch.
-SEEDS, RUNS = 3, 2
+SEEDS, RUNS = 3, 4
 
 _SIGNATURE = '''cdef void _batch_hh_backward(const floating[:, :, ::1] delta,  # IN  (B, T, H)
                              const floating[:, :, ::1] state,  # IN  (B, T, H)
@@ -224,45 +229,20 @@ class _Failed(Exception):
     pass
 
 
-def shared_writes(source):
-    """Writes in a ``prange`` body to an entry its loop variable does not pick.
-
-    Each is ``(line of the prange, its variable, line of the write, the target)``,
-    e.g. ``(27, "b", 31, "d_scaled_hh[i, j]")``: every iteration of the prange
-    writes that entry, so two threads may write it at once.
-
-    Parameters
-    ----------
-    source : str
-
-    Returns
-    -------
-    list of tuple
-    """
-    lines = source.splitlines()
-    found = []
-    for number, line in enumerate(lines, 1):
-        match = re.match(r"(\s*)for\s+(\w+)\s+in\s+prange\(", line)
-        if match is None:
-            continue
-        indent, variable = len(match.group(1)), match.group(2)
-        for k in range(number, len(lines)):
-            body = lines[k]
-            if body.strip() and len(body) - len(body.lstrip()) <= indent:
-                break
-            write = re.match(r"\s*(\w+\[([^\]]*)\])\s*(?:[-+*/]?=)(?!=)", body)
-            if write and not re.search(rf"\b{variable}\b", write.group(2)):
-                found.append((number, variable, k + 1, write.group(1)))
-    return found
-
-
 def _race(shared):
-    """"two threads write d_scaled_hh[i, j] at once (a race)", with the lines if known."""
+    """"two threads write d_scaled_hh[i, j] at once (a race)", with the line the scan found."""
     if not shared:
         return "two threads write d_scaled_hh[i, j] at once (a race)"
-    loop, variable, line, target = shared[0]
-    return (f"two threads write {target} at once (a race): line {line} writes it in every "
-            f"iteration of the prange over {variable} (line {loop})")
+    write = shared[0]
+    where = f"line {write.line}" + (f" (in {write.via})" if write.via.endswith(tuple("0123456789)"))
+                                    else "")
+    loop = (f"the prange over {write.variable}" if write.variable != "threadid()"
+            else "the parallel block")
+    if write.via.startswith("handed to"):
+        what = f"{where} hands {write.target} to {write.via[len('handed to '):]}"
+    else:
+        what = f"{where} writes {write.target} from every thread of {loop} (line {write.loop})"
+    return f"two threads write {write.target} at once (a race): {what}"
 
 
 def _verdict(calls, outcomes, run, shared=()):
@@ -301,13 +281,18 @@ def _verdict(calls, outcomes, run, shared=()):
                    "(compare with the sum over b and t of delta[b, t, i] * state[b, t, j])")
     elif racy:
         dtype, error, alone = racy[0]
-        message = (f"{_race(shared)}: on 2 threads the answer is off by {error:.1e} "
+        message = (f"{_race(shared)}; on 2 threads the answer is off by {error:.1e} "
                    f"(relative, {dtype}), on 1 thread by {alone:.1e}; give each thread "
                    "entries of its own (a prange over i)")
     elif unreproducible and shared:
-        message = (f"{_race(shared)}: two runs on 2 threads give different answers (in "
+        message = (f"{_race(shared)}; two runs on 2 threads give different answers (in "
                    f"{unreproducible[0]}; these runs lost no update, the next may); give each "
                    "thread entries of its own (a prange over i)")
+    elif shared:
+        # the scan alone fails it: no run has to collide for a race to be one
+        message = (f"{_race(shared)}; these runs happened to give the right answer, the "
+                   "next may not; give each thread entries of its own (a prange over i, or "
+                   "a buffer per threadid())")
     elif unreproducible:
         message = ("not reproducible: two runs on 2 threads give different bits (in "
                    f"{unreproducible[0]}); the order of the sum depends on the schedule: fix it")

@@ -1,11 +1,14 @@
 """How the Cython kernels are built: the compiler directives and flags, set once here.
 
-``setup.py`` builds with them, and the docs' annotated Cython
-(``docs/_ext/normrnn_docs.py``) is generated with the same directives.
+``setup.py`` builds with them, the docs' annotated Cython
+(``docs/_ext/normrnn_docs.py``) is generated with the same directives, and
+the Cython exercise track (``normrnn exercise check``) compiles a learner's
+kernel with them: the module ships inside the package, so an installed wheel
+has it too.
 ``NORMRNN_DEBUG=1`` selects the bounds-checked debug build: boundscheck,
 wraparound, initializedcheck and nonecheck on, ``cdivision`` off, ``-O0 -g``
-instead of ``-O3``.  This module imports only :mod:`os`, so it loads from
-``setup.py`` under build isolation before anything else is installed.
+instead of ``-O3``.  This module imports only :mod:`os`, so ``setup.py`` loads it by its path
+under build isolation, before :mod:`normrnn` is built.
 """
 
 import os
