@@ -130,9 +130,8 @@ def torch_loss_per_token(embedding, ih, hh, bias, tokens, title_length, initial_
         if t >= title_length:
             loss = loss - torch.log_softmax(embedding @ state, dim=0)[token]
         if t < len(tokens) - 1:
-            x = embedding[token]
-            a = scaled_hh @ state + ih @ (1 - 1 / (x * x + x + 1)) + bias
-            state = 1 - 1 / (a * a + a + 1)
+            a = scaled_hh @ state + ih @ reference.activation(embedding[token]) + bias
+            state = reference.activation(a)
     return loss
 
 
