@@ -268,3 +268,18 @@ def test_the_report_names_the_cpu_and_the_kernels():
     lines = "\n".join(report.format_part({"config": {}, "machine": machine}, "machine"))
     assert f"vector level {machine['vector_level']}" in lines
     assert "normrnn's kernels: matvec.h and rows_matmul.h" in lines
+
+
+def test_the_bench_library_neither_prints_nor_imports_the_command_line():
+    import ast
+    from pathlib import Path
+
+    for path in Path(bench.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.module or "").startswith(("cli", "normrnn.cli")), path
+                assert not (node.level == 2 and node.module is None
+                            and any(a.name == "cli" for a in node.names)), path
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id != "print", (path, node.lineno)
