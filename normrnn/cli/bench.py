@@ -27,7 +27,7 @@ def configure(parser):
     """
     parser.add_argument("--quick", action="store_true",
                         help="fewer and shorter measurements, and peers on B = 16 and 64 "
-                             "only: about a minute on an idle machine, noisier")
+                             "only: a few minutes on an idle machine, noisier")
     parser.add_argument("--scaling", action="store_true",
                         help="also sweep H (32..512) and T (64..4096); implied by --plot")
     parser.add_argument("--plot", metavar="PATH",
