@@ -93,8 +93,9 @@ def _say(start, expected):
 
 def _announce(args, config, timed):
     """Say on stderr how long the run should take, and how to stop it; return the seconds."""
-    from .progress import format_seconds
     from ..bench.estimate import expected_seconds
+    from ..bench.machine import cpu_info, vector_level
+    from .progress import format_seconds
     parts = expected_seconds(config, use_torch=not args.no_torch, peers=timed,
                              scaling=args.scaling or bool(args.plot))
     total = sum(parts.values())
@@ -103,6 +104,10 @@ def _announce(args, config, timed):
           f"({detail}); longer when other programs run.  Each table is printed as soon as "
           "it is measured; Ctrl-C stops and prints what was measured.",
           file=sys.stderr, flush=True)
+    cpu = cpu_info()
+    print(f"normrnn bench: on {cpu['name']} (family {cpu['family']}, model {cpu['model']}), "
+          f"vector level {vector_level(cpu['flags'])[0]}; the machine part at the end says "
+          "which kernels ran", file=sys.stderr, flush=True)
     return total
 
 
