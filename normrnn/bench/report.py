@@ -485,7 +485,7 @@ def _peer_lines(peers, config):
         if diffs:
             differences.append(f"{d} {max(diffs):.0e}")
     if differences:
-        lines += _para("Before timing, every peer's loss and gradients on a ragged padded batch "
+        lines += _para("Before timing, every peer's loss and gradients of its first batch "
                        "agree with normrnn's, largest relative difference: "
                        + ", ".join(differences) + ".")
     used = []
@@ -504,32 +504,34 @@ def _peer_lines(peers, config):
 
 
 def _first_cell(row):
-    """``first s / steady ms`` of a row, or its status."""
+    """``first s, steady ms`` of a row, or its status."""
     if row.get("status") != "ok":
         return row.get("status", "-")
     if "first_gradient_seconds" not in row:
         return "-"
     steady = row["seconds"][row["first_batch"]]
-    return f"{row['first_gradient_seconds']:.1f} s / {1e3 * steady:.1f} ms"
+    return f"{row['first_gradient_seconds']:.1f} s, {1e3 * steady:.0f} ms"
 
 
 def _first_gradient_lines(peers, columns, dtypes):
-    """Time to first gradient, then steady state, of each implementation."""
+    """Time to first gradient, then steady state, of each implementation, on the fewest threads."""
+    fewest = min(peers["threads"])
+    columns = [(d, k) for d, k in columns if k == fewest]
     rows = [peers[d][k]["rows"] for d, k in columns]
     first = next((r["first_batch"] for group in rows for r in group.values()
                   if r.get("status") == "ok" and "first_batch" in r), None)
     if first is None:
         return []
-    lines = _para(f"Time to first gradient, then steady state: seconds from a process's "
-                  f"start of work (library imported, model built, compiled) to its first "
-                  f"loss and gradients of B={first} documents; then milliseconds per call "
-                  "at that B.")
-    table = [["implementation", *(f"{k} thread" + "s" * (k > 1) for _, k in columns)]]
+    lines = _para(f"Time to first gradient, then steady state, {fewest} thread"
+                  f"{'s' * (fewest > 1)}: seconds from a process's start of work (library "
+                  f"imported, model built, compiled) to its first loss and gradients of "
+                  f"B={first} documents; then milliseconds per call at that B.")
+    table = [["implementation", *("first, steady" for _ in columns)]]
     for name in peers["peers"]:
         label = "normrnn" if name == "normrnn" else PEER_LABELS[name]
         table.append([label, *(_first_cell(group.get(name, {})) for group in rows)])
     body = align_columns(table)
-    return lines + ["", "  " + _span_header(body[0], dtypes, len(peers["threads"])),
+    return lines + ["", "  " + _span_header(body[0], dtypes, 1),
                     *("  " + line for line in body)]
 
 
