@@ -54,7 +54,7 @@ def test_torch_compile_peer_equals_normrnn():
 
 def test_the_strong_peers_refuse_documents_of_several_lengths():
     with pytest.raises(ValueError, match="one length and title length"):
-        peers.np_stack([(np.arange(4), 1), (np.arange(3), 1)])
+        peers.token_matrix([(np.arange(4), 1), (np.arange(3), 1)])
 
 
 @pytest.fixture(scope="module")

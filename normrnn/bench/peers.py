@@ -140,7 +140,7 @@ def _torch_functions(model, threads, name):
             arguments = (*params, None, *pad_documents(docs))
             call = padded_loss
         else:
-            arguments = (*params, torch.as_tensor(np_stack(docs), dtype=torch.int64),
+            arguments = (*params, torch.as_tensor(token_matrix(docs), dtype=torch.int64),
                          docs[0][1])
             call = function
 
@@ -158,7 +158,7 @@ def _torch_functions(model, threads, name):
     return prepare
 
 
-def np_stack(docs):
+def token_matrix(docs):
     """The (B, T) token array of documents of one length and title length.
 
     Parameters
@@ -187,7 +187,7 @@ def _jax_functions(model):
                    (model.embedding, model.ih, model.hh, model.bias))
 
     def prepare(docs):
-        tokens, title_length = jax.numpy.asarray(np_stack(docs)), docs[0][1]
+        tokens, title_length = jax.numpy.asarray(token_matrix(docs)), docs[0][1]
 
         def run():
             return jax.block_until_ready(function(params, tokens, title_length))
