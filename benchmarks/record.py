@@ -1,7 +1,9 @@
 """Record the benchmark the docs' performance page shows: ``python benchmarks/record.py``.
 
-Runs ``normrnn bench --scaling --json`` in a fresh process (about an hour on
-an idle two-core machine: the peers' first compiles take minutes each) and
+Runs ``normrnn bench --scaling --json`` in a fresh process (half an hour or
+more on two cores: ``torch.compile`` compiles for each B, minutes each, in
+each of the four groups of dtype and threads; the command says its own
+estimate on stderr before it starts) and
 writes its output, with the exact command, the date, the git commit and the
 machine, to ``docs/performance/recorded_bench.json``.  Run it on a quiet
 machine, with PyTorch and JAX installed (``pip install ".[bench]"``) so that
