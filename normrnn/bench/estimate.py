@@ -24,11 +24,11 @@ BATCH_SECONDS = {"normrnn": (0.0006, 0.001), "torch_eager": (0.0012, 0.02),
                  "jax": (0.0007, 0.002), "bridge": (0.0015, 0.02)}
 
 #: Seconds each peer's process takes to start, check its gradients and compile, per
-#: group of one dtype and thread count, the processes starting together.  torch.compile
-#: compiles once per B (static shapes), about 80 s each on an idle core at T=256, and
-#: max-autotune longer.
-SETUP_SECONDS = {"normrnn": 1.5, "torch_eager": 10.0, "torch_compile": 270.0,
-                 "torch_autotune": 600.0, "jax": 20.0, "bridge": 10.0}
+#: group of one dtype and thread count, the processes starting together (a quiet
+#: two-core AVX-512 Xeon, float64 on 2 threads).  torch.compile compiles once per B
+#: (static shapes), about 80 s each at T=256; max-autotune is a guess: longer.
+SETUP_SECONDS = {"normrnn": 1.0, "torch_eager": 15.0, "torch_compile": 230.0,
+                 "torch_autotune": 500.0, "jax": 10.0, "bridge": 15.0}
 
 #: Seconds of the memory part (a training run in a process of its own).
 MEMORY_SECONDS = 6.0
