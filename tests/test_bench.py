@@ -15,11 +15,12 @@ import pytest
 
 from normrnn import bench
 from normrnn.bench import report
+from normrnn.cli import main as normrnn_main
 
 TINY = {"vocab_size": 7, "hidden_size": 5, "length": 12, "title_length": 2}   # T >= V
 TINY_CONFIG = dict(report.QUICK, **TINY, rounds=1, min_seconds=0.0, gemm_size=16,
                    documents=3, train_steps=1, scaling_hidden=(4, 8), scaling_length=(6, 12),
-                   scaling_rounds=1, scaling_min_seconds=0.0, peer_batch_sizes=(1, 3),
+                   scaling_rounds=1, scaling_min_seconds=0.0, peer_batch_sizes=(2, 3),
                    peer_rounds=1, peer_min_seconds=0.0)
 
 
@@ -44,6 +45,7 @@ def test_step_benchmark_structure_and_agreement(dtype, tolerance):
         assert row["tokens_per_s"] > 0 and row["gflops"] > 0 and row["peak_share"] > 0, name
         assert len(row["samples"]) == 2 and row["best"] <= row["seconds"], name
         assert row["max_relative_difference"] < tolerance, name
+        assert row["first_seconds"] > 0, name                      # time to first gradient
     assert set(part["sequential_product_seconds"]) == {"matvec", "gemv"}
     assert all(v > 0 for v in part["sequential_product_seconds"].values())
 
@@ -97,7 +99,7 @@ def test_command_writes_table_json_and_plot(tmp_path, monkeypatch, capsys):
     pytest.importorskip("matplotlib")
     monkeypatch.setattr(report, "QUICK", TINY_CONFIG)
     out_json, out_png = tmp_path / "bench.json", tmp_path / "bench.png"
-    status = bench.main(["--quick", "--no-torch", "--peers", "none", "--json", str(out_json),
+    status = normrnn_main(["bench", "--quick", "--no-torch", "--peers", "none", "--json", str(out_json),
                          "--plot", str(out_png)])
     assert status == 0
     text = capsys.readouterr().out
@@ -113,7 +115,7 @@ def test_command_writes_table_json_and_plot(tmp_path, monkeypatch, capsys):
 
 def test_command_json_to_stdout(monkeypatch, capsys):
     monkeypatch.setattr(report, "QUICK", TINY_CONFIG)
-    assert bench.main(["--quick", "--no-torch", "--peers", "none", "--json"]) == 0
+    assert normrnn_main(["bench", "--quick", "--no-torch", "--peers", "none", "--json"]) == 0
     results = json.loads(capsys.readouterr().out)
     assert results["scaling"] is None
     keys = [(t["key"], t["beyond"]) for t in results["targets"]]
@@ -146,10 +148,11 @@ def test_gain_benchmark_times_both_settings():
 #: (a training run of many steps in a process of its own) lasts until interrupted.
 _INTERRUPTIBLE = """
 import sys
-from normrnn.bench import command, report
+from normrnn.bench import report
+from normrnn.cli import main
 from test_bench import TINY_CONFIG
 report.QUICK = dict(TINY_CONFIG, train_steps=10 ** 8)
-sys.exit(command.main(["--quick", "--no-torch", "--peers", "none"]))
+sys.exit(main(["bench", "--quick", "--no-torch", "--peers", "none"]))
 """
 
 
@@ -187,7 +190,7 @@ def test_ctrl_c_prints_what_was_measured(tmp_path):
 
 def test_command_reports_its_expected_duration_and_each_part(monkeypatch, capsys):
     monkeypatch.setattr(report, "QUICK", TINY_CONFIG)
-    assert bench.main(["--quick", "--no-torch", "--peers", "none"]) == 0
+    assert normrnn_main(["bench", "--quick", "--no-torch", "--peers", "none"]) == 0
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith("normrnn bench: expected to take about ")
     parts = [line for line in err if line.startswith("normrnn bench [")]
@@ -225,12 +228,58 @@ def test_the_peers_lead_says_which_peers_it_covers():
     def ok(rate):
         return {"status": "ok", "best_tokens_per_s": rate, "best_batch": 16}
     peers = {"batch_sizes": [16], "threads": [1],
-             "peers": ["normrnn", "torch_batched", "torch_compile", "jax"],
+             "peers": ["normrnn", "torch_eager", "torch_compile", "jax", "bridge"],
              "float64": {1: {"other_load": None, "rows": {
-                 "normrnn": ok(200.0), "jax": ok(100.0), "torch_batched": ok(80.0),
+                 "normrnn": ok(200.0), "jax": ok(100.0), "torch_eager": ok(80.0),
+                 "bridge": ok(150.0),
                  "torch_compile": {"status": "left out", "reason": "left out by --quick"}}}}}
     [lead] = [t for t in report.check_targets({"step": {}, "peers": peers})
               if t["key"] == "peers"]
     assert lead["value"] == 2.0
-    assert lead["target"].endswith("normrnn / best peer (JAX jit, lax.scan) among eager, "
-                                   "JAX; not timed: compile"), lead["target"]
+    # the bridge, faster here, is not a peer: the lead is over the strong peers only
+    assert lead["target"].endswith("normrnn / best strong peer (JAX jit, lax.scan) among "
+                                   "eager, JAX; not timed: compile"), lead["target"]
+
+
+def test_vector_level_follows_the_kernels_test():
+    from normrnn.bench.machine import vector_level
+
+    v4 = {"avx512f", "avx512vl", "avx512bw", "avx512dq", "avx512cd", "avx2", "fma", "bmi1",
+          "bmi2", "avx512_fp16"}
+    assert vector_level(v4) == ("x86-64-v4 (AVX-512)", sorted(v4 - {"avx2", "fma", "bmi1",
+                                                                       "bmi2"}))
+    assert vector_level(v4 - {"avx512vl"})[0] == "x86-64-v3 (AVX2)"    # AVX-512 F alone
+    assert vector_level({"sse2"}) == ("baseline", [])
+
+
+def test_cpu_info_reads_the_first_processor(tmp_path):
+    from normrnn.bench.machine import cpu_info
+
+    path = tmp_path / "cpuinfo"
+    path.write_text("processor\t: 0\ncpu family\t: 6\nmodel\t\t: 207\n"
+                    "model name\t: Some Xeon\nflags\t\t: fpu avx2 fma\n\n"
+                    "processor\t: 1\nmodel name\t: Another\n")
+    assert cpu_info(str(path)) == {"name": "Some Xeon", "family": "6", "model": "207",
+                                   "flags": {"fpu", "avx2", "fma"}}
+
+
+def test_the_report_names_the_cpu_and_the_kernels():
+    machine = bench.machine_info()
+    lines = "\n".join(report.format_part({"config": {}, "machine": machine}, "machine"))
+    assert f"vector level {machine['vector_level']}" in lines
+    assert "normrnn's kernels: matvec.h and rows_matmul.h" in lines
+
+
+def test_the_bench_library_neither_prints_nor_imports_the_command_line():
+    import ast
+    from pathlib import Path
+
+    for path in Path(bench.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.module or "").startswith(("cli", "normrnn.cli")), path
+                assert not (node.level == 2 and node.module is None
+                            and any(a.name == "cli" for a in node.names)), path
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id != "print", (path, node.lineno)

@@ -42,13 +42,42 @@ def test_the_docs_record_is_a_full_run_that_renders():
     bench.plot_results(data["results"])
 
 
-def test_record_script_names_the_peers_a_record_lacks():
+def _record_script():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
         "record_script", os.path.join(ROOT, "benchmarks", "record.py"))
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
+    return script
+
+
+def test_the_record_script_wraps_the_command_output(tmp_path, monkeypatch):
+    import subprocess
+
+    script = _record_script()
+    results = {"machine": {"cpu": "X", "cores": 2, "cpu_family": "6", "cpu_model": "1",
+                           "vector_level": "x86-64-v3 (AVX2)"}, "peers": None}
+    commands = []
+
+    def run(command, **kwargs):
+        commands.append(command)
+        out = "abc1234\n" if command[0] == "git" else json.dumps(results)
+        return subprocess.CompletedProcess(command, 0, stdout=out)
+
+    monkeypatch.setattr(script.subprocess, "run", run)
+    path = tmp_path / "record.json"
+    script.record(str(path), options=["--quick"])
+    assert commands[0][1:] == ["-m", "normrnn", "bench", "--scaling", "--json", "--quick"]
+    data = bench.load_record(str(path))
+    assert data["command"] == "normrnn bench --scaling --json --quick"
+    assert data["commit"] == "abc1234" and data["results"] == results
+    assert bench.describe_record(data).splitlines()[2].startswith(
+        "on X (family 6, model 1, x86-64-v3 (AVX2)), 2 cores, ")
+
+
+def test_record_script_names_the_peers_a_record_lacks():
+    script = _record_script()
     assert script.missing_peers({"peers": None}) == ["the peers were not run"]
     ok = {"status": "ok"}
     peers = {"threads": [1], "float64": {1: {"rows": {

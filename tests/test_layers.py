@@ -16,10 +16,6 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "normrnn"
 
-#: Command-line code still outside ``cli/``, on its way there (being moved in
-#: parallel).  Temporary: delete this allow-list once both have moved.
-KNOWN_EXCEPTIONS = {"normrnn.bench.command"}
-
 #: The console script, above the command line: it installs its Ctrl-C handler
 #: before it imports ``normrnn.cli`` (which it could not do from inside it).
 ENTRY_POINT = "normrnn._console"
@@ -90,8 +86,7 @@ def test_an_upward_import_is_found(tmp_path):
 def test_no_library_module_imports_the_command_line():
     found = upward_imports()
     found.pop(ENTRY_POINT)
-    unexpected = {m: names for m, names in found.items() if m not in KNOWN_EXCEPTIONS}
-    assert unexpected == {}, f"library modules importing normrnn.cli: {unexpected}"
+    assert found == {}, f"library modules importing normrnn.cli: {found}"
 
 
 #: Old module names kept for one release, and where the modules went.

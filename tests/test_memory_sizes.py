@@ -42,7 +42,7 @@ def test_commands_refuse_sizes_that_do_not_fit(texts, tmp_path, command):
 
 
 def test_the_cost_per_token_is_what_the_bench_measures():
-    # normrnn.bench.memory compares its measurement with (4 H + V) x 8 bytes
+    # normrnn.bench.footprint compares its measurement with (4 H + V) x 8 bytes
     assert bytes_per_token(96, 128) == (4 * 128 + 96) * 8
     assert bytes_per_token(96, 128, np.float32) == (4 * 128 + 96) * 4
     T = 5_000_000

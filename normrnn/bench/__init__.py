@@ -1,4 +1,4 @@
-"""Benchmark: one training step of normrnn against NumPy and PyTorch, timed in one run.
+"""Benchmark: normrnn's training step against NumPy, PyTorch and JAX, timed in one run.
 
 A training step is the loss of one document and all of its gradients.  The
 implementations timed side by side (:data:`LABELS`), in interleaved rounds:
@@ -20,17 +20,20 @@ every implementation's FLOP rate is compared with.  One thread throughout,
 except in the thread benchmark, which runs
 :meth:`normrnn.NormRNN.batch_loss_and_grads` on 1 and 2 threads, and the
 peers (:mod:`~normrnn.bench.peers`): normrnn's batches of B documents
-against PyTorch eager and ``torch.compile`` of :mod:`normrnn.torch` and a
-JAX version (:mod:`~normrnn.bench.jax_peer`), each in a process of its own,
-on 1 and 2 threads, at its best B.
+against the strong peers a practitioner writes for this job (PyTorch eager
+and ``torch.compile``, :mod:`~normrnn.bench.torch_peer`; JAX,
+:mod:`~normrnn.bench.jax_peer`), each in a process of its own, on 1 and 2
+threads, at its best B, with its time to first gradient.
 
 Modules: :mod:`~normrnn.bench.baselines` (what is timed),
-:mod:`~normrnn.bench.timing` (how), :mod:`~normrnn.bench.experiments` (the
-step, thread and scaling benchmarks), :mod:`~normrnn.bench.peers` and
-:mod:`~normrnn.bench.jax_peer`, :mod:`~normrnn.bench.memory`,
-:mod:`~normrnn.bench.report` (targets and the text report),
-:mod:`~normrnn.bench.plot`, :mod:`~normrnn.bench.command` (``normrnn bench``)
-and :mod:`~normrnn.bench.recorded` (a run kept in a file, as the docs show it).
+:mod:`~normrnn.bench.timing` (how), :mod:`~normrnn.bench.machine` (on what
+CPU, at what vector level), :mod:`~normrnn.bench.experiments` (the step,
+thread and scaling benchmarks), :mod:`~normrnn.bench.peers`,
+:mod:`~normrnn.bench.footprint` (memory), :mod:`~normrnn.bench.report`
+(targets and the text report), :mod:`~normrnn.bench.plot` and
+:mod:`~normrnn.bench.recorded` (reading a run kept in a file).  Nothing here
+prints: ``normrnn bench`` (:mod:`normrnn.cli.bench`) is the one entry point,
+and ``python benchmarks/record.py`` (in a clone) the one recorder.
 
 Examples
 --------
@@ -49,12 +52,12 @@ from .baselines import (
     torch_loss,
     torch_loss_per_token,
 )
-from .command import configure, main, run
 from .experiments import gain_benchmark, scaling_benchmark, step_benchmark, thread_benchmark
-from .memory import memory_benchmark
-from .peers import PEER_LABELS, PEERS, leads, peer_benchmark
+from .footprint import memory_benchmark
+from .machine import machine_info
+from .peers import PEER_LABELS, PEERS, STRONG, leads, peer_benchmark
 from .plot import plot_results, plot_scaling, plot_step
-from .recorded import describe_record, load_record, record
+from .recorded import describe_record, load_record
 from .report import (
     FULL,
     QUICK,
@@ -66,15 +69,14 @@ from .report import (
     run_benchmark,
     scaling_options,
 )
-from .timing import machine_info, one_thread, other_load, time_interleaved
+from .timing import one_thread, other_load, time_interleaved
 
 __all__ = [
-    "FULL", "LABELS", "QUICK", "TARGETS", "check_targets", "configure", "describe_record",
-    "flops_per_token", "load_record", "record",
-    "format_report", "gain_benchmark", "gemm_function", "jsonable", "machine_info", "main", "memory_benchmark",
-    "one_thread", "other_load", "PEER_LABELS", "PEERS", "leads", "peer_benchmark", "peer_choice", "plot_results", "plot_scaling", "plot_step", "run", "run_benchmark",
-    "scaling_benchmark", "scaling_options", "sequential_functions", "step_benchmark",
-    "step_functions",
-    "thread_benchmark", "time_interleaved", "torch_available", "torch_loss",
-    "torch_loss_per_token",
+    "FULL", "LABELS", "PEERS", "PEER_LABELS", "QUICK", "STRONG", "TARGETS", "check_targets",
+    "describe_record", "flops_per_token", "format_report", "gain_benchmark", "gemm_function",
+    "jsonable", "leads", "load_record", "machine_info", "memory_benchmark", "one_thread",
+    "other_load", "peer_benchmark", "peer_choice", "plot_results", "plot_scaling", "plot_step",
+    "run_benchmark", "scaling_benchmark", "scaling_options", "sequential_functions",
+    "step_benchmark", "step_functions", "thread_benchmark", "time_interleaved",
+    "torch_available", "torch_loss", "torch_loss_per_token",
 ]

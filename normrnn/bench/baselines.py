@@ -130,8 +130,8 @@ def torch_loss_per_token(embedding, ih, hh, bias, tokens, title_length, initial_
         if t >= title_length:
             loss = loss - torch.log_softmax(embedding @ state, dim=0)[token]
         if t < len(tokens) - 1:
-            x = embedding[token]
-            state = reference.activation(scaled_hh @ state + ih @ reference.activation(x) + bias)
+            a = scaled_hh @ state + ih @ reference.activation(embedding[token]) + bias
+            state = reference.activation(a)
     return loss
 
 

@@ -2,12 +2,13 @@
 
 The estimate counts the measurements a configuration makes (rounds, the
 implementations timed, batch sizes, peers) and gives each the longer of its
-``min_seconds`` and one call, with the one-call times and the peers' start-up
-times of a recorded run on an idle two-core machine (:data:`CALL_SECONDS`,
-:data:`SETUP_SECONDS`).  It is an estimate: a busy machine takes longer.
+``min_seconds`` and one call, with the one-call times of a recorded run on an
+idle two-core machine (:data:`CALL_SECONDS`) and the peers' start-up times
+(:data:`SETUP_SECONDS`, dominated by ``torch.compile``).  It is an estimate:
+a busy machine takes longer.
 """
 
-from .peers import PEERS
+from .peers import PEER_LABELS
 
 __all__ = ["CALL_SECONDS", "SETUP_SECONDS", "expected_seconds"]
 
@@ -17,14 +18,17 @@ CALL_SECONDS = {"normrnn": 0.0015, "by_section": 0.0077, "numpy": 0.017, "torch"
                 "torch_per_token": 0.041, "gemm_1024": 0.08, "gemm_512": 0.01}
 
 #: Seconds per document of a batch, and a fixed cost per call, for each implementation
-#: timed on batches (the same recorded run, B from 1 to 128).
-BATCH_SECONDS = {"normrnn": (0.0006, 0.001), "torch_batched": (0.0015, 0.02),
-                 "torch_compile": (0.0012, 0.008), "jax": (0.0010, 0.002)}
+#: timed on batches (B from 16 to 128): rough figures, for the estimate only.
+BATCH_SECONDS = {"normrnn": (0.0006, 0.001), "torch_eager": (0.0012, 0.02),
+                 "torch_compile": (0.0005, 0.004), "torch_autotune": (0.0005, 0.004),
+                 "jax": (0.0007, 0.002), "bridge": (0.0015, 0.02)}
 
-#: Seconds each peer's process takes to start, check its gradients and compile,
-#: per group of one dtype and thread count, the processes starting together
-#: (the same recorded run).
-SETUP_SECONDS = {"normrnn": 1.5, "torch_batched": 12.0, "torch_compile": 27.0, "jax": 15.0}
+#: Seconds each peer's process takes to start, check its gradients and compile, per
+#: group of one dtype and thread count, the processes starting together (a quiet
+#: two-core AVX-512 Xeon, float64 on 2 threads).  torch.compile compiles once per B
+#: (static shapes), about 80 s each at T=256; max-autotune is a guess: longer.
+SETUP_SECONDS = {"normrnn": 1.0, "torch_eager": 15.0, "torch_compile": 230.0,
+                 "torch_autotune": 500.0, "jax": 10.0, "bridge": 15.0}
 
 #: Seconds of the memory part (a training run in a process of its own).
 MEMORY_SECONDS = 6.0
@@ -105,7 +109,7 @@ def expected_seconds(config, *, use_torch=True, peers=(), scaling=False):
     threads, gain = _batches(config)
     parts = {"step": _step(config, use_torch), "threads": threads, "gain": gain}
     if peers:
-        parts["peers"] = _peers(config, [p for p in PEERS if p in peers])
+        parts["peers"] = _peers(config, [p for p in PEER_LABELS if p in peers and p != "normrnn"])
     parts["memory"] = MEMORY_SECONDS
     if scaling:
         parts["scaling"] = _scaling(config, use_torch)

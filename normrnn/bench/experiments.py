@@ -1,5 +1,7 @@
 """The step, thread and scaling benchmarks."""
 
+import time
+
 import numpy as np
 
 from ..model import NormRNN
@@ -53,7 +55,8 @@ def relative_difference(result, expected):
     Parameters
     ----------
     result, expected : (float, list of ndarray)
-        As returned by the functions of :func:`~normrnn.bench.step_functions`.
+        As returned by the functions of :func:`~normrnn.bench.step_functions`
+        (gradients of any floating type: compared in float64).
 
     Returns
     -------
@@ -62,7 +65,8 @@ def relative_difference(result, expected):
     """
     (loss, grads), (want_loss, want) = result, expected
     diffs = [abs(loss - want_loss) / max(abs(want_loss), 1e-300)]
-    for g, w in zip(grads, want):
+    for g, w in zip(grads, want, strict=True):
+        g, w = (np.asarray(a, dtype=np.float64) for a in (g, w))
         diffs.append(float(np.max(np.abs(g - w)) / max(float(np.max(np.abs(w))), 1e-300)))
     return max(diffs)
 
@@ -104,7 +108,8 @@ def step_benchmark(*, vocab_size=96, hidden_size=128, length=256, title_length=1
         :func:`~normrnn.bench.sequential_functions`), "implementations": {name:
         {"tokens_per_s", "gflops", "peak_share", "speedup" (normrnn's
         tokens/s over this one's), "seconds", "best", "samples",
-        "max_relative_difference" (of the loss and gradients, from normrnn's)}}}``.
+        "max_relative_difference" (of the loss and gradients, from normrnn's),
+        "first_seconds" (its first call: the time to first gradient)}}}``.
     """
     tokens = document(vocab_size, length, seed)
     flops = flops_per_token(vocab_size, hidden_size)
@@ -113,9 +118,13 @@ def step_benchmark(*, vocab_size=96, hidden_size=128, length=256, title_length=1
         for dtype in dtypes:
             functions = step_functions(model(vocab_size, hidden_size, dtype, seed), tokens,
                                        title_length, use_torch=use_torch)
-            expected = functions["normrnn"]()
-            differences = {name: relative_difference(f(), expected)
-                           for name, f in functions.items()}
+            first, outputs = {}, {}
+            for name, f in functions.items():        # the first call: time to first gradient
+                start = time.perf_counter()
+                outputs[name] = f()
+                first[name] = time.perf_counter() - start
+            differences = {name: relative_difference(out, outputs["normrnn"])
+                           for name, out in outputs.items()}
             functions["gemm"] = gemm_function(gemm_size, dtype, seed=seed)
             sequential = sequential_functions(hidden_size, length, dtype, seed=seed)
             functions.update({f"sequential {k}": f for k, f in sequential.items()})
@@ -129,7 +138,8 @@ def step_benchmark(*, vocab_size=96, hidden_size=128, length=256, title_length=1
                 rows[name] = dict(timing, tokens_per_s=rate, gflops=rate * flops / 1e9,
                                   peak_share=rate * flops / 1e9 / peak,
                                   speedup=timing["seconds"] / timings["normrnn"]["seconds"],
-                                  max_relative_difference=differences[name])
+                                  max_relative_difference=differences[name],
+                                  first_seconds=first[name])
             results[np.dtype(dtype).name] = {"peak_gflops": peak, "gemm_size": gemm_size,
                                              "sequential_product_seconds": per_product,
                                              "implementations": rows}

@@ -1,33 +1,42 @@
 """The strong peers: B documents at once in PyTorch eager, ``torch.compile`` and JAX.
 
-A practitioner trains on a batch of B documents at once, through one
-vectorised recurrence, and compiles it.  This part of the benchmark times,
-for a batch of B documents of T tokens (loss and all gradients):
+A practitioner trains on a batch of B documents through one vectorised
+recurrence, written for the job at hand: here every document has the same
+length T and title length m, and the vocabulary has V = 96 rows.  This part
+of the benchmark times, for B documents of T tokens (loss and all gradients):
 
 ==================  ===========================================================
 ``normrnn``         :meth:`normrnn.NormRNN.batch_loss_and_grads` with
                     ``n_threads`` = the thread count
-``torch_batched``   :func:`normrnn.torch.padded_loss` (the package's PyTorch
-                    model) and ``loss.backward()``, eager
-``torch_compile``   the same function through ``torch.compile(dynamic=True)``
-``jax``             :mod:`normrnn.bench.jax_peer`: ``jax.jit(jax.value_and_grad)``
-                    over ``lax.scan``
+``torch_eager``     :func:`normrnn.bench.torch_peer.loss` and
+                    ``loss.backward()``: the input product once per
+                    vocabulary row, no masks
+``torch_compile``   the same through ``torch.compile(dynamic=False,
+                    fullgraph=True)``
+``torch_autotune``  the same with ``mode="max-autotune-no-cudagraphs"``
+                    (only when asked for: ``--peers torch-autotune``)
+``jax``             :mod:`normrnn.bench.jax_peer`: ``jax.jit`` of
+                    ``jax.value_and_grad`` over ``lax.scan``, the same
+                    vocabulary table
+``bridge``          :func:`normrnn.torch.padded_loss`, eager: the package's
+                    general bridge (ragged padded batches, masks), what
+                    :class:`normrnn.torch.TorchNormRNN` trains with; a row of
+                    its own, not a peer the lead is measured against
 ==================  ===========================================================
 
 Each runs **in a process of its own**, started with its thread setting (1 or
 2 threads: ``torch.set_num_threads``, XLA's flags, ``OMP_NUM_THREADS``, and
-the process's CPU affinity limited to that many cores), which first checks
-that its loss and gradients on a ragged batch (documents of several lengths
-and title lengths, padded) agree with normrnn's: float64 to 1e-12 of the
-largest value (the same formula, summed in other orders: round-off), float32
-to 1e-5 (float32's epsilon is 6e-8, grown by the same reordering over T
-steps).  A peer that disagrees is not timed.  Then the processes of one
-dtype and thread count are timed **interleaved**: round r asks each process
-in turn (in an order rotated by r) to time every B once, so a slow moment of
-the machine hits all of them alike, and the median over rounds counts.  Each
-is reported at its best B, in tokens per second (wall), with the CPU time it
-used over the wall time (how many cores it kept busy: the thread setting at
-work) and how busy other programs kept the machine meanwhile.
+the process's CPU affinity limited to that many cores; ``torch.compile``
+with an empty cache of its own, so that its first call compiles).  It first
+computes the loss and gradients of the smallest batch and checks them
+against normrnn's: float64 to 1e-12 of the largest value (the same formula,
+summed in other orders), float32 to 1e-5.  A peer that disagrees is not
+timed.  That first call is also the **time to first gradient**: from the
+process's start of work (the library imported, the model built, compiled)
+to the first loss and gradients.  Then the processes of one dtype and thread
+count are timed **interleaved**: round r asks each process in turn (in an
+order rotated by r) to time every B once, and the median over rounds counts.
+Each is reported at its best B, in tokens per second (wall).
 
 :func:`worker` is what each process runs; :func:`peer_benchmark` starts and
 drives them.
@@ -38,6 +47,7 @@ import json
 import math
 import os
 import select
+import shutil
 import statistics
 import subprocess
 import sys
@@ -46,25 +56,36 @@ import time
 
 PEER_LABELS = {
     "normrnn": "normrnn batch_loss_and_grads",
-    "torch_batched": "PyTorch eager, batched",
-    "torch_compile": "torch.compile",
+    "torch_eager": "PyTorch eager",
+    "torch_compile": "torch.compile, static, fullgraph",
+    "torch_autotune": "torch.compile, max-autotune",
     "jax": "JAX jit, lax.scan",
+    "bridge": "normrnn.torch, general padded batches",
+    # rows of records made before the strong peers: the general versions, not strong
+    "bridge_compile": "normrnn.torch, torch.compile(dynamic=True)",
+    "jax_masked": "JAX, padded and masked",
 }
 """Readable names of the batched implementations, in table order."""
 
-PEERS = ("torch_batched", "torch_compile", "jax")
-"""The peers normrnn is compared with (``normrnn`` itself is always timed)."""
+STRONG = ("torch_eager", "torch_compile", "torch_autotune", "jax")
+"""The peers normrnn's lead is measured against (the bridge is not one)."""
 
-PEER_OPTIONS = {"torch": "torch_batched", "torch-compile": "torch_compile", "jax": "jax"}
+PEERS = ("torch_eager", "torch_compile", "jax", "bridge")
+"""What is timed besides ``normrnn`` unless ``--peers`` says otherwise."""
+
+PEER_OPTIONS = {"torch": "torch_eager", "torch-compile": "torch_compile",
+                "torch-autotune": "torch_autotune", "jax": "jax", "bridge": "bridge"}
 """Names of the peers for ``normrnn bench --peers``."""
 
-BATCH_SIZES = (1, 4, 16, 64, 128)
+BATCH_SIZES = (16, 64, 128)
 """The batch sizes B of the sweep."""
 
 CHECK_TOLERANCE = {"float64": 1e-12, "float32": 1e-5}
 """Largest relative difference (of the loss, and of each gradient over its largest entry)
 from normrnn's that a peer may show before it is timed."""
 
+_NEEDS = {"normrnn": (), "torch_eager": ("torch",), "torch_compile": ("torch",),
+          "torch_autotune": ("torch",), "bridge": ("torch",), "jax": ("jax", "jaxlib")}
 _SETUP_TIMEOUT = 1800        # seconds: a first torch.compile of T = 256 steps takes minutes
 _ROUND_TIMEOUT = 600
 
@@ -81,49 +102,7 @@ def installed(name):
     -------
     bool
     """
-    needs = {"normrnn": (), "torch_batched": ("torch",), "torch_compile": ("torch",),
-             "jax": ("jax", "jaxlib")}[name]
-    return all(importlib.util.find_spec(module) is not None for module in needs)
-
-
-def check_documents(vocab_size, length, title_length, seed):
-    """The ragged batch every peer is checked on: four documents of several shapes.
-
-    Lengths T, about 2T/3, about T/3 and 1, with title lengths m, 0, m and
-    0 (clipped to the length), so that the padding and the title masks are
-    exercised.
-
-    Returns
-    -------
-    list of (ndarray of int32, int)
-    """
-    from .experiments import document
-
-    shapes = [(length, title_length), (max(1, 2 * length // 3), 0),
-              (max(1, length // 3), title_length), (1, 0)]
-    return [(document(vocab_size, T, seed + 100 + i), min(m, T))
-            for i, (T, m) in enumerate(shapes)]
-
-
-def relative_difference(result, expected):
-    """Largest relative difference of a loss and its gradients: max|a - b| / max|b|.
-
-    Parameters
-    ----------
-    result, expected : (float, list of ndarray)
-
-    Returns
-    -------
-    float
-    """
-    import numpy as np
-
-    (loss, grads), (want_loss, want) = result, expected
-    diffs = [abs(loss - want_loss) / max(abs(want_loss), 1e-300)]
-    for g, w in zip(grads, want, strict=True):
-        diffs.append(float(np.max(np.abs(np.asarray(g, dtype=np.float64) - w))
-                           / max(float(np.max(np.abs(w))), 1e-300)))
-    return max(diffs)
+    return all(importlib.util.find_spec(module) is not None for module in _NEEDS[name])
 
 
 # --- the worker process --------------------------------------------------------------
@@ -140,32 +119,61 @@ def _normrnn_functions(model, threads):
     return prepare
 
 
-def _torch_functions(model, threads, compiled):
+def _torch_functions(model, threads, name):
     import torch
 
     torch.set_num_threads(threads)
-    torch.set_num_interop_threads(1)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:                      # set before, in this process (the tests)
+        pass
     from ..torch import pad_documents, padded_loss, to_torch
+    from .torch_peer import compiled_loss, loss
 
     module = to_torch(model)
-    params = [module.embedding, module.ih, module.hh, module.bias, module.gain]
-    function = torch.compile(padded_loss, dynamic=True) if compiled else padded_loss
+    params = [module.embedding, module.ih, module.hh, module.bias]
+    function = {"torch_eager": loss, "torch_compile": compiled_loss(),
+                "torch_autotune": compiled_loss("max-autotune-no-cudagraphs")}.get(name)
 
     def prepare(docs):
-        tokens, lengths, titles = pad_documents(docs)
+        if name == "bridge":
+            arguments = (*params, None, *pad_documents(docs))
+            call = padded_loss
+        else:
+            arguments = (*params, torch.as_tensor(token_matrix(docs), dtype=torch.int64),
+                         docs[0][1])
+            call = function
 
         def run():
-            for p in module.parameters():
+            for p in params:
                 p.grad = None
-            loss = function(*params, tokens, lengths, titles)
-            loss.backward()
-            return loss
+            loss_ = call(*arguments)
+            loss_.backward()
+            return loss_
 
         def result():
-            loss = run().item()
-            return loss, [p.grad.numpy() for p in module.parameters()]
+            value = run().item()
+            return value, [p.grad.numpy() for p in params]
         return run, result
     return prepare
+
+
+def token_matrix(docs):
+    """The (B, T) token array of documents of one length and title length.
+
+    Parameters
+    ----------
+    docs : list of (ndarray of int, int)
+
+    Returns
+    -------
+    ndarray of int32, shape (B, T)
+    """
+    import numpy as np
+
+    if len({len(t) for t, _ in docs}) != 1 or len({m for _, m in docs}) != 1:
+        raise ValueError("docs: the peers take documents of one length and title length")
+    return np.stack([t for t, _ in docs]).astype(np.int32)
 
 
 def _jax_functions(model):
@@ -175,31 +183,30 @@ def _jax_functions(model):
     from .jax_peer import value_and_grad
 
     function = value_and_grad()
-    params = tuple(None if p is None else jax.numpy.asarray(p) for p in
-                   (model.embedding, model.ih, model.hh, model.bias, model.gain))
+    params = tuple(jax.numpy.asarray(p) for p in
+                   (model.embedding, model.ih, model.hh, model.bias))
 
     def prepare(docs):
-        longest = max(len(t) for t, _ in docs)
-        tokens = np.zeros((len(docs), longest), dtype=np.int32)
-        for row, (t, _) in zip(tokens, docs):
-            row[:len(t)] = t
-        args = [jax.numpy.asarray(a) for a in
-                (tokens, np.array([len(t) for t, _ in docs], np.int32),
-                 np.array([m for _, m in docs], np.int32))]
+        tokens, title_length = jax.numpy.asarray(token_matrix(docs)), docs[0][1]
 
         def run():
-            return jax.block_until_ready(function(params, *args))
+            return jax.block_until_ready(function(params, tokens, title_length))
 
         def result():
             loss, grads = run()
-            return float(loss), [np.asarray(g) for g in grads if g is not None]
+            return float(loss), [np.asarray(g) for g in grads]
         return run, result
     return prepare
 
 
-def _cpu_seconds():
-    t = os.times()
-    return t.user + t.system
+def _functions(name, model, threads):
+    if name == "normrnn":
+        return _normrnn_functions(model, threads)
+    if name in ("torch_eager", "torch_compile", "torch_autotune", "bridge"):
+        return _torch_functions(model, threads, name)
+    if name == "jax":
+        return _jax_functions(model)
+    raise ValueError(f"unknown peer {name!r}")
 
 
 def worker(spec, channel):
@@ -221,7 +228,7 @@ def worker(spec, channel):
     """
     import numpy as np
 
-    from .experiments import document, model as make_model
+    from .experiments import document, model as make_model, relative_difference
 
     def send(message):
         channel.write(json.dumps(message) + "\n")
@@ -229,30 +236,24 @@ def worker(spec, channel):
 
     start = time.perf_counter()
     try:
-        name, threads = spec["peer"], spec["threads"]
         dtype = np.dtype(spec["dtype"])
         V, T, m = spec["vocab_size"], spec["length"], spec["title_length"]
         model = make_model(V, spec["hidden_size"], dtype, spec["seed"])
-        if name == "normrnn":
-            prepare = _normrnn_functions(model, threads)
-        elif name in ("torch_batched", "torch_compile"):
-            prepare = _torch_functions(model, threads, compiled=name == "torch_compile")
-        elif name == "jax":
-            prepare = _jax_functions(model)
-        else:
-            raise ValueError(f"unknown peer {name!r}")
-        checked = check_documents(V, T, m, spec["seed"])
-        want_loss, want = model.batch_loss_and_grads(checked)
-        difference = relative_difference(prepare(checked)[1](),
-                                         (want_loss, [g for _, g in want.items()]))
+        prepare = _functions(spec["peer"], model, spec["threads"])
+        docs = [(document(V, T, spec["seed"] + i), m) for i in range(max(spec["batch_sizes"]))]
+        sizes = sorted(spec["batch_sizes"])
+        first = docs[:sizes[0]]
+        got = prepare(first)[1]()                      # import, build, compile, first call
+        first_gradient = time.perf_counter() - start
+        want_loss, want = model.batch_loss_and_grads(first)
+        difference = relative_difference(got, (want_loss, [g for _, g in want.items()]))
         if not difference <= CHECK_TOLERANCE[dtype.name]:
             send({"error": f"disagrees with normrnn: relative difference {difference:.1e} "
                            f"(tolerance {CHECK_TOLERANCE[dtype.name]:.0e})",
                   "max_relative_difference": difference})
             return 1
-        docs = [(document(V, T, spec["seed"] + i), m) for i in range(max(spec["batch_sizes"]))]
         runs, calls = {}, {}
-        for B in spec["batch_sizes"]:
+        for B in sizes:
             run = runs[B] = prepare(docs[:B])[0]
             run()                                           # compile, allocate
             once = time.perf_counter()
@@ -263,8 +264,8 @@ def worker(spec, channel):
         send({"error": f"{type(exc).__name__}: {exc}"})
         return 1
     send({"ready": True, "max_relative_difference": difference, "calls": calls,
+          "first_batch": sizes[0], "first_gradient_seconds": first_gradient,
           "setup_seconds": time.perf_counter() - start})
-    sizes = list(spec["batch_sizes"])
     for r, line in enumerate(sys.stdin):
         if line.strip() != "round":
             break
@@ -281,6 +282,13 @@ def worker(spec, channel):
     return 0
 
 
+def _cpu_seconds():
+    t = os.times()
+    return t.user + t.system
+
+
+
+
 def _main(argv):
     spec = json.loads(argv[0])
     # the protocol keeps the real stdout; anything a library prints goes to stderr
@@ -292,8 +300,8 @@ def _main(argv):
 
 # --- the coordinator -------------------------------------------------------------------
 
-def _environment(threads):
-    env = dict(os.environ)
+def _environment(threads, cache):
+    env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=cache)     # a cold compile, every run
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env[name] = str(threads)
     flags = env.get("XLA_FLAGS", "")
@@ -319,6 +327,7 @@ class _Worker:
     def __init__(self, spec):
         self.name = spec["peer"]
         self.log = tempfile.TemporaryFile(mode="w+")
+        self.cache = tempfile.mkdtemp(prefix="normrnn-bench-")
         cores = _cores(spec["threads"])
         # the cores are set first, before any library starts its threads
         pin = f"import os; os.sched_setaffinity(0, {cores!r}); " if cores else ""
@@ -326,7 +335,7 @@ class _Worker:
             [sys.executable, "-c", f"{pin}import sys; from normrnn.bench.peers import _main; "
              "sys.exit(_main(sys.argv[1:]))", json.dumps(spec)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
-            env=_environment(spec["threads"]))
+            env=_environment(spec["threads"], self.cache))
 
     def receive(self, timeout):
         # one line answers each request, so nothing waits in the reader's buffer
@@ -354,6 +363,7 @@ class _Worker:
             self.process.kill()
             self.process.wait()
         self.log.close()
+        shutil.rmtree(self.cache, ignore_errors=True)
 
 
 def _group(spec, names, rounds):
@@ -411,8 +421,8 @@ def _group(spec, names, rounds):
                       "seconds": {B: statistics.median(s) for B, s in samples[name].items() if s},
                       # os.times() counts in ticks: a ratio over less than 0.5 s means little
                       "cores_used": cpu[name] / wall[name] if wall[name] >= 0.5 else None,
-                      "max_relative_difference": ready[name]["max_relative_difference"],
-                      "setup_seconds": ready[name]["setup_seconds"]}
+                      **{k: ready[name][k] for k in ("max_relative_difference", "first_batch",
+                                                     "first_gradient_seconds", "setup_seconds")}}
     return rows, other
 
 
@@ -451,7 +461,10 @@ def peer_benchmark(*, vocab_size=96, hidden_size=128, length=256, title_length=1
         for each dtype, for each thread count: ``{"other_load": cores,
         "rows": {name: row}}``; a row is ``{"status": "ok", "tokens_per_s":
         {B: ...}, "best_batch", "best_tokens_per_s", "seconds": {B: ...},
-        "cores_used", "max_relative_difference", "setup_seconds"}``, or
+        "cores_used", "max_relative_difference", "first_batch",
+        "first_gradient_seconds" (from the process's start of work to its first
+        loss and gradients, of ``first_batch`` documents: imports and compiling
+        included), "setup_seconds"}``, or
         ``{"status": "not installed" | "left out" | "failed", "error"|"reason"}``.
     """
     say = progress or (lambda message: None)
@@ -477,7 +490,9 @@ def peer_benchmark(*, vocab_size=96, hidden_size=128, length=256, title_length=1
 
 
 def leads(peers):
-    """normrnn's best tokens/s over the best peer's, for each dtype and thread count.
+    """normrnn's best tokens/s over the best strong peer's, for each dtype and thread count.
+
+    Only the peers of :data:`STRONG` count: the bridge is not one.
 
     Parameters
     ----------
@@ -497,7 +512,7 @@ def leads(peers):
             rows = peers.get(dtype, {}).get(k, {}).get("rows", {})
             ours = rows.get("normrnn", {}).get("best_tokens_per_s")
             timed = {n: r["best_tokens_per_s"] for n, r in rows.items()
-                     if n != "normrnn" and r.get("status") == "ok"}
+                     if n in STRONG and r.get("status") == "ok"}
             if dtype not in peers:
                 continue
             best = max(timed, key=timed.get) if timed else None

@@ -1,22 +1,15 @@
-"""A benchmark result kept in a file, with the command and the machine that made it.
+"""Reading a benchmark record: a run kept in a file, with the command and the machine that made it.
 
 The docs' performance page shows a recorded run rather than timing the
-machine that happens to build the docs.  :func:`record` runs ``normrnn bench
---scaling --json`` in a fresh process and writes its JSON, wrapped with the
-exact command, the date and a description of the machine;
-:func:`load_record` reads such a file back into the form
+machine that happens to build the docs.  ``python benchmarks/record.py`` (in
+a clone) runs ``normrnn bench --scaling --json`` in a fresh process and
+writes its JSON, wrapped with the exact command, the date, the commit and
+the machine; :func:`load_record` reads such a file back into the form
 :func:`~normrnn.bench.format_report` and :func:`~normrnn.bench.plot_results`
-take.  ``python benchmarks/record.py`` records the docs' copy.
+take.
 """
 
-import datetime
 import json
-import platform
-import subprocess
-import sys
-
-COMMAND = ["normrnn", "bench", "--scaling", "--json"]
-"""The command whose output a record holds (run as ``python -m normrnn bench ...``)."""
 
 
 def restore(results):
@@ -41,49 +34,6 @@ def restore(results):
     return results
 
 
-def _git_commit(cwd):
-    try:
-        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=cwd,
-                              capture_output=True, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return done.stdout.strip() or None
-
-
-def record(path, *, quick=False, cwd=None):
-    """Run the benchmark in a fresh process and write its record to ``path``.
-
-    Parameters
-    ----------
-    path : str
-        The JSON file to write.
-    quick : bool, optional
-        Add ``--quick`` (seconds instead of minutes; for trying the machinery,
-        not for publishing).
-    cwd : str, optional
-        Where the command runs (and whose git commit the record names).
-
-    Returns
-    -------
-    dict
-        What was written: ``command``, ``recorded_utc``, ``platform``,
-        ``commit`` and ``results`` (the command's JSON).
-    """
-    command = COMMAND + (["--quick"] if quick else [])
-    done = subprocess.run([sys.executable, "-m", "normrnn", *command[1:]], cwd=cwd,
-                          stdout=subprocess.PIPE, text=True, check=True)
-    data = {"command": " ".join(command),
-            "recorded_utc": datetime.datetime.now(datetime.timezone.utc)
-                                    .strftime("%Y-%m-%d %H:%M UTC"),
-            "platform": platform.platform(),
-            "commit": _git_commit(cwd),
-            "results": json.loads(done.stdout)}
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1)
-        fh.write("\n")
-    return data
-
-
 def load_record(path):
     """Read a file written by :func:`record`.
 
@@ -97,7 +47,9 @@ def load_record(path):
     dict
         As written, with ``results`` restored (:func:`restore`) so that
         :func:`~normrnn.bench.format_report` and
-        :func:`~normrnn.bench.plot_results` accept it.
+        :func:`~normrnn.bench.plot_results` accept it; in a record made
+        before the strong peers, the peers' rows are named for what they
+        timed (:data:`EARLIER_PEERS`), none of them a strong peer.
     """
     with open(path, encoding="utf-8") as fh:
         data = json.load(fh)
@@ -106,7 +58,24 @@ def load_record(path):
         raise ValueError(f"path: {path!r} is not a benchmark record "
                          f"(missing {', '.join(sorted(missing))})")
     data["results"] = restore(data["results"])
+    _rename_earlier_peers(data["results"].get("peers"))
     return data
+
+
+#: The peers of records made before the strong ones, and what they were: the package's
+#: general bridge, eager and compiled with dynamic shapes, and JAX with padding and masks.
+EARLIER_PEERS = {"torch_batched": "bridge", "torch_compile": "bridge_compile",
+                 "jax": "jax_masked"}
+
+
+def _rename_earlier_peers(peers):
+    """Give the rows of a record made before the strong peers the names of what they timed."""
+    if not peers or "torch_batched" not in peers["peers"]:
+        return
+    peers["peers"] = [EARLIER_PEERS.get(n, n) for n in peers["peers"]]
+    for dtype in ("float64", "float32"):
+        for group in peers.get(dtype, {}).values():
+            group["rows"] = {EARLIER_PEERS.get(n, n): row for n, row in group["rows"].items()}
 
 
 def describe_record(data):
@@ -123,8 +92,10 @@ def describe_record(data):
     """
     machine = data["results"]["machine"]
     commit = f" at commit {data['commit']}" if data.get("commit") else ""
+    family = (f" (family {machine['cpu_family']}, model {machine['cpu_model']}, "
+              f"{machine['vector_level']})" if machine.get("vector_level") else "")
     return "\n".join([
         f"$ {data['command']}",
         f"recorded {data['recorded_utc']}{commit}",
-        f"on {machine['cpu']}, {machine['cores']} cores, {data['platform']}",
+        f"on {machine['cpu']}{family}, {machine['cores']} cores, {data['platform']}",
     ])

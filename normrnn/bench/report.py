@@ -6,16 +6,17 @@ import numpy as np
 
 from .baselines import LABELS, flops_per_token
 from .experiments import gain_benchmark, scaling_benchmark, step_benchmark, thread_benchmark
-from .memory import memory_benchmark
-from .peers import BATCH_SIZES, PEER_LABELS, PEERS, leads, peer_benchmark
-from .timing import machine_info, other_load
+from .footprint import memory_benchmark
+from .machine import machine_info
+from .peers import BATCH_SIZES, PEER_LABELS, PEERS, STRONG, leads, peer_benchmark
+from .timing import other_load
 
 TARGETS = {
     "numpy": 5.0,       # float64, one thread: normrnn's tokens/s over the NumPy reference's
     "torch": 13.0,      # ... over PyTorch eager's
     "float32": 1.6,     # normrnn's float32 tokens/s over its float64 tokens/s
     "threads": 1.7,     # float64 batch of documents: 2 threads over 1
-    "peers": 1.1,       # batch of B documents, each at its best B: over the best peer
+    "peers": 1.25,      # batch of B documents, each at its best B: over the best strong peer
 }
 """normrnn's performance goals: ratios of tokens/s.
 
@@ -24,8 +25,9 @@ way a learner writes it: the model one token at a time, as the notes'
 "thoughts" write it.  The report holds the one-document PyTorch version
 (positions batched) to the same 13x on a line of its own, below the goals.  The peers goal is over the
 fastest of the strong peers (:mod:`normrnn.bench.peers`: PyTorch eager and
-``torch.compile`` batched over B documents, JAX ``jit`` over ``lax.scan``),
-each at its best B, for each dtype and thread count.
+``torch.compile`` batched over B documents, JAX ``jit`` over ``lax.scan``,
+each written for equal lengths with the input product once per vocabulary
+row), each at its best B, for each dtype and thread count.
 """
 
 FULL = {"vocab_size": 96, "hidden_size": 128, "length": 256, "title_length": 16,
@@ -72,8 +74,8 @@ def peer_choice(*, quick=False, use_torch=True, use_jax=True, peers=None):
         False leaves the PyTorch peers, or JAX, out.
     peers : sequence of str, optional
         Keys of :data:`~normrnn.bench.peers.PEER_LABELS` to time (default:
-        all, or all but ``torch.compile`` with ``quick``); an empty sequence
-        leaves the whole peer part out.
+        :data:`~normrnn.bench.peers.PEERS`, less ``torch.compile`` with
+        ``quick``); an empty sequence leaves the whole peer part out.
 
     Returns
     -------
@@ -89,17 +91,16 @@ def peer_choice(*, quick=False, use_torch=True, use_jax=True, peers=None):
             left_out["torch_compile"] = ("left out by --quick (its first compile takes "
                                          "minutes); --peers torch-compile adds it")
     else:
-        timed = [p for p in PEERS if p in peers]
+        timed = [p for p in PEER_LABELS if p in peers]
         left_out.update({p: "not in --peers" for p in PEERS if p not in peers})
-    for name, on, flag in (("torch_batched", use_torch, "--no-torch"),
-                           ("torch_compile", use_torch, "--no-torch"),
-                           ("jax", use_jax, "--no-jax")):
-        if not on and name in timed:
+    for name in list(timed):
+        library, on = ("jax", use_jax) if name == "jax" else ("torch", use_torch)
+        if not on:
             timed.remove(name)
-            left_out[name] = f"left out by {flag}"
+            left_out[name] = f"left out by --no-{library}"
     if peers is not None and not peers:
         return (), {}
-    return tuple(timed), {p: left_out[p] for p in PEERS if p in left_out}
+    return tuple(timed), {p: left_out[p] for p in PEER_LABELS if p in left_out}
 
 
 def run_benchmark(*, quick=False, use_torch=True, scaling=False, progress=None,
@@ -249,7 +250,7 @@ def check_targets(results):
     for lead in peer_leads:
         over = f" ({PEER_LABELS[lead['over']]})" if lead["over"] else ""
         rows.append(("peers", f"{lead['dtype']}, {lead['threads']} thread"
-                              f"{'s' * (lead['threads'] > 1)}, best B: normrnn / best peer"
+                              f"{'s' * (lead['threads'] > 1)}, best B: normrnn / best strong peer"
                               f"{over}{_coverage(peers, lead)}", lead["value"], False))
     rows.append(("torch", "float64, 1 thread: normrnn / PyTorch eager, one document",
                  speedup("torch"), True))
@@ -261,10 +262,10 @@ def check_targets(results):
 def _coverage(peers, lead):
     """Which peers a lead is over: `` among eager, JAX; not timed: compile``."""
     rows = peers.get(lead["dtype"], {}).get(lead["threads"], {}).get("rows", {})
-    named = [n for n in PEERS if n in rows]                       # in the table's order
+    named = [n for n in STRONG if n in rows]                      # in the table's order
     timed = [_SHORT[n] for n in named if rows[n].get("status") == "ok"]
     missing = [_SHORT[n] for n in named if rows[n].get("status") != "ok"]
-    if not rows:
+    if not named:
         return ""
     text = f" among {', '.join(timed) or 'none'}"
     return text + (f"; not timed: {', '.join(missing)}" if missing else "")
@@ -312,6 +313,16 @@ def _para(text, indent="  "):
 def _machine_lines(machine):
     lines = _para(f"{machine['cpu']}, {machine['cores']} cores; Python {machine['python']}, "
                   f"NumPy {machine['numpy']}, PyTorch {machine['torch'] or 'not installed'}")
+    if machine.get("vector_level"):                 # records made before it say nothing
+        extensions = ", ".join(machine["avx512_extensions"]) or "none"
+        lines += _para(f"CPU family {machine['cpu_family']}, model {machine['cpu_model']}; "
+                       f"vector level {machine['vector_level']}; AVX-512 extensions: "
+                       f"{extensions}")
+        kernels = machine["kernels"]
+        lines += _para(f"normrnn's kernels: {kernels['clones']}")
+        # normrnn.kernel_choices(): shown here once this normrnn has it
+        if kernels.get("choices"):
+            lines += _para(f"kernel choices: {kernels['choices']}")
     for lib in machine["blas"]:
         lines += _para(f"BLAS {lib['library']} ({lib['api']} {lib['version']}): "
                        f"{lib['architecture']} kernels")
@@ -363,6 +374,11 @@ def _step_lines(step, config):
         for d in dtypes)
     lines += [""] + _para(f"Every implementation's loss and gradients agree with normrnn's, "
                           f"largest relative difference: {worst}.")
+    firsts = [f"{LABELS[n]} {1e3 * r['first_seconds']:.1f}" for n, r in
+              step[dtypes[0]]["implementations"].items() if "first_seconds" in r]
+    if firsts:
+        lines += [""] + _para(f"Time to first gradient, {dtypes[0]}: the first call (ms; the "
+                              "steady state is the table's): " + ", ".join(firsts) + ".")
     lines += [""] + _para(
         "The sequential part alone, 2(T-1) dependent products y = M^T x (S s_t forward, "
         "S^T delta_t backward), per product: "
@@ -401,8 +417,8 @@ def _gain_lines(gain):
     return lines
 
 
-_SHORT = {"normrnn": "normrnn", "torch_batched": "eager", "torch_compile": "compile",
-          "jax": "JAX"}
+_SHORT = {"normrnn": "normrnn", "torch_eager": "eager", "torch_compile": "compile",
+          "torch_autotune": "autotune", "jax": "JAX", "bridge": "bridge"}
 
 
 def _peer_cell(row):
@@ -429,25 +445,31 @@ def _peer_lines(peers, config):
     columns = [(d, k) for d in dtypes for k in peers["threads"]]
     sizes = ", ".join(str(b) for b in peers["batch_sizes"])
     lines = _para(f"B documents of T={config['length']} at once, loss and all gradients, "
-                  f"{PEER_LABELS['normrnn']} against its peers; "
+                  f"{PEER_LABELS['normrnn']} against the strong peers (written for equal "
+                  "lengths: the input product once per vocabulary row, no masks); "
                   f"B swept over {sizes}; tokens/s (wall) at each one's best B, median of "
                   f"{config['peer_rounds']} rounds interleaved between processes, one "
-                  "process per implementation with its thread setting.")
+                  "process per implementation with its thread setting.  "
+                  f"{PEER_LABELS['bridge']}: the package's own PyTorch bridge, eager, "
+                  "for comparison, not a peer.")
     table = [["implementation", *(f"{k} thread" + "s" * (k > 1) for _, k in columns)]]
     for name in peers["peers"]:
         label = "normrnn" if name == "normrnn" else PEER_LABELS[name]
         table.append([label, *(_peer_cell(peers[d][k]["rows"].get(name, {}))
                                            for d, k in columns)])
     leads_ = {(x["dtype"], x["threads"]): x for x in leads(peers)}
-    table.append(["normrnn / best peer", *("-" if leads_.get(c, {}).get("value") is None
-                                          else f"{leads_[c]['value']:.2f}x" for c in columns)])
+    table.append(["normrnn / best strong peer", *(
+        "-" if leads_.get(c, {}).get("value") is None else f"{leads_[c]['value']:.2f}x"
+        for c in columns)])
     body = align_columns(table)
     lines += ["", "  " + _span_header(body[0], dtypes, len(peers["threads"])),
               *("  " + line for line in body)]
-    covered = sorted({_coverage(peers, x) for x in leads_.values()})
+    covered = sorted({_coverage(peers, x) for x in leads_.values()} - {""})
     if covered:
-        lines += [""] + _para("normrnn / best peer: over the best peer" + "; and ".join(covered)
-                              + ".")
+        lines += [""] + _para("normrnn / best strong peer: over the best peer"
+                              + "; and ".join(covered) + ".")
+    first = _first_gradient_lines(peers, columns, dtypes)
+    lines += [""] + first if first else []
     lines.append("")
     notes = {}
     for d, k in columns:
@@ -463,13 +485,13 @@ def _peer_lines(peers, config):
         if diffs:
             differences.append(f"{d} {max(diffs):.0e}")
     if differences:
-        lines += _para("Before timing, every peer's loss and gradients on a ragged padded batch "
+        lines += _para("Before timing, every peer's loss and gradients of its first batch "
                        "agree with normrnn's, largest relative difference: "
                        + ", ".join(differences) + ".")
     used = []
     for d, k in columns:
         group = peers[d][k]
-        cores = ", ".join(f"{_SHORT[n]} {r['cores_used']:.2f}"
+        cores = ", ".join(f"{_SHORT.get(n, n)} {r['cores_used']:.2f}"
                           for n, r in group["rows"].items()
                           if r.get("status") == "ok" and r.get("cores_used") is not None)
         load = ([] if group["other_load"] is None
@@ -479,6 +501,38 @@ def _peer_lines(peers, config):
     lines += _para("Cores kept busy while timed (CPU time over wall time, where timed for "
                    "0.5 s or more): " + "; ".join(used) + ".")
     return lines
+
+
+def _first_cell(row):
+    """``first s, steady ms`` of a row, or its status."""
+    if row.get("status") != "ok":
+        return row.get("status", "-")
+    if "first_gradient_seconds" not in row:
+        return "-"
+    steady = row["seconds"][row["first_batch"]]
+    return f"{row['first_gradient_seconds']:.1f} s, {1e3 * steady:.0f} ms"
+
+
+def _first_gradient_lines(peers, columns, dtypes):
+    """Time to first gradient, then steady state, of each implementation, on the fewest threads."""
+    fewest = min(peers["threads"])
+    columns = [(d, k) for d, k in columns if k == fewest]
+    rows = [peers[d][k]["rows"] for d, k in columns]
+    first = next((r["first_batch"] for group in rows for r in group.values()
+                  if r.get("status") == "ok" and "first_batch" in r), None)
+    if first is None:
+        return []
+    lines = _para(f"Time to first gradient, then steady state, {fewest} thread"
+                  f"{'s' * (fewest > 1)}: seconds from a process's start of work (library "
+                  f"imported, model built, compiled) to its first loss and gradients of "
+                  f"B={first} documents; then milliseconds per call at that B.")
+    table = [["implementation", *("first, steady" for _ in columns)]]
+    for name in peers["peers"]:
+        label = "normrnn" if name == "normrnn" else PEER_LABELS[name]
+        table.append([label, *(_first_cell(group.get(name, {})) for group in rows)])
+    body = align_columns(table)
+    return lines + ["", "  " + _span_header(body[0], dtypes, 1),
+                    *("  " + line for line in body)]
 
 
 def _memory_lines(memory):

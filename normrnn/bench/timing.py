@@ -1,13 +1,12 @@
-"""How the benchmark times: interleaved rounds on one thread, and what it runs on."""
+"""How the benchmark times: interleaved rounds, on one thread, and how busy the machine was."""
 
 import gc
 import math
 import os
-import platform
 import statistics
 import time
 
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 from .baselines import torch_available
 
@@ -147,46 +146,3 @@ class other_load:
 def _own_seconds():
     t = os.times()
     return t.user + t.system + t.children_user + t.children_system
-
-
-def _cpu_name():
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def machine_info():
-    """What the numbers depend on: CPU, BLAS libraries and the kernels they run.
-
-    Returns
-    -------
-    dict
-        ``cpu``, ``cores``, ``python``, ``numpy``, ``torch`` (version or None);
-        ``blas``: one entry per BLAS library loaded, with the ``architecture``
-        (core type) whose kernels it runs; ``environment``: the variables that
-        choose OpenBLAS's kernels or threads, where set; ``load``: the 1-minute
-        load average (other work on the machine makes timings noisy).
-    """
-    import numpy as np
-
-    blas = [{"library": os.path.basename(info.get("filepath", "")),
-             "api": info.get("internal_api"), "version": info.get("version"),
-             "architecture": info.get("architecture"), "threads": info.get("num_threads")}
-            for info in threadpool_info() if info.get("user_api") == "blas"]
-    torch_version = None
-    if torch_available():
-        import torch
-
-        torch_version = torch.__version__
-    environment = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
-                                              "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
-                   if k in os.environ}
-    return {"cpu": _cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
-            "numpy": np.__version__, "torch": torch_version, "blas": blas,
-            "environment": environment,
-            "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}

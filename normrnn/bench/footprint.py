@@ -1,4 +1,4 @@
-"""Memory of training: what one document stores, and the peak of a training run."""
+"""The memory footprint of training: what one document stores, and the peak of a training run."""
 
 import json
 import os
