@@ -82,19 +82,15 @@ def kernels_run(level):
     -------
     dict
         ``"clones"``: a sentence saying which clones run; ``"choices"``: what
-        :func:`normrnn.kernel_choices` reports, where this normrnn has it,
-        else None.
+        :func:`normrnn.kernel_choices` reports (call it again after a run to
+        see what the run chose).
     """
     import normrnn
 
     levels = sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64")
     clones = (f"matvec.h and rows_matmul.h: the {level.split()[0]} clones, chosen at first use"
               if levels else "matvec.h and rows_matmul.h: built for this machine's -march")
-    choices = None
-    # --- normrnn.kernel_choices(): which variant was chosen per (dtype, H, B), once it exists
-    if hasattr(normrnn, "kernel_choices"):
-        choices = str(normrnn.kernel_choices())
-    return {"clones": clones, "choices": choices}
+    return {"clones": clones, "choices": normrnn.kernel_choices()}
 
 
 def machine_info():

@@ -263,9 +263,14 @@ def worker(spec, channel):
     except Exception as exc:                                 # reported, not raised
         send({"error": f"{type(exc).__name__}: {exc}"})
         return 1
+    from ..kernel_choice import kernel_choices
+
+    # the step kernels this process chose for each B (normrnn's own row; every
+    # process chose for the first B, checking against normrnn)
     send({"ready": True, "max_relative_difference": difference, "calls": calls,
           "first_batch": sizes[0], "first_gradient_seconds": first_gradient,
-          "setup_seconds": time.perf_counter() - start})
+          "setup_seconds": time.perf_counter() - start,
+          "kernels": kernel_choices()["choices"] if spec["peer"] == "normrnn" else None})
     for r, line in enumerate(sys.stdin):
         if line.strip() != "round":
             break
@@ -421,8 +426,9 @@ def _group(spec, names, rounds):
                       "seconds": {B: statistics.median(s) for B, s in samples[name].items() if s},
                       # os.times() counts in ticks: a ratio over less than 0.5 s means little
                       "cores_used": cpu[name] / wall[name] if wall[name] >= 0.5 else None,
-                      **{k: ready[name][k] for k in ("max_relative_difference", "first_batch",
-                                                     "first_gradient_seconds", "setup_seconds")}}
+                      **{k: ready[name].get(k) for k in ("max_relative_difference",
+                                                         "first_batch", "first_gradient_seconds",
+                                                         "setup_seconds", "kernels")}}
     return rows, other
 
 

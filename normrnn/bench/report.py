@@ -7,6 +7,7 @@ import numpy as np
 from .baselines import LABELS, flops_per_token
 from .experiments import gain_benchmark, scaling_benchmark, step_benchmark, thread_benchmark
 from .footprint import memory_benchmark
+from ..kernel_choice import kernel_choices
 from .machine import machine_info
 from .peers import BATCH_SIZES, PEER_LABELS, PEERS, STRONG, leads, peer_benchmark
 from .timing import other_load
@@ -153,7 +154,8 @@ def run_benchmark(*, quick=False, use_torch=True, scaling=False, progress=None,
     except KeyboardInterrupt:
         results["interrupted"] = next((p for p in PARTS if p not in results), "targets")
         results.pop("targets", None)
-        return results
+    # what this process's runs chose (the peers' normrnn process says its own)
+    results["machine"]["kernels"]["choices"] = kernel_choices()
     return results
 
 
@@ -310,6 +312,22 @@ def _para(text, indent="  "):
                          subsequent_indent=indent + "  ", break_on_hyphens=False)
 
 
+def _chosen(choice):
+    """``float64 H=128 B<=16: v4-rows8x3, v4-matvec16``: one (dtype, H, B)'s kernels."""
+    forced = " (forced)" if choice.get("forced") else ""
+    return (f"{choice['dtype']} H={choice['H']} B<={choice['B']}: {choice['rows']}, "
+            f"{choice['matvec']}{forced}")
+
+
+def _choice_lines(choices):
+    """What :func:`normrnn.kernel_choices` said: the setting and each choice made."""
+    if not isinstance(choices, dict):        # records made before it: nothing, or its text
+        return _para(f"kernel choices: {choices}") if choices else []
+    made = "; ".join(_chosen(c) for c in choices["choices"]) or "none made in this process"
+    return _para(f"step kernels (NORMRNN_KERNEL={choices['setting']}), chosen by timing: "
+                 f"{made}")
+
+
 def _machine_lines(machine):
     lines = _para(f"{machine['cpu']}, {machine['cores']} cores; Python {machine['python']}, "
                   f"NumPy {machine['numpy']}, PyTorch {machine['torch'] or 'not installed'}")
@@ -320,9 +338,7 @@ def _machine_lines(machine):
                        f"{extensions}")
         kernels = machine["kernels"]
         lines += _para(f"normrnn's kernels: {kernels['clones']}")
-        # normrnn.kernel_choices(): shown here once this normrnn has it
-        if kernels.get("choices"):
-            lines += _para(f"kernel choices: {kernels['choices']}")
+        lines += _choice_lines(kernels.get("choices"))
     for lib in machine["blas"]:
         lines += _para(f"BLAS {lib['library']} ({lib['api']} {lib['version']}): "
                        f"{lib['architecture']} kernels")
@@ -500,6 +516,12 @@ def _peer_lines(peers, config):
                     + ", ".join(([cores] if cores else []) + load or ["-"]))
     lines += _para("Cores kept busy while timed (CPU time over wall time, where timed for "
                    "0.5 s or more): " + "; ".join(used) + ".")
+    chosen = [f"{k} thread{'s' * (k > 1)}: " + "; ".join(_chosen(c) for c in row["kernels"])
+              for d, k in columns
+              if (row := peers[d][k]["rows"].get("normrnn", {})).get("kernels")]
+    if chosen:
+        lines += _para("normrnn's step kernels, chosen by timing in its process: "
+                       + "; ".join(chosen) + ".")
     return lines
 
 
