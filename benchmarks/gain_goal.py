@@ -12,7 +12,7 @@
    train.jsonl --hidden H --minutes M --gain fixed|learned``.
 3. Measures each checkpoint with ``normrnn evaluate --json`` on the held-out
    file, and interpolated Kneser-Ney unigram, bigram and trigram baselines
-   (:mod:`normrnn.training.ngram`) counted on ``train.jsonl`` and measured on
+   (:mod:`normrnn.baselines`) counted on ``train.jsonl`` and measured on
    the same held-out documents, with the same tokenizer.
 4. Samples both models for two titles with the same seed.
 
@@ -92,7 +92,7 @@ def normrnn(*args):
 def baselines(checkpoint, out):
     from normrnn.data.corpus import load_corpus
     from normrnn.training.checkpoint import load_checkpoint
-    from normrnn.training.ngram import ngram_bits_per_token
+    from normrnn.baselines import ngram_bits_per_token
     tokenizer = load_checkpoint(checkpoint).tokenizer
     train = [tokenizer.encode_document(d) for d in load_corpus(out / "train.jsonl")]
     test = [tokenizer.encode_document(d) for d in load_corpus(out / "heldout.jsonl")]

@@ -25,7 +25,7 @@ and ``torch.compile``, :mod:`~normrnn.bench.torch_peer`; JAX,
 :mod:`~normrnn.bench.jax_peer`), each in a process of its own, on 1 and 2
 threads, at its best B, with its time to first gradient.
 
-Modules: :mod:`~normrnn.bench.baselines` (what is timed),
+Modules: :mod:`~normrnn.bench.implementations` (what is timed),
 :mod:`~normrnn.bench.timing` (how), :mod:`~normrnn.bench.machine` (on what
 CPU, at what vector level), :mod:`~normrnn.bench.experiments` (the step,
 thread and scaling benchmarks), :mod:`~normrnn.bench.peers`,
@@ -42,7 +42,7 @@ Examples
 >>> print(bench.format_report(results))                # doctest: +SKIP
 """
 
-from .baselines import (
+from .implementations import (
     LABELS,
     flops_per_token,
     gemm_function,

@@ -5,7 +5,7 @@ import time
 import numpy as np
 
 from ..model import NormRNN
-from .baselines import flops_per_token, gemm_function, sequential_functions, step_functions
+from .implementations import flops_per_token, gemm_function, sequential_functions, step_functions
 from .timing import one_thread, time_interleaved
 
 

@@ -6,7 +6,7 @@ import sys
 
 from threadpoolctl import threadpool_info
 
-from .baselines import torch_available
+from .implementations import torch_available
 
 #: The CPU flags of each x86-64 level that normrnn's kernels are built for, best first
 #: (the test of ``matvec.h``: v4 AVX-512 F, VL, BW, DQ and CD; v3 AVX2, FMA and BMI).

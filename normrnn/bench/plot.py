@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .baselines import LABELS
+from .implementations import LABELS
 
 _STYLE = {"normrnn": ("C0", "o", "-"), "normrnn_float32": ("C0", "o", "--"),
           "by_section": ("C2", "s", "-"), "numpy": ("C1", "^", "-"),

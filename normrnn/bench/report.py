@@ -4,7 +4,7 @@ import textwrap
 
 import numpy as np
 
-from .baselines import LABELS, flops_per_token
+from .implementations import LABELS, flops_per_token
 from .experiments import gain_benchmark, scaling_benchmark, step_benchmark, thread_benchmark
 from .footprint import memory_benchmark
 from ..kernel_choice import kernel_choices

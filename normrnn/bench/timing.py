@@ -8,7 +8,7 @@ import time
 
 from threadpoolctl import threadpool_limits
 
-from .baselines import torch_available
+from .implementations import torch_available
 
 
 def time_interleaved(functions, *, rounds=7, min_seconds=0.1):
