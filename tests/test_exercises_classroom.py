@@ -23,8 +23,10 @@ from normrnn.exercises.classroom import (display_name, grade_class, grade_studen
 SECONDS = 10
 #: GiB of resident memory per student in these tests: the hogging student passes it.
 MEMORY = 0.3
-#: The leftover process the looping student starts in a session of its own.
-LEFTOVER = "4242.125"
+#: The leftover process the looping student starts in a session of its own: its
+#: sleep time names it, unique to this test run, so that another run of the
+#: suite on the same machine (CI beside a developer's run) is not counted.
+LEFTOVER = f"4242.{os.getpid()}"
 ODD = "odd $(touch x)\x1b[31m\u202e"
 
 RIGHT = "def bias_backward(delta):\n    return delta.copy()\n"
@@ -77,7 +79,7 @@ def leftovers(tag=LEFTOVER):
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if tag.encode() in f.read():
+                if tag.encode() in f.read().split(b"\0"):     # a whole argument
                     found.append(pid)
         except OSError:
             pass
@@ -371,7 +373,7 @@ def test_ctrl_c_ends_every_students_processes(tmp_path):
     import signal
     import time
     from _cli import cli_env
-    tag = "4243.375"                  # this test's own leftover
+    tag = f"4243.{os.getpid()}"       # this test's own leftover
     looping = STUDENTS["looping"]["bias.py"].replace(LEFTOVER, tag)
     submissions = make_class(tmp_path / "class", {"looping": {"bias.py": looping}})
     assert not leftovers(tag)
