@@ -313,10 +313,32 @@ def _unchanged(before, after):
     return type(before) is type(after) and before == after
 
 
-def _read(name, case, dtype, outcome):
-    """The outputs of ``outcome`` (a child's report) as float64 arrays; _Bad if they fail
-    before their errors are measured."""
-    label = function_name(name)
+def read_outcome(outcome, outputs, inputs, args):
+    """A child's report of one call, checked and decoded: what every exercise shares.
+
+    Parameters
+    ----------
+    outcome : dict
+        What the child reported.
+    outputs, inputs : sequence of str
+        The exercise's output and input names.
+    args : sequence
+        The inputs the call was given, to compare with what the child saw after it.
+
+    Returns
+    -------
+    first, second : dict
+        Output name -> value, of the first and the second call.
+    problems : list of str
+        Inputs the call changed, outputs that share memory with an input.
+
+    Raises
+    ------
+    child.Malformed
+        If the report is not one the child makes.
+    _Bad
+        If the call failed (raised, crashed, returned the wrong kind).
+    """
     if not isinstance(outcome, dict):
         raise child.Malformed("an outcome must be an object")
     if "failure" in outcome:
@@ -325,38 +347,47 @@ def _read(name, case, dtype, outcome):
         raise _Bad(outcome["failure"])
     if set(outcome) != {"outputs", "again", "inputs_after", "aliased"}:
         raise child.Malformed("an outcome has outputs, again, inputs_after and aliased")
-    outputs, again = outcome["outputs"], outcome["again"]
-    if not isinstance(outputs, dict) or not isinstance(again, dict) or \
-            set(outputs) != set(OUTPUTS[name]) or set(again) != set(OUTPUTS[name]):
+    first, again = outcome["outputs"], outcome["again"]
+    if not isinstance(first, dict) or not isinstance(again, dict) or \
+            set(first) != set(outputs) or set(again) != set(outputs):
         raise child.Malformed("the outputs are not the exercise's")
-    first = {k: child.decode_output(outputs[k]) for k in OUTPUTS[name]}
-    second = {k: child.decode_output(again[k]) for k in OUTPUTS[name]}
+    first = {k: child.decode_output(first[k]) for k in outputs}
+    second = {k: child.decode_output(again[k]) for k in outputs}
     after = outcome["inputs_after"]
-    if not isinstance(after, list) or len(after) != len(INPUTS[name]):
+    if not isinstance(after, list) or len(after) != len(inputs):
         raise child.Malformed("the inputs after the call are not the exercise's")
     after = [child.decode_argument(a) for a in after]
     problems = []
-    for input_name, before, now in zip(INPUTS[name], case.args(dtype), after):
+    for input_name, before, now in zip(inputs, args, after):
         if not _unchanged(before, now):
-            problems.append(f"changed its input `{input_name}` (a backward must leave "
+            problems.append(f"changed its input `{input_name}` (the function must leave "
                             "its inputs as they were)")
     aliased = outcome["aliased"]
     if not isinstance(aliased, list):
         raise child.Malformed("aliased must be a list")
     for item in aliased:
-        if not (isinstance(item, list) and len(item) == 3 and item[0] in OUTPUTS[name]
-                and item[1] in INPUTS[name] and isinstance(item[2], bool)):
+        if not (isinstance(item, list) and len(item) == 3 and item[0] in outputs
+                and item[1] in inputs and isinstance(item[2], bool)):
             raise child.Malformed("bad aliased entry")
         output, input_name, identical = item
         problems.append(f"returned its input `{input_name}` instead of a new array"
                         if identical else f"its output `{output}` shares memory with its "
                         f"input `{input_name}` (a view of it): return a new array")
+    return first, second, problems
+
+
+def _read(name, case, dtype, outcome):
+    """The outputs of ``outcome`` (a child's report) as float64 arrays; _Bad if they fail
+    before their errors are measured."""
+    first, second, problems = read_outcome(outcome, OUTPUTS[name], INPUTS[name],
+                                           case.args(dtype))
     for k in OUTPUTS[name]:
         if not _same(first[k], second[k]) and not _close(first[k], second[k], dtype):
             problems.append(f"{k} differs between two calls on the same inputs: part of it "
                             "is never written (np.empty_like leaves whatever the memory held)")
     if problems:
         raise _Bad("; ".join(dict.fromkeys(problems)))
+    label = function_name(name)
     return {k: _check_output(label, k, first[k], case.reference[k], dtype)
             for k in OUTPUTS[name]}
 

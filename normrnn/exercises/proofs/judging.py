@@ -19,38 +19,11 @@ def tolerance(case, dtype):
 def _read(case, dtype, outcome):
     """The learner's outputs as numbers and arrays, after the checks every exercise shares:
     no exception, inputs left alone, no input returned, the same on two calls."""
-    from .. import child
-    from ..grading import _Bad, _same, _unchanged
-    if not isinstance(outcome, dict):
-        raise child.Malformed("an outcome must be an object")
-    if "failure" in outcome:
-        if not isinstance(outcome["failure"], str):
-            raise child.Malformed("a failure must be a sentence")
-        raise _Bad(outcome["failure"])
+    from ..grading import _Bad, _same, read_outcome
     from . import REGISTRY
     outputs = REGISTRY[case.name].outputs
-    inputs = REGISTRY[case.name].inputs
-    if set(outcome) != {"outputs", "again", "inputs_after", "aliased"} or not all(
-            isinstance(outcome[k], dict) and set(outcome[k]) == set(outputs)
-            for k in ("outputs", "again")):
-        raise child.Malformed("the outputs are not the exercise's")
-    first = {k: child.decode_output(outcome["outputs"][k]) for k in outputs}
-    second = {k: child.decode_output(outcome["again"][k]) for k in outputs}
-    after = outcome["inputs_after"]
-    if not isinstance(after, list) or len(after) != len(inputs):
-        raise child.Malformed("the inputs after the call are not the exercise's")
-    problems = [f"changed its input `{name}` (leave the inputs as they were)"
-                for name, before, now in zip(inputs, case.args(dtype),
-                                             [child.decode_argument(a) for a in after])
-                if not _unchanged(before, now)]
-    if not isinstance(outcome["aliased"], list):
-        raise child.Malformed("aliased must be a list")
-    for item in outcome["aliased"]:
-        if not (isinstance(item, list) and len(item) == 3 and item[0] in outputs
-                and item[1] in inputs):
-            raise child.Malformed("bad aliased entry")
-        problems.append(f"its output `{item[0]}` shares memory with its input `{item[1]}`: "
-                        "return a new array")
+    first, second, problems = read_outcome(outcome, outputs, REGISTRY[case.name].inputs,
+                                           case.args(dtype))
     for k in outputs:
         if not _same(first[k], second[k]):
             problems.append(f"{k} differs between two calls on the same inputs")
