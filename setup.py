@@ -43,7 +43,8 @@ extensions = [
         f"normrnn._kernels.{name}",
         [f"normrnn/_kernels/{name}.pyx"],
         include_dirs=[numpy.get_include(), "normrnn/_kernels"],     # matvec.h
-        depends=["normrnn/_kernels/matvec.h", "normrnn/_kernels/rows_matmul.h"],
+        depends=["normrnn/_kernels/matvec.h", "normrnn/_kernels/rows_matmul.h",
+                 "normrnn/_kernels/pointwise.h"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=build_config.compile_args(DEBUG),
     )

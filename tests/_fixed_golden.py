@@ -1,12 +1,17 @@
-"""Loss and gradients of ``NormRNN(gain="fixed")`` as recorded before the learned gain existed.
+"""Loss and gradients of ``NormRNN(gain="fixed")``, recorded bit for bit.
 
-``python tests/_fixed_golden.py`` writes ``tests/data/fixed_golden.json``; it
-was run with the code of the commit before the gain section was added, and
-only uses the API that existed then.  The record holds exact values (floats
-in hex, gradients as SHA-256 of their bytes), so a test can check that the
-default model still computes the same bits.  Those bits depend on the CPU's
-vector unit (``matvec.h``'s clones) and on the BLAS; a "probe" of both is
-recorded too, so that a machine that rounds differently is recognised.
+``python tests/_fixed_golden.py`` writes ``tests/data/fixed_golden.json``.  It
+was first run with the code of the commit before the gain section was added
+(on a CPU whose vector unit rounds differently from the CI's, so the test
+skipped there), and only uses the API that existed then.  It was run again
+when the fast kernels' softmax got an exp of its own (``pointwise.h``), which
+changes the last bits of every loss on purpose; that record was made on an
+Intel Xeon, family 6, model 167 (AVX-512), with NumPy's OpenBLAS.  The
+record holds exact values (floats in hex, gradients as SHA-256 of their
+bytes), so a test can check that the default model still computes the same
+bits.  Those bits depend on the CPU's vector unit (``matvec.h``'s clones)
+and on the BLAS; a "probe" of both is recorded too, so that a machine that
+rounds differently is recognised.
 """
 
 import hashlib

@@ -36,9 +36,9 @@ def learned_model(V=7, H=5, *, seed=0, dtype=np.float64, gain=None):
 
 
 # --- the default model is the notes' model, bit for bit ----------------------------
-def test_fixed_model_computes_the_same_bits_as_before_the_gain_existed():
-    # tests/data/fixed_golden.json was written by tests/_fixed_golden.py run on
-    # the code before the gain section: losses in hex, gradients as SHA-256
+def test_fixed_model_computes_the_recorded_bits():
+    # tests/data/fixed_golden.json was written by tests/_fixed_golden.py (see
+    # there when and where): losses in hex, gradients as SHA-256
     golden = json.loads(GOLDEN_PATH.read_text())
     if probe() != golden["probe"]:
         pytest.skip("this CPU or BLAS rounds matvec/gemm differently from the machine that "

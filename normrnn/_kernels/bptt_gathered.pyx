@@ -25,8 +25,10 @@ sections cost O(V H^2) per document instead of O(T H^2).
 
 The two sequential products run in ``matvec.h``'s kernel, y += M^T x: S^T
 delta_t reads S, and S s_t reads a transposed copy of S made once per
-document.  The result equals the section-by-section BPTT up to the rounding
-of reordered sums; the tests check that.  Memory is O(T (H + V) + V H + H^2)
+document.  f, f' and the softmax run in ``pointwise.h``'s vector loops
+(f and f' with the bits of activation.pxd's, the softmax with an exp of its
+own).  The result equals the section-by-section BPTT up to the rounding
+of reordered sums and of exp; the tests check that.  Memory is O(T (H + V) + V H + H^2)
 per document, in a :class:`Workspace` that is reused from one document to the
 next.
 
@@ -54,12 +56,13 @@ from cpython.exc cimport PyErr_CheckSignals
 from cython cimport floating
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
-from normrnn._kernels.activation cimport f, f_grad
+from normrnn._kernels.activation cimport f
 from normrnn._kernels.blas cimport gemm
 from normrnn._kernels.matvec cimport _matvec_t_add
 from normrnn._kernels.section_kernels cimport (
     _embedding_activation_backward, _gain_backward, _gain_forward, _row_normalise,
-    _row_normalise_backward, _softmax_cross_entropy)
+    _row_normalise_backward)
+from normrnn._kernels.pointwise cimport _activate, _softmax_cross_entropy, _times_f_grad
 
 
 cdef enum:
@@ -208,8 +211,7 @@ cdef int _recurrence_forward(const floating[:, ::1] scaled_hh_t,   # IN  (H, H) 
             middles[t, j] = inputs[r, j]
         _matvec_t_add(H, H, &scaled_hh_t[0, 0], &states[t, 0],
                       &middles[t, 0])                # a_t += S s_t  (sequential)
-        for j in range(H):
-            states[t + 1, j] = f(middles[t, j])
+        _activate(H, &middles[t, 0], &states[t + 1, 0])    # s_{t+1} = f(a_t)
     return 0
 
 
@@ -296,7 +298,6 @@ cdef int _backward_through_time(const floating[:, ::1] scaled_hh,    # IN  (H, H
                                 const floating[:, ::1] middles,      # IN  (T-1, H) a_t
                                 const floating[:, ::1] d_states_direct,  # IN  (T-m, H) E^T dz
                                 floating[:, ::1] deltas,             # OUT (T-1, H) delta_t
-                                floating[::1] d_state,               # OUT (H,) scratch g_t
                                 void *stop                           # IN  threading.Event or NULL
                                 ) except -1 nogil:
     """delta_{t-1} = (E^T dz_t + S^T delta_t) * f'(a_{t-1}), t = T-1 down to 1."""
@@ -305,11 +306,10 @@ cdef int _backward_through_time(const floating[:, ::1] scaled_hh,    # IN  (H, H
     for t in range(n, 0, -1):
         _tick(&poller, H * H)
         for j in range(H):                           # g_t = E^T dz_t (0 in the title)
-            d_state[j] = d_states_direct[t - m, j] if t >= m else 0
+            deltas[t - 1, j] = d_states_direct[t - m, j] if t >= m else 0
         if t < n:                                    #     + S^T delta_t  (sequential)
-            _matvec_t_add(H, H, &scaled_hh[0, 0], &deltas[t, 0], &d_state[0])
-        for j in range(H):
-            deltas[t - 1, j] = d_state[j] * f_grad(middles[t - 1, j])
+            _matvec_t_add(H, H, &scaled_hh[0, 0], &deltas[t, 0], &deltas[t - 1, 0])
+        _times_f_grad(H, &middles[t - 1, 0], &deltas[t - 1, 0])   # delta = g_t f'(a_{t-1})
     return 0
 
 
@@ -442,7 +442,6 @@ class Workspace:
 
     def __init__(self, vocab_size, hidden_size, dtype):
         _allocate_fixed(self, vocab_size, hidden_size, dtype)
-        self.d_state = np.empty(hidden_size, dtype=dtype)             # g_t
         self.rows = 0
         self.reserve(1)
 
@@ -502,7 +501,6 @@ cdef double _document(const floating[:, ::1] embedding,     # IN  (V, H)
     cdef floating[:, ::1] deltas = workspace.deltas[:max(n, 1)]
     cdef floating[:, ::1] logits = workspace.logits
     cdef floating[:, ::1] d_states_direct = workspace.d_states_direct
-    cdef floating[::1] d_state = workspace.d_state
     states[0, :] = initial_state
     with nogil:
         k = _forward(embedding, ih, hh, bias, gain, tokens, scaled_hh, scaled_hh_t, slot,
@@ -512,7 +510,7 @@ cdef double _document(const floating[:, ::1] embedding,     # IN  (V, H)
                            d_states_direct)
         if backward and T > 1:
             _backward_through_time(scaled_hh, title_length, middles, d_states_direct,
-                                   deltas, d_state, stop_pointer)
+                                   deltas, stop_pointer)
             _parameter_grads(embedding, ih, hh, gain, tokens[:n], slot, distinct, k, states,
                              deltas, embeddeds, deltas_by_token, d_scaled_hh, d_embedding,
                              d_ih, d_hh, d_bias, d_gain)

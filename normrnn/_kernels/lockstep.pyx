@@ -45,6 +45,11 @@ when ``NORMRNN_KERNEL`` asks for it: OpenBLAS's call and packing cost more
 than the product of a few rows, and it sums in another order.
 :func:`gemm_rows` switches large steps to gemm (never, by default).
 
+**Elementwise.**  f over each step's pre-activations, delta *= f'(a) and the
+softmax of every scored row run in ``pointwise.h`` (through
+``pointwise.pxd``), in vector registers, with the same bits on every CPU; the
+per-document kernel runs the same functions.
+
 **Loss only.**  :func:`batch_loss` runs the same forward without keeping
 anything for the backward: one state row per document, and the scored rows of
 a block of :data:`LOSS_BLOCK_STEPS` steps whose logits are one gemm.  Its
@@ -72,7 +77,6 @@ from normrnn._kernels.bptt_gathered import _allocate_fixed
 
 from cython cimport floating
 
-from normrnn._kernels.activation cimport f, f_grad
 from normrnn._kernels.blas cimport gemm
 
 cdef extern from "rows_matmul.h" nogil:
@@ -94,7 +98,7 @@ cdef extern from "rows_matmul.h" nogil:
 from normrnn._kernels.bptt_gathered cimport (
     _Poller, _add_distinct, _distinct_inputs, _poller, _scaled_hh, _stop_pointer, _tick,
     _token_sums_to_grads)
-from normrnn._kernels.section_kernels cimport _softmax_cross_entropy
+from normrnn._kernels.pointwise cimport _activate, _softmax_cross_entropy, _times_f_grad
 
 
 cdef enum:
@@ -339,13 +343,6 @@ cdef void _step_forward(_Kernels kernels, Py_ssize_t t, Py_ssize_t c,
     _rows_times_add(kernels, c, H, &scaled_hh_t[0, 0], states, middles)   # += S s_t
 
 
-cdef inline void _activate(Py_ssize_t n, const floating *middles, floating *states) noexcept nogil:
-    """states[i] = f(middles[i]) for n numbers."""
-    cdef Py_ssize_t i
-    for i in range(n):
-        states[i] = f(middles[i])
-
-
 # --- loss and gradients -------------------------------------------------------
 
 cdef int _forward(_Kernels kernels,                         # IN  the step product's
@@ -458,10 +455,9 @@ cdef int _backward_through_time(_Kernels kernels,                    # IN  the s
     again, and its last-state row N + b at its last step.
     """
     cdef Py_ssize_t H = scaled_hh.shape[0], N = first[first.shape[0] - 1]
-    cdef Py_ssize_t t, c, c_next, i
+    cdef Py_ssize_t t, c, c_next
     cdef _Poller poller = _poller(stop)
     cdef floating *delta
-    cdef const floating *middle
     for t in range(first.shape[0] - 2, -1, -1):
         c = stepping[t]
         c_next = stepping[t + 1]
@@ -472,9 +468,7 @@ cdef int _backward_through_time(_Kernels kernels,                    # IN  the s
         if c_next > 0:                                # += S^T delta_{t+1} (sequential)
             _rows_times_add(kernels, c_next, H, &scaled_hh[0, 0], &deltas[first[t + 1], 0],
                             delta)
-        middle = &middles[first[t], 0]
-        for i in range(c * H):
-            delta[i] = delta[i] * f_grad(middle[i])
+        _times_f_grad(c * H, &middles[first[t], 0], delta)
     return 0
 
 

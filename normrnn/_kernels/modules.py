@@ -11,4 +11,5 @@ MODULES = (
     "bptt_gathered",        # the fast whole-document BPTT the model runs
     "lockstep",             # a batch of documents in lockstep
     "matvec_probe",         # matvec.h's product alone, for the tests and benchmarks
+    "pointwise_probe",      # each level of pointwise.h (f, f', softmax), for the tests
 )

@@ -86,7 +86,9 @@ cdef double _softmax_cross_entropy(floating[::1] logits,  # INOUT (V,) z on entr
     """Turn z into dz = softmax(z) - onehot(token) in place; return -log softmax(z)[token].
 
     Shifted by max(z) so exp never overflows; one exp per entry, in the
-    kernel's precision; the sum is in double.
+    kernel's precision; the sum is in double.  The fast kernels run the same
+    formula in vector registers (``pointwise.h``, with an exp of its own):
+    they agree with this loop to round-off.
     """
     cdef Py_ssize_t i
     cdef floating z_max = logits[0]

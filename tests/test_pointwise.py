@@ -1,0 +1,163 @@
+"""The per-number kernels of a step (``normrnn/_kernels/pointwise.h``), every level.
+
+f and f' over arrays, the softmax's exp, and the softmax cross-entropy run
+in the vector registers of the widest level the CPU offers.  Each level
+this CPU runs is checked here:
+
+* f and f' give exactly the bits NumPy gives for the same formula, in the
+  same precision (no multiply-add is fused, so every operation rounds once,
+  as NumPy's do): the tolerance is zero;
+* exp is within 1 unit in the last place of the exact value (NumPy's exp
+  in long double, 64-bit significand, is the reference: its own error is
+  below 1e-9 of a float64 ulp), on a dense grid of the range the softmax
+  uses, x <= 0; below ln of the smallest normal number it gives 0;
+* every level gives the same bits as every other, for arrays of every
+  length around the vector widths (the padded tail included);
+* the softmax cross-entropy agrees with the float64 NumPy reference to
+  float64 rounding (1e-13) or float32 rounding (1e-6).
+
+A level this CPU cannot run is skipped with a reason naming the missing
+flags (see tests/test_kernel_choice.py).
+"""
+
+import numpy as np
+import pytest
+
+from normrnn import reference
+from normrnn._kernels import pointwise_probe as probe
+
+from test_kernel_choice import _skip_unless_runs
+
+VARIANTS = probe.variants()
+LENGTHS = [0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 96, 97, 128, 1000]
+DTYPES = [np.float64, np.float32]
+LOG_SMALLEST_NORMAL = {np.float64: -708.3964185322641, np.float32: -87.33654475}
+
+
+def _runs(variant):
+    index, name, level = variant
+    _skip_unless_runs(f"pointwise.h's {name}", level)
+    return index
+
+
+def _ulps(got, dtype):
+    """|got - exp(x)| in units in the last place of exp(x), against a long-double exp."""
+    return lambda x: (np.abs(got.astype(np.longdouble) - np.exp(x.astype(np.longdouble)))
+                      / np.spacing(np.exp(x.astype(np.longdouble)).astype(dtype)))
+
+
+def test_a_level_runs_here():
+    # the widest level this CPU runs is among the variants, and level 1 always runs
+    levels = [level for _, _, level in VARIANTS]
+    assert probe.cpu_level() in levels or probe.cpu_level() == 0 and levels == [0]
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[name for _, name, _ in VARIANTS])
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+def test_f_and_f_grad_are_the_formula_bit_for_bit(variant, dtype):
+    index = _runs(variant)
+    rng = np.random.default_rng(0)
+    for n in LENGTHS:
+        a = np.concatenate([rng.standard_normal(n // 2) * 3,
+                            rng.standard_normal(n - n // 2) * 1e4]).astype(dtype)
+        one, two = dtype(1), dtype(2)
+        s = np.full(n, np.nan, dtype=dtype)
+        probe.activate(a, s, index)
+        np.testing.assert_array_equal(s, one - one / (a * a + a + one))
+        d = rng.standard_normal(n).astype(dtype)
+        r = one / (a * a + a + one)
+        expected = d * ((two * (a * r) + r) * r)
+        probe.times_f_grad(a, d, index)
+        np.testing.assert_array_equal(d, expected)
+
+
+def test_f_and_f_grad_match_the_reference():
+    # the formula above is the reference's f and f'
+    a = np.linspace(-30, 30, 1001)
+    s = np.empty_like(a)
+    probe.activate(a, s, VARIANTS[-1][0])
+    np.testing.assert_allclose(s, reference.activation(a), rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[name for _, name, _ in VARIANTS])
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+def test_exp_within_one_ulp(variant, dtype):
+    if np.finfo(np.longdouble).eps > 1e-18:
+        pytest.skip("long double here is no wider than float64: no exact reference for exp")
+    index = _runs(variant)
+    lo = LOG_SMALLEST_NORMAL[dtype]
+    x = np.concatenate([np.linspace(lo, 0, 1_000_001),
+                        -np.geomspace(np.finfo(dtype).tiny, 1, 10_001),
+                        [0.0, -0.0, lo]]).astype(dtype)
+    y = x.copy()
+    probe.exp(y, index)
+    assert _ulps(y, dtype)(x).max() <= 1
+    assert y[-3] == 1 and y[-2] == 1
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[name for _, name, _ in VARIANTS])
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+def test_exp_below_the_normal_range_and_nan(variant, dtype):
+    index = _runs(variant)
+    lo = LOG_SMALLEST_NORMAL[dtype]
+    x = np.array([lo * 1.0001, 2 * lo, -1e30, -np.inf, np.nan, -np.finfo(dtype).max], dtype=dtype)
+    probe.exp(x, index)
+    np.testing.assert_array_equal(x, [0, 0, 0, 0, np.nan, 0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+def test_every_level_gives_the_same_bits(dtype):
+    runs = [v for v in VARIANTS if v[2] <= probe.cpu_level() or probe.cpu_level() == 0]
+    rng = np.random.default_rng(1)
+    for n in LENGTHS[1:]:
+        z = (rng.standard_normal(n) * 20).astype(dtype)
+        a = (rng.standard_normal(n) * 3).astype(dtype)
+        token = int(rng.integers(n))
+        results = []
+        for index, _, _ in runs:
+            e, dz, s, d = -np.abs(z), z.copy(), np.empty_like(a), a[::-1].copy()
+            probe.exp(e, index)
+            loss = probe.softmax_cross_entropy(dz, token, index)
+            probe.activate(a, s, index)
+            probe.times_f_grad(a, d, index)
+            results.append((e, dz, s, d, loss))
+        for other in results[1:]:
+            for x, y in zip(results[0], other):
+                np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[name for _, name, _ in VARIANTS])
+@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-13), (np.float32, 1e-6)],
+                         ids=["float64", "float32"])
+def test_softmax_cross_entropy_matches_the_reference(variant, dtype, rtol):
+    index = _runs(variant)
+    rng = np.random.default_rng(2)
+    for n in LENGTHS[1:]:
+        for scale in (0.1, 10, 300):
+            z = (rng.standard_normal(n) * scale).astype(dtype)
+            token = int(rng.integers(n))
+            z64 = z.astype(np.float64)
+            e = np.exp(z64 - z64.max())
+            expected_loss = (z64.max() - z64[token]) + np.log(e.sum())
+            expected = e / e.sum()
+            expected[token] -= 1
+            loss = probe.softmax_cross_entropy(z, token, index)
+            assert loss == pytest.approx(expected_loss, rel=rtol, abs=rtol)
+            # dz in [-1, 1]: absolute error of the kernel's precision
+            np.testing.assert_allclose(z, expected, rtol=0, atol=4 * np.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[name for _, name, _ in VARIANTS])
+def test_softmax_finds_the_maximum_wherever_it_is(variant):
+    # the maximum in a vector, in the padded tail, or first; ties; all equal
+    index = _runs(variant)
+    for n in LENGTHS[1:]:
+        for where in sorted({0, n // 2, n - 1}):
+            z = np.linspace(-5, 0, n) - 40.0
+            z[where] = 700.0                       # exp(z - 700) underflows for the rest
+            loss = probe.softmax_cross_entropy(z, where, index)
+            assert loss == 0.0
+            assert z[where] == 0.0 and np.all(np.delete(z, where) == 0.0)
+        z = np.full(n, 3.0)
+        loss = probe.softmax_cross_entropy(z, n - 1, index)
+        assert loss == pytest.approx(np.log(n), rel=1e-15)
