@@ -1,6 +1,8 @@
 """Shared fixtures: small models of odd sizes, so no bug hides behind V == H."""
 
 import os
+import platform
+import shutil
 
 import pytest
 from helpers import make_model
@@ -33,3 +35,12 @@ def pytest_report_header(config):
                          "; nor the x86-64-v3 ones (no avx2/fma)" if runs["cpu_level"] == 1
                          else ""))
     return lines
+
+
+@pytest.fixture(scope="module")
+def compiler():
+    """A C compiler on x86-64, for the tests that build a header for one -march."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None or platform.machine() != "x86_64":
+        pytest.skip("needs a C compiler on x86-64")
+    return compiler

@@ -119,15 +119,16 @@ def test_command_json_to_stdout(monkeypatch, capsys):
     results = json.loads(capsys.readouterr().out)
     assert results["scaling"] is None
     keys = [(t["key"], t["beyond"]) for t in results["targets"]]
-    # the performance goals (the peers: one row, not measured), then the one-document
-    # PyTorch version (positions batched) held to the same bar
+    # the performance goals (the peers and the share of the gemm peak: one row each,
+    # not measured), then the one-document PyTorch version (positions batched) held
+    # to the same bar
     assert keys == [("numpy", False), ("torch", False), ("float32", False), ("threads", False),
-                    ("peers", False), ("torch", True)]
+                    ("peers", False), ("peak", False), ("torch", True)]
     assert results["peers"] is None                              # --peers none
     # without torch the PyTorch targets are not measured, nor without peers the lead
-    # over them: neither met nor failed
+    # over them or normrnn's batch rate: neither met nor failed
     for target in results["targets"]:
-        if target["key"] in ("torch", "peers"):
+        if target["key"] in ("torch", "peers", "peak"):
             assert target["met"] is None and target["value"] is None
         else:
             assert target["met"] in (True, False) and target["value"] > 0
@@ -222,6 +223,28 @@ def test_target_marks_and_values_align():
     assert len(lines) == 3
     assert len({line.index("(>=") for line in lines}) == 1, lines
     assert len({line.index("x (>=") for line in lines if "x (>=" in line}) == 1, lines
+
+
+def test_share_of_the_gemm_peak_counts_the_flops_normrnn_does():
+    # 6 H^2 + 6 V H a token: at 1000 tokens/s with V = 10, H = 20, that is
+    # 1000 * (2400 + 1200) = 3.6 MFLOP/s, 36% of a 0.01 GFLOP/s peak
+    peers = {"batch_sizes": [16], "threads": [1, 2], "peers": ["normrnn"],
+             "float64": {k: {"other_load": None, "rows": {"normrnn": {
+                 "status": "ok", "best_tokens_per_s": 1000.0 * k, "best_batch": 16}}}
+                 for k in (1, 2)}}
+    step = {"float64": {"peak_gflops": 0.01}}
+    [share] = bench.peak_shares(peers, step, 10, 20)
+    assert share["dtype"] == "float64" and share["value"] == pytest.approx(0.36)
+    assert share["gflops"] == pytest.approx(0.0036)
+    [target] = [t for t in report.check_targets(
+        {"step": step, "peers": peers, "config": {"vocab_size": 10, "hidden_size": 20}})
+        if t["key"] == "peak"]
+    assert target["value"] == pytest.approx(0.36) and target["met"] is False
+    assert report._value(target) == "36.0%" and report._threshold(target) == "85%"
+    lines = report._peer_lines(peers, {"vocab_size": 10, "hidden_size": 20, "length": 8,
+                                       "peer_rounds": 1}, step)
+    [row] = [line for line in lines if "share of gemm peak" in line]
+    assert row.split()[-2:] == ["36%", "-"]          # one thread only: the peak is one core's
 
 
 def test_the_peers_lead_says_which_peers_it_covers():

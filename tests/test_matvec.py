@@ -10,8 +10,6 @@ Numerical Algorithms*, 3.1), plus ``eps |y_j|`` for the starting value.
 
 import ctypes
 import pathlib
-import platform
-import shutil
 import subprocess
 
 import numpy as np
@@ -144,14 +142,6 @@ def _missing_flags(march):
         return ["(no /proc/cpuinfo)"] if needed else []
     have = set(next(line for line in text.splitlines() if line.startswith("flags")).split())
     return [flag for flag in needed if flag not in have]
-
-
-@pytest.fixture(scope="module")
-def compiler():
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    if compiler is None or platform.machine() != "x86_64":
-        pytest.skip("needs a C compiler on x86-64")
-    return compiler
 
 
 @pytest.mark.parametrize("march", MARCHES)

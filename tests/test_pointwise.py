@@ -20,6 +20,9 @@ A level this CPU cannot run is skipped with a reason naming the missing
 flags (see tests/test_kernel_choice.py).
 """
 
+import ctypes
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -27,6 +30,7 @@ from normrnn import reference
 from normrnn._kernels import pointwise_probe as probe
 
 from test_kernel_choice import _skip_unless_runs
+from test_matvec import HEADER_DIR, MARCHES, _missing_flags
 
 VARIANTS = probe.variants()
 LENGTHS = [0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 96, 97, 128, 1000]
@@ -161,3 +165,57 @@ def test_softmax_finds_the_maximum_wherever_it_is(variant):
         z = np.full(n, 3.0)
         loss = probe.softmax_cross_entropy(z, n - 1, index)
         assert loss == pytest.approx(np.log(n), rel=1e-15)
+
+
+# --- each -march on its own, without levels ----------------------------------
+# A build for one -march (NORMRNN_NO_CLONES, as on a CPU other than x86-64)
+# takes the header's other branch: one set of functions at that -march's
+# width.  It must give the bits the levels give.
+
+HARNESS = """
+#include "pointwise.h"
+void activate_d(int n, const double *a, double *s) { normrnn_activate_d(n, a, s); }
+void activate_f(int n, const float *a, float *s) { normrnn_activate_f(n, a, s); }
+void times_f_grad_d(int n, const double *a, double *d) { normrnn_times_f_grad_d(n, a, d); }
+void times_f_grad_f(int n, const float *a, float *d) { normrnn_times_f_grad_f(n, a, d); }
+double softmax_d(int n, double *z, int token) { return normrnn_softmax_xent_d(n, z, token); }
+double softmax_f(int n, float *z, int token) { return normrnn_softmax_xent_f(n, z, token); }
+"""
+
+
+@pytest.mark.parametrize("march", MARCHES)
+def test_a_build_for_one_march_gives_the_same_bits(march, compiler, tmp_path):
+    if _missing_flags(march):
+        pytest.skip(f"this CPU lacks {', '.join(_missing_flags(march))}: the {march} "
+                    "build is not tested here")
+    source, library = tmp_path / "harness.c", tmp_path / f"pointwise-{march}.so"
+    source.write_text(HARNESS)
+    subprocess.run([compiler, "-O3", f"-march={march}", "-DNORMRNN_NO_CLONES", "-shared",
+                    "-fPIC", f"-I{HEADER_DIR}", str(source), "-o", str(library), "-lm"],
+                   check=True)
+    lib = ctypes.CDLL(str(library))
+    lib.softmax_d.restype = ctypes.c_double
+    lib.softmax_f.restype = ctypes.c_double
+    widest = VARIANTS[0][0] if probe.cpu_level() >= VARIANTS[0][2] else VARIANTS[-1][0]
+    rng = np.random.default_rng(3)
+
+    def pointer(array):
+        return array.ctypes.data_as(ctypes.c_void_p)
+
+    for dtype, c in ((np.float64, "d"), (np.float32, "f")):
+        for n in LENGTHS[1:]:
+            a = (rng.standard_normal(n) * 3).astype(dtype)
+            s, d = np.empty_like(a), a[::-1].copy()
+            getattr(lib, f"activate_{c}")(n, pointer(a), pointer(s))
+            getattr(lib, f"times_f_grad_{c}")(n, pointer(a), pointer(d))
+            z = (rng.standard_normal(n) * 20).astype(dtype)
+            expected_z = z.copy()
+            loss = getattr(lib, f"softmax_{c}")(n, pointer(z), n // 2)
+            expected_s, expected_d = np.empty_like(a), a[::-1].copy()
+            probe.activate(a, expected_s, widest)
+            probe.times_f_grad(a, expected_d, widest)
+            expected_loss = probe.softmax_cross_entropy(expected_z, n // 2, widest)
+            np.testing.assert_array_equal(s, expected_s)
+            np.testing.assert_array_equal(d, expected_d)
+            np.testing.assert_array_equal(z, expected_z)
+            assert loss == expected_loss

@@ -44,6 +44,7 @@ Examples
 
 from .implementations import (
     LABELS,
+    flops_done_per_token,
     flops_per_token,
     gemm_function,
     sequential_functions,
@@ -55,7 +56,7 @@ from .implementations import (
 from .experiments import gain_benchmark, scaling_benchmark, step_benchmark, thread_benchmark
 from .footprint import memory_benchmark
 from .machine import machine_info
-from .peers import PEER_LABELS, PEERS, STRONG, leads, peer_benchmark
+from .peers import PEER_LABELS, PEERS, STRONG, leads, peak_shares, peer_benchmark
 from .plot import plot_results, plot_scaling, plot_step
 from .recorded import describe_record, load_record
 from .report import (
@@ -73,9 +74,9 @@ from .timing import one_thread, other_load, time_interleaved
 
 __all__ = [
     "FULL", "LABELS", "PEERS", "PEER_LABELS", "QUICK", "STRONG", "TARGETS", "check_targets",
-    "describe_record", "flops_per_token", "format_report", "gain_benchmark", "gemm_function",
-    "jsonable", "leads", "load_record", "machine_info", "memory_benchmark", "one_thread",
-    "other_load", "peer_benchmark", "peer_choice", "plot_results", "plot_scaling", "plot_step",
+    "describe_record", "flops_done_per_token", "flops_per_token", "format_report",
+    "gain_benchmark", "gemm_function", "jsonable", "leads", "load_record", "machine_info",
+    "memory_benchmark", "one_thread", "other_load", "peak_shares", "peer_benchmark", "peer_choice", "plot_results", "plot_scaling", "plot_step",
     "run_benchmark", "scaling_benchmark", "scaling_options", "sequential_functions",
     "step_benchmark", "step_functions", "thread_benchmark", "time_interleaved",
     "torch_available", "torch_loss", "torch_loss_per_token",

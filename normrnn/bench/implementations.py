@@ -50,6 +50,29 @@ def flops_per_token(vocab_size, hidden_size):
     return 12 * hidden_size ** 2 + 6 * vocab_size * hidden_size
 
 
+def flops_done_per_token(vocab_size, hidden_size):
+    """Floating-point operations a token costs normrnn's batch kernel, 6 H^2 + 6 V H.
+
+    The FLOPs normrnn really does, where :func:`flops_per_token` counts the
+    model's: the two sequential products (S s_t forward, S^T delta_t
+    backward), the outer products into dS, and the three products with the
+    embedding (the logits E s, E^T dz and dz ⊗ s), two FLOPs per
+    multiply-add.  The input products W_ih f(E[x]), dW_ih and W_ih^T delta
+    run once per distinct token of a batch (at most V), not per position,
+    and are left out, as is the elementwise work.
+
+    Parameters
+    ----------
+    vocab_size, hidden_size : int
+        V and H.
+
+    Returns
+    -------
+    int
+    """
+    return 6 * hidden_size ** 2 + 6 * vocab_size * hidden_size
+
+
 def torch_available():
     """Whether :mod:`torch` can be imported (checked without importing it).
 

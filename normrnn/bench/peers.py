@@ -495,6 +495,43 @@ def peer_benchmark(*, vocab_size=96, hidden_size=128, length=256, title_length=1
     return results
 
 
+def peak_shares(peers, step, vocab_size, hidden_size):
+    """normrnn's FLOP rate on one thread, at its best B, over the gemm peak.
+
+    The FLOPs are those normrnn really does
+    (:func:`~normrnn.bench.implementations.flops_done_per_token`); the peak is
+    the square BLAS gemm timed on one thread in the same run
+    (:func:`~normrnn.bench.step_benchmark`).
+
+    Parameters
+    ----------
+    peers : dict
+        As returned by :func:`peer_benchmark`.
+    step : dict or None
+        As returned by :func:`~normrnn.bench.step_benchmark`.
+    vocab_size, hidden_size : int
+        V and H of the batches.
+
+    Returns
+    -------
+    list of dict
+        ``{"dtype", "gflops", "peak_gflops", "value" (their ratio; None where
+        either is missing)}`` for each dtype timed on one thread.
+    """
+    from .implementations import flops_done_per_token
+    out = []
+    flops = flops_done_per_token(vocab_size, hidden_size)
+    for dtype in ("float64", "float32"):
+        if dtype not in peers or 1 not in peers.get("threads", []):
+            continue
+        ours = peers[dtype].get(1, {}).get("rows", {}).get("normrnn", {}).get("best_tokens_per_s")
+        peak = (step or {}).get(dtype, {}).get("peak_gflops")
+        gflops = ours * flops / 1e9 if ours else None
+        out.append({"dtype": dtype, "gflops": gflops, "peak_gflops": peak,
+                    "value": gflops / peak if gflops and peak else None})
+    return out
+
+
 def leads(peers):
     """normrnn's best tokens/s over the best strong peer's, for each dtype and thread count.
 

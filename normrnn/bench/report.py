@@ -4,12 +4,12 @@ import textwrap
 
 import numpy as np
 
-from .implementations import LABELS, flops_per_token
+from .implementations import LABELS, flops_done_per_token, flops_per_token
 from .experiments import gain_benchmark, scaling_benchmark, step_benchmark, thread_benchmark
 from .footprint import memory_benchmark
 from ..kernel_choice import kernel_choices
 from .machine import machine_info
-from .peers import BATCH_SIZES, PEER_LABELS, PEERS, STRONG, leads, peer_benchmark
+from .peers import BATCH_SIZES, PEER_LABELS, PEERS, STRONG, leads, peak_shares, peer_benchmark
 from .timing import other_load
 
 TARGETS = {
@@ -18,8 +18,9 @@ TARGETS = {
     "float32": 1.6,     # normrnn's float32 tokens/s over its float64 tokens/s
     "threads": 1.7,     # float64 batch of documents: 2 threads over 1
     "peers": 1.25,      # batch of B documents, each at its best B: over the best strong peer
+    "peak": 0.85,       # ... normrnn on one thread: its FLOP rate over the gemm peak
 }
-"""normrnn's performance goals: ratios of tokens/s.
+"""normrnn's performance goals: ratios of tokens/s, and one share of the gemm peak.
 
 The PyTorch goal is over PyTorch eager autograd of the same model written the
 way a learner writes it: the model one token at a time, as the notes'
@@ -28,7 +29,11 @@ way a learner writes it: the model one token at a time, as the notes'
 fastest of the strong peers (:mod:`normrnn.bench.peers`: PyTorch eager and
 ``torch.compile`` batched over B documents, JAX ``jit`` over ``lax.scan``,
 each written for equal lengths with the input product once per vocabulary
-row), each at its best B, for each dtype and thread count.
+row), each at its best B, for each dtype and thread count.  The peak goal
+is normrnn's rate in the FLOPs it really does
+(:func:`~normrnn.bench.implementations.flops_done_per_token`), at its best B
+on one thread, over the square gemm's rate timed on one thread in the same
+run (:func:`~normrnn.bench.peers.peak_shares`).
 """
 
 FULL = {"vocab_size": 96, "hidden_size": 128, "length": 256, "title_length": 16,
@@ -254,6 +259,13 @@ def check_targets(results):
         rows.append(("peers", f"{lead['dtype']}, {lead['threads']} thread"
                               f"{'s' * (lead['threads'] > 1)}, best B: normrnn / best strong peer"
                               f"{over}{_coverage(peers, lead)}", lead["value"], False))
+    c = results.get("config", {})
+    shares = (peak_shares(peers, results.get("step"), c["vocab_size"], c["hidden_size"])
+              if peers and "vocab_size" in c else [])
+    for share in shares or [{"dtype": "float64", "value": None}]:     # peers not run
+        rows.append(("peak", f"{share['dtype']}, 1 thread, best B: normrnn's GFLOP/s in the "
+                             "FLOPs it does (6H^2 + 6VH a token) / the gemm peak",
+                     share["value"], False))
     rows.append(("torch", "float64, 1 thread: normrnn / PyTorch eager, one document",
                  speedup("torch"), True))
     return [{"key": key, "target": name, "value": value, "threshold": TARGETS[key],
@@ -456,7 +468,7 @@ def _span_header(header, dtypes, per_dtype):
     return line.rstrip()
 
 
-def _peer_lines(peers, config):
+def _peer_lines(peers, config, step=None):
     dtypes = [d for d in ("float64", "float32") if d in peers]
     columns = [(d, k) for d in dtypes for k in peers["threads"]]
     sizes = ", ".join(str(b) for b in peers["batch_sizes"])
@@ -477,6 +489,12 @@ def _peer_lines(peers, config):
     table.append(["normrnn / best strong peer", *(
         "-" if leads_.get(c, {}).get("value") is None else f"{leads_[c]['value']:.2f}x"
         for c in columns)])
+    shares = {x["dtype"]: x for x in peak_shares(peers, step, config["vocab_size"],
+                                                 config["hidden_size"])}
+    if any(x["value"] is not None for x in shares.values()):
+        table.append(["normrnn, share of gemm peak", *(
+            f"{100 * shares[d]['value']:.0f}%" if k == 1 and shares.get(d, {}).get("value")
+            else "-" for d, k in columns)])
     body = align_columns(table)
     lines += ["", "  " + _span_header(body[0], dtypes, len(peers["threads"])),
               *("  " + line for line in body)]
@@ -484,6 +502,16 @@ def _peer_lines(peers, config):
     if covered:
         lines += [""] + _para("normrnn / best strong peer: over the best peer"
                               + "; and ".join(covered) + ".")
+    timed = [x for x in shares.values() if x["value"] is not None]
+    if timed:
+        flops = flops_done_per_token(config["vocab_size"], config["hidden_size"])
+        lines += [""] + _para(
+            f"Share of gemm peak: normrnn's rate on one thread at its best B in the "
+            f"{flops:,} FLOPs a token it does (6H^2 + 6VH; the input products run once "
+            "per distinct token and are left out), over the square gemm of the one-step "
+            "table above: " + "; ".join(f"{x['dtype']} {x['gflops']:.1f} of "
+                                        f"{x['peak_gflops']:.1f} GFLOP/s" for x in timed)
+            + ".")
     first = _first_gradient_lines(peers, columns, dtypes)
     lines += [""] + first if first else []
     lines.append("")
@@ -600,7 +628,7 @@ def _target_lines(targets):
                          "(positions batched)")
         for t in (t for t in targets if t["beyond"] == beyond):
             lead = f"{_MARKS[t['met']]:<{mark_width}}  {_value(t):>{value_width}}"
-            lines += textwrap.wrap(f"{lead} (>= {t['threshold']:>4}x)  {t['target']}",
+            lines += textwrap.wrap(f"{lead} (>= {_threshold(t):>5})  {t['target']}",
                                    WIDTH, initial_indent="  ",
                                    subsequent_indent=" " * (mark_width + value_width + 17))
     return lines
@@ -610,7 +638,15 @@ _MARKS = {True: "met", False: "NOT MET", None: "not measured"}
 
 
 def _value(target):
-    return "-" if target["value"] is None else f"{target['value']:.2f}x"
+    if target["value"] is None:
+        return "-"
+    return (f"{100 * target['value']:.1f}%" if target.get("key") == "peak"
+            else f"{target['value']:.2f}x")
+
+
+def _threshold(target):
+    return (f"{100 * target['threshold']:.0f}%" if target.get("key") == "peak"
+            else f"{target['threshold']}x")
 
 
 def format_part(results, name):
@@ -643,7 +679,7 @@ def format_part(results, name):
                 *_gain_lines(results["gain"])]
     if name == "peers" and results.get("peers"):
         return ["Batches of documents against the strong peers",
-                *_peer_lines(results["peers"], c)]
+                *_peer_lines(results["peers"], c, results.get("step"))]
     if name == "memory":
         return ["Memory", *_memory_lines(results["memory"])]
     if name == "scaling" and results.get("scaling"):
