@@ -165,6 +165,28 @@ def test_a_forced_choice_is_kept_and_reported(monkeypatch):
     assert normrnn.kernel_choices()["setting"] == f"{rows},{matvec}"
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_one_document_runs_the_chosen_matvec_kernel(monkeypatch, dtype):
+    # loss_and_grads (bptt_gathered) steps with the matvec kernel chosen for a
+    # batch of one, and gets the bits a lockstep batch of that document gets
+    model, docs = _batch(dtype)
+    tokens, m = docs[0]
+    for matvec in kernel_choice.available()["matvec"]:
+        monkeypatch.setenv(kernel_choice.ENVIRONMENT_VARIABLE, matvec)
+        alone = model.loss_and_grads(tokens, m)
+        batch = model.batch_loss_and_grads([(tokens, m)], n_threads=1)
+        assert alone[0] == batch[0], matvec
+        for name, g in alone[1].items():
+            np.testing.assert_array_equal(g, getattr(batch[1], name), err_msg=matvec)
+    monkeypatch.setenv(kernel_choice.ENVIRONMENT_VARIABLE, "auto")
+    model.loss_and_grads(tokens, m)
+    record = next(r for r in normrnn.kernel_choices()["choices"]
+                  if (r["dtype"], r["H"], r["B"], r["forced"]) == (np.dtype(dtype).name, 27, 1,
+                                                                    None))
+    family = [VARIANTS["matvec"][i][0] for i in _family("matvec")]
+    assert record["matvec"] == min(family, key=record["times_us"].__getitem__)
+
+
 def test_measured_choice_is_the_fastest_of_the_family_and_plain_data(monkeypatch):
     monkeypatch.setenv(kernel_choice.ENVIRONMENT_VARIABLE, "auto")
     kernel_choice.choose(np.float32, 40, 5)          # B = 5 is timed at 8 rows

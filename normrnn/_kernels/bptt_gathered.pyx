@@ -25,10 +25,13 @@ sections cost O(V H^2) per document instead of O(T H^2).
 
 The two sequential products run in ``matvec.h``'s kernel, y += M^T x: S^T
 delta_t reads S, and S s_t reads a transposed copy of S made once per
-document.  f, f' and the softmax run in ``pointwise.h``'s vector loops
-(f and f' with the bits of activation.pxd's, the softmax with an exp of its
-own).  The result equals the section-by-section BPTT up to the rounding
-of reordered sums and of exp; the tests check that.  Memory is O(T (H + V) + V H + H^2)
+document.  Which of its variants runs is the one :mod:`normrnn.kernel_choice`
+times for a step of one row, the first time a process runs a document of
+that dtype and H (the same choice as a lockstep batch of one document).
+f, f' and the softmax run in ``pointwise.h``'s vector loops (f and f' with
+the bits of activation.pxd's, the softmax with an exp of its own).  The
+result equals the section-by-section BPTT up to the rounding of reordered
+sums and of exp; the tests check that.  Memory is O(T (H + V) + V H + H^2)
 per document, in a :class:`Workspace` that is reused from one document to the
 next.
 
@@ -50,6 +53,8 @@ reads, so the results are bitwise those of a kernel without it.  The big
 products over all positions are single BLAS calls, which no check can enter.
 """
 
+import os
+
 import numpy as np
 
 from cpython.exc cimport PyErr_CheckSignals
@@ -58,7 +63,7 @@ from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from normrnn._kernels.activation cimport f
 from normrnn._kernels.blas cimport gemm
-from normrnn._kernels.matvec cimport _matvec_t_add
+from normrnn._kernels.matvec cimport _matvec_t_add_variant
 from normrnn._kernels.section_kernels cimport (
     _embedding_activation_backward, _gain_backward, _gain_forward, _row_normalise,
     _row_normalise_backward)
@@ -193,7 +198,8 @@ cdef Py_ssize_t _input_terms(const floating[:, ::1] embedding,   # IN  (V, H)
     return k
 
 
-cdef int _recurrence_forward(const floating[:, ::1] scaled_hh_t,   # IN  (H, H) S^T
+cdef int _recurrence_forward(int matvec,                           # IN  matvec.h's variant
+                             const floating[:, ::1] scaled_hh_t,   # IN  (H, H) S^T
                              const int[::1] tokens,               # IN  (T,)
                              const int[::1] slot,                 # IN  (V,)
                              const floating[:, ::1] inputs,       # IN  (k, H)
@@ -209,8 +215,8 @@ cdef int _recurrence_forward(const floating[:, ::1] scaled_hh_t,   # IN  (H, H) 
         r = slot[tokens[t]]                          # the row of x_t in inputs
         for j in range(H):
             middles[t, j] = inputs[r, j]
-        _matvec_t_add(H, H, &scaled_hh_t[0, 0], &states[t, 0],
-                      &middles[t, 0])                # a_t += S s_t  (sequential)
+        _matvec_t_add_variant(matvec, H, H, &scaled_hh_t[0, 0], &states[t, 0],
+                              &middles[t, 0])        # a_t += S s_t  (sequential)
         _activate(H, &middles[t, 0], &states[t + 1, 0])    # s_{t+1} = f(a_t)
     return 0
 
@@ -240,7 +246,8 @@ cdef void _scaled_hh(const floating[:, ::1] hh,      # IN  (H, H)
     _transpose(scaled_hh, scaled_hh_t)
 
 
-cdef Py_ssize_t _forward(const floating[:, ::1] embedding,   # IN  (V, H)
+cdef Py_ssize_t _forward(int matvec,                         # IN  matvec.h's variant
+                         const floating[:, ::1] embedding,   # IN  (V, H)
                          const floating[:, ::1] ih,          # IN  (H, H)
                          const floating[:, ::1] hh,          # IN  (H, H)
                          const floating[::1] bias,           # IN  (H,)
@@ -265,7 +272,7 @@ cdef Py_ssize_t _forward(const floating[:, ::1] embedding,   # IN  (V, H)
     cdef Py_ssize_t n = max(tokens.shape[0] - 1, 0), k
     _scaled_hh(hh, gain, scaled_hh, scaled_hh_t)
     k = _input_terms(embedding, ih, bias, tokens[:n], slot, distinct, embeddeds, inputs)
-    _recurrence_forward(scaled_hh_t, tokens, slot, inputs, states, middles, stop)
+    _recurrence_forward(matvec, scaled_hh_t, tokens, slot, inputs, states, middles, stop)
     return k
 
 cdef double _logits(const floating[:, ::1] embedding,   # IN  (V, H)
@@ -293,7 +300,8 @@ cdef double _logits(const floating[:, ::1] embedding,   # IN  (V, H)
     return loss
 
 
-cdef int _backward_through_time(const floating[:, ::1] scaled_hh,    # IN  (H, H) S
+cdef int _backward_through_time(int matvec,                           # IN  matvec.h's variant
+                                const floating[:, ::1] scaled_hh,    # IN  (H, H) S
                                 int m,
                                 const floating[:, ::1] middles,      # IN  (T-1, H) a_t
                                 const floating[:, ::1] d_states_direct,  # IN  (T-m, H) E^T dz
@@ -308,7 +316,8 @@ cdef int _backward_through_time(const floating[:, ::1] scaled_hh,    # IN  (H, H
         for j in range(H):                           # g_t = E^T dz_t (0 in the title)
             deltas[t - 1, j] = d_states_direct[t - m, j] if t >= m else 0
         if t < n:                                    #     + S^T delta_t  (sequential)
-            _matvec_t_add(H, H, &scaled_hh[0, 0], &deltas[t, 0], &deltas[t - 1, 0])
+            _matvec_t_add_variant(matvec, H, H, &scaled_hh[0, 0], &deltas[t, 0],
+                                  &deltas[t - 1, 0])
         _times_f_grad(H, &middles[t - 1, 0], &deltas[t - 1, 0])   # delta = g_t f'(a_{t-1})
     return 0
 
@@ -394,6 +403,22 @@ cdef void _parameter_grads(const floating[:, ::1] embedding,    # IN  (V, H)
             deltas_by_token[r, j] += deltas[t, j]
     _token_sums_to_grads(embedding, ih, hh, gain, distinct, k, n, states, deltas, embeddeds,
                          deltas_by_token, d_scaled_hh, d_embedding, d_ih, d_hh, d_bias, d_gain)
+
+
+_chosen = {}      # (dtype char, H, NORMRNN_KERNEL) -> matvec.h's variant
+
+
+def _matvec_for(dtype, H):
+    """matvec.h's variant for one document of hidden size H.
+
+    The one :mod:`normrnn.kernel_choice` times, and keeps for the process,
+    for a step of one row: a lockstep batch of one document runs it too.
+    """
+    key = (np.dtype(dtype).char, H, os.environ.get("NORMRNN_KERNEL"))
+    if key not in _chosen:
+        from normrnn import kernel_choice     # imports the kernels: not at load time
+        _chosen[key] = kernel_choice.choose(dtype, H, 1)[1]
+    return _chosen[key]
 
 
 def _aligned_empty(shape, dtype, alignment=64):
@@ -488,6 +513,8 @@ cdef double _document(const floating[:, ::1] embedding,     # IN  (V, H)
     cdef Py_ssize_t T = tokens.shape[0], n = max(T - 1, 0), k
     cdef double loss = 0
     cdef void *stop_pointer = _stop_pointer(stop)
+    cdef int matvec = _matvec_for(np.float64 if floating is double else np.float32,
+                                  hh.shape[0])
     workspace.reserve(T)
     cdef floating[:, ::1] scaled_hh = workspace.scaled_hh
     cdef floating[:, ::1] scaled_hh_t = workspace.scaled_hh_t
@@ -503,14 +530,14 @@ cdef double _document(const floating[:, ::1] embedding,     # IN  (V, H)
     cdef floating[:, ::1] d_states_direct = workspace.d_states_direct
     states[0, :] = initial_state
     with nogil:
-        k = _forward(embedding, ih, hh, bias, gain, tokens, scaled_hh, scaled_hh_t, slot,
-                     distinct, embeddeds, inputs, states, middles, stop_pointer)
+        k = _forward(matvec, embedding, ih, hh, bias, gain, tokens, scaled_hh, scaled_hh_t,
+                     slot, distinct, embeddeds, inputs, states, middles, stop_pointer)
         if backward:
             loss = _logits(embedding, tokens, title_length, states, logits, d_embedding,
                            d_states_direct)
         if backward and T > 1:
-            _backward_through_time(scaled_hh, title_length, middles, d_states_direct,
-                                   deltas, stop_pointer)
+            _backward_through_time(matvec, scaled_hh, title_length, middles,
+                                   d_states_direct, deltas, stop_pointer)
             _parameter_grads(embedding, ih, hh, gain, tokens[:n], slot, distinct, k, states,
                              deltas, embeddeds, deltas_by_token, d_scaled_hh, d_embedding,
                              d_ih, d_hh, d_bias, d_gain)
