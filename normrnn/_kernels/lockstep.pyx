@@ -45,7 +45,7 @@ when ``NORMRNN_KERNEL`` asks for it: OpenBLAS's call and packing cost more
 than the product of a few rows, and it sums in another order.
 :func:`gemm_rows` switches large steps to gemm (never, by default).
 
-**Elementwise.**  f over each step's pre-activations, delta *= f'(a) and the
+**Elementwise.**  f over each step's pre-activations, ``delta *= f'(a)`` and the
 softmax of every scored row run in ``pointwise.h`` (through
 ``pointwise.pxd``), in vector registers, with the same bits on every CPU; the
 per-document kernel runs the same functions.

@@ -95,7 +95,7 @@ def activate(const floating[::1] a, floating[::1] s, int variant):
 
 
 def times_f_grad(const floating[::1] a, floating[::1] d, int variant):
-    """d *= f'(a), f'(a) = (2a + 1) / (a^2 + a + 1)^2, elementwise, through one level's kernel.
+    """``d *= f'(a)``, :math:`f'(a) = (2a + 1) / (a^2 + a + 1)^2`, elementwise, through one level's kernel.
 
     Parameters
     ----------
