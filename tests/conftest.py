@@ -3,6 +3,7 @@
 import os
 import platform
 import shutil
+import signal
 
 import pytest
 from helpers import make_model
@@ -18,6 +19,15 @@ def model():
 # the net must never hide a bug from the tests.  Subprocesses inherit it too;
 # tests of the net itself remove it.
 os.environ["NORMRNN_TRACEBACK"] = "1"
+
+# The Ctrl-C tests send SIGINT to child processes, which inherit this
+# process's signal dispositions.  Started in the background without job
+# control (``nohup``, ``cmd &`` in a script), a process ignores SIGINT, and so
+# would every child: they would never see the Ctrl-C the tests send.  A
+# handler (unlike SIG_IGN) is reset to the default at exec, so the children
+# start as from a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_report_header(config):
