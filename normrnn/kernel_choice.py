@@ -58,6 +58,7 @@ class KernelSettingError(ValueError):
 
 _lock = threading.Lock()
 _choices = {}          # (dtype name, H, bucket) -> the record kernel_choices() shows
+_chosen = {}           # (dtype char, H, bucket, NORMRNN_KERNEL as set) -> choose()'s answer
 _LEVEL_NAMES = {4: "x86-64-v4 (AVX-512)", 3: "x86-64-v3 (AVX2, FMA)", 1: "x86-64-v1 (SSE2)",
                 0: "this build's -march"}
 
@@ -194,7 +195,9 @@ def choose(dtype, H, B):
     """The step-product kernels for B documents of H numbers: (rows index, matvec index).
 
     Timed at the first call for this (dtype, H, B rounded up to a power of
-    two), then remembered for the process.
+    two), then remembered for the process: a later call with the same
+    ``NORMRNN_KERNEL`` is a dictionary lookup, cheap enough for every
+    document and every batch.
 
     Parameters
     ----------
@@ -213,13 +216,17 @@ def choose(dtype, H, B):
     KernelSettingError
         A ValueError, if ``NORMRNN_KERNEL`` names no kernel this CPU runs.
     """
+    fast = (np.dtype(dtype).char, int(H), _bucket(int(B)), os.environ.get(ENVIRONMENT_VARIABLE))
+    if fast in _chosen:
+        return _chosen[fast]
     setting = _setting()
-    key = (np.dtype(dtype).name, int(H), _bucket(int(B)), repr(setting))
+    key = (np.dtype(dtype).name, int(H), fast[2], repr(setting))
     with _lock:
         if key not in _choices:
             _choices[key] = _measure(dtype, int(H), key[2], setting)
         record = _choices[key]
-    return _indices("rows")[record["rows"]], _indices("matvec")[record["matvec"]]
+    _chosen[fast] = _indices("rows")[record["rows"]], _indices("matvec")[record["matvec"]]
+    return _chosen[fast]
 
 
 def kernel_choices():

@@ -53,8 +53,6 @@ reads, so the results are bitwise those of a kernel without it.  The big
 products over all positions are single BLAS calls, which no check can enter.
 """
 
-import os
-
 import numpy as np
 
 from cpython.exc cimport PyErr_CheckSignals
@@ -405,20 +403,14 @@ cdef void _parameter_grads(const floating[:, ::1] embedding,    # IN  (V, H)
                          deltas_by_token, d_scaled_hh, d_embedding, d_ih, d_hh, d_bias, d_gain)
 
 
-_chosen = {}      # (dtype char, H, NORMRNN_KERNEL) -> matvec.h's variant
-
-
 def _matvec_for(dtype, H):
     """matvec.h's variant for one document of hidden size H.
 
     The one :mod:`normrnn.kernel_choice` times, and keeps for the process,
     for a step of one row: a lockstep batch of one document runs it too.
     """
-    key = (np.dtype(dtype).char, H, os.environ.get("NORMRNN_KERNEL"))
-    if key not in _chosen:
-        from normrnn import kernel_choice     # imports the kernels: not at load time
-        _chosen[key] = kernel_choice.choose(dtype, H, 1)[1]
-    return _chosen[key]
+    from normrnn import kernel_choice     # imports the kernels: not at load time
+    return kernel_choice.choose(dtype, H, 1)[1]
 
 
 def _aligned_empty(shape, dtype, alignment=64):

@@ -69,8 +69,6 @@ token.  The argument lists and workspace arrays here mirror that module's
 on purpose, name for name, so that the two kernels read side by side.
 """
 
-import os
-
 import numpy as np
 
 from normrnn._kernels.bptt_gathered import _allocate_fixed
@@ -135,17 +133,11 @@ LOSS_BLOCK_STEPS = _LOSS_BLOCK_STEPS
 
 # --- the kernels of the step product, chosen by normrnn.kernel_choice ---------
 
-_chosen = {}      # (dtype char, H, B, NORMRNN_KERNEL) -> (rows variant or _GEMM, matvec variant)
-
-
 cdef _Kernels _kernels_for(dtype, Py_ssize_t H, Py_ssize_t B) except *:
     """The step-product kernels for B documents of size H, timed at their first use."""
+    from normrnn import kernel_choice     # imports this module: not at load time
     cdef _Kernels kernels
-    key = (np.dtype(dtype).char, H, B, os.environ.get("NORMRNN_KERNEL"))
-    if key not in _chosen:
-        from normrnn import kernel_choice     # imports this module: not at load time
-        _chosen[key] = kernel_choice.choose(dtype, H, B)
-    kernels.rows, kernels.matvec = _chosen[key]
+    kernels.rows, kernels.matvec = kernel_choice.choose(dtype, H, B)
     return kernels
 
 
