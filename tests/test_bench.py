@@ -167,8 +167,11 @@ def test_ctrl_c_prints_what_was_measured(tmp_path):
     tests = Path(__file__).resolve().parent
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(tests.parent), str(tests), os.environ.get("PYTHONPATH", "")]))
+    # a session of its own, so that a failure kills the bench's measuring
+    # child too (train_steps=10**8 would otherwise keep it running for hours)
     child = subprocess.Popen([sys.executable, "-c", _INTERRUPTIBLE], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+                             stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+                             start_new_session=True)
     try:
         said = []
         for line in child.stderr:                       # until the memory part starts
@@ -179,7 +182,11 @@ def test_ctrl_c_prints_what_was_measured(tmp_path):
         child.send_signal(signal.SIGINT)
         out, err = child.communicate(timeout=60)
     finally:
-        child.kill()
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except ProcessLookupError:                      # the whole group has ended
+            pass
+        child.wait()
     assert child.returncode == 130, (child.returncode, err)
     assert "Traceback" not in err, err
     assert "interrupted during the memory part" in err
