@@ -233,25 +233,43 @@ def test_target_marks_and_values_align():
 
 
 def test_share_of_the_gemm_peak_counts_the_flops_normrnn_does():
-    # 6 H^2 + 6 V H a token: at 1000 tokens/s with V = 10, H = 20, that is
-    # 1000 * (2400 + 1200) = 3.6 MFLOP/s, 36% of a 0.01 GFLOP/s peak
+    # documents of T = 10, m = 2, V = 10, H = 20: 2 H^2 (9 + 8) step products,
+    # 6 V H 8 loss products and 2 H^2 9 parameter sums, 13600 + 9600 + 7200 =
+    # 30400 FLOPs, 3040 a token: at 1000 tokens/s, 3.04 MFLOP/s, 30.4% of a
+    # 0.01 GFLOP/s peak
     peers = {"batch_sizes": [16], "threads": [1, 2], "peers": ["normrnn"],
              "float64": {k: {"other_load": None, "rows": {"normrnn": {
                  "status": "ok", "best_tokens_per_s": 1000.0 * k, "best_batch": 16}}}
                  for k in (1, 2)}}
     step = {"float64": {"peak_gflops": 0.01}}
-    [share] = bench.peak_shares(peers, step, 10, 20)
-    assert share["dtype"] == "float64" and share["value"] == pytest.approx(0.36)
-    assert share["gflops"] == pytest.approx(0.0036)
-    [target] = [t for t in report.check_targets(
-        {"step": step, "peers": peers, "config": {"vocab_size": 10, "hidden_size": 20}})
-        if t["key"] == "peak"]
-    assert target["value"] == pytest.approx(0.36) and target["met"] is False
-    assert report._value(target) == "36.0%" and report._threshold(target) == "85%"
-    lines = report._peer_lines(peers, {"vocab_size": 10, "hidden_size": 20, "length": 8,
-                                       "peer_rounds": 1}, step)
+    [share] = bench.peak_shares(peers, step, 10, 20, 10, 2)
+    assert share["dtype"] == "float64" and share["value"] == pytest.approx(0.304)
+    assert share["gflops"] == pytest.approx(0.00304)
+    config = {"vocab_size": 10, "hidden_size": 20, "length": 10, "title_length": 2}
+    [target] = [t for t in report.check_targets({"step": step, "peers": peers, "config": config})
+                if t["key"] == "peak"]
+    assert target["value"] == pytest.approx(0.304) and target["met"] is False
+    assert report._value(target) == "30.4%" and report._threshold(target) == "85%"
+    lines = report._peer_lines(peers, dict(config, peer_rounds=1), step)
     [row] = [line for line in lines if "share of gemm peak" in line]
-    assert row.split()[-2:] == ["36%", "-"]          # one thread only: the peak is one core's
+    assert row.split()[-2:] == ["30%", "-"]          # one thread only: the peak is one core's
+    assert "3,040 FLOPs a token" in " ".join(" ".join(lines).split())
+
+
+def test_the_flops_done_count_each_kind_at_its_own_positions():
+    V, H = 3, 5
+    # one token: no step, no delta; its one position scored unless it is the title
+    assert bench.flops_done(V, H, 1, 0) == {"step products": 0, "loss products": 6 * V * H,
+                                            "parameter sums": 0}
+    assert sum(bench.flops_done(V, H, 1, 1).values()) == 0
+    # two tokens: one step forward, no product backward (delta_0 starts from E^T dz_1)
+    assert bench.flops_done(V, H, 2, 1) == {"step products": 2 * H * H,
+                                            "loss products": 6 * V * H,
+                                            "parameter sums": 2 * H * H}
+    # the default document: 3 % under 6 H^2 + 6 V H a token
+    per_token = bench.flops_done_per_token(96, 128, 256, 16)
+    assert per_token == 166912
+    assert per_token / (6 * 128 ** 2 + 6 * 96 * 128) == pytest.approx(0.9702, abs=1e-4)
 
 
 def test_the_peers_lead_says_which_peers_it_covers():

@@ -44,6 +44,7 @@ Examples
 
 from .implementations import (
     LABELS,
+    flops_done,
     flops_done_per_token,
     flops_per_token,
     gemm_function,
@@ -74,7 +75,7 @@ from .timing import one_thread, other_load, time_interleaved
 
 __all__ = [
     "FULL", "LABELS", "PEERS", "PEER_LABELS", "QUICK", "STRONG", "TARGETS", "check_targets",
-    "describe_record", "flops_done_per_token", "flops_per_token", "format_report",
+    "describe_record", "flops_done", "flops_done_per_token", "flops_per_token", "format_report",
     "gain_benchmark", "gemm_function", "jsonable", "leads", "load_record", "machine_info",
     "memory_benchmark", "one_thread", "other_load", "peak_shares", "peer_benchmark", "peer_choice", "plot_results", "plot_scaling", "plot_step",
     "run_benchmark", "scaling_benchmark", "scaling_options", "sequential_functions",

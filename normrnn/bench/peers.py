@@ -495,10 +495,10 @@ def peer_benchmark(*, vocab_size=96, hidden_size=128, length=256, title_length=1
     return results
 
 
-def peak_shares(peers, step, vocab_size, hidden_size):
+def peak_shares(peers, step, vocab_size, hidden_size, length, title_length):
     """normrnn's FLOP rate on one thread, at its best B, over the gemm peak.
 
-    The FLOPs are those normrnn really does
+    The FLOPs are those normrnn really does on the peers' documents
     (:func:`~normrnn.bench.implementations.flops_done_per_token`); the peak is
     the square BLAS gemm timed on one thread in the same run
     (:func:`~normrnn.bench.step_benchmark`).
@@ -509,8 +509,8 @@ def peak_shares(peers, step, vocab_size, hidden_size):
         As returned by :func:`peer_benchmark`.
     step : dict or None
         As returned by :func:`~normrnn.bench.step_benchmark`.
-    vocab_size, hidden_size : int
-        V and H of the batches.
+    vocab_size, hidden_size, length, title_length : int
+        V, H, T and m of the batches' documents.
 
     Returns
     -------
@@ -520,7 +520,7 @@ def peak_shares(peers, step, vocab_size, hidden_size):
     """
     from .implementations import flops_done_per_token
     out = []
-    flops = flops_done_per_token(vocab_size, hidden_size)
+    flops = flops_done_per_token(vocab_size, hidden_size, length, title_length)
     for dtype in ("float64", "float32"):
         if dtype not in peers or 1 not in peers.get("threads", []):
             continue

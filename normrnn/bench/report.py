@@ -260,11 +260,11 @@ def check_targets(results):
                               f"{'s' * (lead['threads'] > 1)}, best B: normrnn / best strong peer"
                               f"{over}{_coverage(peers, lead)}", lead["value"], False))
     c = results.get("config", {})
-    shares = (peak_shares(peers, results.get("step"), c["vocab_size"], c["hidden_size"])
-              if peers and "vocab_size" in c else [])
+    shares = (peak_shares(peers, results.get("step"), c["vocab_size"], c["hidden_size"],
+                          c["length"], c["title_length"]) if peers and "vocab_size" in c else [])
     for share in shares or [{"dtype": "float64", "value": None}]:     # peers not run
         rows.append(("peak", f"{share['dtype']}, 1 thread, best B: normrnn's GFLOP/s in the "
-                             "FLOPs it does (6H^2 + 6VH a token) / the gemm peak",
+                             "FLOPs it does / the gemm peak",
                      share["value"], False))
     rows.append(("torch", "float64, 1 thread: normrnn / PyTorch eager, one document",
                  speedup("torch"), True))
@@ -490,7 +490,8 @@ def _peer_lines(peers, config, step=None):
         "-" if leads_.get(c, {}).get("value") is None else f"{leads_[c]['value']:.2f}x"
         for c in columns)])
     shares = {x["dtype"]: x for x in peak_shares(peers, step, config["vocab_size"],
-                                                 config["hidden_size"])}
+                                                 config["hidden_size"], config["length"],
+                                                 config["title_length"])}
     if any(x["value"] is not None for x in shares.values()):
         table.append(["normrnn, share of gemm peak", *(
             f"{100 * shares[d]['value']:.0f}%" if k == 1 and shares.get(d, {}).get("value")
@@ -504,11 +505,14 @@ def _peer_lines(peers, config, step=None):
                               + "; and ".join(covered) + ".")
     timed = [x for x in shares.values() if x["value"] is not None]
     if timed:
-        flops = flops_done_per_token(config["vocab_size"], config["hidden_size"])
+        flops = flops_done_per_token(config["vocab_size"], config["hidden_size"],
+                                     config["length"], config["title_length"])
         lines += [""] + _para(
             f"Share of gemm peak: normrnn's rate on one thread at its best B in the "
-            f"{flops:,} FLOPs a token it does (6H^2 + 6VH; the input products run once "
-            "per distinct token and are left out), over the square gemm of the one-step "
+            f"{flops:,.0f} FLOPs a token it does (the step products at T-1 and T-2 steps, "
+            "dS over T-1 steps, the three products with E at T-m scored positions; the "
+            "input products run once per distinct token and are left out), over the "
+            "square gemm of the one-step "
             "table above: " + "; ".join(f"{x['dtype']} {x['gflops']:.1f} of "
                                         f"{x['peak_gflops']:.1f} GFLOP/s" for x in timed)
             + ".")
