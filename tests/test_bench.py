@@ -21,7 +21,7 @@ TINY = {"vocab_size": 7, "hidden_size": 5, "length": 12, "title_length": 2}   # 
 TINY_CONFIG = dict(report.QUICK, **TINY, rounds=1, min_seconds=0.0, gemm_size=16,
                    documents=3, train_steps=1, scaling_hidden=(4, 8), scaling_length=(6, 12),
                    scaling_rounds=1, scaling_min_seconds=0.0, peer_batch_sizes=(2, 3),
-                   peer_rounds=1, peer_min_seconds=0.0)
+                   peer_rounds=1, peer_min_seconds=0.0, phase_batch_size=3)
 
 
 def test_flops_per_token():
@@ -202,7 +202,8 @@ def test_command_reports_its_expected_duration_and_each_part(monkeypatch, capsys
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith("normrnn bench: expected to take about ")
     parts = [line for line in err if line.startswith("normrnn bench [")]
-    assert len(parts) == 4 and all(" of about " in line for line in parts), err
+    # step, threads, gain, phases and memory: the peers and scaling are left out
+    assert len(parts) == 5 and all(" of about " in line for line in parts), err
     assert err[-1].startswith("normrnn bench: finished in ")
 
 
@@ -331,3 +332,41 @@ def test_the_bench_library_neither_prints_nor_imports_the_command_line():
                             and any(a.name == "cli" for a in node.names)), path
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 assert node.func.id != "print", (path, node.lineno)
+
+
+def test_phase_benchmark_times_every_phase_and_counts_each_products_flops():
+    results = bench.phase_benchmark(**TINY, batch_size=3, rounds=3, min_seconds=0.0,
+                                    dtypes=(np.float64, np.float32))
+    per_document = bench.flops_done(**TINY)
+    for dtype in ("float64", "float32"):
+        part = results[dtype]
+        assert part["batch_size"] == 3
+        assert list(part["phases"]) == list(bench.PHASES)
+        assert all(s > 0 for s in part["phases"].values()), part
+        assert part["seconds"] == pytest.approx(sum(part["phases"].values()), rel=1e-12)
+        assert part["flops"] == {k: 3 * v for k, v in per_document.items()}
+    text = "\n".join(report.format_part({"config": TINY_CONFIG, "phases": results,
+                                         "step": {"float64": {"peak_gflops": 1.0}}}, "phases"))
+    assert "B=3 documents of T=12" in text
+    for name in bench.PHASES:
+        assert name in text
+    assert "at most" in text and "in float64" in text and "in float32" not in text
+
+
+def test_the_timed_pass_is_the_models_own_batch_pass():
+    model = bench.experiments.model(7, 5, np.float32, seed=2)
+    docs = [(bench.experiments.document(7, T, seed=T), 1) for T in (9, 12, 4)]
+    loss, grads, seconds = bench.phases.timed_pass(model, docs)
+    want_loss, want = model.batch_loss_and_grads(docs)
+    assert loss == want_loss
+    for name, g in want.items():
+        np.testing.assert_array_equal(getattr(grads, name), g, err_msg=name)
+    assert seconds.shape == (len(bench.PHASES),) and np.all(seconds > 0)
+
+
+def test_the_ceiling_puts_every_product_at_the_peak_and_keeps_the_rest():
+    # 3 GFLOP of products at a 1 GFLOP/s peak: 3 s; 1 s of other phases
+    part = {"flops": {"step products": 1e9, "loss products": 2e9},
+            "phases": {"step products": 5.0, "loss products": 7.0, "activation": 0.25,
+                       "softmax": 0.5, "other": 0.25}}
+    assert bench.peak_ceiling(part, 1.0) == pytest.approx(3 / 4)

@@ -17,6 +17,8 @@ The finite-difference check is independent of both kernels: central
 differences of the float64 loss, as normrnn.gradcheck does, at its 1e-7.
 """
 
+import time
+
 import numpy as np
 import pytest
 
@@ -238,3 +240,55 @@ def test_the_result_does_not_depend_on_what_the_workspace_read_before():
     assert again[0] == fresh[0]
     for name, g in fresh[1].items():
         np.testing.assert_array_equal(getattr(again[1], name), g)
+
+
+def _raw_batch(model, docs):
+    """The lockstep kernel's arguments for ``docs`` (longest first), as NormRNN passes them."""
+    docs = sorted(docs, key=lambda d: -len(d[0]))
+    offsets = np.cumsum([0] + [len(t) for t, _ in docs]).astype(np.int32)
+    tokens = np.concatenate([t for t, _ in docs]).astype(np.int32)
+    titles = np.array([m for _, m in docs], dtype=np.int32)
+    starts = np.zeros((len(docs), model.hidden_size), dtype=model.dtype)
+    return tokens, offsets, titles, starts
+
+
+def _raw_call(model, args, workspace, **kwargs):
+    grads = normrnn.Grads.zeros_like(model)
+    last = np.empty_like(args[3])
+    loss = lockstep.batch_loss_and_grads(
+        model.embedding, model.ih, model.hh, model.bias, model.gain, *args, grads.embedding,
+        grads.ih, grads.hh, grads.bias, grads.gain, last, workspace, **kwargs)
+    return loss, grads, last
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_timing_the_phases_changes_no_bit_and_the_phases_add_up_to_the_call(dtype):
+    model = _model(dtype, "fixed")
+    args = _raw_batch(model, _ragged(np.random.default_rng(3), model.vocab_size,
+                                     [40, 33, 33, 5, 1], titles=[3, 0, 33, 2, 0]))
+    workspace = lockstep.LockstepWorkspace(model.vocab_size, model.hidden_size, dtype)
+    plain = _raw_call(model, args, workspace)
+    seconds = np.zeros(len(lockstep.PHASES))
+    start = time.perf_counter()
+    timed = _raw_call(model, args, workspace, phase_seconds=seconds)
+    wall = time.perf_counter() - start
+    assert timed[0] == plain[0]
+    for name, g in plain[1].items():
+        np.testing.assert_array_equal(getattr(timed[1], name), g, err_msg=name)
+    np.testing.assert_array_equal(timed[2], plain[2])
+    # every phase ran and took time; the clock reads sit inside the call, so
+    # the phases add up to no more than its wall time
+    assert np.all(seconds > 0), dict(zip(lockstep.PHASES, seconds))
+    assert seconds.sum() <= wall
+    # the seconds are added into the array: a second call adds its own
+    first = seconds.copy()
+    _raw_call(model, args, workspace, phase_seconds=seconds)
+    assert np.all(seconds > first)
+
+
+def test_phase_seconds_must_hold_one_value_per_phase():
+    model = _model(np.float64, "fixed")
+    args = _raw_batch(model, [(np.arange(5) % model.vocab_size, 1)])
+    workspace = lockstep.LockstepWorkspace(model.vocab_size, model.hidden_size, np.float64)
+    with pytest.raises(ValueError, match="phase_seconds must hold 7 values"):
+        _raw_call(model, args, workspace, phase_seconds=np.zeros(3))

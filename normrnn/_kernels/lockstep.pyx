@@ -97,6 +97,7 @@ from normrnn._kernels.bptt_gathered cimport (
     _Poller, _add_distinct, _distinct_inputs, _poller, _scaled_hh, _stop_pointer, _tick,
     _token_sums_to_grads)
 from normrnn._kernels.pointwise cimport _activate, _softmax_cross_entropy, _times_f_grad
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 
 cdef enum:
@@ -107,6 +108,43 @@ cdef enum:
 cdef struct _Kernels:
     int rows             # rows_matmul.h's variant for steps of several rows, or _GEMM
     int matvec           # matvec.h's variant for a step of one row
+
+
+# --- where the time goes ----------------------------------------------------------
+
+cdef enum:
+    _PREPARE = 0         # S, S^T, the schedule, the input term of each distinct token
+    _STEP_PRODUCTS = 1   # S s_t forward, S^T delta_t backward (and each step's input copy)
+    _ACTIVATION = 2      # f forward, delta *= f'(a) backward
+    _LOSS_PRODUCTS = 3   # Z = S E^T, dE += dZ^T S, dZ E
+    _SOFTMAX = 4         # the softmax and cross-entropy of every scored row
+    _PARAMETER_SUMS = 5  # deltas summed by token, dS = Delta^T S, dW_ih, dE (input), dW_hh
+    _OTHER = 6           # copies between the phases (E^T dz into the deltas, s_0, last states)
+    _PHASE_COUNT = 7
+
+PHASES = ("prepare", "step products", "activation", "loss products", "softmax",
+          "parameter sums", "other")
+"""The phases of :func:`batch_loss_and_grads` its ``phase_seconds`` times, in order."""
+
+
+cdef struct _Laps:
+    double *seconds      # (_PHASE_COUNT,) seconds added to, or NULL: not timed
+    double last          # the clock at the last lap
+
+
+cdef inline double _clock() noexcept nogil:
+    cdef timespec now
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return now.tv_sec + 1e-9 * now.tv_nsec
+
+
+cdef inline void _lap(_Laps *laps, int phase) noexcept nogil:
+    """Adds the time since the last lap to ``phase``; nothing when not timed."""
+    cdef double now
+    if laps.seconds != NULL:
+        now = _clock()
+        laps.seconds[phase] += now - laps.last
+        laps.last = now
 
 # Steps with at least this many documents stepping use one BLAS gemm for
 # S s / S^T delta; fewer use rows_matmul.h (see gemm_rows(); never by default).
@@ -348,7 +386,8 @@ cdef int _forward(_Kernels kernels,                         # IN  the step produ
                   floating[:, ::1] states,                 # INOUT (N + B, H); rows 0 .. c_0 - 1
                                                            #   and N + b (T_b = 1) hold s_0 on entry
                   floating[:, ::1] middles,                # OUT (N, H) a_t
-                  void *stop                               # IN  threading.Event or NULL
+                  void *stop,                              # IN  threading.Event or NULL
+                  _Laps *laps                              # INOUT where the time goes
                   ) except -1 nogil:
     """Every state of every document, step after step, in the layout of the module docstring."""
     cdef Py_ssize_t H = states.shape[1], N = first[first.shape[0] - 1], t, c, c_next
@@ -359,12 +398,14 @@ cdef int _forward(_Kernels kernels,                         # IN  the step produ
         _tick(&poller, c * H * H)
         _step_forward(kernels, t, c, scaled_hh_t, tokens, offsets, slot, inputs,
                       &states[first[t], 0], &middles[first[t], 0])
+        _lap(laps, _STEP_PRODUCTS)
         # documents 0 .. c_next - 1 read s_{t+1} at step t + 1; c_next .. c - 1 end here
         # (no address is taken of a row that is not there: the debug build checks)
         if c_next > 0:
             _activate(c_next * H, &middles[first[t], 0], &states[first[t + 1], 0])
         if c > c_next:
             _activate((c - c_next) * H, &middles[first[t] + c_next, 0], &states[N + c_next, 0])
+        _lap(laps, _ACTIVATION)
     return 0
 
 
@@ -378,7 +419,8 @@ cdef double _logits(const floating[:, ::1] embedding,      # IN  (V, H)
                     const floating[:, ::1] states,         # IN  (N + B, H)
                     floating[:, ::1] logits,               # OUT (N + B - first_scored, V) dz
                     floating[:, ::1] d_embedding,          # INOUT (V, H) += dZ^T S_scored
-                    floating[:, ::1] d_states_direct       # OUT (N + B - first_scored, H) dZ E
+                    floating[:, ::1] d_states_direct,      # OUT (N + B - first_scored, H) dZ E
+                    _Laps *laps                            # INOUT where the time goes
                     ) noexcept nogil:
     """The loss of every scored position; dE += dZ^T S; E^T dz_t for every row from first_scored.
 
@@ -393,6 +435,7 @@ cdef double _logits(const floating[:, ::1] embedding,      # IN  (V, H)
         return 0
     gemm(False, True, <int> rows, <int> V, <int> H, 1, &states[first_scored, 0], <int> H,
          &embedding[0, 0], <int> H, 0, &logits[0, 0], <int> V)     # Z = S E^T
+    _lap(laps, _LOSS_PRODUCTS)
     for t in range(first.shape[0] - 1):                             # rows read by step t
         for b in range(stepping[t]):
             r = first[t] + b - first_scored
@@ -411,10 +454,12 @@ cdef double _logits(const floating[:, ::1] embedding,      # IN  (V, H)
         else:
             for j in range(V):
                 logits[r, j] = 0
+    _lap(laps, _SOFTMAX)
     gemm(True, False, <int> V, <int> H, <int> rows, 1, &logits[0, 0], <int> V,
          &states[first_scored, 0], <int> H, 1, &d_embedding[0, 0], <int> H)   # dE += dZ^T S
     gemm(False, False, <int> rows, <int> H, <int> V, 1, &logits[0, 0], <int> V,
          &embedding[0, 0], <int> H, 0, &d_states_direct[0, 0], <int> H)       # E^T dz_t, all rows: dZ E
+    _lap(laps, _LOSS_PRODUCTS)
     return loss
 
 
@@ -439,7 +484,8 @@ cdef int _backward_through_time(_Kernels kernels,                    # IN  the s
                                 const floating[:, ::1] middles,      # IN  (N, H) a_t
                                 const floating[:, ::1] d_states_direct,  # IN  E^T dz, see _logits
                                 floating[:, ::1] deltas,             # OUT (N, H) delta_t
-                                void *stop                           # IN  threading.Event or NULL
+                                void *stop,                          # IN  threading.Event or NULL
+                                _Laps *laps                          # INOUT where the time goes
                                 ) except -1 nogil:
     """delta_t = (E^T dz_{t+1} + S^T delta_{t+1}) * f'(a_t), the last step first.
 
@@ -457,10 +503,13 @@ cdef int _backward_through_time(_Kernels kernels,                    # IN  the s
         delta = &deltas[first[t], 0]
         _copy_grads(c_next, first[t + 1], first_scored, d_states_direct, delta)
         _copy_grads(c - c_next, N + c_next, first_scored, d_states_direct, delta + c_next * H)
+        _lap(laps, _OTHER)
         if c_next > 0:                                # += S^T delta_{t+1} (sequential)
             _rows_times_add(kernels, c_next, H, &scaled_hh[0, 0], &deltas[first[t + 1], 0],
                             delta)
+        _lap(laps, _STEP_PRODUCTS)
         _times_f_grad(c * H, &middles[first[t], 0], delta)
+        _lap(laps, _ACTIVATION)
     return 0
 
 
@@ -581,7 +630,8 @@ def batch_loss_and_grads(
         floating[::1] d_gain,                  # INOUT (H,) or None
         floating[:, ::1] last_states,          # OUT (B, H) s_{T_b - 1}
         workspace,                             # INOUT scratch, a workspace of the same V, H, dtype
-        stop=None):                            # IN  threading.Event or None
+        stop=None,                             # IN  threading.Event or None
+        double[::1] phase_seconds=None):       # INOUT (len(PHASES),) or None: where the time goes
     """Summed loss of B documents in lockstep; adds their gradients into ``d_*``.
 
     L = sum_b sum_{t = m_b}^{T_b - 1} -log softmax(E s^b_t)[x^b_t], with
@@ -596,11 +646,25 @@ def batch_loss_and_grads(
     Interrupts as in :func:`normrnn._kernels.bptt_gathered.document_loss_and_grads`:
     a pending ``KeyboardInterrupt``, or :class:`~normrnn._kernels.bptt_gathered.Stopped`
     once ``stop`` is set, raises between steps.
+
+    With ``phase_seconds``, the wall time of each phase of the pass (named
+    by :data:`PHASES`: the step products, the activation, the loss
+    products, the softmax, ...) is *added* into it, from one clock read
+    between phases: the phases add up to the whole call, and a clock read
+    costs tens of nanoseconds against milliseconds per step of a batch.
     """
     cdef Py_ssize_t B = offsets.shape[0] - 1, H = hh.shape[0]
     cdef Py_ssize_t n_max = offsets[1] - offsets[0] - 1, N, k, b, j, first_scored
     cdef int m_min = title_lengths[0]
     cdef double loss
+    cdef _Laps laps
+    laps.seconds = NULL
+    if phase_seconds is not None:
+        if phase_seconds.shape[0] != _PHASE_COUNT:
+            raise ValueError(f"phase_seconds must hold {_PHASE_COUNT} values, one per phase "
+                             f"of PHASES; got {phase_seconds.shape[0]}")
+        laps.seconds = &phase_seconds[0]
+    laps.last = _clock()
     cdef void *stop_pointer = _stop_pointer(stop)
     cdef _Kernels kernels = _kernels_for(np.float64 if floating is double else np.float32, H, B)
     for b in range(B):
@@ -621,24 +685,28 @@ def batch_loss_and_grads(
     with nogil:
         k = _prepare(embedding, ih, hh, bias, gain, tokens, offsets, False, scaled_hh,
                      scaled_hh_t, slot, distinct, embeddeds, inputs, stepping, first)
+        _lap(&laps, _PREPARE)
         N = first[n_max]
         for b in range(B):                            # s_0: read by step 0, or, for
             for j in range(H):                        # T_b = 1, the last state
                 states[b if b < stepping[0] else N + b, j] = initial_states[b, j]
+        _lap(&laps, _OTHER)
         _forward(kernels, scaled_hh_t, tokens, offsets, slot, inputs, stepping, first, states,
-                 middles, stop_pointer)
+                 middles, stop_pointer, &laps)
         first_scored = first[m_min] if m_min <= n_max else N
         loss = _logits(embedding, tokens, offsets, title_lengths, stepping, first,
-                       first_scored, states, logits, d_embedding, d_states_direct)
+                       first_scored, states, logits, d_embedding, d_states_direct, &laps)
         if N > 0:
             _backward_through_time(kernels, scaled_hh, stepping, first, first_scored, middles,
-                                   d_states_direct, deltas, stop_pointer)
+                                   d_states_direct, deltas, stop_pointer, &laps)
             _parameter_grads(embedding, ih, hh, gain, tokens, offsets, stepping, first, slot,
                              distinct, k, states, deltas, embeddeds, deltas_by_token,
                              d_scaled_hh, d_embedding, d_ih, d_hh, d_bias, d_gain)
+            _lap(&laps, _PARAMETER_SUMS)
         for b in range(B):
             for j in range(H):
                 last_states[b, j] = states[N + b, j]
+        _lap(&laps, _OTHER)
     return loss
 
 

@@ -29,7 +29,8 @@ Modules: :mod:`~normrnn.bench.implementations` (what is timed),
 :mod:`~normrnn.bench.timing` (how), :mod:`~normrnn.bench.machine` (on what
 CPU, at what vector level), :mod:`~normrnn.bench.experiments` (the step,
 thread and scaling benchmarks), :mod:`~normrnn.bench.peers`,
-:mod:`~normrnn.bench.footprint` (memory), :mod:`~normrnn.bench.report`
+:mod:`~normrnn.bench.footprint` (memory), :mod:`~normrnn.bench.phases`
+(where the time of a batch goes, phase by phase), :mod:`~normrnn.bench.report`
 (targets and the text report), :mod:`~normrnn.bench.plot` and
 :mod:`~normrnn.bench.recorded` (reading a run kept in a file).  Nothing here
 prints: ``normrnn bench`` (:mod:`normrnn.cli.bench`) is the one entry point,
@@ -58,6 +59,7 @@ from .experiments import gain_benchmark, scaling_benchmark, step_benchmark, thre
 from .footprint import memory_benchmark
 from .machine import machine_info
 from .peers import PEER_LABELS, PEERS, STRONG, leads, peak_shares, peer_benchmark
+from .phases import PHASES, peak_ceiling, phase_benchmark
 from .plot import plot_results, plot_scaling, plot_step
 from .recorded import describe_record, load_record
 from .report import (
@@ -77,7 +79,9 @@ __all__ = [
     "FULL", "LABELS", "PEERS", "PEER_LABELS", "QUICK", "STRONG", "TARGETS", "check_targets",
     "describe_record", "flops_done", "flops_done_per_token", "flops_per_token", "format_report",
     "gain_benchmark", "gemm_function", "jsonable", "leads", "load_record", "machine_info",
-    "memory_benchmark", "one_thread", "other_load", "peak_shares", "peer_benchmark", "peer_choice", "plot_results", "plot_scaling", "plot_step",
+    "memory_benchmark", "one_thread", "other_load", "peak_ceiling", "peak_shares",
+    "peer_benchmark", "peer_choice", "PHASES", "phase_benchmark", "plot_results", "plot_scaling",
+    "plot_step",
     "run_benchmark", "scaling_benchmark", "scaling_options", "sequential_functions",
     "step_benchmark", "step_functions", "thread_benchmark", "time_interleaved",
     "torch_available", "torch_loss", "torch_loss_per_token",

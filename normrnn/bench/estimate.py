@@ -61,6 +61,12 @@ def _batches(config):
     return threads, gain
 
 
+def _phases(config):
+    per_document, fixed = BATCH_SECONDS["normrnn"]
+    call = (fixed + per_document * config["phase_batch_size"]) * _size(config)
+    return 2 * (config["rounds"] + 1) * max(config["min_seconds"], call)   # float64, float32
+
+
 def _peers(config, timed):
     names = ("normrnn", *timed)
     seconds = max(SETUP_SECONDS[n] for n in names)     # the processes start together
@@ -110,6 +116,7 @@ def expected_seconds(config, *, use_torch=True, peers=(), scaling=False):
     parts = {"step": _step(config, use_torch), "threads": threads, "gain": gain}
     if peers:
         parts["peers"] = _peers(config, [p for p in PEER_LABELS if p in peers and p != "normrnn"])
+    parts["phases"] = _phases(config)
     parts["memory"] = MEMORY_SECONDS
     if scaling:
         parts["scaling"] = _scaling(config, use_torch)

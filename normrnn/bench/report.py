@@ -10,6 +10,7 @@ from .footprint import memory_benchmark
 from ..kernel_choice import kernel_choices
 from .machine import machine_info
 from .peers import BATCH_SIZES, PEER_LABELS, PEERS, STRONG, leads, peak_shares, peer_benchmark
+from .phases import PRODUCTS, peak_ceiling, phase_benchmark
 from .timing import other_load
 
 TARGETS = {
@@ -41,12 +42,13 @@ FULL = {"vocab_size": 96, "hidden_size": 128, "length": 256, "title_length": 16,
         "train_steps": 5, "scaling_hidden": (32, 64, 128, 256, 512),
         "scaling_length": (64, 256, 1024, 4096), "scaling_rounds": 3,
         "scaling_min_seconds": 0.05, "peer_batch_sizes": BATCH_SIZES, "peer_rounds": 5,
-        "peer_min_seconds": 0.2}
+        "peer_min_seconds": 0.2, "phase_batch_size": 128}
 """The configuration of ``normrnn bench``: the V, H, T and m of the goals."""
 
 QUICK = dict(FULL, rounds=3, min_seconds=0.02, gemm_size=512, documents=8, train_steps=2,
              scaling_length=(64, 256, 1024), scaling_rounds=3, scaling_min_seconds=0.0,
-             peer_batch_sizes=(16, 64), peer_rounds=2, peer_min_seconds=0.05)
+             peer_batch_sizes=(16, 64), peer_rounds=2, peer_min_seconds=0.05,
+             phase_batch_size=64)
 """``normrnn bench --quick``: the same sizes, fewer and shorter measurements."""
 
 
@@ -164,7 +166,7 @@ def run_benchmark(*, quick=False, use_torch=True, scaling=False, progress=None,
     return results
 
 
-PARTS = ("step", "threads", "gain", "peers", "memory", "scaling", "targets")
+PARTS = ("step", "threads", "gain", "peers", "phases", "memory", "scaling", "targets")
 """The parts of the benchmark, in the order they are measured and reported."""
 
 
@@ -201,6 +203,8 @@ def _measure(results, c, say, done, *, use_torch, use_jax, peers, quick, scaling
         done("peers", results)
     else:
         results["peers"] = None
+    part("phases", "where the time of a batch goes", phase_benchmark, **doc,
+         batch_size=c["phase_batch_size"], rounds=c["rounds"], min_seconds=c["min_seconds"])
     part("memory", "memory", memory_benchmark, **doc, documents=c["documents"],
          train_steps=c["train_steps"])
     if scaling:
@@ -607,6 +611,39 @@ def _memory_lines(memory):
     return lines
 
 
+def _phase_lines(phases, step):
+    dtypes = list(phases)
+    table = [["", *(x for d in dtypes for x in (d, "", ""))],
+             ["phase", *(x for _ in dtypes for x in ("ms", "share", "GFLOP/s"))]]
+    for name in phases[dtypes[0]]["phases"]:
+        row = [name]
+        for d in dtypes:
+            part = phases[d]
+            seconds = part["phases"][name]
+            flops = part["flops"].get(name)
+            row += [f"{1e3 * seconds:.1f}", f"{100 * seconds / part['seconds']:.1f}%",
+                    f"{flops / seconds / 1e9:.1f}" if flops and seconds > 0 else ""]
+        table.append(row)
+    table.append(["the whole call", *(x for d in dtypes for x in (
+        f"{1e3 * phases[d]['seconds']:.1f}", "100%",
+        f"{sum(phases[d]['flops'].values()) / phases[d]['seconds'] / 1e9:.1f}"))])
+    body = align_columns(table)
+    lines = ["  " + line for line in body]
+    ceilings = [(d, step[d]["peak_gflops"]) for d in dtypes
+                if (step or {}).get(d, {}).get("peak_gflops")]
+    lines += [""] + _para(
+        "GFLOP/s in the FLOPs each product does (" + ", ".join(PRODUCTS) + "; the "
+        "parameter sums also add the deltas by token and run the input products, "
+        "uncounted). The rest is elementwise work and copies.")
+    if ceilings:
+        lines += _para(
+            "With every product at the square gemm's rate and the rest as measured, the "
+            "share of the gemm peak would be at most " + "; ".join(
+                f"{100 * peak_ceiling(phases[d], peak):.0f}% in {d} (peak {peak:.1f} "
+                "GFLOP/s)" for d, peak in ceilings) + ".")
+    return lines
+
+
 def _scaling_lines(scaling):
     lines = []
     for axis, name, other in (("hidden_size", "H", "T"), ("length", "T", "H")):
@@ -684,6 +721,11 @@ def format_part(results, name):
     if name == "peers" and results.get("peers"):
         return ["Batches of documents against the strong peers",
                 *_peer_lines(results["peers"], c, results.get("step"))]
+    if name == "phases" and results.get("phases"):
+        part = next(iter(results["phases"].values()))
+        return [(f"Where the time goes: batch_loss_and_grads, B={part['batch_size']} documents "
+                 f"of T={c['length']}, 1 thread"),
+                *_phase_lines(results["phases"], results.get("step"))]
     if name == "memory":
         return ["Memory", *_memory_lines(results["memory"])]
     if name == "scaling" and results.get("scaling"):

@@ -1,0 +1,136 @@
+"""Where the time of a batch goes: normrnn's batch pass timed phase by phase.
+
+:func:`normrnn._kernels.lockstep.batch_loss_and_grads` can add the wall time
+of each of its phases (:data:`~normrnn._kernels.lockstep.PHASES`) into an
+array: the step products, the activation, the loss products, the softmax,
+the parameter sums, ...  With the FLOPs of each kind of product
+(:func:`~normrnn.bench.implementations.flops_done`), that gives each
+product's own rate, and the share of the gemm peak normrnn could reach if
+every product ran at the peak and the rest took the time it takes now:
+the ceiling that the elementwise work and the copies put on the share.
+"""
+
+import numpy as np
+
+from .._kernels import lockstep as _lockstep
+from ..batching import Lockstep, lockstep_workspace, release_workspaces
+from ..model import Grads
+from .experiments import document, model as make_model
+from .implementations import flops_done
+from .timing import one_thread
+
+PHASES = _lockstep.PHASES
+"""The phases timed, in the order of the pass."""
+
+PRODUCTS = ("step products", "loss products", "parameter sums")
+"""The phases that are matrix products (:func:`~normrnn.bench.flops_done` counts their FLOPs)."""
+
+
+def timed_pass(model, docs):
+    """One call of ``model.batch_loss_and_grads(docs)`` on one thread, timed phase by phase.
+
+    The checked batch is read as :meth:`~normrnn.NormRNN.batch_loss_and_grads`
+    reads it with ``n_threads=1`` (sorted, in groups), through the same
+    kernel, with the phases' clock on.
+
+    Parameters
+    ----------
+    model : NormRNN
+    docs : list of (tokens, title_length)
+        Checked documents: int32 tokens in [0, V), title lengths in [0, T].
+
+    Returns
+    -------
+    loss : float
+    grads : Grads
+    seconds : ndarray, shape (len(PHASES),)
+        Wall seconds of each phase, summed over the batch's groups.
+    """
+    model.check_parameters()
+    batch = Lockstep(docs, None, 1, model.dtype, model.hidden_size)
+    grads = Grads.zeros_like(model)
+    seconds = np.zeros(len(PHASES))
+    loss = 0.0
+    try:
+        workspace = lockstep_workspace(model.vocab_size, model.hidden_size, model.dtype)
+        for _, tokens, offsets, titles, starts, _ in batch.shares[0]:
+            loss += _lockstep.batch_loss_and_grads(
+                model.embedding, model.ih, model.hh, model.bias, model.gain, tokens, offsets,
+                titles, starts, grads.embedding, grads.ih, grads.hh, grads.bias, grads.gain,
+                np.empty_like(starts), workspace, phase_seconds=seconds)
+    finally:
+        release_workspaces()
+    return loss, grads, seconds
+
+
+def phase_benchmark(*, vocab_size=96, hidden_size=128, length=256, title_length=16,
+                    batch_size=128, dtypes=(np.float64, np.float32), rounds=7,
+                    min_seconds=0.1, seed=0):
+    """Seconds of each phase of a batch of B documents, on one thread.
+
+    Each round times calls until ``min_seconds`` have passed; the round whose
+    calls took the median time is kept, with its phases, so that they add
+    up to its total.
+
+    Parameters
+    ----------
+    vocab_size, hidden_size, length, title_length : int, optional
+        V, H, T and m of every document.
+    batch_size : int, optional
+        B, the documents of one call.
+    dtypes : sequence of dtype, optional
+    rounds : int, optional
+    min_seconds : float, optional
+        Length of one round (0: one call).
+    seed : int, optional
+
+    Returns
+    -------
+    dict
+        For each dtype name: ``{"batch_size", "seconds" (of one call),
+        "phases": {phase: seconds of one call}, "flops": {product phase:
+        FLOPs of one call}}``.
+    """
+    docs = [(document(vocab_size, length, seed + i), title_length) for i in range(batch_size)]
+    per_document = flops_done(vocab_size, hidden_size, length, title_length)
+    results = {}
+    for dtype in dtypes:
+        model = make_model(vocab_size, hidden_size, dtype, seed)
+        samples = []
+        with one_thread(False):
+            timed_pass(model, docs)                    # kernel choice, workspace
+            for _ in range(max(rounds, 1)):
+                total, calls = np.zeros(len(PHASES)), 0
+                while calls == 0 or total.sum() < min_seconds:
+                    total += timed_pass(model, docs)[2]
+                    calls += 1
+                samples.append(total / calls)
+        samples.sort(key=np.sum)
+        kept = samples[len(samples) // 2]
+        results[np.dtype(dtype).name] = {
+            "batch_size": batch_size, "seconds": float(kept.sum()),
+            "phases": {name: float(s) for name, s in zip(PHASES, kept)},
+            "flops": {name: batch_size * per_document[name] for name in PRODUCTS}}
+    return results
+
+
+def peak_ceiling(part, peak_gflops):
+    """The share of the gemm peak if every product ran at the peak and the rest as measured.
+
+    Parameters
+    ----------
+    part : dict
+        One dtype's entry of :func:`phase_benchmark`.
+    peak_gflops : float
+        The square gemm's rate on one thread.
+
+    Returns
+    -------
+    float
+        The products' FLOPs over the peak, divided by that time plus the
+        measured time of every phase that is not a product.
+    """
+    flops = sum(part["flops"].values())
+    at_peak = flops / (peak_gflops * 1e9)
+    rest = sum(s for name, s in part["phases"].items() if name not in PRODUCTS)
+    return at_peak / (at_peak + rest)
