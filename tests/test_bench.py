@@ -103,13 +103,14 @@ def test_command_writes_table_json_and_plot(tmp_path, monkeypatch, capsys):
                          "--plot", str(out_png)])
     assert status == 0
     text = capsys.readouterr().out
-    for heading in ("Machine", "One training step", "Documents in parallel", "Memory",
-                    "Scaling", "Targets"):
+    for heading in ("Machine", "One training step", "Documents in parallel", "Where the time goes",
+                    "Memory", "Scaling", "Targets"):
         assert heading in text
     results = json.loads(out_json.read_text())
     assert results["config"]["hidden_size"] == 5
     assert {t["threshold"] for t in results["targets"]} == set(bench.TARGETS.values())
     assert results["scaling"]["hidden_size"]["values"] == [4, 8]
+    assert set(results["phases"]) == {"float64", "float32"}
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -362,6 +363,28 @@ def test_the_timed_pass_is_the_models_own_batch_pass():
     for name, g in want.items():
         np.testing.assert_array_equal(getattr(grads, name), g, err_msg=name)
     assert seconds.shape == (len(bench.PHASES),) and np.all(seconds > 0)
+
+
+def test_the_phases_plot_stacks_every_phase_of_every_dtype():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    results = bench.phase_benchmark(**TINY, batch_size=2, rounds=1, min_seconds=0.0)
+    fig, ax = plt.subplots()
+    try:
+        bench.plot_phases(results, ax, {"float64": {"peak_gflops": 1.0}})
+        assert len(ax.patches) == 2 * len(bench.PHASES)       # one segment per phase and dtype
+        widths = [p.get_width() for p in ax.patches]
+        for i in range(2):                                     # each bar spans the whole call
+            assert sum(widths[i * len(bench.PHASES):(i + 1) * len(bench.PHASES)]) == (
+                pytest.approx(100))
+        assert len(ax.lines) == 1                              # the peak tick: float64 only
+        assert [t.get_text() for t in ax.get_legend().get_texts()][:3] == list(
+            bench.phases.PRODUCTS)
+    finally:
+        plt.close(fig)
 
 
 def test_the_ceiling_puts_every_product_at_the_peak_and_keeps_the_rest():

@@ -60,7 +60,7 @@ from .footprint import memory_benchmark
 from .machine import machine_info
 from .peers import PEER_LABELS, PEERS, STRONG, leads, peak_shares, peer_benchmark
 from .phases import PHASES, peak_ceiling, phase_benchmark
-from .plot import plot_results, plot_scaling, plot_step
+from .plot import plot_phases, plot_results, plot_scaling, plot_step
 from .recorded import describe_record, load_record
 from .report import (
     FULL,
@@ -80,7 +80,8 @@ __all__ = [
     "describe_record", "flops_done", "flops_done_per_token", "flops_per_token", "format_report",
     "gain_benchmark", "gemm_function", "jsonable", "leads", "load_record", "machine_info",
     "memory_benchmark", "one_thread", "other_load", "peak_ceiling", "peak_shares",
-    "peer_benchmark", "peer_choice", "PHASES", "phase_benchmark", "plot_results", "plot_scaling",
+    "peer_benchmark", "peer_choice", "PHASES", "phase_benchmark", "plot_phases", "plot_results",
+    "plot_scaling",
     "plot_step",
     "run_benchmark", "scaling_benchmark", "scaling_options", "sequential_functions",
     "step_benchmark", "step_functions", "thread_benchmark", "time_interleaved",

@@ -1,4 +1,4 @@
-"""Plots of the benchmark: tokens/s of one step, and over H and T (log-log)."""
+"""Plots of the benchmark: tokens/s of one step, over H and T (log-log), and where a batch's time goes."""
 
 import numpy as np
 
@@ -8,6 +8,7 @@ _STYLE = {"normrnn": ("C0", "o", "-"), "normrnn_float32": ("C0", "o", "--"),
           "by_section": ("C2", "s", "-"), "numpy": ("C1", "^", "-"),
           "torch": ("C3", "v", "-"), "torch_per_token": ("C3", "v", ":")}
 _FLOAT32 = "normrnn (fast BPTT), float32"
+_DARK = ("#1f4e8c", "#3a78c2")          # phase colours that take white labels
 
 
 def plot_step(step, config, ax):
@@ -41,6 +42,59 @@ def plot_step(step, config, ax):
                  f"T={config['length']}", fontsize=10)
     ax.legend(loc="lower right", fontsize=9)
     ax.grid(True, axis="x", alpha=0.3)
+    return ax
+
+
+def plot_phases(phases, ax, step=None):
+    """Stacked bars of a batch's time, phase by phase, one bar per dtype (share of the call).
+
+    The matrix products are drawn in blue, the rest (elementwise work,
+    copies) in warm colours.  With ``step``, a tick on each bar marks the
+    time all the products would take at the square gemm's rate.
+
+    Parameters
+    ----------
+    phases : dict
+        The ``"phases"`` part of :func:`~normrnn.bench.run_benchmark`'s results.
+    ax : matplotlib.axes.Axes
+        Drawn into.
+    step : dict, optional
+        The ``"step"`` part, whose ``peak_gflops`` places the ticks.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from .phases import PRODUCTS
+
+    dtypes = list(phases)
+    names = list(phases[dtypes[0]]["phases"])
+    order = [n for n in names if n in PRODUCTS] + [n for n in names if n not in PRODUCTS]
+    blues, warm = iter((*_DARK, "#8db7e6")), iter(
+        ("#d95f02", "#e6ab02", "#a6761d", "#bbbbbb", "#777777"))
+    colours = {n: next(blues) if n in PRODUCTS else next(warm) for n in order}
+    for i, dtype in enumerate(dtypes):
+        part = phases[dtype]
+        left = 0.0
+        for name in order:
+            share = 100 * part["phases"][name] / part["seconds"]
+            ax.barh(i, share, left=left, color=colours[name], edgecolor="white",
+                    label=name if i == 0 else None)
+            if share >= 6:
+                ax.text(left + share / 2, i, f"{share:.0f}%", ha="center", va="center",
+                        fontsize=8, color="white" if colours[name] in _DARK else "black")
+            left += share
+        peak = (step or {}).get(dtype, {}).get("peak_gflops")
+        if peak:
+            at_peak = 100 * sum(part["flops"].values()) / (peak * 1e9) / part["seconds"]
+            ax.plot([at_peak, at_peak], [i - 0.45, i + 0.45], color="black", lw=2)
+    ax.set_yticks(range(len(dtypes)), dtypes)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("share of one call's wall time (%)")
+    ax.set_title(f"where a batch's time goes: B={phases[dtypes[0]]['batch_size']}, one thread"
+                 + ("; black: the products at the gemm peak" if step else ""), fontsize=10)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
     return ax
 
 
@@ -110,7 +164,7 @@ def plot_scaling(scaling, axes=None):
 
 
 def plot_results(results):
-    """One figure of all the results: the step bars, and the sweeps if measured.
+    """One figure of all the results: the step bars, the sweeps and the phases if measured.
 
     Parameters
     ----------
@@ -124,9 +178,17 @@ def plot_results(results):
     import matplotlib.pyplot as plt
 
     panels = 3 if results.get("scaling") else 1
-    figure, axes = plt.subplots(1, panels, figsize=(5.6 * panels, 4.4), squeeze=False)
-    plot_step(results["step"], results["config"], axes[0][0])
+    phases = results.get("phases")
+    figure = plt.figure(figsize=(5.6 * panels, 4.4 + 2.4 * bool(phases)))
+    grid = figure.add_gridspec(1 + bool(phases), panels,
+                               height_ratios=[2.4, 4.4] if phases else None)
+    row = 1 if phases else 0                  # the phases on top: the sweeps' legend is below
+    axes = [figure.add_subplot(grid[row, i]) for i in range(panels)]
+    plot_step(results["step"], results["config"], axes[0])
     if panels == 3:
-        plot_scaling(results["scaling"], axes[0][1:])
-    figure.tight_layout()
+        plot_scaling(results["scaling"], axes[1:])
+    if phases:
+        plot_phases(phases, figure.add_subplot(grid[0, :]), results.get("step"))
+    figure.tight_layout(rect=(0, 0.13 * 4.4 / (4.4 + 2.4 * bool(phases)) if panels == 3 else 0,
+                              1, 1))
     return figure
