@@ -68,11 +68,12 @@ def test_f_and_f_grad_are_the_formula_bit_for_bit(variant, dtype):
         s = np.full(n, np.nan, dtype=dtype)
         probe.activate(a, s, index)
         np.testing.assert_array_equal(s, one - one / (a * a + a + one))
-        d = rng.standard_normal(n).astype(dtype)
+        # the forward's f and f' from one division: f(a) into s2, f'(a) over a2
         r = one / (a * a + a + one)
-        expected = d * ((two * (a * r) + r) * r)
-        probe.times_f_grad(a, d, index)
-        np.testing.assert_array_equal(d, expected)
+        a2, s2 = a.copy(), np.full(n, np.nan, dtype=dtype)
+        probe.activate_and_grad(a2, s2, index)
+        np.testing.assert_array_equal(s2, s)                   # the same f as activate
+        np.testing.assert_array_equal(a2, (two * (a * r) + r) * r)
 
 
 def test_f_and_f_grad_match_the_reference():
@@ -81,6 +82,14 @@ def test_f_and_f_grad_match_the_reference():
     s = np.empty_like(a)
     probe.activate(a, s, VARIANTS[-1][0])
     np.testing.assert_allclose(s, reference.activation(a), rtol=1e-15, atol=0)
+    # f' = (2 (a r) + r) r against the reference's (2a + 1) / q^2: the same value
+    # up to a few roundings, each within eps of the terms it adds (2 a r and r
+    # cancel near a = -1/2, where f' is 0), so the bound scales with them
+    g = a.copy()
+    probe.activate_and_grad(g, s, VARIANTS[-1][0])
+    r = 1 / (a * a + a + 1)
+    bound = 4 * np.finfo(np.float64).eps * (np.abs(2 * a * r) + r) * r
+    assert np.all(np.abs(g - reference.activation_grad(a)) <= bound)
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=[name for _, name, _ in VARIANTS])
@@ -119,12 +128,13 @@ def test_every_level_gives_the_same_bits(dtype):
         token = int(rng.integers(n))
         results = []
         for index, _, _ in runs:
-            e, dz, s, d = -np.abs(z), z.copy(), np.empty_like(a), a[::-1].copy()
+            e, dz, s = -np.abs(z), z.copy(), np.empty_like(a)
+            g, s2 = a.copy(), np.empty_like(a)
             probe.exp(e, index)
             loss = probe.softmax_cross_entropy(dz, token, index)
             probe.activate(a, s, index)
-            probe.times_f_grad(a, d, index)
-            results.append((e, dz, s, d, loss))
+            probe.activate_and_grad(g, s2, index)
+            results.append((e, dz, s, s2, g, loss))
         for other in results[1:]:
             for x, y in zip(results[0], other):
                 np.testing.assert_array_equal(x, y)
@@ -176,8 +186,8 @@ HARNESS = """
 #include "pointwise.h"
 void activate_d(int n, const double *a, double *s) { normrnn_activate_d(n, a, s); }
 void activate_f(int n, const float *a, float *s) { normrnn_activate_f(n, a, s); }
-void times_f_grad_d(int n, const double *a, double *d) { normrnn_times_f_grad_d(n, a, d); }
-void times_f_grad_f(int n, const float *a, float *d) { normrnn_times_f_grad_f(n, a, d); }
+void activate_and_grad_d(int n, double *a, double *s) { normrnn_activate_and_grad_d(n, a, s); }
+void activate_and_grad_f(int n, float *a, float *s) { normrnn_activate_and_grad_f(n, a, s); }
 double softmax_d(int n, double *z, int token) { return normrnn_softmax_xent_d(n, z, token); }
 double softmax_f(int n, float *z, int token) { return normrnn_softmax_xent_f(n, z, token); }
 """
@@ -205,17 +215,18 @@ def test_a_build_for_one_march_gives_the_same_bits(march, compiler, tmp_path):
     for dtype, c in ((np.float64, "d"), (np.float32, "f")):
         for n in LENGTHS[1:]:
             a = (rng.standard_normal(n) * 3).astype(dtype)
-            s, d = np.empty_like(a), a[::-1].copy()
+            s, g, s2 = np.empty_like(a), a.copy(), np.empty_like(a)
             getattr(lib, f"activate_{c}")(n, pointer(a), pointer(s))
-            getattr(lib, f"times_f_grad_{c}")(n, pointer(a), pointer(d))
+            getattr(lib, f"activate_and_grad_{c}")(n, pointer(g), pointer(s2))
             z = (rng.standard_normal(n) * 20).astype(dtype)
             expected_z = z.copy()
             loss = getattr(lib, f"softmax_{c}")(n, pointer(z), n // 2)
-            expected_s, expected_d = np.empty_like(a), a[::-1].copy()
+            expected_s, expected_g, expected_s2 = np.empty_like(a), a.copy(), np.empty_like(a)
             probe.activate(a, expected_s, widest)
-            probe.times_f_grad(a, expected_d, widest)
+            probe.activate_and_grad(expected_g, expected_s2, widest)
             expected_loss = probe.softmax_cross_entropy(expected_z, n // 2, widest)
             np.testing.assert_array_equal(s, expected_s)
-            np.testing.assert_array_equal(d, expected_d)
+            np.testing.assert_array_equal(s2, expected_s2)
+            np.testing.assert_array_equal(g, expected_g)
             np.testing.assert_array_equal(z, expected_z)
             assert loss == expected_loss

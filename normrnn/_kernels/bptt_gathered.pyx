@@ -29,7 +29,8 @@ document.  Which of its variants runs is the one :mod:`normrnn.kernel_choice`
 times for a step of one row, the first time a process runs a document of
 that dtype and H (the same choice as a lockstep batch of one document).
 f, f' and the softmax run in ``pointwise.h``'s vector loops (f and f' with
-the bits of activation.pxd's, the softmax with an exp of its own).  The
+the bits of activation.pxd's, from one division, f'(a_t) kept by the forward
+for the backward; the softmax with an exp of its own).  The
 result equals the section-by-section BPTT up to the rounding of reordered
 sums and of exp; the tests check that.  Memory is O(T (H + V) + V H + H^2)
 per document, in a :class:`Workspace` that is reused from one document to the
@@ -65,7 +66,7 @@ from normrnn._kernels.matvec cimport _matvec_t_add_variant
 from normrnn._kernels.section_kernels cimport (
     _embedding_activation_backward, _gain_backward, _gain_forward, _row_normalise,
     _row_normalise_backward)
-from normrnn._kernels.pointwise cimport _activate, _softmax_cross_entropy, _times_f_grad
+from normrnn._kernels.pointwise cimport _activate_and_grad, _softmax_cross_entropy, _times
 
 
 cdef enum:
@@ -202,10 +203,14 @@ cdef int _recurrence_forward(int matvec,                           # IN  matvec.
                              const int[::1] slot,                 # IN  (V,)
                              const floating[:, ::1] inputs,       # IN  (k, H)
                              floating[:, ::1] states,             # INOUT (T, H) s_0 on entry
-                             floating[:, ::1] middles,            # OUT (T-1, H) a_t
+                             floating[:, ::1] middles,            # OUT (T-1, H) f'(a_t)
                              void *stop                           # IN  threading.Event or NULL
                              ) except -1 nogil:
-    """s_{t+1} = f(a_t), a_t = (W_ih u_t + b) + S s_t, from states[0]; keeps a_t."""
+    """s_{t+1} = f(a_t), a_t = (W_ih u_t + b) + S s_t, from states[0]; keeps f'(a_t).
+
+    Row t of ``middles`` holds a_t until f is applied, then f'(a_t), the
+    notes' activationGradMuls: f and f' share their one division.
+    """
     cdef Py_ssize_t n = tokens.shape[0] - 1, H = scaled_hh_t.shape[0], t, j, r
     cdef _Poller poller = _poller(stop)
     for t in range(n):
@@ -215,7 +220,7 @@ cdef int _recurrence_forward(int matvec,                           # IN  matvec.
             middles[t, j] = inputs[r, j]
         _matvec_t_add_variant(matvec, H, H, &scaled_hh_t[0, 0], &states[t, 0],
                               &middles[t, 0])        # a_t += S s_t  (sequential)
-        _activate(H, &middles[t, 0], &states[t + 1, 0])    # s_{t+1} = f(a_t)
+        _activate_and_grad(H, &middles[t, 0], &states[t + 1, 0])  # s_{t+1} = f(a_t), f'(a_t)
     return 0
 
 
@@ -301,7 +306,7 @@ cdef double _logits(const floating[:, ::1] embedding,   # IN  (V, H)
 cdef int _backward_through_time(int matvec,                           # IN  matvec.h's variant
                                 const floating[:, ::1] scaled_hh,    # IN  (H, H) S
                                 int m,
-                                const floating[:, ::1] middles,      # IN  (T-1, H) a_t
+                                const floating[:, ::1] middles,      # IN  (T-1, H) f'(a_t)
                                 const floating[:, ::1] d_states_direct,  # IN  (T-m, H) E^T dz
                                 floating[:, ::1] deltas,             # OUT (T-1, H) delta_t
                                 void *stop                           # IN  threading.Event or NULL
@@ -316,7 +321,7 @@ cdef int _backward_through_time(int matvec,                           # IN  matv
         if t < n:                                    #     + S^T delta_t  (sequential)
             _matvec_t_add_variant(matvec, H, H, &scaled_hh[0, 0], &deltas[t, 0],
                                   &deltas[t - 1, 0])
-        _times_f_grad(H, &middles[t - 1, 0], &deltas[t - 1, 0])   # delta = g_t f'(a_{t-1})
+        _times(H, &middles[t - 1, 0], &deltas[t - 1, 0])   # delta = g_t f'(a_{t-1})
     return 0
 
 
@@ -473,7 +478,7 @@ class Workspace:
         self.embeddeds = np.empty((tokens, H), dtype=dtype)        # u = f(E[x]), then du
         self.inputs = np.empty((tokens, H), dtype=dtype)           # W_ih u + b
         self.deltas_by_token = np.empty((tokens, H), dtype=dtype)  # D: deltas summed by token
-        self.middles = np.empty((self.rows, H), dtype=dtype)       # a_t
+        self.middles = np.empty((self.rows, H), dtype=dtype)       # a_t, then f'(a_t)
         self.deltas = np.empty((self.rows, H), dtype=dtype)        # delta_t
         self.logits = np.empty((self.rows, V), dtype=dtype)        # z_t, then dz_t
         self.d_states_direct = np.empty((self.rows, H), dtype=dtype)  # E^T dz_t

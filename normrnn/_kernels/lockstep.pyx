@@ -45,10 +45,11 @@ when ``NORMRNN_KERNEL`` asks for it: OpenBLAS's call and packing cost more
 than the product of a few rows, and it sums in another order.
 :func:`gemm_rows` switches large steps to gemm (never, by default).
 
-**Elementwise.**  f over each step's pre-activations, ``delta *= f'(a)`` and the
-softmax of every scored row run in ``pointwise.h`` (through
-``pointwise.pxd``), in vector registers, with the same bits on every CPU; the
-per-document kernel runs the same functions.
+**Elementwise.**  f over each step's pre-activations, with f'(a) kept in
+their place (one division gives both; the backward's ``delta *= f'(a)`` is
+then a multiply), and the softmax of every scored row run in ``pointwise.h``
+(through ``pointwise.pxd``), in vector registers, with the same bits on every
+CPU; the per-document kernel runs the same functions.
 
 **Loss only.**  :func:`batch_loss` runs the same forward without keeping
 anything for the backward: one state row per document, and the scored rows of
@@ -96,7 +97,8 @@ cdef extern from "rows_matmul.h" nogil:
 from normrnn._kernels.bptt_gathered cimport (
     _Poller, _add_distinct, _distinct_inputs, _poller, _scaled_hh, _stop_pointer, _tick,
     _token_sums_to_grads)
-from normrnn._kernels.pointwise cimport _activate, _softmax_cross_entropy, _times_f_grad
+from normrnn._kernels.pointwise cimport (
+    _activate, _activate_and_grad, _softmax_cross_entropy, _times)
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 
@@ -115,7 +117,7 @@ cdef struct _Kernels:
 cdef enum:
     _PREPARE = 0         # S, S^T, the schedule, the input term of each distinct token
     _STEP_PRODUCTS = 1   # S s_t forward, S^T delta_t backward (and each step's input copy)
-    _ACTIVATION = 2      # f forward, delta *= f'(a) backward
+    _ACTIVATION = 2      # f and f' forward, delta *= f'(a) backward
     _LOSS_PRODUCTS = 3   # Z = S E^T, dE += dZ^T S, dZ E
     _SOFTMAX = 4         # the softmax and cross-entropy of every scored row
     _PARAMETER_SUMS = 5  # deltas summed by token, dS = Delta^T S, dW_ih, dE (input), dW_hh
@@ -385,7 +387,7 @@ cdef int _forward(_Kernels kernels,                         # IN  the step produ
                   const int[::1] first,                    # IN  (n_max + 1,)
                   floating[:, ::1] states,                 # INOUT (N + B, H); rows 0 .. c_0 - 1
                                                            #   and N + b (T_b = 1) hold s_0 on entry
-                  floating[:, ::1] middles,                # OUT (N, H) a_t
+                  floating[:, ::1] middles,                # OUT (N, H) f'(a_t)
                   void *stop,                              # IN  threading.Event or NULL
                   _Laps *laps                              # INOUT where the time goes
                   ) except -1 nogil:
@@ -402,9 +404,10 @@ cdef int _forward(_Kernels kernels,                         # IN  the step produ
         # documents 0 .. c_next - 1 read s_{t+1} at step t + 1; c_next .. c - 1 end here
         # (no address is taken of a row that is not there: the debug build checks)
         if c_next > 0:
-            _activate(c_next * H, &middles[first[t], 0], &states[first[t + 1], 0])
+            _activate_and_grad(c_next * H, &middles[first[t], 0], &states[first[t + 1], 0])
         if c > c_next:
-            _activate((c - c_next) * H, &middles[first[t] + c_next, 0], &states[N + c_next, 0])
+            _activate_and_grad((c - c_next) * H, &middles[first[t] + c_next, 0],
+                               &states[N + c_next, 0])
         _lap(laps, _ACTIVATION)
     return 0
 
@@ -481,7 +484,7 @@ cdef int _backward_through_time(_Kernels kernels,                    # IN  the s
                                 const int[::1] stepping,             # IN  (n_max + 1,)
                                 const int[::1] first,                # IN  (n_max + 1,)
                                 Py_ssize_t first_scored,
-                                const floating[:, ::1] middles,      # IN  (N, H) a_t
+                                const floating[:, ::1] middles,      # IN  (N, H) f'(a_t)
                                 const floating[:, ::1] d_states_direct,  # IN  E^T dz, see _logits
                                 floating[:, ::1] deltas,             # OUT (N, H) delta_t
                                 void *stop,                          # IN  threading.Event or NULL
@@ -508,7 +511,7 @@ cdef int _backward_through_time(_Kernels kernels,                    # IN  the s
             _rows_times_add(kernels, c_next, H, &scaled_hh[0, 0], &deltas[first[t + 1], 0],
                             delta)
         _lap(laps, _STEP_PRODUCTS)
-        _times_f_grad(c * H, &middles[first[t], 0], delta)
+        _times(c * H, &middles[first[t], 0], delta)         # delta *= f'(a_t), kept
         _lap(laps, _ACTIVATION)
     return 0
 
@@ -597,7 +600,7 @@ class LockstepWorkspace:
             grown = 2 * self.rows
             self.rows = grown if rows < grown and (grown - rows) * per_row <= 2**26 else rows
             self.states = np.empty((self.rows, H), dtype=dtype)        # s_t, then last states
-            self.middles = np.empty((self.rows, H), dtype=dtype)       # a_t
+            self.middles = np.empty((self.rows, H), dtype=dtype)       # a_t, then f'(a_t)
             self.deltas = np.empty((self.rows, H), dtype=dtype)        # delta_t
             self.logits = np.empty((self.rows, V), dtype=dtype)        # z, then dz
             self.d_states_direct = np.empty((self.rows, H), dtype=dtype)  # E^T dz

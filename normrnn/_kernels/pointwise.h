@@ -1,8 +1,9 @@
 /* The per-number work of a step, in vector registers: f, f', and the softmax.
  *
  * Around the products, every step applies the activation to its c H
- * pre-activations, every backward step multiplies its deltas by f'(a), and
- * every scored position turns V logits into dz = softmax(z) - onehot(x).
+ * pre-activations and keeps f'(a) in their place (one division gives both),
+ * every backward step multiplies its deltas by the f'(a) kept, and every
+ * scored position turns V logits into dz = softmax(z) - onehot(x).
  * Written as plain Cython loops these compile for the baseline x86-64
  * (SSE2: four floats at a time) and call the C library's exp once per logit;
  * in float32 that was a fifth of a lockstep batch's time.  Here each is one
@@ -13,8 +14,8 @@
  * turns contraction off), and each number's arithmetic is the same chain of
  * IEEE operations in every lane:
  *
- *     f(x)       = 1 - 1 / (x^2 + x + 1)           as activation.pxd's f
- *     f'(x)      = (2 (x r) + r) r, r = 1 / (x^2 + x + 1)   as its f_grad
+ *     f(x)       = 1 - r, r = 1 / (x^2 + x + 1)   as activation.pxd's f
+ *     f'(x)      = (2 (x r) + r) r, the same r     as its f_grad
  *
  * so these give exactly the bits of the scalar f and f_grad of
  * activation.pxd, which the per-document kernels and the sections use.
@@ -77,35 +78,39 @@ static TARGET void normrnn_activate_f_##SUFFIX(                                 
         s[i] = 1.0f - 1.0f / (a[i] * a[i] + a[i] + 1.0f);                       \
 }                                                                               \
                                                                                 \
-static TARGET void normrnn_times_f_grad_d_##SUFFIX(                             \
-        int n, const double *NORMRNN_RESTRICT a, double *NORMRNN_RESTRICT d)    \
+static TARGET void normrnn_activate_and_grad_d_##SUFFIX(                        \
+        int n, double *NORMRNN_RESTRICT a, double *NORMRNN_RESTRICT s)          \
 {                                                                               \
     const int lanes = NORMRNN_LANES(VD, double);                                \
     int i = 0;                                                                  \
     for (; i + lanes <= n; i += lanes) {                                        \
         VD x = *(const VD *)(a + i);                                            \
         VD r = 1.0 / (x * x + x + 1.0);                                         \
-        *(VD *)(d + i) = *(const VD *)(d + i) * ((2.0 * (x * r) + r) * r);      \
+        *(VD *)(s + i) = 1.0 - r;                                               \
+        *(VD *)(a + i) = (2.0 * (x * r) + r) * r;                               \
     }                                                                           \
     for (; i < n; i++) {                                                        \
         double r = 1.0 / (a[i] * a[i] + a[i] + 1.0);                            \
-        d[i] = d[i] * ((2.0 * (a[i] * r) + r) * r);                             \
+        s[i] = 1.0 - r;                                                         \
+        a[i] = (2.0 * (a[i] * r) + r) * r;                                      \
     }                                                                           \
 }                                                                               \
                                                                                 \
-static TARGET void normrnn_times_f_grad_f_##SUFFIX(                             \
-        int n, const float *NORMRNN_RESTRICT a, float *NORMRNN_RESTRICT d)      \
+static TARGET void normrnn_activate_and_grad_f_##SUFFIX(                        \
+        int n, float *NORMRNN_RESTRICT a, float *NORMRNN_RESTRICT s)            \
 {                                                                               \
     const int lanes = NORMRNN_LANES(VF, float);                                 \
     int i = 0;                                                                  \
     for (; i + lanes <= n; i += lanes) {                                        \
         VF x = *(const VF *)(a + i);                                            \
         VF r = 1.0f / (x * x + x + 1.0f);                                       \
-        *(VF *)(d + i) = *(const VF *)(d + i) * ((2.0f * (x * r) + r) * r);     \
+        *(VF *)(s + i) = 1.0f - r;                                              \
+        *(VF *)(a + i) = (2.0f * (x * r) + r) * r;                              \
     }                                                                           \
     for (; i < n; i++) {                                                        \
         float r = 1.0f / (a[i] * a[i] + a[i] + 1.0f);                           \
-        d[i] = d[i] * ((2.0f * (a[i] * r) + r) * r);                            \
+        s[i] = 1.0f - r;                                                        \
+        a[i] = (2.0f * (a[i] * r) + r) * r;                                     \
     }                                                                           \
 }                                                                               \
                                                                                 \
@@ -248,8 +253,8 @@ NORMRNN_DEFINE_POINTWISE(v3, NORMRNN_V3, normrnn_vd32, normrnn_vf32, normrnn_vl3
 NORMRNN_DEFINE_POINTWISE(v1, , normrnn_vd16, normrnn_vf16, normrnn_vl16, normrnn_vi16)
 NORMRNN_DEFINE_DISPATCH(normrnn_activate_d, (int n, const double *a, double *s), (n, a, s))
 NORMRNN_DEFINE_DISPATCH(normrnn_activate_f, (int n, const float *a, float *s), (n, a, s))
-NORMRNN_DEFINE_DISPATCH(normrnn_times_f_grad_d, (int n, const double *a, double *d), (n, a, d))
-NORMRNN_DEFINE_DISPATCH(normrnn_times_f_grad_f, (int n, const float *a, float *d), (n, a, d))
+NORMRNN_DEFINE_DISPATCH(normrnn_activate_and_grad_d, (int n, double *a, double *s), (n, a, s))
+NORMRNN_DEFINE_DISPATCH(normrnn_activate_and_grad_f, (int n, float *a, float *s), (n, a, s))
 static double normrnn_softmax_xent_d(int n, double *z, int token)
 {
     switch (normrnn_level()) {
@@ -268,15 +273,15 @@ static double normrnn_softmax_xent_f(int n, float *z, int token)
 }
 #define NORMRNN_POINTWISE_VARIANTS                                              \
     {"v4", 4, normrnn_activate_d_v4, normrnn_activate_f_v4,                     \
-     normrnn_times_f_grad_d_v4, normrnn_times_f_grad_f_v4,                      \
+     normrnn_activate_and_grad_d_v4, normrnn_activate_and_grad_f_v4,                      \
      normrnn_exp_shifted_d_v4, normrnn_exp_shifted_f_v4,                        \
      normrnn_softmax_xent_d_v4, normrnn_softmax_xent_f_v4},                     \
     {"v3", 3, normrnn_activate_d_v3, normrnn_activate_f_v3,                     \
-     normrnn_times_f_grad_d_v3, normrnn_times_f_grad_f_v3,                      \
+     normrnn_activate_and_grad_d_v3, normrnn_activate_and_grad_f_v3,                      \
      normrnn_exp_shifted_d_v3, normrnn_exp_shifted_f_v3,                        \
      normrnn_softmax_xent_d_v3, normrnn_softmax_xent_f_v3},                     \
     {"v1", 1, normrnn_activate_d_v1, normrnn_activate_f_v1,                     \
-     normrnn_times_f_grad_d_v1, normrnn_times_f_grad_f_v1,                      \
+     normrnn_activate_and_grad_d_v1, normrnn_activate_and_grad_f_v1,                      \
      normrnn_exp_shifted_d_v1, normrnn_exp_shifted_f_v1,                        \
      normrnn_softmax_xent_d_v1, normrnn_softmax_xent_f_v1}
 #elif defined(__GNUC__)     /* one build for this machine's -march, as matvec.h */
@@ -285,24 +290,25 @@ typedef int32_t normrnn_vi __attribute__((vector_size(sizeof(normrnn_vf))));
 NORMRNN_DEFINE_POINTWISE(one, , normrnn_vd, normrnn_vf, normrnn_vl, normrnn_vi)
 #define normrnn_activate_d normrnn_activate_d_one
 #define normrnn_activate_f normrnn_activate_f_one
-#define normrnn_times_f_grad_d normrnn_times_f_grad_d_one
-#define normrnn_times_f_grad_f normrnn_times_f_grad_f_one
+#define normrnn_activate_and_grad_d normrnn_activate_and_grad_d_one
+#define normrnn_activate_and_grad_f normrnn_activate_and_grad_f_one
 #define normrnn_softmax_xent_d normrnn_softmax_xent_d_one
 #define normrnn_softmax_xent_f normrnn_softmax_xent_f_one
 #define NORMRNN_POINTWISE_VARIANTS                                              \
     {"one", 0, normrnn_activate_d_one, normrnn_activate_f_one,                  \
-     normrnn_times_f_grad_d_one, normrnn_times_f_grad_f_one,                    \
+     normrnn_activate_and_grad_d_one, normrnn_activate_and_grad_f_one,                    \
      normrnn_exp_shifted_d_one, normrnn_exp_shifted_f_one,                      \
      normrnn_softmax_xent_d_one, normrnn_softmax_xent_f_one}
 #else                       /* no vector extensions: plain scalars, the C library's exp */
 #define NORMRNN_DEFINE_SCALAR_POINTWISE(SUFFIX, REAL, EXP)                      \
 static void normrnn_activate_##SUFFIX(int n, const REAL *a, REAL *s)            \
 { for (int i = 0; i < n; i++) s[i] = 1 - 1 / (a[i] * a[i] + a[i] + 1); }         \
-static void normrnn_times_f_grad_##SUFFIX(int n, const REAL *a, REAL *d)        \
+static void normrnn_activate_and_grad_##SUFFIX(int n, REAL *a, REAL *s)         \
 {                                                                               \
     for (int i = 0; i < n; i++) {                                               \
         REAL r = 1 / (a[i] * a[i] + a[i] + 1);                                  \
-        d[i] = d[i] * ((2 * (a[i] * r) + r) * r);                               \
+        s[i] = 1 - r;                                                           \
+        a[i] = (2 * (a[i] * r) + r) * r;                                        \
     }                                                                           \
 }                                                                               \
 static void normrnn_exp_shifted_##SUFFIX(int n, REAL *z, REAL shift)            \
@@ -321,7 +327,7 @@ NORMRNN_DEFINE_SCALAR_POINTWISE(d, double, exp)
 NORMRNN_DEFINE_SCALAR_POINTWISE(f, float, expf)
 #define NORMRNN_POINTWISE_VARIANTS                                              \
     {"scalar", 0, normrnn_activate_d, normrnn_activate_f,                       \
-     normrnn_times_f_grad_d, normrnn_times_f_grad_f,                            \
+     normrnn_activate_and_grad_d, normrnn_activate_and_grad_f,                  \
      normrnn_exp_shifted_d, normrnn_exp_shifted_f,                              \
      normrnn_softmax_xent_d, normrnn_softmax_xent_f}
 #endif
@@ -332,8 +338,8 @@ static const struct {
     int level;
     void (*activate_d)(int, const double *, double *);
     void (*activate_f)(int, const float *, float *);
-    void (*times_f_grad_d)(int, const double *, double *);
-    void (*times_f_grad_f)(int, const float *, float *);
+    void (*activate_and_grad_d)(int, double *, double *);
+    void (*activate_and_grad_f)(int, float *, float *);
     void (*exp_shifted_d)(int, double *, double);
     void (*exp_shifted_f)(int, float *, float);
     double (*softmax_xent_d)(int, double *, int);

@@ -1,7 +1,7 @@
 """Kernels for tests only: every level of ``pointwise.h``, one at a time.
 
 The kernels pick the widest level this CPU runs; the tests call each level
-the CPU offers through :func:`activate`, :func:`times_f_grad`, :func:`exp`
+the CPU offers through :func:`activate`, :func:`activate_and_grad`, :func:`exp`
 and :func:`softmax_cross_entropy`, and check that all give the same bits.
 Nothing in the model calls this module.
 """
@@ -13,6 +13,8 @@ cdef extern from "pointwise.h" nogil:
     int normrnn_pointwise_variant_count()
     ctypedef void (*activate_d_fn)(int, const double *, double *)
     ctypedef void (*activate_f_fn)(int, const float *, float *)
+    ctypedef void (*activate_and_grad_d_fn)(int, double *, double *)
+    ctypedef void (*activate_and_grad_f_fn)(int, float *, float *)
     ctypedef void (*exp_d_fn)(int, double *, double)
     ctypedef void (*exp_f_fn)(int, float *, float)
     ctypedef double (*softmax_d_fn)(int, double *, int)
@@ -22,15 +24,16 @@ cdef extern from "pointwise.h" nogil:
         int level
         activate_d_fn activate_d
         activate_f_fn activate_f
-        activate_d_fn times_f_grad_d
-        activate_f_fn times_f_grad_f
+        activate_and_grad_d_fn activate_and_grad_d
+        activate_and_grad_f_fn activate_and_grad_f
         exp_d_fn exp_shifted_d
         exp_f_fn exp_shifted_f
         softmax_d_fn softmax_xent_d
         softmax_f_fn softmax_xent_f
     const _Variant normrnn_pointwise_variants[]
 
-__all__ = ["variants", "cpu_level", "activate", "times_f_grad", "exp", "softmax_cross_entropy"]
+__all__ = ["variants", "cpu_level", "activate", "activate_and_grad", "exp",
+           "softmax_cross_entropy"]
 
 
 def variants():
@@ -94,26 +97,31 @@ def activate(const floating[::1] a, floating[::1] s, int variant):
         normrnn_pointwise_variants[variant].activate_f(<int> a.shape[0], &a[0], &s[0])
 
 
-def times_f_grad(const floating[::1] a, floating[::1] d, int variant):
-    """``d *= f'(a)``, :math:`f'(a) = (2a + 1) / (a^2 + a + 1)^2`, elementwise, through one level's kernel.
+def activate_and_grad(floating[::1] a, floating[::1] s, int variant):
+    """``s = f(a)``, then ``a = f'(a)``, elementwise, through one level's kernel.
+
+    :math:`f(a) = 1 - r` and :math:`f'(a) = (2a + 1) r^2`, computed as
+    :math:`(2 (a r) + r) r`, from the one division :math:`r = 1 / (a^2 + a + 1)`:
+    the forward pass keeps f'(a_t) where it held a_t, for the backward.
 
     Parameters
     ----------
     a : ndarray, shape (n,), float32 or float64, C-contiguous
-    d : ndarray, shape (n,), same dtype
-        Multiplied in place by f'(a).
+        Pre-activations; overwritten with f'(a).
+    s : ndarray, shape (n,), same dtype
+        Gets f(a).
     variant : int
         An index from :func:`variants` whose level this CPU runs.
     """
-    if d.shape[0] != a.shape[0]:
-        raise ValueError("times_f_grad needs a and d of one length")
+    if s.shape[0] != a.shape[0]:
+        raise ValueError("activate_and_grad needs a and s of one length")
     _checked(variant)
     if a.shape[0] == 0:
         return
     if floating is double:
-        normrnn_pointwise_variants[variant].times_f_grad_d(<int> a.shape[0], &a[0], &d[0])
+        normrnn_pointwise_variants[variant].activate_and_grad_d(<int> a.shape[0], &a[0], &s[0])
     else:
-        normrnn_pointwise_variants[variant].times_f_grad_f(<int> a.shape[0], &a[0], &d[0])
+        normrnn_pointwise_variants[variant].activate_and_grad_f(<int> a.shape[0], &a[0], &s[0])
 
 
 def exp(floating[::1] x, int variant):
