@@ -116,7 +116,8 @@ class Lockstep:
         return out
 
 
-def run_batch(model, docs, initial_states, n_threads, backward, method="loss"):
+def run_batch(model, docs, initial_states, n_threads, backward, method="loss",
+              phase_seconds=None):
     """A checked batch through the lockstep kernels, on ``n_threads`` workers.
 
     Parameters
@@ -133,6 +134,10 @@ def run_batch(model, docs, initial_states, n_threads, backward, method="loss"):
         Also compute the gradients (the memory is checked first).
     method : str, optional
         The calling method's name, for a refusal's message.
+    phase_seconds : ndarray of float64, shape (len(lockstep.PHASES),), optional
+        With ``backward``: each phase's wall seconds
+        (:func:`normrnn._kernels.lockstep.batch_loss_and_grads`) are added
+        into it, summed over the groups and the workers.
 
     Returns
     -------
@@ -150,6 +155,7 @@ def run_batch(model, docs, initial_states, n_threads, backward, method="loss"):
     def run(worker):
         # one worker: its groups one after the other, into its own buffers
         grads = Grads.zeros_like(model) if backward else None
+        phases = None if phase_seconds is None else np.zeros_like(phase_seconds)
         loss, lasts = 0.0, []
         try:
             workspace = lockstep_workspace(V, H, dtype)
@@ -161,22 +167,26 @@ def run_batch(model, docs, initial_states, n_threads, backward, method="loss"):
                     loss += _lockstep.batch_loss_and_grads(
                         model.embedding, model.ih, model.hh, model.bias, model.gain, tokens,
                         offsets, titles, starts, grads.embedding, grads.ih, grads.hh,
-                        grads.bias, grads.gain, last, workspace, stop=stop)
+                        grads.bias, grads.gain, last, workspace, stop=stop,
+                        phase_seconds=phases)
                 else:
                     loss += _lockstep.batch_loss(
                         model.embedding, model.ih, model.hh, model.bias, model.gain, tokens,
                         offsets, titles, starts, last, workspace, stop=stop)
                 lasts.append(last)
-            return loss, grads, lasts
+            return loss, grads, lasts, phases
         finally:
             release_workspaces()
 
     results = map_in_order(run, range(batch.n_threads), batch.n_threads, stop=stop)
-    loss, total, _ = results[0]
-    for worker_loss, grads, _ in results[1:]:   # fixed order: reproducible sums
+    loss, total, _, _ = results[0]
+    for worker_loss, grads, _, _ in results[1:]:   # fixed order: reproducible sums
         loss += worker_loss
         if backward:
             for name, g in grads.items():
                 getattr(total, name)[...] += g
+    if phase_seconds is not None:
+        for *_, phases in results:
+            phase_seconds += phases
     last = batch.last_states([r[2] for r in results], len(docs), H, dtype)
     return (loss, total, last) if backward else (loss, last)

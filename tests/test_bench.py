@@ -365,6 +365,20 @@ def test_the_timed_pass_is_the_models_own_batch_pass():
     assert seconds.shape == (len(bench.PHASES),) and np.all(seconds > 0)
 
 
+def test_the_phases_of_several_workers_add_up():
+    from normrnn.batching import run_batch
+
+    model = bench.experiments.model(7, 5, np.float64, seed=4)
+    docs = [(bench.experiments.document(7, T, seed=T), 2) for T in (9, 12, 4, 7)]
+    seconds = np.zeros(len(bench.PHASES))
+    loss, grads, _ = run_batch(model, docs, None, 2, True, phase_seconds=seconds)
+    want_loss, want = model.batch_loss_and_grads(docs, n_threads=2)
+    assert loss == want_loss
+    for name, g in want.items():
+        np.testing.assert_array_equal(getattr(grads, name), g, err_msg=name)
+    assert np.all(seconds > 0)
+
+
 def test_the_phases_plot_stacks_every_phase_of_every_dtype():
     pytest.importorskip("matplotlib")
     import matplotlib

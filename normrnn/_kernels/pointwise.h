@@ -273,15 +273,15 @@ static double normrnn_softmax_xent_f(int n, float *z, int token)
 }
 #define NORMRNN_POINTWISE_VARIANTS                                              \
     {"v4", 4, normrnn_activate_d_v4, normrnn_activate_f_v4,                     \
-     normrnn_activate_and_grad_d_v4, normrnn_activate_and_grad_f_v4,                      \
+     normrnn_activate_and_grad_d_v4, normrnn_activate_and_grad_f_v4,            \
      normrnn_exp_shifted_d_v4, normrnn_exp_shifted_f_v4,                        \
      normrnn_softmax_xent_d_v4, normrnn_softmax_xent_f_v4},                     \
     {"v3", 3, normrnn_activate_d_v3, normrnn_activate_f_v3,                     \
-     normrnn_activate_and_grad_d_v3, normrnn_activate_and_grad_f_v3,                      \
+     normrnn_activate_and_grad_d_v3, normrnn_activate_and_grad_f_v3,            \
      normrnn_exp_shifted_d_v3, normrnn_exp_shifted_f_v3,                        \
      normrnn_softmax_xent_d_v3, normrnn_softmax_xent_f_v3},                     \
     {"v1", 1, normrnn_activate_d_v1, normrnn_activate_f_v1,                     \
-     normrnn_activate_and_grad_d_v1, normrnn_activate_and_grad_f_v1,                      \
+     normrnn_activate_and_grad_d_v1, normrnn_activate_and_grad_f_v1,            \
      normrnn_exp_shifted_d_v1, normrnn_exp_shifted_f_v1,                        \
      normrnn_softmax_xent_d_v1, normrnn_softmax_xent_f_v1}
 #elif defined(__GNUC__)     /* one build for this machine's -march, as matvec.h */
@@ -296,7 +296,7 @@ NORMRNN_DEFINE_POINTWISE(one, , normrnn_vd, normrnn_vf, normrnn_vl, normrnn_vi)
 #define normrnn_softmax_xent_f normrnn_softmax_xent_f_one
 #define NORMRNN_POINTWISE_VARIANTS                                              \
     {"one", 0, normrnn_activate_d_one, normrnn_activate_f_one,                  \
-     normrnn_activate_and_grad_d_one, normrnn_activate_and_grad_f_one,                    \
+     normrnn_activate_and_grad_d_one, normrnn_activate_and_grad_f_one,          \
      normrnn_exp_shifted_d_one, normrnn_exp_shifted_f_one,                      \
      normrnn_softmax_xent_d_one, normrnn_softmax_xent_f_one}
 #else                       /* no vector extensions: plain scalars, the C library's exp */

@@ -13,8 +13,7 @@ the ceiling that the elementwise work and the copies put on the share.
 import numpy as np
 
 from .._kernels import lockstep as _lockstep
-from ..batching import Lockstep, lockstep_workspace, release_workspaces
-from ..model import Grads
+from ..batching import run_batch
 from .experiments import document, model as make_model
 from .implementations import flops_done
 from .timing import one_thread
@@ -29,15 +28,14 @@ PRODUCTS = ("step products", "loss products", "parameter sums")
 def timed_pass(model, docs):
     """One call of ``model.batch_loss_and_grads(docs)`` on one thread, timed phase by phase.
 
-    The checked batch is read as :meth:`~normrnn.NormRNN.batch_loss_and_grads`
-    reads it with ``n_threads=1`` (sorted, in groups), through the same
-    kernel, with the phases' clock on.
+    The same checks and the same pass (:func:`normrnn.batching.run_batch`,
+    sorted, in groups) as :meth:`~normrnn.NormRNN.batch_loss_and_grads`
+    with ``n_threads=1``, with the phases' clock on.
 
     Parameters
     ----------
     model : NormRNN
     docs : list of (tokens, title_length)
-        Checked documents: int32 tokens in [0, V), title lengths in [0, T].
 
     Returns
     -------
@@ -47,20 +45,42 @@ def timed_pass(model, docs):
         Wall seconds of each phase, summed over the batch's groups.
     """
     model.check_parameters()
-    batch = Lockstep(docs, None, 1, model.dtype, model.hidden_size)
-    grads = Grads.zeros_like(model)
+    checked = [model._batch_document(i, doc) for i, doc in enumerate(docs)]
     seconds = np.zeros(len(PHASES))
-    loss = 0.0
-    try:
-        workspace = lockstep_workspace(model.vocab_size, model.hidden_size, model.dtype)
-        for _, tokens, offsets, titles, starts, _ in batch.shares[0]:
-            loss += _lockstep.batch_loss_and_grads(
-                model.embedding, model.ih, model.hh, model.bias, model.gain, tokens, offsets,
-                titles, starts, grads.embedding, grads.ih, grads.hh, grads.bias, grads.gain,
-                np.empty_like(starts), workspace, phase_seconds=seconds)
-    finally:
-        release_workspaces()
+    loss, grads, _ = run_batch(model, checked, None, 1, True, "batch_loss_and_grads",
+                               phase_seconds=seconds)
     return loss, grads, seconds
+
+
+def seconds_at_peak(part, peak_gflops):
+    """The seconds the products of one call would take at the gemm peak.
+
+    Parameters
+    ----------
+    part : dict
+        One dtype's entry of :func:`phase_benchmark`.
+    peak_gflops : float
+
+    Returns
+    -------
+    float
+    """
+    return sum(part["flops"].values()) / (peak_gflops * 1e9)
+
+
+def rest_seconds(part):
+    """The measured seconds of the phases that are not matrix products (elementwise, copies).
+
+    Parameters
+    ----------
+    part : dict
+        One dtype's entry of :func:`phase_benchmark`.
+
+    Returns
+    -------
+    float
+    """
+    return sum(s for name, s in part["phases"].items() if name not in PRODUCTS)
 
 
 def phase_benchmark(*, vocab_size=96, hidden_size=128, length=256, title_length=16,
@@ -130,7 +150,5 @@ def peak_ceiling(part, peak_gflops):
         The products' FLOPs over the peak, divided by that time plus the
         measured time of every phase that is not a product.
     """
-    flops = sum(part["flops"].values())
-    at_peak = flops / (peak_gflops * 1e9)
-    rest = sum(s for name, s in part["phases"].items() if name not in PRODUCTS)
-    return at_peak / (at_peak + rest)
+    at_peak = seconds_at_peak(part, peak_gflops)
+    return at_peak / (at_peak + rest_seconds(part))

@@ -65,7 +65,7 @@ def plot_phases(phases, ax, step=None):
     -------
     matplotlib.axes.Axes
     """
-    from .phases import PRODUCTS
+    from .phases import PRODUCTS, seconds_at_peak
 
     dtypes = list(phases)
     names = list(phases[dtypes[0]]["phases"])
@@ -86,7 +86,7 @@ def plot_phases(phases, ax, step=None):
             left += share
         peak = (step or {}).get(dtype, {}).get("peak_gflops")
         if peak:
-            at_peak = 100 * sum(part["flops"].values()) / (peak * 1e9) / part["seconds"]
+            at_peak = 100 * seconds_at_peak(part, peak) / part["seconds"]
             ax.plot([at_peak, at_peak], [i - 0.45, i + 0.45], color="black", lw=2)
     ax.set_yticks(range(len(dtypes)), dtypes)
     ax.invert_yaxis()
