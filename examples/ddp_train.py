@@ -63,7 +63,10 @@ def schedule(*, steps, world_size, batch, length, seed=0):
 
 
 def train(rank, world_size, port, args):
-    """One rank: DDP training, then the check that every rank holds the same parameters."""
+    """One rank: DDP training, then the check that every rank holds the same parameters.
+
+    Returns True if they do (every rank returns the same verdict).
+    """
     import torch
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel
@@ -109,8 +112,24 @@ def train(rank, world_size, port, args):
         dist.barrier()
     finally:
         dist.destroy_process_group()
-    if not identical:
-        raise SystemExit(1)
+    return identical
+
+
+def _rank(rank, world_size, port, args):
+    """The process of one rank: :func:`train`, then an exit without the interpreter's teardown.
+
+    DDP's reducer keeps the process group alive past ``destroy_process_group``
+    (it is held from C++, out of the garbage collector's reach), so its gloo
+    threads would be destroyed by the interpreter's exit, after the atexit
+    handlers; that was seen to abort a rank (SIGABRT, "terminate called without
+    an active exception") whose work was done and checked.  The rank flushes
+    what it printed and leaves with ``os._exit``: 0 if the ranks agree, else 1.
+    An exception in :func:`train` propagates as usual (the parent reports it).
+    """
+    identical = train(rank, world_size, port, args)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0 if identical else 1)
 
 
 def _free_port():
@@ -137,7 +156,7 @@ def main(argv=None):
     import torch.multiprocessing as mp
 
     try:
-        mp.spawn(train, args=(args.world_size, _free_port(), args), nprocs=args.world_size,
+        mp.spawn(_rank, args=(args.world_size, _free_port(), args), nprocs=args.world_size,
                  join=True)
     except mp.ProcessExitedException as exc:
         print(f"ddp_train: a rank failed ({exc})", file=sys.stderr)

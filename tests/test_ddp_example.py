@@ -44,7 +44,7 @@ def test_ddp_example_ranks_agree_and_match_normrnn_sgd(tmp_path):
         p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
     done = subprocess.run([sys.executable, EXAMPLE, *options, "--out", str(out)], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == 0, done.stdout[-1000:] + done.stderr[-2000:]
     assert "ranks end with identical parameters: yes" in done.stdout
     assert done.stdout.count("step ") == 3
 
