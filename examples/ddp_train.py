@@ -23,8 +23,8 @@ batches (``tests/test_ddp_example.py`` does: equal to float64 round-off).
 
 import argparse
 import os
-import socket
 import sys
+import tempfile
 
 import numpy as np
 
@@ -62,10 +62,12 @@ def schedule(*, steps, world_size, batch, length, seed=0):
     return tokenizer.vocab_size, batches
 
 
-def train(rank, world_size, port, args):
+def train(rank, world_size, rendezvous, args):
     """One rank: DDP training, then the check that every rank holds the same parameters.
 
-    Returns True if they do (every rank returns the same verdict).
+    The ranks meet through the file ``rendezvous`` (a ``FileStore``: no TCP
+    port has to be found free first).  Returns True if the parameters agree
+    (every rank returns the same verdict).
     """
     import torch
     import torch.distributed as dist
@@ -74,10 +76,9 @@ def train(rank, world_size, port, args):
     import normrnn
     from normrnn.torch import pad_documents, to_torch
 
-    os.environ["MASTER_ADDR"] = "127.0.0.1"
-    os.environ["MASTER_PORT"] = str(port)
     torch.set_num_threads(1)                       # one core per process
-    dist.init_process_group("gloo", rank=rank, world_size=world_size)
+    dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank,
+                            world_size=world_size)
     try:
         vocab_size, batches = schedule(steps=args.steps, world_size=world_size,
                                        batch=args.batch, length=args.length, seed=args.seed)
@@ -115,7 +116,7 @@ def train(rank, world_size, port, args):
     return identical
 
 
-def _rank(rank, world_size, port, args):
+def _rank(rank, world_size, rendezvous, args):
     """The process of one rank: :func:`train`, then an exit without the interpreter's teardown.
 
     DDP's reducer keeps the process group alive past ``destroy_process_group``
@@ -126,16 +127,10 @@ def _rank(rank, world_size, port, args):
     what it printed and leaves with ``os._exit``: 0 if the ranks agree, else 1.
     An exception in :func:`train` propagates as usual (the parent reports it).
     """
-    identical = train(rank, world_size, port, args)
+    identical = train(rank, world_size, rendezvous, args)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0 if identical else 1)
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main(argv=None):
@@ -152,15 +147,30 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="save the trained parameters to this .npz file")
     args = parser.parse_args(argv)
+    for name in ("world_size", "steps", "batch", "hidden"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.length < 2:
+        parser.error("--length must be at least 2 (a token and the next one to predict)")
+    if not 0 < args.lr < float("inf"):
+        parser.error("--lr must be a positive number")
+    if args.out and not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
+        parser.error(f"--out: the folder of {args.out!r} does not exist")
+    from normrnn.data import default_corpus
+
+    if args.world_size * args.batch > len(default_corpus()):
+        parser.error(f"--world-size x --batch must be at most {len(default_corpus())}, "
+                     "the documents of the embedded corpus")
 
     import torch.multiprocessing as mp
 
-    try:
-        mp.spawn(_rank, args=(args.world_size, _free_port(), args), nprocs=args.world_size,
-                 join=True)
-    except mp.ProcessExitedException as exc:
-        print(f"ddp_train: a rank failed ({exc})", file=sys.stderr)
-        return 1
+    with tempfile.TemporaryDirectory(prefix="ddp_train_") as scratch:
+        try:
+            mp.spawn(_rank, args=(args.world_size, os.path.join(scratch, "rendezvous"), args),
+                     nprocs=args.world_size, join=True)
+        except mp.ProcessExitedException as exc:
+            print(f"ddp_train: a rank failed ({exc})", file=sys.stderr)
+            return 1
     return 0
 
 

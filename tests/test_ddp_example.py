@@ -59,3 +59,23 @@ def test_ddp_example_ranks_agree_and_match_normrnn_sgd(tmp_path):
     assert sorted(trained.files) == sorted(model.parameter_names)
     for name, p in model.parameters().items():
         np.testing.assert_allclose(trained[name], p, rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--world-size", "0"], "--world-size must be at least 1"),
+    (["--steps", "0"], "--steps must be at least 1"),
+    (["--batch", "-1"], "--batch must be at least 1"),
+    (["--hidden", "0"], "--hidden must be at least 1"),
+    (["--length", "1"], "--length must be at least 2"),
+    (["--lr", "nan"], "--lr must be a positive number"),
+    (["--lr", "0"], "--lr must be a positive number"),
+    (["--batch", "1000"], "--world-size x --batch must be at most"),
+    (["--out", "no/such/folder/params.npz"], "--out: the folder of"),
+])
+def test_ddp_example_refuses_bad_options_in_one_line(options, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        load_example().main(options)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
