@@ -158,8 +158,9 @@ def main(argv=None):
         parser.error(f"--out: the folder of {args.out!r} does not exist")
     from normrnn.data import default_corpus
 
-    if args.world_size * args.batch > len(default_corpus()):
-        parser.error(f"--world-size x --batch must be at most {len(default_corpus())}, "
+    documents = len(default_corpus())
+    if args.world_size * args.batch > documents:
+        parser.error(f"--world-size x --batch must be at most {documents}, "
                      "the documents of the embedded corpus")
 
     import torch.multiprocessing as mp

@@ -179,7 +179,8 @@ def plot_results(results):
 
     panels = 3 if results.get("scaling") else 1
     phases = results.get("phases")
-    figure = plt.figure(figsize=(5.6 * panels, 4.4 + 2.4 * bool(phases)))
+    height = 4.4 + 2.4 * bool(phases)                 # inches: the step (and sweeps) row, phases
+    figure = plt.figure(figsize=(5.6 * panels, height))
     grid = figure.add_gridspec(1 + bool(phases), panels,
                                height_ratios=[2.4, 4.4] if phases else None)
     row = 1 if phases else 0                  # the phases on top: the sweeps' legend is below
@@ -189,6 +190,5 @@ def plot_results(results):
         plot_scaling(results["scaling"], axes[1:])
     if phases:
         plot_phases(phases, figure.add_subplot(grid[0, :]), results.get("step"))
-    figure.tight_layout(rect=(0, 0.13 * 4.4 / (4.4 + 2.4 * bool(phases)) if panels == 3 else 0,
-                              1, 1))
+    figure.tight_layout(rect=(0, 0.13 * 4.4 / height if panels == 3 else 0, 1, 1))
     return figure
