@@ -30,6 +30,21 @@ order or round otherwise; they run only when asked for, by
   or ``gemm`` given, a step of one the matvec kernel given; a kind not named
   keeps its default).
 
+**The loss's blocks.**  Each kernel scores its states (the logits
+Z = S E^T, the softmax, dZ E and dE += dZ^T S) either in blocks of 64 rows,
+which stay in cache from one product to the next, or all rows at once
+(:func:`normrnn._kernels.bptt_gathered._score_rows`).  Which is faster
+depends on the BLAS: OpenBLAS multiplies a block that small without packing
+it where it has kernels for small matrices (its AVX-512 cores: SkylakeX,
+Cooperlake, SapphireRapids), and packs it, slowly, where it has not
+(:func:`loss_block_times` times both).  The two round differently (the last
+bits of the loss and the gradients), and a timing near a tie could choose
+one in one process and the other in the next: a resumed run would then not
+continue bit for bit.  So this choice is not timed: the blocks run where the
+BLAS is an OpenBLAS with those kernels, everything else runs all rows at
+once.  ``NORMRNN_KERNEL`` takes ``loss-blocks64`` or ``loss-whole`` too, and
+with ``fastest`` both are timed and the faster runs.
+
 B is rounded up to a power of two (at most 256) for the timing, so a
 process times each (dtype, H) a handful of times at most.  One document
 read alone (:meth:`normrnn.NormRNN.loss_and_grads`) runs the matvec kernel
@@ -41,7 +56,8 @@ import threading
 
 import numpy as np
 
-__all__ = ["ENVIRONMENT_VARIABLE", "KernelSettingError", "kernel_choices", "choose", "available"]
+__all__ = ["ENVIRONMENT_VARIABLE", "KernelSettingError", "kernel_choices", "choose",
+           "loss_block_rows", "loss_block_times", "blas_cores", "available"]
 
 #: The environment variable that forces a choice.
 ENVIRONMENT_VARIABLE = "NORMRNN_KERNEL"
@@ -58,6 +74,13 @@ class KernelSettingError(ValueError):
 
 _lock = threading.Lock()
 _choices = {}          # (dtype name, H, bucket) -> the record kernel_choices() shows
+_loss_choices = {}     # (dtype name, H, V, setting) -> the record kernel_choices() shows
+_loss_chosen = {}      # (dtype char, H, V, NORMRNN_KERNEL as set) -> loss_block_rows()'s answer
+#: The loss's block sizes (rows per block; 0: every row in one block), by name.
+LOSS_BLOCKS = {"loss-blocks64": 64, "loss-whole": 0}
+#: OpenBLAS cores (threadpoolctl's "architecture") with kernels for small matrices.
+SMALL_MATRIX_CORES = frozenset({"SkylakeX", "Cooperlake", "SapphireRapids"})
+_LOSS_ROWS = 2048      # states scored per timing (a lockstep group of 8 documents of 256)
 _chosen = {}           # (dtype char, H, bucket, NORMRNN_KERNEL as set) -> choose()'s answer
 _LEVEL_NAMES = {4: "x86-64-v4 (AVX-512)", 3: "x86-64-v3 (AVX2, FMA)", 1: "x86-64-v1 (SSE2)",
                 0: "this build's -march"}
@@ -93,6 +116,7 @@ def available():
         out[kind] = ([name for name, level in runs if _same_bits(level, cpu)]
                      + [name for name, level in runs if not _same_bits(level, cpu)])
     out["rows"].append(GEMM)
+    out["loss"] = list(LOSS_BLOCKS)
     return out
 
 
@@ -124,11 +148,12 @@ def _setting(environ=None):
     runs = available()
     forced = {}
     for name in (part.strip() for part in value.split(",")):
-        kind = "rows" if name in runs["rows"] else "matvec" if name in runs["matvec"] else None
+        kind = next((kind for kind in ("rows", "matvec", "loss") if name in runs[kind]), None)
         if kind is None:
             raise KernelSettingError(
                 f"{ENVIRONMENT_VARIABLE}={value!r}: {name!r} is not a kernel this CPU runs; "
-                f"use auto, fastest, or names from: {', '.join(runs['rows'] + runs['matvec'])}")
+                f"use auto, fastest, or names from: "
+                f"{', '.join(runs['rows'] + runs['matvec'] + runs['loss'])}")
         if kind in forced:
             raise KernelSettingError(
                 f"{ENVIRONMENT_VARIABLE}={value!r}: names two {kind} kernels, "
@@ -159,11 +184,14 @@ def _measure(dtype, H, bucket, setting):
     runs = available()
     rows_index, matvec_index = _indices("rows"), _indices("matvec")
     record = {"dtype": np.dtype(dtype).name, "H": H, "B": bucket, "forced": None, "times_us": {}}
-    if isinstance(setting, dict):
-        record["forced"] = ",".join(setting.values())
+    if isinstance(setting, dict) and setting.keys() & {"rows", "matvec"}:
+        record["forced"] = ",".join(setting[kind] for kind in ("rows", "matvec")
+                                    if kind in setting)
         record["rows"] = setting.get("rows", runs["rows"][0])
         record["matvec"] = setting.get("matvec", runs["matvec"][0])
         return record
+    if isinstance(setting, dict):          # only the loss's blocks forced: time as auto
+        setting = "auto"
     family = {kind: [name for name in runs[kind]
                      if name != GEMM and _same_bits(_level(kind, name), runs["cpu_level"])]
               for kind in ("rows", "matvec")}
@@ -229,6 +257,96 @@ def choose(dtype, H, B):
     return _chosen[fast]
 
 
+def blas_cores():
+    """The core type of every OpenBLAS loaded (threadpoolctl's ``architecture``); [] for none.
+
+    Any other BLAS loaded is listed by its ``internal_api`` (``"mkl"``, ...).
+    """
+    from threadpoolctl import threadpool_info
+    import normrnn._kernels.bptt_gathered  # noqa: F401  (loads the BLAS the kernels call)
+    return [info.get("architecture") if info["internal_api"] == "openblas"
+            else info["internal_api"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+
+def loss_block_times(dtype, H, V, rows=_LOSS_ROWS, repeats=_REPEATS):
+    """Seconds to score ``rows`` states of hidden size H and V tokens, for each of :data:`LOSS_BLOCKS`.
+
+    BLAS on one thread, as batches run it; random states and targets.
+
+    Returns
+    -------
+    dict
+        Name -> seconds, the fastest of ``repeats`` timings.
+    """
+    from normrnn._kernels import bptt_gathered
+    from normrnn.parallel import blas_threads
+    rng = np.random.default_rng(0)
+    embedding = (rng.standard_normal((V, H)) / np.sqrt(H)).astype(dtype)
+    states = rng.uniform(-1, 1, (rows, H)).astype(dtype)
+    targets = rng.integers(0, V, rows, dtype=np.int32)
+    with blas_threads(1):
+        seconds = bptt_gathered._time_scoring(embedding, states, targets,
+                                              list(LOSS_BLOCKS.values()), repeats)
+    return dict(zip(LOSS_BLOCKS, seconds))
+
+
+def _measure_loss(dtype, H, V, setting):
+    """The record of one (dtype, H, V): the loss's blocks chosen, and why."""
+    record = {"dtype": np.dtype(dtype).name, "H": H, "V": V, "forced": None, "times_us": {}}
+    if isinstance(setting, dict) and "loss" in setting:
+        record["forced"] = record["loss"] = setting["loss"]
+        record["why"] = "forced"
+    elif setting == "fastest":
+        times = loss_block_times(dtype, H, V)
+        record["times_us"] = {name: t * 1e6 for name, t in times.items()}
+        record["loss"] = min(times, key=times.__getitem__)
+        record["why"] = "the faster (NORMRNN_KERNEL=fastest)"
+    else:
+        cores = blas_cores()
+        small = bool(cores) and all(core in SMALL_MATRIX_CORES for core in cores)
+        record["loss"] = "loss-blocks64" if small else "loss-whole"
+        record["why"] = (f"BLAS: {', '.join(map(str, cores)) or 'none found'}"
+                         f"{' (small-matrix kernels)' if small else ''}")
+    return record
+
+
+def loss_block_rows(dtype, H, V):
+    """Rows per block of the loss's products for hidden size H and V tokens (0: one block).
+
+    Chosen at the first call for this (dtype, H, V) by the BLAS the kernels
+    call (see the module docstring for the rule), then remembered for the
+    process, as :func:`choose` does.
+
+    Parameters
+    ----------
+    dtype : {numpy.float64, numpy.float32}
+    H, V : int
+        Hidden size and vocabulary size.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    KernelSettingError
+        A ValueError, if ``NORMRNN_KERNEL`` names no kernel this CPU runs.
+    """
+    fast = (np.dtype(dtype).char, int(H), int(V), os.environ.get(ENVIRONMENT_VARIABLE))
+    if fast in _loss_chosen:
+        return _loss_chosen[fast]
+    setting = _setting()
+    if isinstance(setting, dict):                # a forced step kernel does not force this
+        setting = {"loss": setting["loss"]} if "loss" in setting else "auto"
+    key = (np.dtype(dtype).name, int(H), int(V), repr(setting))
+    with _lock:
+        if key not in _loss_choices:
+            _loss_choices[key] = _measure_loss(dtype, int(H), int(V), setting)
+        record = _loss_choices[key]
+    _loss_chosen[fast] = LOSS_BLOCKS[record["loss"]]
+    return _loss_chosen[fast]
+
+
 def kernel_choices():
     """What this process chose for each (dtype, H, B) it has run, and what it could choose from.
 
@@ -242,7 +360,12 @@ def kernel_choices():
         kernels chosen), ``"forced"`` (the names forced, or None) and
         ``"times_us"`` (microseconds per product of each candidate timed:
         the family and gemm, or everything with ``fastest``; empty when
-        forced).  Plain Python values, ready for JSON.
+        forced); ``"loss_choices"``: one dict per (dtype, H, V) run so far,
+        with ``"dtype"``, ``"H"``, ``"V"``, ``"loss"`` (the blocks chosen, a
+        name of :data:`LOSS_BLOCKS`), ``"forced"``, ``"why"`` (the BLAS
+        cores the rule read, or "forced") and ``"times_us"`` (microseconds to
+        score 2048 rows, per candidate, where timed: with ``fastest``).
+        Plain Python values, ready for JSON.
 
     Raises
     ------
@@ -253,5 +376,7 @@ def kernel_choices():
     with _lock:
         records = [dict(record, times_us=dict(record["times_us"]))
                    for _, record in sorted(_choices.items())]
+        loss_records = [dict(record, times_us=dict(record["times_us"]))
+                        for _, record in sorted(_loss_choices.items())]
     return {"setting": setting if isinstance(setting, str) else ",".join(setting.values()),
-            "available": available(), "choices": records}
+            "available": available(), "choices": records, "loss_choices": loss_records}

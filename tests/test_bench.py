@@ -13,6 +13,7 @@ import json
 import numpy as np
 import pytest
 
+import normrnn
 from normrnn import bench
 from normrnn.bench import report
 from normrnn.cli import main as normrnn_main
@@ -318,6 +319,17 @@ def test_the_report_names_the_cpu_and_the_kernels():
     lines = "\n".join(report.format_part({"config": {}, "machine": machine}, "machine"))
     assert f"vector level {machine['vector_level']}" in lines
     assert "normrnn's kernels: matvec.h and rows_matmul.h" in lines
+
+
+def test_the_report_says_which_blocks_the_loss_runs_in():
+    normrnn.NormRNN(11, 6, seed=0).batch_loss_and_grads([([1, 2, 3], 0)])
+    machine = bench.machine_info()
+    lines = " ".join(" ".join(report.format_part({"config": {}, "machine": machine},
+                                                 "machine")).split())
+    record = next(c for c in machine["kernels"]["choices"]["loss_choices"]
+                  if (c["H"], c["V"]) == (6, 11))
+    assert f"float64 H=6 V=11: {record['loss']}" in lines
+    assert "the loss's blocks, chosen by the BLAS" in lines
 
 
 def test_the_bench_library_neither_prints_nor_imports_the_command_line():

@@ -5,6 +5,8 @@
 
 from cython cimport floating
 
+from normrnn._kernels.laps cimport _Laps
+
 cdef struct _Poller:
     Py_ssize_t work     # multiply-adds since the clock was last read
     double last         # when the GIL was last taken, monotonic seconds
@@ -30,3 +32,8 @@ cdef void _token_sums_to_grads(const floating[:, ::1] embedding, const floating[
                                floating[:, ::1] d_scaled_hh, floating[:, ::1] d_embedding,
                                floating[:, ::1] d_ih, floating[:, ::1] d_hh,
                                floating[::1] d_bias, floating[::1] d_gain) noexcept nogil
+cdef double _score_rows(const floating[:, ::1] embedding, const floating[:, ::1] embedding_t,
+                        const floating[:, ::1] states,
+                        const int[::1] targets, floating[:, ::1] logits,
+                        floating[:, ::1] d_embedding, floating[:, ::1] d_states_direct,
+                        Py_ssize_t block_rows, _Laps *laps) noexcept nogil

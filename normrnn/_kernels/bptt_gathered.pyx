@@ -3,7 +3,7 @@
 Only two products per token are truly sequential: S s_t forward and S^T delta_t
 backward (the docs' *Backpropagation through time* page).  Everything else is a sum over time of outer products,
 or a product with a matrix that does not change along the document, so it is
-gathered into one matrix-matrix product (BLAS gemm) per parameter:
+gathered into matrix-matrix products (BLAS gemm), per parameter:
 
 ==========================  =====================================  ============
 quantity                    per token (bptt_by_section.pyx)          here
@@ -17,7 +17,10 @@ W_ih^T delta_t              T-1 matvecs                            D W_ih
 dS                          T-1 rank-1 updates delta ⊗ s           Delta^T S
 ==========================  =====================================  ============
 
-(Delta and S_m stack delta_t and s_t as rows.)  The input u_t = f(E[x_t])
+(Delta and S_m stack delta_t and s_t as rows.  The three products with E
+run over all positions at once or on blocks of them, each block's softmax
+between them while its rows are in cache, as :mod:`normrnn.kernel_choice`
+decides: :func:`_score_rows`.)  The input u_t = f(E[x_t])
 depends only on the token, as the notes' "preCompute" step says, so U has one
 row per *distinct* token of the document (at most V, however long it is) and
 D sums the deltas of each token's positions: the ih and embedding-activation
@@ -51,7 +54,7 @@ moment once :data:`INTERRUPT_POLL_SECONDS` have passed since they last did
 keeps the wait short on a busy machine, where a thread gets a small share of
 a core, and bounds what the GIL costs when another thread holds it.  The check reads nothing the arithmetic
 reads, so the results are bitwise those of a kernel without it.  The big
-products over all positions are single BLAS calls, which no check can enter.
+products over all positions are BLAS calls, which no check can enter.
 """
 
 import numpy as np
@@ -62,6 +65,7 @@ from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from normrnn._kernels.activation cimport f
 from normrnn._kernels.blas cimport gemm
+from normrnn._kernels.laps cimport _LOSS_PRODUCTS, _Laps, _SOFTMAX, _lap
 from normrnn._kernels.matvec cimport _matvec_t_add_variant
 from normrnn._kernels.section_kernels cimport (
     _embedding_activation_backward, _gain_backward, _gain_forward, _row_normalise,
@@ -224,15 +228,15 @@ cdef int _recurrence_forward(int matvec,                           # IN  matvec.
     return 0
 
 
-cdef void _transpose(const floating[:, ::1] a,     # IN  (n, n)
-                     floating[:, ::1] out          # OUT (n, n)
+cdef void _transpose(const floating[:, ::1] a,     # IN  (n, p)
+                     floating[:, ::1] out          # OUT (p, n)
                      ) noexcept nogil:
-    """out = a^T for a square a, in 16 x 16 tiles that stay in L1."""
-    cdef Py_ssize_t n = a.shape[0], i0, j0, i, j
+    """out = a^T, in 16 x 16 tiles that stay in L1."""
+    cdef Py_ssize_t n = a.shape[0], p = a.shape[1], i0, j0, i, j
     for i0 in range(0, n, 16):
-        for j0 in range(0, n, 16):
+        for j0 in range(0, p, 16):
             for i in range(i0, min(i0 + 16, n)):
-                for j in range(j0, min(j0 + 16, n)):
+                for j in range(j0, min(j0 + 16, p)):
                     out[j, i] = a[i, j]
 
 
@@ -278,28 +282,53 @@ cdef Py_ssize_t _forward(int matvec,                         # IN  matvec.h's va
     _recurrence_forward(matvec, scaled_hh_t, tokens, slot, inputs, states, middles, stop)
     return k
 
-cdef double _logits(const floating[:, ::1] embedding,   # IN  (V, H)
-                    const int[::1] tokens,              # IN  (T,)
-                    int m,
-                    const floating[:, ::1] states,      # IN  (T, H)
-                    floating[:, ::1] logits,            # OUT (T-m, V) z, then dz
-                    floating[:, ::1] d_embedding,       # INOUT (V, H)
-                    floating[:, ::1] d_states_direct    # OUT (T-m, H) E^T dz
-                    ) noexcept nogil:
-    """Loss over positions t >= m; dE += dZ^T S_m; d_states_direct = dZ E (row t-m is E^T dz_t)."""
-    cdef Py_ssize_t T = tokens.shape[0], V = embedding.shape[0], H = embedding.shape[1], r
-    cdef Py_ssize_t k = T - m
+cdef double _score_rows(const floating[:, ::1] embedding,     # IN  (V, H)
+                        const floating[:, ::1] embedding_t,   # IN  (H, V) E^T
+                        const floating[:, ::1] states,        # IN  (>= n, H) row i: state i
+                        const int[::1] targets,               # IN  (n,) token state i predicts, or -1
+                        floating[:, ::1] logits,              # OUT (>= n, V) z, then dz
+                        floating[:, ::1] d_embedding,         # INOUT (V, H) += dZ^T S
+                        floating[:, ::1] d_states_direct,     # OUT (>= n, H) E^T dz: dZ E
+                        Py_ssize_t block_rows,                # IN  rows per block; 0: all in one
+                        _Laps *laps                           # INOUT where the time goes, or NULL
+                        ) noexcept nogil:
+    """The summed loss of n = len(targets) scored states; dz, dE += dZ^T S and dZ E of each.
+
+    A target of -1 (a title position of a lockstep batch) scores nothing:
+    its dz is 0, and so is its E^T dz.  Block by block of ``block_rows``
+    states: Z = S E^T, the softmax, dZ E and dE += dZ^T S.  Blocks of a few
+    dozen rows stay in cache from one pass to the next, and OpenBLAS
+    multiplies so small a block without packing it, on CPUs for which it has
+    such kernels (AVX-512); elsewhere one block of every row, four products
+    over all of them, is faster.  :mod:`normrnn.kernel_choice` chooses.
+    Z is S times a copy of E^T: OpenBLAS's small kernels ran markedly
+    faster on a matrix as it is stored than on E transposed.  The one-document
+    kernel and the lockstep one both score here, so a document gets the same
+    bits either way.
+    """
+    cdef Py_ssize_t n = targets.shape[0], V = embedding.shape[0], H = embedding.shape[1]
+    cdef Py_ssize_t r0 = 0, rows, r, j
     cdef double loss = 0
-    if k == 0:
-        return 0
-    gemm(False, True, k, V, H, 1, &states[m, 0], H, &embedding[0, 0], H,
-         0, &logits[0, 0], V)                        # Z = S_m E^T
-    for r in range(k):                               # dZ = softmax(Z) - onehot
-        loss += _softmax_cross_entropy(logits[r], tokens[m + r])
-    gemm(True, False, V, H, k, 1, &logits[0, 0], V, &states[m, 0], H,
-         1, &d_embedding[0, 0], H)                   # dE += dZ^T S_m
-    gemm(False, False, k, H, V, 1, &logits[0, 0], V, &embedding[0, 0], H,
-         0, &d_states_direct[0, 0], H)               # E^T dz_t, all rows: dZ E
+    if block_rows <= 0:
+        block_rows = n
+    while r0 < n:
+        rows = min(block_rows, n - r0)
+        gemm(False, False, <int> rows, <int> V, <int> H, 1, &states[r0, 0], <int> H,
+             &embedding_t[0, 0], <int> V, 0, &logits[r0, 0], <int> V)         # Z = S E^T
+        _lap(laps, _LOSS_PRODUCTS)
+        for r in range(r0, r0 + rows):                                      # dZ = softmax(Z) - onehot
+            if targets[r] >= 0:
+                loss += _softmax_cross_entropy(logits[r], targets[r])
+            else:
+                for j in range(V):
+                    logits[r, j] = 0
+        _lap(laps, _SOFTMAX)
+        gemm(False, False, <int> rows, <int> H, <int> V, 1, &logits[r0, 0], <int> V,
+             &embedding[0, 0], <int> H, 0, &d_states_direct[r0, 0], <int> H)  # E^T dz: dZ E
+        gemm(True, False, <int> V, <int> H, <int> rows, 1, &logits[r0, 0], <int> V,
+             &states[r0, 0], <int> H, 1, &d_embedding[0, 0], <int> H)         # dE += dZ^T S
+        _lap(laps, _LOSS_PRODUCTS)
+        r0 += rows
     return loss
 
 
@@ -408,6 +437,63 @@ cdef void _parameter_grads(const floating[:, ::1] embedding,    # IN  (V, H)
                          deltas_by_token, d_scaled_hh, d_embedding, d_ih, d_hh, d_bias, d_gain)
 
 
+def _loss_block_rows_for(dtype, H, V):
+    """Rows per block of :func:`_score_rows` for hidden size H and V tokens (0: one block).
+
+    :func:`normrnn.kernel_choice.loss_block_rows`'s choice, kept for the
+    process, the same for a lockstep batch of any size.
+    """
+    from normrnn import kernel_choice     # imports this module: not at load time
+    return kernel_choice.loss_block_rows(dtype, H, V)
+
+
+def _score(const floating[:, ::1] embedding, const floating[:, ::1] states,
+           const int[::1] targets, Py_ssize_t block_rows):
+    """:func:`_score_rows` on fresh arrays, for tests: (loss, dZ, dE, dZ E).
+
+    Trusts its caller as the kernel does: states (>= n, H), targets in
+    [-1, V), n = len(targets).
+    """
+    dtype = np.asarray(embedding).dtype
+    cdef Py_ssize_t V = embedding.shape[0], H = embedding.shape[1], n = targets.shape[0]
+    cdef floating[:, ::1] embedding_t = np.empty((H, V), dtype=dtype)
+    logits = np.empty((n, V), dtype=dtype)
+    d_embedding = np.zeros((V, H), dtype=dtype)
+    d_states_direct = np.empty((n, H), dtype=dtype)
+    cdef floating[:, ::1] z = logits, de = d_embedding, dsd = d_states_direct
+    _transpose(embedding, embedding_t)
+    loss = _score_rows(embedding, embedding_t, states, targets, z, de, dsd, block_rows, NULL)
+    return loss, logits, d_embedding, d_states_direct
+
+
+def _time_scoring(const floating[:, ::1] embedding, const floating[:, ::1] states,
+                  const int[::1] targets, block_rows, int repeats):
+    """The fastest of ``repeats`` timings of :func:`_score_rows`, per block size, in seconds.
+
+    The repeats go round the block sizes in turn (0: one block), so that a
+    slow moment of the machine hits them all alike; the first round warms up.
+    """
+    from time import perf_counter
+    cdef Py_ssize_t V = embedding.shape[0], H = embedding.shape[1], n = targets.shape[0]
+    cdef Py_ssize_t rows
+    cdef floating[:, ::1] embedding_t = np.empty((H, V), dtype=np.asarray(embedding).dtype)
+    cdef floating[:, ::1] logits = np.empty((n, V), dtype=np.asarray(embedding).dtype)
+    cdef floating[:, ::1] d_embedding = np.zeros((V, H), dtype=np.asarray(embedding).dtype)
+    cdef floating[:, ::1] d_states_direct = np.empty((n, H), dtype=np.asarray(embedding).dtype)
+    _transpose(embedding, embedding_t)
+    best = [float("inf")] * len(block_rows)
+    for repeat in range(repeats + 1):
+        for i, size in enumerate(block_rows):
+            rows = size
+            start = perf_counter()
+            with nogil:
+                _score_rows(embedding, embedding_t, states, targets, logits, d_embedding,
+                            d_states_direct, rows, NULL)
+            if repeat > 0:
+                best[i] = min(best[i], perf_counter() - start)
+    return best
+
+
 def _matvec_for(dtype, H):
     """matvec.h's variant for one document of hidden size H.
 
@@ -443,6 +529,7 @@ def _allocate_fixed(workspace, vocab_size, hidden_size, dtype):
     square = (hidden_size, hidden_size)
     workspace.scaled_hh = _aligned_empty(square, dtype)            # S
     workspace.scaled_hh_t = _aligned_empty(square, dtype)          # S^T
+    workspace.embedding_t = np.empty((hidden_size, vocab_size), dtype=dtype)  # E^T
     workspace.d_scaled_hh = np.empty(square, dtype=dtype)          # dS
     workspace.slot = np.empty(vocab_size, dtype=np.int32)          # row of each token
 
@@ -512,6 +599,8 @@ cdef double _document(const floating[:, ::1] embedding,     # IN  (V, H)
     cdef void *stop_pointer = _stop_pointer(stop)
     cdef int matvec = _matvec_for(np.float64 if floating is double else np.float32,
                                   hh.shape[0])
+    cdef Py_ssize_t block_rows = _loss_block_rows_for(
+        np.float64 if floating is double else np.float32, hh.shape[0], embedding.shape[0])
     workspace.reserve(T)
     cdef floating[:, ::1] scaled_hh = workspace.scaled_hh
     cdef floating[:, ::1] scaled_hh_t = workspace.scaled_hh_t
@@ -525,13 +614,16 @@ cdef double _document(const floating[:, ::1] embedding,     # IN  (V, H)
     cdef floating[:, ::1] deltas = workspace.deltas[:max(n, 1)]
     cdef floating[:, ::1] logits = workspace.logits
     cdef floating[:, ::1] d_states_direct = workspace.d_states_direct
+    cdef floating[:, ::1] embedding_t = workspace.embedding_t
     states[0, :] = initial_state
     with nogil:
         k = _forward(matvec, embedding, ih, hh, bias, gain, tokens, scaled_hh, scaled_hh_t,
                      slot, distinct, embeddeds, inputs, states, middles, stop_pointer)
         if backward:
-            loss = _logits(embedding, tokens, title_length, states, logits, d_embedding,
-                           d_states_direct)
+            _transpose(embedding, embedding_t)
+            loss = _score_rows(embedding, embedding_t, states[title_length:],
+                               tokens[title_length:], logits, d_embedding, d_states_direct,
+                               block_rows, NULL)
         if backward and T > 1:
             _backward_through_time(matvec, scaled_hh, title_length, middles,
                                    d_states_direct, deltas, stop_pointer)

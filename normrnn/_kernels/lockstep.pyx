@@ -26,10 +26,14 @@ document, holding its last state s_{T_b - 1} (read by no step, but scored).
 So
 
 * dS = sum over all steps of delta_t (x) s_t is Delta^T S_read over rows 0 .. N-1,
-  one gemm, as are dW_ih = D^T U (D: deltas summed per distinct token of the
-  whole batch) and the logits Z = S_scored E^T, dE += dZ^T S_scored,
-  E^T dz = dZ E over every row from the first scored step on (unscored rows,
-  t < m_b, get dz = 0);
+  one gemm, as is dW_ih = D^T U (D: deltas summed per distinct token of the
+  whole batch);
+* the logits Z = S_scored E^T, dE += dZ^T S_scored and E^T dz = dZ E are
+  products over every row from the first scored step on (unscored rows,
+  t < m_b, get dz = 0), run by the per-document kernel's own scorer
+  (``bptt_gathered._score_rows``): in blocks of rows or all at once, as
+  :mod:`normrnn.kernel_choice` decides from the BLAS, and the same way for a
+  document alone or in a batch;
 * the input term W_ih f(E[x]) + b is computed once per distinct token of the
   whole batch.
 
@@ -72,7 +76,7 @@ on purpose, name for name, so that the two kernels read side by side.
 
 import numpy as np
 
-from normrnn._kernels.bptt_gathered import _allocate_fixed
+from normrnn._kernels.bptt_gathered import _allocate_fixed, _loss_block_rows_for
 
 from cython cimport floating
 
@@ -95,11 +99,13 @@ cdef extern from "rows_matmul.h" nogil:
     void normrnn_matvec_variant_f(int v, int rows, int cols, const float *m,
                                   const float *x, float *y)
 from normrnn._kernels.bptt_gathered cimport (
-    _Poller, _add_distinct, _distinct_inputs, _poller, _scaled_hh, _stop_pointer, _tick,
-    _token_sums_to_grads)
+    _Poller, _add_distinct, _distinct_inputs, _poller, _scaled_hh, _score_rows, _stop_pointer,
+    _tick, _token_sums_to_grads, _transpose)
 from normrnn._kernels.pointwise cimport (
     _activate, _activate_and_grad, _softmax_cross_entropy, _times)
-from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
+from normrnn._kernels.laps cimport (
+    _ACTIVATION, _Laps, _OTHER, _PARAMETER_SUMS, _PHASE_COUNT, _PREPARE, _STEP_PRODUCTS,
+    _clock, _lap)
 
 
 cdef enum:
@@ -112,41 +118,11 @@ cdef struct _Kernels:
     int matvec           # matvec.h's variant for a step of one row
 
 
-# --- where the time goes ----------------------------------------------------------
-
-cdef enum:
-    _PREPARE = 0         # S, S^T, the schedule, the input term of each distinct token
-    _STEP_PRODUCTS = 1   # S s_t forward, S^T delta_t backward (and each step's input copy)
-    _ACTIVATION = 2      # f and f' forward, delta *= f'(a) backward
-    _LOSS_PRODUCTS = 3   # Z = S E^T, dE += dZ^T S, dZ E
-    _SOFTMAX = 4         # the softmax and cross-entropy of every scored row
-    _PARAMETER_SUMS = 5  # deltas summed by token, dS = Delta^T S, dW_ih, dE (input), dW_hh
-    _OTHER = 6           # copies between the phases (E^T dz into the deltas, s_0, last states)
-    _PHASE_COUNT = 7
+# --- where the time goes (laps.pxd) -------------------------------------------
 
 PHASES = ("prepare", "step products", "activation", "loss products", "softmax",
           "parameter sums", "other")
 """The phases of :func:`batch_loss_and_grads` its ``phase_seconds`` times, in order."""
-
-
-cdef struct _Laps:
-    double *seconds      # (_PHASE_COUNT,) seconds added to, or NULL: not timed
-    double last          # the clock at the last lap
-
-
-cdef inline double _clock() noexcept nogil:
-    cdef timespec now
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return now.tv_sec + 1e-9 * now.tv_nsec
-
-
-cdef inline void _lap(_Laps *laps, int phase) noexcept nogil:
-    """Adds the time since the last lap to ``phase``; nothing when not timed."""
-    cdef double now
-    if laps.seconds != NULL:
-        now = _clock()
-        laps.seconds[phase] += now - laps.last
-        laps.last = now
 
 # Steps with at least this many documents stepping use one BLAS gemm for
 # S s / S^T delta; fewer use rows_matmul.h (see gemm_rows(); never by default).
@@ -412,58 +388,27 @@ cdef int _forward(_Kernels kernels,                         # IN  the step produ
     return 0
 
 
-cdef double _logits(const floating[:, ::1] embedding,      # IN  (V, H)
-                    const int[::1] tokens,                 # IN  (total,)
-                    const int[::1] offsets,                # IN  (B + 1,)
-                    const int[::1] title_lengths,          # IN  (B,)
-                    const int[::1] stepping,               # IN  (n_max + 1,)
-                    const int[::1] first,                  # IN  (n_max + 1,)
-                    Py_ssize_t first_scored,               # IN  rows before it are never scored
-                    const floating[:, ::1] states,         # IN  (N + B, H)
-                    floating[:, ::1] logits,               # OUT (N + B - first_scored, V) dz
-                    floating[:, ::1] d_embedding,          # INOUT (V, H) += dZ^T S_scored
-                    floating[:, ::1] d_states_direct,      # OUT (N + B - first_scored, H) dZ E
-                    _Laps *laps                            # INOUT where the time goes
-                    ) noexcept nogil:
-    """The loss of every scored position; dE += dZ^T S; E^T dz_t for every row from first_scored.
+cdef void _targets(const int[::1] tokens,          # IN  (total,)
+                   const int[::1] offsets,         # IN  (B + 1,)
+                   const int[::1] title_lengths,   # IN  (B,)
+                   const int[::1] stepping,        # IN  (n_max + 1,)
+                   const int[::1] first,           # IN  (n_max + 1,)
+                   Py_ssize_t first_scored,
+                   int[::1] targets                # OUT (N + B - first_scored,)
+                   ) noexcept nogil:
+    """The token each state row from first_scored on predicts, or -1 at a title position (t < m_b).
 
-    Row i of ``logits`` and ``d_states_direct`` belongs to state row first_scored + i;
-    rows of title positions (t < m_b) get dz = 0, so E^T dz is 0 there.
+    Row i of ``targets`` belongs to state row first_scored + i.
     """
-    cdef Py_ssize_t V = embedding.shape[0], H = embedding.shape[1]
-    cdef Py_ssize_t B = offsets.shape[0] - 1, N = first[first.shape[0] - 1]
-    cdef Py_ssize_t rows = N + B - first_scored, t, b, r, j
-    cdef double loss = 0
-    if rows == 0:
-        return 0
-    gemm(False, True, <int> rows, <int> V, <int> H, 1, &states[first_scored, 0], <int> H,
-         &embedding[0, 0], <int> H, 0, &logits[0, 0], <int> V)     # Z = S E^T
-    _lap(laps, _LOSS_PRODUCTS)
+    cdef Py_ssize_t B = offsets.shape[0] - 1, N = first[first.shape[0] - 1], t, b, r
     for t in range(first.shape[0] - 1):                             # rows read by step t
         for b in range(stepping[t]):
             r = first[t] + b - first_scored
-            if r < 0:
-                continue
-            if t >= title_lengths[b]:
-                loss += _softmax_cross_entropy(logits[r], tokens[offsets[b] + t])
-            else:
-                for j in range(V):
-                    logits[r, j] = 0
+            if r >= 0:
+                targets[r] = tokens[offsets[b] + t] if t >= title_lengths[b] else -1
     for b in range(B):                                              # last states
-        r = N + b - first_scored
         t = offsets[b + 1] - offsets[b] - 1
-        if t >= title_lengths[b]:
-            loss += _softmax_cross_entropy(logits[r], tokens[offsets[b] + t])
-        else:
-            for j in range(V):
-                logits[r, j] = 0
-    _lap(laps, _SOFTMAX)
-    gemm(True, False, <int> V, <int> H, <int> rows, 1, &logits[0, 0], <int> V,
-         &states[first_scored, 0], <int> H, 1, &d_embedding[0, 0], <int> H)   # dE += dZ^T S
-    gemm(False, False, <int> rows, <int> H, <int> V, 1, &logits[0, 0], <int> V,
-         &embedding[0, 0], <int> H, 0, &d_states_direct[0, 0], <int> H)       # E^T dz_t, all rows: dZ E
-    _lap(laps, _LOSS_PRODUCTS)
-    return loss
+        targets[N + b - first_scored] = tokens[offsets[b] + t] if t >= title_lengths[b] else -1
 
 
 cdef inline void _copy_grads(Py_ssize_t n, Py_ssize_t row, Py_ssize_t first_scored,
@@ -485,7 +430,7 @@ cdef int _backward_through_time(_Kernels kernels,                    # IN  the s
                                 const int[::1] first,                # IN  (n_max + 1,)
                                 Py_ssize_t first_scored,
                                 const floating[:, ::1] middles,      # IN  (N, H) f'(a_t)
-                                const floating[:, ::1] d_states_direct,  # IN  E^T dz, see _logits
+                                const floating[:, ::1] d_states_direct,  # IN  E^T dz, see _score_rows
                                 floating[:, ::1] deltas,             # OUT (N, H) delta_t
                                 void *stop,                          # IN  threading.Event or NULL
                                 _Laps *laps                          # INOUT where the time goes
@@ -604,6 +549,7 @@ class LockstepWorkspace:
             self.deltas = np.empty((self.rows, H), dtype=dtype)        # delta_t
             self.logits = np.empty((self.rows, V), dtype=dtype)        # z, then dz
             self.d_states_direct = np.empty((self.rows, H), dtype=dtype)  # E^T dz
+            self.targets = np.empty(self.rows, dtype=np.int32)         # token each row predicts
 
     def prepared(self, steps):
         """The arrays :func:`_prepare` fills, in its order, for a batch of ``steps`` steps.
@@ -670,6 +616,8 @@ def batch_loss_and_grads(
     laps.last = _clock()
     cdef void *stop_pointer = _stop_pointer(stop)
     cdef _Kernels kernels = _kernels_for(np.float64 if floating is double else np.float32, H, B)
+    cdef Py_ssize_t block_rows = _loss_block_rows_for(
+        np.float64 if floating is double else np.float32, H, embedding.shape[0])
     for b in range(B):
         m_min = min(m_min, title_lengths[b])
     workspace.reserve(offsets[B] - offsets[0], n_max, B)
@@ -685,6 +633,8 @@ def batch_loss_and_grads(
     cdef floating[:, ::1] deltas = workspace.deltas
     cdef floating[:, ::1] logits = workspace.logits
     cdef floating[:, ::1] d_states_direct = workspace.d_states_direct
+    cdef int[::1] targets = workspace.targets
+    cdef floating[:, ::1] embedding_t = workspace.embedding_t
     with nogil:
         k = _prepare(embedding, ih, hh, bias, gain, tokens, offsets, False, scaled_hh,
                      scaled_hh_t, slot, distinct, embeddeds, inputs, stepping, first)
@@ -697,8 +647,12 @@ def batch_loss_and_grads(
         _forward(kernels, scaled_hh_t, tokens, offsets, slot, inputs, stepping, first, states,
                  middles, stop_pointer, &laps)
         first_scored = first[m_min] if m_min <= n_max else N
-        loss = _logits(embedding, tokens, offsets, title_lengths, stepping, first,
-                       first_scored, states, logits, d_embedding, d_states_direct, &laps)
+        _targets(tokens, offsets, title_lengths, stepping, first, first_scored, targets)
+        _transpose(embedding, embedding_t)
+        _lap(&laps, _OTHER)
+        loss = _score_rows(embedding, embedding_t, states[first_scored:],
+                           targets[:N + B - first_scored], logits, d_embedding, d_states_direct,
+                           block_rows, &laps)
         if N > 0:
             _backward_through_time(kernels, scaled_hh, stepping, first, first_scored, middles,
                                    d_states_direct, deltas, stop_pointer, &laps)

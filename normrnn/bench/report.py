@@ -340,8 +340,20 @@ def _choice_lines(choices):
     if not isinstance(choices, dict):        # records made before it: nothing, or its text
         return _para(f"kernel choices: {choices}") if choices else []
     made = "; ".join(_chosen(c) for c in choices["choices"]) or "none made in this process"
-    return _para(f"step kernels (NORMRNN_KERNEL={choices['setting']}), chosen by timing: "
-                 f"{made}")
+    lines = _para(f"step kernels (NORMRNN_KERNEL={choices['setting']}), chosen by timing: "
+                  f"{made}")
+    if choices.get("loss_choices"):                 # records made before it have none
+        lines += _para("the loss's blocks, chosen by the BLAS: " + "; ".join(
+            _loss_chosen(c) for c in choices["loss_choices"]))
+    return lines
+
+
+def _loss_chosen(choice):
+    """``float64 H=128 V=96: loss-blocks64 (BLAS: SkylakeX (small-matrix kernels))``."""
+    times = "; ".join(f"{name} {t:.0f} us" for name, t in choice["times_us"].items())
+    return (f"{choice['dtype']} H={choice['H']} V={choice['V']}: {choice['loss']} "
+            f"({choice.get('why', 'forced' if choice.get('forced') else '')}"
+            f"{'; ' + times if times else ''})")
 
 
 def _machine_lines(machine):
