@@ -326,10 +326,23 @@ def test_the_report_says_which_blocks_the_loss_runs_in():
     machine = bench.machine_info()
     lines = " ".join(" ".join(report.format_part({"config": {}, "machine": machine},
                                                  "machine")).split())
-    record = next(c for c in machine["kernels"]["choices"]["loss_choices"]
-                  if (c["H"], c["V"]) == (6, 11))
-    assert f"float64 H=6 V=11: {record['loss']}" in lines
-    assert "the loss's blocks, chosen by the BLAS" in lines
+    records = machine["kernels"]["choices"]["loss_choices"]
+    record = next(c for c in records if (c["H"], c["V"]) == (6, 11))
+    assert f"the loss's blocks: {record['loss']} for " in lines
+    assert f"({record['why']})" in lines
+    assert record["why"].startswith("BLAS: ")
+
+
+def test_the_loss_choices_are_said_once_per_reason():
+    common = {"forced": None, "times_us": {}, "loss": "loss-blocks64", "why": "BLAS: SkylakeX"}
+    records = [dict(common, dtype="float64", H=H, V=96) for H in (32, 64, 128)]
+    records.append({"dtype": "float32", "H": 8, "V": 5, "forced": None, "loss": "loss-whole",
+                    "why": "the faster (NORMRNN_KERNEL=fastest)",
+                    "times_us": {"loss-blocks64": 12.0, "loss-whole": 10.0}})
+    assert report._loss_groups(records) == [
+        "loss-blocks64 for 3 (dtype, H, V) (BLAS: SkylakeX)",
+        "loss-whole for float32 H=8 V=5 (the faster (NORMRNN_KERNEL=fastest); "
+        "loss-blocks64 12 us; loss-whole 10 us)"]
 
 
 def test_the_bench_library_neither_prints_nor_imports_the_command_line():

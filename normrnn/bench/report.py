@@ -343,17 +343,27 @@ def _choice_lines(choices):
     lines = _para(f"step kernels (NORMRNN_KERNEL={choices['setting']}), chosen by timing: "
                   f"{made}")
     if choices.get("loss_choices"):                 # records made before it have none
-        lines += _para("the loss's blocks, chosen by the BLAS: " + "; ".join(
-            _loss_chosen(c) for c in choices["loss_choices"]))
+        lines += _para("the loss's blocks: " + "; ".join(_loss_groups(choices["loss_choices"])))
     return lines
 
 
-def _loss_chosen(choice):
-    """``float64 H=128 V=96: loss-blocks64 (BLAS: SkylakeX (small-matrix kernels))``."""
-    times = "; ".join(f"{name} {t:.0f} us" for name, t in choice["times_us"].items())
-    return (f"{choice['dtype']} H={choice['H']} V={choice['V']}: {choice['loss']} "
-            f"({choice.get('why', 'forced' if choice.get('forced') else '')}"
-            f"{'; ' + times if times else ''})")
+def _loss_groups(records):
+    """``loss-blocks64 for 10 (dtype, H, V) (BLAS: SkylakeX (small-matrix kernels))``, ...
+
+    The records that chose alike for the same reason and timed nothing are
+    said once; a timed record (``NORMRNN_KERNEL=fastest``) with its times.
+    """
+    groups = {}
+    for record in records:
+        times = "; ".join(f"{name} {t:.0f} us" for name, t in record["times_us"].items())
+        sizes = f"{record['dtype']} H={record['H']} V={record['V']}"
+        if times:
+            groups[(record["loss"], f"{record.get('why')}; {times}", sizes)] = [sizes]
+        else:
+            groups.setdefault((record["loss"], record.get("why") or "forced", None), []).append(
+                sizes)
+    return [f"{loss} for {sizes[0] if len(sizes) == 1 else f'{len(sizes)} (dtype, H, V)'} "
+            f"({why})" for (loss, why, _), sizes in groups.items()]
 
 
 def _machine_lines(machine):
