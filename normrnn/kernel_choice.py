@@ -162,6 +162,17 @@ def _setting(environ=None):
     return forced
 
 
+def _narrowed(setting, kinds):
+    """The part of a parsed ``NORMRNN_KERNEL`` that concerns ``kinds``.
+
+    A setting that forces kernels of other kinds only is "auto" here: forcing
+    a step kernel does not force the loss's blocks, nor the other way round.
+    """
+    if not isinstance(setting, dict):
+        return setting
+    return {kind: name for kind, name in setting.items() if kind in kinds} or "auto"
+
+
 def _bucket(B):
     """B rounded up to a power of two, at most 256: the size the kernels are timed at."""
     bucket = 1
@@ -184,14 +195,11 @@ def _measure(dtype, H, bucket, setting):
     runs = available()
     rows_index, matvec_index = _indices("rows"), _indices("matvec")
     record = {"dtype": np.dtype(dtype).name, "H": H, "B": bucket, "forced": None, "times_us": {}}
-    if isinstance(setting, dict) and setting.keys() & {"rows", "matvec"}:
-        record["forced"] = ",".join(setting[kind] for kind in ("rows", "matvec")
-                                    if kind in setting)
+    if isinstance(setting, dict):
+        record["forced"] = ",".join(setting.values())
         record["rows"] = setting.get("rows", runs["rows"][0])
         record["matvec"] = setting.get("matvec", runs["matvec"][0])
         return record
-    if isinstance(setting, dict):          # only the loss's blocks forced: time as auto
-        setting = "auto"
     family = {kind: [name for name in runs[kind]
                      if name != GEMM and _same_bits(_level(kind, name), runs["cpu_level"])]
               for kind in ("rows", "matvec")}
@@ -247,7 +255,7 @@ def choose(dtype, H, B):
     fast = (np.dtype(dtype).char, int(H), _bucket(int(B)), os.environ.get(ENVIRONMENT_VARIABLE))
     if fast in _chosen:
         return _chosen[fast]
-    setting = _setting()
+    setting = _narrowed(_setting(), ("rows", "matvec"))
     key = (np.dtype(dtype).name, int(H), fast[2], repr(setting))
     with _lock:
         if key not in _choices:
@@ -335,9 +343,7 @@ def loss_block_rows(dtype, H, V):
     fast = (np.dtype(dtype).char, int(H), int(V), os.environ.get(ENVIRONMENT_VARIABLE))
     if fast in _loss_chosen:
         return _loss_chosen[fast]
-    setting = _setting()
-    if isinstance(setting, dict):                # a forced step kernel does not force this
-        setting = {"loss": setting["loss"]} if "loss" in setting else "auto"
+    setting = _narrowed(_setting(), ("loss",))
     key = (np.dtype(dtype).name, int(H), int(V), repr(setting))
     with _lock:
         if key not in _loss_choices:

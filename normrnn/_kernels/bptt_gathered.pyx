@@ -61,11 +61,10 @@ import numpy as np
 
 from cpython.exc cimport PyErr_CheckSignals
 from cython cimport floating
-from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from normrnn._kernels.activation cimport f
 from normrnn._kernels.blas cimport gemm
-from normrnn._kernels.laps cimport _LOSS_PRODUCTS, _Laps, _SOFTMAX, _lap
+from normrnn._kernels.laps cimport _LOSS_PRODUCTS, _Laps, _SOFTMAX, _clock, _lap
 from normrnn._kernels.matvec cimport _matvec_t_add_variant
 from normrnn._kernels.section_kernels cimport (
     _embedding_activation_backward, _gain_backward, _gain_forward, _row_normalise,
@@ -103,18 +102,11 @@ cdef int _poll(void *stop) except -1 nogil:
     return 0
 
 
-cdef double _now() noexcept nogil:
-    """The monotonic clock, in seconds."""
-    cdef timespec now
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return now.tv_sec + 1e-9 * now.tv_nsec
-
-
 cdef _Poller _poller(void *stop) noexcept nogil:
     """A loop's :class:`_Poller`, started now."""
     cdef _Poller poller
     poller.work = 0
-    poller.last = _now()
+    poller.last = _clock()
     poller.stop = stop
     return poller
 
@@ -130,7 +122,7 @@ cdef int _tick(_Poller *poller, Py_ssize_t amount) except -1 nogil:
     if poller.work < _INTERRUPT_CLOCK_WORK:
         return 0
     poller.work = 0
-    now = _now()
+    now = _clock()
     if now - poller.last >= _INTERRUPT_POLL_SECONDS:
         poller.last = now
         _poll(poller.stop)
@@ -447,6 +439,20 @@ def _loss_block_rows_for(dtype, H, V):
     return kernel_choice.loss_block_rows(dtype, H, V)
 
 
+def _scoring_arrays(const floating[:, ::1] embedding, Py_ssize_t n):
+    """What :func:`_score_rows` reads and writes besides its inputs, for n rows, fresh.
+
+    (E^T filled, dZ, dE zeroed, dZ E): for :func:`_score` and :func:`_time_scoring`.
+    """
+    cdef Py_ssize_t V = embedding.shape[0], H = embedding.shape[1]
+    dtype = np.asarray(embedding).dtype
+    embedding_t = np.empty((H, V), dtype=dtype)
+    cdef floating[:, ::1] out = embedding_t
+    _transpose(embedding, out)
+    return (embedding_t, np.empty((n, V), dtype=dtype), np.zeros((V, H), dtype=dtype),
+            np.empty((n, H), dtype=dtype))
+
+
 def _score(const floating[:, ::1] embedding, const floating[:, ::1] states,
            const int[::1] targets, Py_ssize_t block_rows):
     """:func:`_score_rows` on fresh arrays, for tests: (loss, dZ, dE, dZ E).
@@ -454,16 +460,11 @@ def _score(const floating[:, ::1] embedding, const floating[:, ::1] states,
     Trusts its caller as the kernel does: states (>= n, H), targets in
     [-1, V), n = len(targets).
     """
-    dtype = np.asarray(embedding).dtype
-    cdef Py_ssize_t V = embedding.shape[0], H = embedding.shape[1], n = targets.shape[0]
-    cdef floating[:, ::1] embedding_t = np.empty((H, V), dtype=dtype)
-    logits = np.empty((n, V), dtype=dtype)
-    d_embedding = np.zeros((V, H), dtype=dtype)
-    d_states_direct = np.empty((n, H), dtype=dtype)
-    cdef floating[:, ::1] z = logits, de = d_embedding, dsd = d_states_direct
-    _transpose(embedding, embedding_t)
+    arrays = _scoring_arrays(embedding, targets.shape[0])
+    cdef floating[:, ::1] embedding_t = arrays[0], z = arrays[1], de = arrays[2]
+    cdef floating[:, ::1] dsd = arrays[3]
     loss = _score_rows(embedding, embedding_t, states, targets, z, de, dsd, block_rows, NULL)
-    return loss, logits, d_embedding, d_states_direct
+    return (loss,) + arrays[1:]
 
 
 def _time_scoring(const floating[:, ::1] embedding, const floating[:, ::1] states,
@@ -474,13 +475,10 @@ def _time_scoring(const floating[:, ::1] embedding, const floating[:, ::1] state
     slow moment of the machine hits them all alike; the first round warms up.
     """
     from time import perf_counter
-    cdef Py_ssize_t V = embedding.shape[0], H = embedding.shape[1], n = targets.shape[0]
     cdef Py_ssize_t rows
-    cdef floating[:, ::1] embedding_t = np.empty((H, V), dtype=np.asarray(embedding).dtype)
-    cdef floating[:, ::1] logits = np.empty((n, V), dtype=np.asarray(embedding).dtype)
-    cdef floating[:, ::1] d_embedding = np.zeros((V, H), dtype=np.asarray(embedding).dtype)
-    cdef floating[:, ::1] d_states_direct = np.empty((n, H), dtype=np.asarray(embedding).dtype)
-    _transpose(embedding, embedding_t)
+    arrays = _scoring_arrays(embedding, targets.shape[0])
+    cdef floating[:, ::1] embedding_t = arrays[0], logits = arrays[1], d_embedding = arrays[2]
+    cdef floating[:, ::1] d_states_direct = arrays[3]
     best = [float("inf")] * len(block_rows)
     for repeat in range(repeats + 1):
         for i, size in enumerate(block_rows):
