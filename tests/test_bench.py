@@ -377,6 +377,8 @@ def test_phase_benchmark_times_every_phase_and_counts_each_products_flops():
     for name in bench.PHASES:
         assert name in text
     assert "at most" in text and "in float64" in text and "in float32" not in text
+    assert "85% of the peak, with the rest as measured, would need every product at" in (
+        " ".join(text.split()))
 
 
 def test_the_timed_pass_is_the_models_own_batch_pass():
@@ -432,3 +434,26 @@ def test_the_ceiling_puts_every_product_at_the_peak_and_keeps_the_rest():
             "phases": {"step products": 5.0, "loss products": 7.0, "activation": 0.25,
                        "softmax": 0.5, "other": 0.25}}
     assert bench.peak_ceiling(part, 1.0) == pytest.approx(3 / 4)
+
+
+def test_the_rate_needed_solves_the_share_for_the_products():
+    # 3 s of products at the peak and 1 s of the rest: 60% of the peak leaves
+    # 3 / 0.6 - 1 = 4 s for the products, so they need 3 / 4 of the peak
+    part = {"flops": {"step products": 1e9, "loss products": 2e9},
+            "phases": {"step products": 5.0, "loss products": 7.0, "softmax": 1.0}}
+    assert bench.products_rate_needed(part, 1.0, 0.6) == pytest.approx(3 / 4)
+    # the ceiling is the share that needs the products at the peak exactly
+    ceiling = bench.peak_ceiling(part, 1.0)
+    assert bench.products_rate_needed(part, 1.0, ceiling) == pytest.approx(1.0)
+    assert bench.products_rate_needed(part, 1.0, 0.9) > 1          # above the ceiling
+    # 3 / 0.75 = 4 s in all, 1 s of it the rest; at 3 / 4 s and over, out of reach
+    assert bench.products_rate_needed(part, 1.0, 0.75) == pytest.approx(1.0)
+    part["phases"]["softmax"] = 4.0
+    assert bench.products_rate_needed(part, 1.0, 0.75) == float("inf")
+    text = "\n".join(report._phase_lines({"float64": dict(part, seconds=16.0)},
+                                         {"float64": {"peak_gflops": 1.0}}))
+    assert "would need every product at any speed in float64 (the rest alone takes longer)" in (
+        " ".join(text.split()))
+    for share in (0, -0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="share must be in"):
+            bench.products_rate_needed(part, 1.0, share)

@@ -152,3 +152,41 @@ def peak_ceiling(part, peak_gflops):
     """
     at_peak = seconds_at_peak(part, peak_gflops)
     return at_peak / (at_peak + rest_seconds(part))
+
+
+def products_rate_needed(part, peak_gflops, share):
+    """The rate every product would need, as a fraction of the peak, for the call to reach ``share``.
+
+    The call's share of the peak is F / (peak (F / (e peak) + R)), with F
+    the products' FLOPs, e the fraction of the peak they run at and R the
+    measured time of the rest; solved for e.  Above 1, the share is out of
+    reach unless the rest gets faster: no product runs above the peak.
+
+    Parameters
+    ----------
+    part : dict
+        One dtype's entry of :func:`phase_benchmark`.
+    peak_gflops : float
+        The square gemm's rate on one thread.
+    share : float
+        The share of the peak wanted, in (0, 1].
+
+    Returns
+    -------
+    float
+        e; ``inf`` when the rest alone takes longer than the whole call may.
+
+    Examples
+    --------
+    3 GFLOP of products at a peak of 1 GFLOP/s and 1 s of the rest: 60% of
+    the peak needs the products at 3 / (3 / 0.6 - 1) = 75% of it.
+
+    >>> part = {"flops": {"step products": 3e9}, "phases": {"step products": 4.0, "softmax": 1.0}}
+    >>> products_rate_needed(part, 1.0, 0.6)
+    0.75
+    """
+    if not 0 < share <= 1:
+        raise ValueError(f"share must be in (0, 1]; got {share!r}")
+    at_peak = seconds_at_peak(part, peak_gflops)
+    budget = at_peak / share - rest_seconds(part)     # seconds left for the products
+    return at_peak / budget if budget > 0 else float("inf")

@@ -10,7 +10,7 @@ from .footprint import memory_benchmark
 from ..kernel_choice import kernel_choices
 from .machine import machine_info
 from .peers import BATCH_SIZES, PEER_LABELS, PEERS, STRONG, leads, peak_shares, peer_benchmark
-from .phases import PRODUCTS, peak_ceiling, phase_benchmark
+from .phases import PRODUCTS, peak_ceiling, phase_benchmark, products_rate_needed
 from .timing import other_load
 
 TARGETS = {
@@ -663,7 +663,18 @@ def _phase_lines(phases, step):
             "share of the gemm peak would be at most " + "; ".join(
                 f"{100 * peak_ceiling(phases[d], peak):.0f}% in {d} (peak {peak:.1f} "
                 "GFLOP/s)" for d, peak in ceilings) + ".")
+        lines += _para(
+            f"{100 * TARGETS['peak']:.0f}% of the peak, with the rest as measured, would need "
+            "every product at " + "; ".join(
+                _needed(products_rate_needed(phases[d], peak, TARGETS["peak"]), d)
+                for d, peak in ceilings) + ".")
     return lines
+
+
+def _needed(fraction, dtype):
+    if fraction == float("inf"):
+        return f"any speed in {dtype} (the rest alone takes longer)"
+    return f"{100 * fraction:.0f}% of the peak in {dtype}"
 
 
 def _scaling_lines(scaling):
