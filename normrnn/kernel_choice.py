@@ -45,6 +45,14 @@ BLAS is an OpenBLAS with those kernels, everything else runs all rows at
 once.  ``NORMRNN_KERNEL`` takes ``loss-blocks64`` or ``loss-whole`` too, and
 with ``fastest`` both are timed and the faster runs.
 
+**A CPU without AVX-512, on one with it.**  ``NORMRNN_MAX_LEVEL=v3`` (or
+``v1``) keeps every C kernel of the package at that level at most, as on a
+CPU without AVX-512 (or without AVX2): the step products, the activation and
+the softmax.  It is read once, when the kernels first run, and is for tests
+and benchmarks, as ``OPENBLAS_CORETYPE=Haswell`` and
+``ATEN_CPU_CAPABILITY=avx2`` are for OpenBLAS and PyTorch.  v3 and v4 give
+the same bits; v1 rounds otherwise (it has no fused multiply-add).
+
 B is rounded up to a power of two (at most 256) for the timing, so a
 process times each (dtype, H) a handful of times at most.  One document
 read alone (:meth:`normrnn.NormRNN.loss_and_grads`) runs the matvec kernel
@@ -57,10 +65,14 @@ import threading
 import numpy as np
 
 __all__ = ["ENVIRONMENT_VARIABLE", "KernelSettingError", "kernel_choices", "choose",
-           "loss_block_rows", "loss_block_times", "blas_cores", "available"]
+           "loss_block_rows", "loss_block_times", "blas_cores", "available", "level_limit"]
 
 #: The environment variable that forces a choice.
 ENVIRONMENT_VARIABLE = "NORMRNN_KERNEL"
+#: The environment variable that keeps the kernels at a lower x86-64 level.
+LEVEL_VARIABLE = "NORMRNN_MAX_LEVEL"
+#: Its values: v4 (no limit), v3 (AVX2 and FMA at most), v1 (SSE2).
+LEVEL_LIMITS = ("v4", "v3", "v1")
 GEMM = "gemm"
 _GEMM_INDEX = -1
 _LARGEST_BUCKET = 256
@@ -69,7 +81,7 @@ _REPEATS = 3
 
 
 class KernelSettingError(ValueError):
-    """``NORMRNN_KERNEL`` names no kernel this CPU runs (a user's mistake, not a bug)."""
+    """``NORMRNN_KERNEL`` or ``NORMRNN_MAX_LEVEL`` is not a setting (a user's mistake, not a bug)."""
 
 
 _lock = threading.Lock()
@@ -142,7 +154,9 @@ def _setting(environ=None):
         A ValueError naming the variable, for a name that is not a kernel
         this CPU runs, or two kernels of one kind.
     """
-    value = (os.environ if environ is None else environ).get(ENVIRONMENT_VARIABLE, "").strip()
+    environ = os.environ if environ is None else environ
+    level_limit(environ)
+    value = environ.get(ENVIRONMENT_VARIABLE, "").strip()
     if value.lower() in ("", "auto", "fastest"):
         return value.lower() or "auto"
     runs = available()
@@ -160,6 +174,35 @@ def _setting(environ=None):
                 f"{forced[kind]!r} and {name!r}; give one of each kind at most")
         forced[kind] = name
     return forced
+
+
+def level_limit(environ=None):
+    """``NORMRNN_MAX_LEVEL``, checked: "v3", "v1", or None (no limit).
+
+    The C kernels read it themselves, once; this says what they read, and
+    refuses a value they would ignore.
+
+    Parameters
+    ----------
+    environ : mapping, optional
+        The environment (default ``os.environ``).
+
+    Returns
+    -------
+    str or None
+
+    Raises
+    ------
+    KernelSettingError
+        A ValueError naming the variable, for a value not in :data:`LEVEL_LIMITS`.
+    """
+    value = (os.environ if environ is None else environ).get(LEVEL_VARIABLE)
+    if value is None or value == "" or value == "v4":
+        return None
+    if value not in LEVEL_LIMITS:
+        raise KernelSettingError(f"{LEVEL_VARIABLE}={value!r}: use one of "
+                                 f"{', '.join(LEVEL_LIMITS)} (or leave it unset)")
+    return value
 
 
 def _narrowed(setting, kinds):

@@ -39,7 +39,11 @@ def pytest_report_header(config):
         return f"normrnn kernels: not inspected ({type(error).__name__})"
     lines = [f"normrnn kernels: CPU level {runs['vector_level']}; tested here: "
              f"{', '.join(runs['rows'] + runs['matvec'])}"]
-    if runs["cpu_level"] in (1, 3):
+    limit = kernel_choice.level_limit()
+    if runs["cpu_level"] in (1, 3) and limit:
+        lines.append(f"normrnn kernels: {kernel_choice.LEVEL_VARIABLE}={limit} keeps them at "
+                     f"{runs['vector_level']}: the kernels above it are NOT tested here")
+    elif runs["cpu_level"] in (1, 3):
         lines.append("normrnn kernels: this CPU lacks AVX-512 (avx512f/vl/bw/dq/cd): the "
                      "x86-64-v4 kernels are NOT tested here" + (
                          "; nor the x86-64-v3 ones (no avx2/fma)" if runs["cpu_level"] == 1

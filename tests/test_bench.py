@@ -321,6 +321,26 @@ def test_the_report_names_the_cpu_and_the_kernels():
     assert "normrnn's kernels: matvec.h and rows_matmul.h" in lines
 
 
+def test_the_report_says_when_a_variable_holds_the_kernels_below_the_cpu(monkeypatch):
+    # as under NORMRNN_MAX_LEVEL=v3 on an AVX-512 CPU: the kernels run the v3 clones
+    from normrnn import kernel_choice
+    from normrnn.bench import machine as machine_module
+    runs = dict(kernel_choice.available(), cpu_level=3, vector_level="x86-64-v3 (AVX2, FMA)")
+    monkeypatch.setattr(kernel_choice, "available", lambda: runs)
+    monkeypatch.setenv("NORMRNN_MAX_LEVEL", "v3")
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
+    kernels = machine_module.kernels_run("x86-64-v4 (AVX-512)")
+    if not kernels["clones"].startswith("matvec.h and rows_matmul.h: the x86-64-v3 clones"):
+        pytest.skip("a build for one -march: no clones to choose")
+    assert "(NORMRNN_MAX_LEVEL='v3'; the CPU runs x86-64-v4 (AVX-512))" in kernels["clones"]
+    machine = dict(bench.machine_info(), kernels=kernels)
+    assert machine["environment"]["NORMRNN_MAX_LEVEL"] == "v3"
+    lines = " ".join(" ".join(report.format_part({"config": {}, "machine": machine},
+                                                 "machine")).split())
+    assert "NORMRNN_MAX_LEVEL=v3" in lines and "ATEN_CPU_CAPABILITY=avx2" in lines
+    assert "compare: env -u NORMRNN_MAX_LEVEL -u ATEN_CPU_CAPABILITY normrnn bench" in lines
+
+
 def test_the_report_says_which_blocks_the_loss_runs_in():
     normrnn.NormRNN(11, 6, seed=0).batch_loss_and_grads([([1, 2, 3], 0)])
     machine = bench.machine_info()

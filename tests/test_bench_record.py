@@ -76,6 +76,33 @@ def test_the_record_script_wraps_the_command_output(tmp_path, monkeypatch):
         "on X (family 6, model 1, x86-64-v3 (AVX2)), 2 cores, ")
 
 
+def test_the_record_script_holds_every_library_at_avx2(tmp_path, monkeypatch):
+    import subprocess
+
+    script = _record_script()
+    results = {"machine": {"cpu": "X", "cores": 2}, "peers": None}
+    seen = {}
+
+    def run(command, **kwargs):
+        if command[0] != "git":
+            seen.update(kwargs["env"])
+        out = "abc1234\n" if command[0] == "git" else json.dumps(results)
+        return subprocess.CompletedProcess(command, 0, stdout=out)
+
+    monkeypatch.setattr(script.subprocess, "run", run)
+    monkeypatch.setattr(script, "DEFAULT_AVX2", str(tmp_path / "avx2.json"))
+    monkeypatch.setattr(script, "load_record", lambda path: {"command": "", "results": results})
+    monkeypatch.setattr(script, "describe_record", lambda data: "")
+    assert script.main(["--avx2", "--quick"]) == 0
+    for name, value in script.AVX2_ENVIRONMENT.items():
+        assert seen[name] == value
+    assert seen["NORMRNN_MAX_LEVEL"] == "v3" and seen["OPENBLAS_CORETYPE"] == "Haswell"
+    data = json.loads((tmp_path / "avx2.json").read_text())
+    assert data["command"].startswith("env NORMRNN_MAX_LEVEL=v3 OPENBLAS_CORETYPE=Haswell ")
+    assert data["command"].endswith(" normrnn bench --scaling --json --quick")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["avx2.json"]   # no .partial left
+
+
 def test_record_script_names_the_peers_a_record_lacks():
     script = _record_script()
     assert script.missing_peers({"peers": None}) == ["the peers were not run"]

@@ -51,6 +51,9 @@ def _skip_unless_runs(name, level):
     if kernel_choice._runnable(level, CPU_LEVEL):
         return
     missing = [flag for flag in LEVEL_FLAGS.get(level, ()) if flag not in _cpu_flags()]
+    if not missing and kernel_choice.level_limit():
+        pytest.skip(f"{name} needs x86-64-v{level}; {kernel_choice.LEVEL_VARIABLE}="
+                    f"{kernel_choice.level_limit()} keeps the kernels below it in this run")
     pytest.skip(f"{name} needs x86-64-v{level}; this CPU lacks "
                 f"{', '.join(missing) or 'it'}, so this kernel is not tested here")
 
@@ -227,7 +230,92 @@ def test_the_cpu_level_matches_its_flags():
     flags = _cpu_flags()
     if not flags or CPU_LEVEL == 0:
         pytest.skip("no /proc/cpuinfo flags, or a build for one -march")
-    assert (CPU_LEVEL == 4) == all(flag in flags for flag in LEVEL_FLAGS[4] + LEVEL_FLAGS[3])
+    level = 4 if all(flag in flags for flag in LEVEL_FLAGS[4] + LEVEL_FLAGS[3]) else (
+        3 if all(flag in flags for flag in LEVEL_FLAGS[3]) else 1)
+    limit = kernel_choice.level_limit()                   # a run under NORMRNN_MAX_LEVEL
+    assert CPU_LEVEL == min(level, int(limit[1:]) if limit else 4)
+
+
+# A child process under NORMRNN_MAX_LEVEL (read once, when the kernels first
+# run): its level, and one batch's loss and gradients, every number's bits.
+_LEVEL_CHILD = """
+import json, sys
+import numpy as np
+sys.path.insert(0, {tests!r})
+from normrnn import kernel_choice
+from normrnn._kernels import lockstep, pointwise_probe
+from test_kernel_choice import _batch
+out = {{"levels": [lockstep._cpu_level(), pointwise_probe.cpu_level()],
+        "available": kernel_choice.available()}}
+for dtype in (np.float64, np.float32):
+    model, docs = _batch(dtype)
+    loss, grads = model.batch_loss_and_grads(docs, n_threads=1)
+    out[np.dtype(dtype).name] = [float(loss)] + [np.asarray(g).astype(float).ravel().tolist()
+                                                 for _, g in grads.items()]
+print(json.dumps(out))
+"""
+
+
+def _run_at_level(limit):
+    import os
+    import subprocess
+    env = dict(os.environ, **{kernel_choice.LEVEL_VARIABLE: limit})
+    env.pop(kernel_choice.ENVIRONMENT_VARIABLE, None)
+    done = subprocess.run([sys.executable, "-c", _LEVEL_CHILD.format(tests=str(
+        __import__("pathlib").Path(__file__).parent))], env=env, capture_output=True,
+        text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def _here_at_default():
+    out = {}
+    for dtype in (np.float64, np.float32):
+        model, docs = _batch(dtype)
+        loss, grads = model.batch_loss_and_grads(docs, n_threads=1)
+        out[np.dtype(dtype).name] = [float(loss)] + [np.asarray(g).astype(float).ravel().tolist()
+                                                     for _, g in grads.items()]
+    return out
+
+
+@pytest.mark.skipif(CPU_LEVEL == 0, reason="a build for one -march has no levels to limit")
+def test_a_lower_level_limit_runs_its_kernels_with_the_same_bits_from_v3_up(monkeypatch):
+    monkeypatch.delenv(kernel_choice.ENVIRONMENT_VARIABLE, raising=False)
+    if kernel_choice.level_limit():
+        pytest.skip("this run is itself under NORMRNN_MAX_LEVEL")
+    here = _here_at_default()
+    for limit, level in (("v3", 3), ("v1", 1)):
+        child = _run_at_level(limit)
+        expected = min(CPU_LEVEL, level)
+        assert child["levels"] == [expected, expected]      # the step kernels and pointwise.h
+        runs = child["available"]
+        assert runs["cpu_level"] == expected
+        assert all(name == kernel_choice.GEMM or int(name[1]) <= expected
+                   for name in runs["rows"] + runs["matvec"]), runs
+        for dtype in ("float64", "float32"):
+            if (expected >= 3) == (CPU_LEVEL >= 3):
+                # v3 and v4 fuse every multiply-add and sum in one order; pointwise.h
+                # gives the same bits on every level: nothing may change
+                assert child[dtype] == here[dtype], (limit, dtype)
+            else:
+                tol = TOL[np.float64 if dtype == "float64" else np.float32]
+                for ours, theirs in zip(child[dtype], here[dtype]):
+                    np.testing.assert_allclose(theirs, ours, rtol=tol, atol=tol)
+    # a limit of v4, or none, is this CPU's own level
+    assert _run_at_level("v4")["levels"] == [CPU_LEVEL, CPU_LEVEL]
+
+
+@pytest.mark.parametrize("value", ["v2", "avx2", "V3", " v3"])
+def test_a_bad_level_limit_names_the_variable(monkeypatch, value):
+    monkeypatch.setenv(kernel_choice.LEVEL_VARIABLE, value)
+    with pytest.raises(kernel_choice.KernelSettingError, match="NORMRNN_MAX_LEVEL="):
+        kernel_choice.level_limit()
+    model, docs = _batch(np.float64)
+    with pytest.raises(ValueError, match="NORMRNN_MAX_LEVEL="):
+        normrnn.kernel_choices()
+    kernel_choice._chosen.clear()                          # the first use of a new (dtype, H)
+    with pytest.raises(ValueError, match="NORMRNN_MAX_LEVEL="):
+        model.batch_loss_and_grads(docs[:3])
 
 
 def test_a_cpu_without_avx512_says_so(monkeypatch):

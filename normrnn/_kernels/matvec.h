@@ -39,6 +39,8 @@
 #define NORMRNN_MATVEC_H
 
 #include <stddef.h>
+#include <stdlib.h>                          /* getenv: NORMRNN_MAX_LEVEL */
+#include <string.h>
 
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) \
     && !defined(NORMRNN_NO_CLONES)        /* tests build each -march alone */
@@ -168,12 +170,27 @@ NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_d_v1, , normrnn_panel_d16,
 NORMRNN_DEFINE_MATVEC_T_ADD(normrnn_matvec_t_add_f_v1, , normrnn_panel_f16,
                             float, normrnn_vf16)
 
+/* NORMRNN_MAX_LEVEL, read once with the level: "v3" or "v1" keeps the
+   kernels at that level at most, as on a CPU without AVX-512 (or AVX2), the
+   way OPENBLAS_CORETYPE or ATEN_CPU_CAPABILITY do for their libraries.
+   Anything else is no limit here; normrnn.kernel_choice refuses it first. */
+static int normrnn_level_limit(void)
+{
+    const char *limit = getenv("NORMRNN_MAX_LEVEL");
+    if (limit != NULL && strcmp(limit, "v3") == 0)
+        return 3;
+    if (limit != NULL && strcmp(limit, "v1") == 0)
+        return 1;
+    return 4;
+}
+
 /* ... and the best one this CPU runs, found once (x86-64-v4 needs AVX-512
    F, VL, BW, DQ and CD; v3 AVX2, FMA, BMI1/2, F16C, LZCNT and MOVBE). */
 static int normrnn_level(void)
 {
     static int level = 0;
     if (level == 0) {
+        int limit = normrnn_level_limit();
         __builtin_cpu_init();
         if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
                 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
@@ -185,6 +202,8 @@ static int normrnn_level(void)
             level = 3;
         else
             level = 1;
+        if (level > limit)
+            level = limit;
     }
     return level;
 }

@@ -14,6 +14,12 @@ LEVELS = (("x86-64-v4", "AVX-512", ("avx512f", "avx512vl", "avx512bw", "avx512dq
                                      "avx2", "fma", "bmi2")),
           ("x86-64-v3", "AVX2", ("avx2", "fma", "bmi1", "bmi2")))
 
+#: The environment variables that choose kernels or threads, normrnn's and its
+#: peers' (each library's own switch to keep below AVX-512, as on an AVX2 CPU).
+ENVIRONMENT = ("NORMRNN_KERNEL", "NORMRNN_MAX_LEVEL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+               "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_ENABLE_INSTRUCTIONS",
+               "ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "XLA_FLAGS")
+
 
 def cpu_info(path="/proc/cpuinfo"):
     """The first CPU's model name, family, model number and flags, as the OS lists them.
@@ -86,10 +92,14 @@ def kernels_run(level):
         see what the run chose).
     """
     import normrnn
+    from normrnn.kernel_choice import LEVEL_VARIABLE, available
 
     levels = sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64")
-    clones = (f"matvec.h and rows_matmul.h: the {level.split()[0]} clones, chosen at first use"
+    running = available()["vector_level"]                # the level the kernels really run at
+    clones = (f"matvec.h and rows_matmul.h: the {running.split()[0]} clones, chosen at first use"
               if levels else "matvec.h and rows_matmul.h: built for this machine's -march")
+    if levels and running.split()[0] != level.split()[0]:
+        clones += f" ({LEVEL_VARIABLE}={os.environ.get(LEVEL_VARIABLE)!r}; the CPU runs {level})"
     return {"clones": clones, "choices": normrnn.kernel_choices()}
 
 
@@ -103,8 +113,8 @@ def machine_info():
         ``avx512_extensions``, ``kernels`` (:func:`kernels_run`), ``cores``,
         ``python``, ``numpy``, ``torch`` (version or None); ``blas``: one
         entry per BLAS library loaded, with the ``architecture`` (core type)
-        whose kernels it runs; ``environment``: the variables that choose
-        OpenBLAS's kernels or threads, where set; ``load``: the 1-minute load
+        whose kernels it runs; ``environment``: the variables of
+        :data:`ENVIRONMENT` that are set; ``load``: the 1-minute load
         average (other work on the machine makes timings noisy).
     """
     import numpy as np
@@ -120,9 +130,7 @@ def machine_info():
         import torch
 
         torch_version = torch.__version__
-    environment = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
-                                              "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
-                   if k in os.environ}
+    environment = {k: os.environ[k] for k in ENVIRONMENT if k in os.environ}
     return {"cpu": cpu["name"], "cpu_family": cpu["family"], "cpu_model": cpu["model"],
             "vector_level": level, "avx512_extensions": extensions,
             "kernels": kernels_run(level), "cores": os.cpu_count(),

@@ -13,6 +13,11 @@ from .peers import BATCH_SIZES, PEER_LABELS, PEERS, STRONG, leads, peak_shares, 
 from .phases import PRODUCTS, peak_ceiling, phase_benchmark, products_rate_needed
 from .timing import other_load
 
+#: The variables of :data:`~normrnn.bench.machine.ENVIRONMENT` that can hold a library
+#: below the best kernels the CPU runs.
+LIMITING = ("NORMRNN_MAX_LEVEL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+            "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "XLA_FLAGS")
+
 TARGETS = {
     "numpy": 5.0,       # float64, one thread: normrnn's tokens/s over the NumPy reference's
     "torch": 13.0,      # ... over PyTorch eager's
@@ -382,10 +387,11 @@ def _machine_lines(machine):
                        f"{lib['architecture']} kernels")
     env = machine["environment"]
     lines += _para("environment: " + (", ".join(f"{k}={v}" for k, v in env.items()) if env
-                                      else "no OPENBLAS_* or OMP_* variables set"))
-    if "OPENBLAS_CORETYPE" in env or "OPENBLAS_L2_SIZE" in env:
-        lines += _para("these override OpenBLAS's own choice of kernels and can slow it; "
-                       "compare: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE normrnn bench")
+                                      else "none of the variables that choose kernels set"))
+    overrides = [k for k in LIMITING if k in env]
+    if overrides:
+        lines += _para("these override the libraries' own choice of kernels and can slow them; "
+                       "compare: env " + " ".join(f"-u {k}" for k in overrides) + " normrnn bench")
     busy = {k: v for k, v in machine.get("other_load", {}).items() if v is not None}
     if busy:
         lines += _para("other programs kept busy, on average, "
