@@ -42,6 +42,24 @@ def test_the_docs_record_is_a_full_run_that_renders():
     bench.plot_results(data["results"])
 
 
+def test_the_docs_avx2_record_holds_every_library_at_avx2():
+    data = bench.load_record(DOCS_RECORD.replace(".json", "_avx2.json"))
+    script = _record_script()
+    assert data["command"] == "env " + " ".join(
+        f"{k}={v}" for k, v in script.AVX2_ENVIRONMENT.items()) + " normrnn bench --scaling --json"
+    results = data["results"]
+    assert results["config"]["quick"] is False
+    machine = results["machine"]
+    assert machine["environment"] == {**machine["environment"], **script.AVX2_ENVIRONMENT}
+    assert machine["kernels"]["clones"].startswith(
+        "matvec.h and rows_matmul.h: the x86-64-v3 clones")
+    assert {lib["architecture"] for lib in machine["blas"]} == {"Haswell"}
+    leads = bench.leads(results["peers"])
+    assert {(lead["dtype"], lead["threads"]) for lead in leads if lead["over"]} == {
+        (d, t) for d in ("float64", "float32") for t in (1, 2)}
+    assert "Targets" in bench.format_report(results)
+
+
 def _record_script():
     import importlib.util
 

@@ -104,10 +104,13 @@ def _announce(args, config, timed):
           f"({detail}); longer when other programs run.  Each table is printed as soon as "
           "it is measured; Ctrl-C stops and prints what was measured.",
           file=sys.stderr, flush=True)
+    from ..kernel_choice import LEVEL_VARIABLE, level_limit
     cpu = cpu_info()
+    limit = level_limit()
+    held = f", normrnn's kernels held at {limit} by {LEVEL_VARIABLE}" if limit else ""
     print(f"normrnn bench: on {cpu['name']} (family {cpu['family']}, model {cpu['model']}), "
-          f"vector level {vector_level(cpu['flags'])[0]}; the machine part at the end says "
-          "which kernels ran", file=sys.stderr, flush=True)
+          f"vector level {vector_level(cpu['flags'])[0]}{held}; the machine part at the end "
+          "says which kernels ran", file=sys.stderr, flush=True)
     return total
 
 
