@@ -322,6 +322,7 @@ def test_a_cpu_without_avx512_says_so(monkeypatch):
     # what a run on an AVX2-only CPU prints: a skip naming the missing flags,
     # and a header line (simulated here by pretending this CPU is such a one)
     import conftest
+    monkeypatch.delenv(kernel_choice.LEVEL_VARIABLE, raising=False)
     this = sys.modules[__name__]
     monkeypatch.setattr(this, "CPU_LEVEL", 3)
     monkeypatch.setattr(this, "_cpu_flags", lambda: {"avx2", "fma", "bmi2"})
@@ -331,6 +332,12 @@ def test_a_cpu_without_avx512_says_so(monkeypatch):
     monkeypatch.setattr(kernel_choice, "available", lambda: runs)
     header = conftest.pytest_report_header(None)
     assert any("lacks AVX-512" in line and "NOT tested" in line for line in header)
+    # the same level under NORMRNN_MAX_LEVEL: the header names the variable, not the CPU
+    monkeypatch.setenv(kernel_choice.LEVEL_VARIABLE, "v3")
+    header = conftest.pytest_report_header(None)
+    assert any("NORMRNN_MAX_LEVEL=v3 keeps them at x86-64-v3" in line and "NOT tested" in line
+               for line in header)
+    assert not any("lacks" in line for line in header)
 
 
 def test_the_command_line_reports_a_bad_setting_in_one_line(monkeypatch, tmp_path, capsys):
