@@ -17,6 +17,8 @@ instruction set flag (and the pytest header says which levels run here).
 """
 
 import json
+import os
+import subprocess
 import sys
 
 import numpy as np
@@ -236,39 +238,8 @@ def test_the_cpu_level_matches_its_flags():
     assert CPU_LEVEL == min(level, int(limit[1:]) if limit else 4)
 
 
-# A child process under NORMRNN_MAX_LEVEL (read once, when the kernels first
-# run): its level, and one batch's loss and gradients, every number's bits.
-_LEVEL_CHILD = """
-import json, sys
-import numpy as np
-sys.path.insert(0, {tests!r})
-from normrnn import kernel_choice
-from normrnn._kernels import lockstep, pointwise_probe
-from test_kernel_choice import _batch
-out = {{"levels": [lockstep._cpu_level(), pointwise_probe.cpu_level()],
-        "available": kernel_choice.available()}}
-for dtype in (np.float64, np.float32):
-    model, docs = _batch(dtype)
-    loss, grads = model.batch_loss_and_grads(docs, n_threads=1)
-    out[np.dtype(dtype).name] = [float(loss)] + [np.asarray(g).astype(float).ravel().tolist()
-                                                 for _, g in grads.items()]
-print(json.dumps(out))
-"""
-
-
-def _run_at_level(limit):
-    import os
-    import subprocess
-    env = dict(os.environ, **{kernel_choice.LEVEL_VARIABLE: limit})
-    env.pop(kernel_choice.ENVIRONMENT_VARIABLE, None)
-    done = subprocess.run([sys.executable, "-c", _LEVEL_CHILD.format(tests=str(
-        __import__("pathlib").Path(__file__).parent))], env=env, capture_output=True,
-        text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.splitlines()[-1])
-
-
-def _here_at_default():
+def _batch_results():
+    """Loss and gradients of :func:`_batch` in both dtypes, every number as a float."""
     out = {}
     for dtype in (np.float64, np.float32):
         model, docs = _batch(dtype)
@@ -278,12 +249,35 @@ def _here_at_default():
     return out
 
 
+# A child process under NORMRNN_MAX_LEVEL (read once, when the kernels first
+# run): the level of each kernel module, and one batch's loss and gradients.
+_LEVEL_CHILD = """
+import json, sys
+sys.path.insert(0, {tests!r})
+from normrnn import kernel_choice
+from normrnn._kernels import lockstep, pointwise_probe
+from test_kernel_choice import _batch_results
+print(json.dumps(dict(_batch_results(), available=kernel_choice.available(),
+                      levels=[lockstep._cpu_level(), pointwise_probe.cpu_level()])))
+"""
+
+
+def _run_at_level(limit):
+    env = dict(os.environ, **{kernel_choice.LEVEL_VARIABLE: limit})
+    env.pop(kernel_choice.ENVIRONMENT_VARIABLE, None)
+    code = _LEVEL_CHILD.format(tests=os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
 @pytest.mark.skipif(CPU_LEVEL == 0, reason="a build for one -march has no levels to limit")
 def test_a_lower_level_limit_runs_its_kernels_with_the_same_bits_from_v3_up(monkeypatch):
     monkeypatch.delenv(kernel_choice.ENVIRONMENT_VARIABLE, raising=False)
     if kernel_choice.level_limit():
         pytest.skip("this run is itself under NORMRNN_MAX_LEVEL")
-    here = _here_at_default()
+    here = _batch_results()
     for limit, level in (("v3", 3), ("v1", 1)):
         child = _run_at_level(limit)
         expected = min(CPU_LEVEL, level)
