@@ -81,7 +81,8 @@ __all__ = [
     "gain_benchmark", "gemm_function", "jsonable", "leads", "load_record", "machine_info",
     "memory_benchmark", "one_thread", "other_load", "peak_ceiling", "peak_shares",
     "peer_benchmark", "peer_choice", "PHASES", "phase_benchmark", "plot_phases", "plot_results",
-    "plot_scaling", "plot_step", "products_rate_needed", "run_benchmark", "scaling_benchmark", "scaling_options", "sequential_functions",
+    "plot_scaling", "plot_step", "products_rate_needed", "run_benchmark", "scaling_benchmark",
+    "scaling_options", "sequential_functions",
     "step_benchmark", "step_functions", "thread_benchmark", "time_interleaved",
     "torch_available", "torch_loss", "torch_loss_per_token",
 ]

@@ -2,7 +2,6 @@
 
 import os
 import platform
-import sys
 
 from threadpoolctl import threadpool_info
 
@@ -14,11 +13,14 @@ LEVELS = (("x86-64-v4", "AVX-512", ("avx512f", "avx512vl", "avx512bw", "avx512dq
                                      "avx2", "fma", "bmi2")),
           ("x86-64-v3", "AVX2", ("avx2", "fma", "bmi1", "bmi2")))
 
-#: The environment variables that choose kernels or threads, normrnn's and its
-#: peers' (each library's own switch to keep below AVX-512, as on an AVX2 CPU).
-ENVIRONMENT = ("NORMRNN_KERNEL", "NORMRNN_MAX_LEVEL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
-               "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_ENABLE_INSTRUCTIONS",
-               "ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "XLA_FLAGS")
+#: The environment variables that can hold a library below the best kernels
+#: the CPU runs: each library's own switch (to keep below AVX-512, as on an
+#: AVX2 CPU, or to name OpenBLAS's core and cache).
+LIMITING = ("NORMRNN_MAX_LEVEL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+            "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "XLA_FLAGS")
+
+#: The environment variables that choose kernels or threads, normrnn's and its peers'.
+ENVIRONMENT = ("NORMRNN_KERNEL", *LIMITING, "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
 
 
 def cpu_info(path="/proc/cpuinfo"):
@@ -92,14 +94,18 @@ def kernels_run(level):
         see what the run chose).
     """
     import normrnn
-    from normrnn.kernel_choice import LEVEL_VARIABLE, available
+    from normrnn.kernel_choice import LEVEL_VARIABLE, available, level_limit
 
-    levels = sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64")
-    running = available()["vector_level"]                # the level the kernels really run at
-    clones = (f"matvec.h and rows_matmul.h: the {running.split()[0]} clones, chosen at first use"
-              if levels else "matvec.h and rows_matmul.h: built for this machine's -march")
-    if levels and running.split()[0] != level.split()[0]:
-        clones += f" ({LEVEL_VARIABLE}={os.environ.get(LEVEL_VARIABLE)!r}; the CPU runs {level})"
+    runs = available()                                   # the level the kernels really run at
+    if not runs["cpu_level"]:                            # a build without levels
+        return {"clones": "matvec.h and rows_matmul.h: built for this machine's -march",
+                "choices": normrnn.kernel_choices()}
+    running = runs["vector_level"].split()[0]
+    clones = f"matvec.h and rows_matmul.h: the {running} clones, chosen at first use"
+    if running != level.split()[0]:
+        limit = level_limit()
+        clones += (f" ({LEVEL_VARIABLE}={limit!r}; the CPU runs {level})" if limit
+                   else f" (below the CPU's {level})")
     return {"clones": clones, "choices": normrnn.kernel_choices()}
 
 

@@ -8,15 +8,10 @@ from .implementations import LABELS, flops_done_per_token, flops_per_token
 from .experiments import gain_benchmark, scaling_benchmark, step_benchmark, thread_benchmark
 from .footprint import memory_benchmark
 from ..kernel_choice import kernel_choices
-from .machine import machine_info
+from .machine import LIMITING, machine_info
 from .peers import BATCH_SIZES, PEER_LABELS, PEERS, STRONG, leads, peak_shares, peer_benchmark
 from .phases import PRODUCTS, peak_ceiling, phase_benchmark, products_rate_needed
 from .timing import other_load
-
-#: The variables of :data:`~normrnn.bench.machine.ENVIRONMENT` that can hold a library
-#: below the best kernels the CPU runs.
-LIMITING = ("NORMRNN_MAX_LEVEL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
-            "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "XLA_FLAGS")
 
 TARGETS = {
     "numpy": 5.0,       # float64, one thread: normrnn's tokens/s over the NumPy reference's
